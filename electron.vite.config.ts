@@ -1,0 +1,46 @@
+/**
+ * electron-vite build of the desktop app: the main process (electron/main.ts, bundling the engine
+ * in main/), the sandboxed preload (CommonJS, as sandboxed preloads must be) and the renderer
+ * (the same Vite config browser mode uses). Output: out/electron, out/preload, out/renderer.
+ */
+import { defineConfig } from 'electron-vite';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import rendererConfig from './renderer/vite.config';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+
+/** Native or very large packages stay in node_modules and are loaded at run time, never bundled. */
+const runtimeExternals = [/^better-sqlite3/, /^sharp/, /^@img\//, /^@tensorflow\//, /^onnxruntime-node/, /^webgpu/, /^h5wasm/];
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: path.join(root, 'out/electron'),
+      emptyOutDir: true,
+      externalizeDeps: true,
+      rollupOptions: {
+        input: { main: path.join(root, 'electron/main.ts') },
+        external: runtimeExternals,
+        output: { format: 'es', entryFileNames: '[name].js' },
+      },
+    },
+  },
+  preload: {
+    build: {
+      outDir: path.join(root, 'out/preload'),
+      emptyOutDir: true,
+      rollupOptions: {
+        input: { preload: path.join(root, 'electron/preload.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    ...rendererConfig,
+    build: {
+      ...rendererConfig.build,
+      rollupOptions: { input: path.join(root, 'renderer/index.html') },
+    },
+  },
+});

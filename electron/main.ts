@@ -1,0 +1,127 @@
+/**
+ * The Electron main process: hosts the service in-process (database calls are fast and
+ * synchronous), wires it to the window over IPC and two custom schemes, and nothing more.
+ * All logic lives in main/; this file is a door.
+ */
+import { app, BrowserWindow, dialog, ipcMain, shell, type IpcMainInvokeEvent } from 'electron';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toErrorShape } from '../main/api/contract';
+import { Service } from '../main/api/service';
+import { CHANNELS } from './bridge';
+import { sqliteBinding } from './native-binding';
+import { APP_ORIGIN, handleAppProtocol, handleMediaProtocol, registerSchemes } from './protocols';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rendererDir = path.join(here, '../renderer');
+const preloadFile = path.join(here, '../preload/preload.cjs');
+/** Set by `electron-vite dev`: the renderer comes from Vite's dev server with hot reload. */
+const devServerUrl = process.env.ELECTRON_RENDERER_URL;
+
+let service: Service | undefined;
+let mainWindow: BrowserWindow | null = null;
+
+registerSchemes();
+
+// One instance only: two processes writing the same project file would fight over it.
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (mainWindow?.isMinimized()) mainWindow.restore();
+    mainWindow?.focus();
+  });
+  app.whenReady().then(start, (err) => fail(`Effitune could not start: ${(err as Error).message}`));
+}
+
+function fail(message: string): void {
+  dialog.showErrorBox('Effitune', message);
+  app.exit(1);
+}
+
+function start(): void {
+  const binding = sqliteBinding({
+    isPackaged: app.isPackaged,
+    appPath: app.getAppPath(),
+    resourcesPath: process.resourcesPath,
+    electronVersion: process.versions.electron,
+  });
+  if (binding.problem) return fail(binding.problem);
+  process.env.EFFITUNE_SQLITE_BINDING = binding.path;
+
+  const svc = new Service({ mode: 'electron', version: app.getVersion() });
+  service = svc;
+  handleAppProtocol(rendererDir);
+  handleMediaProtocol(svc);
+  registerIpc(svc);
+  svc.onEvent((event, payload) => mainWindow?.webContents.send(CHANNELS.event, event, payload));
+  createWindow();
+
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+  });
+}
+
+/** Only our own page may call the service; a navigated-away or injected frame gets nothing. */
+function isTrustedSender(event: IpcMainInvokeEvent): boolean {
+  const url = event.senderFrame?.url ?? '';
+  return url.startsWith(`${APP_ORIGIN}/`) || (devServerUrl !== undefined && url.startsWith(devServerUrl));
+}
+
+function registerIpc(svc: Service): void {
+  ipcMain.handle(CHANNELS.call, async (event, name: unknown, input: unknown) => {
+    if (!isTrustedSender(event)) return { ok: false, error: { code: 'invalid_input', message: 'call refused: it did not come from the Effitune window' } };
+    try {
+      return { ok: true, value: await svc.call(String(name), input) };
+    } catch (err) {
+      return { ok: false, error: toErrorShape(err) };
+    }
+  });
+  ipcMain.handle(CHANNELS.pickFolder, async (event) => {
+    if (!isTrustedSender(event) || !mainWindow) return null;
+    const choice = await dialog.showOpenDialog(mainWindow, { title: 'Choose a folder of images', properties: ['openDirectory'] });
+    return choice.canceled ? null : (choice.filePaths[0] ?? null);
+  });
+}
+
+function createWindow(): void {
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 800,
+    minHeight: 560,
+    title: 'Effitune',
+    show: false,
+    webPreferences: {
+      preload: preloadFile,
+      contextIsolation: true,
+      nodeIntegration: false,
+      sandbox: true,
+      webSecurity: true,
+    },
+  });
+  mainWindow = win;
+  win.once('ready-to-show', () => win.show());
+  win.on('closed', () => {
+    if (mainWindow === win) mainWindow = null;
+  });
+  // The window shows only the app; links open in the user's browser.
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  win.webContents.on('will-navigate', (event, url) => {
+    const ours = url.startsWith(`${APP_ORIGIN}/`) || (devServerUrl !== undefined && url.startsWith(devServerUrl));
+    if (!ours) event.preventDefault();
+  });
+  void win.loadURL(devServerUrl ?? `${APP_ORIGIN}/index.html`);
+}
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});
+
+app.on('before-quit', () => {
+  service?.close();
+  service = undefined;
+});

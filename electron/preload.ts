@@ -1,0 +1,28 @@
+/**
+ * The preload bridge: the renderer gets `window.effitune`, the same Transport the browser mode
+ * builds over HTTP (main/api/client.ts), plus a native folder picker. Nothing else of Node or
+ * Electron reaches the page (contextIsolation + sandbox).
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type { Transport } from '../main/api/client';
+import { CHANNELS, mediaUrl } from './bridge';
+
+export interface DesktopBridge extends Transport {
+  /** Native "choose a folder" dialog; null when the user cancels. */
+  pickFolder(): Promise<string | null>;
+}
+
+const bridge: DesktopBridge = {
+  call: (name, input) => ipcRenderer.invoke(CHANNELS.call, name, input),
+  subscribe(listener) {
+    const forward = (_event: IpcRendererEvent, name: string, payload: unknown) => listener(name, payload);
+    ipcRenderer.on(CHANNELS.event, forward);
+    return () => {
+      ipcRenderer.off(CHANNELS.event, forward);
+    };
+  },
+  mediaUrl,
+  pickFolder: () => ipcRenderer.invoke(CHANNELS.pickFolder),
+};
+
+contextBridge.exposeInMainWorld('effitune', bridge);

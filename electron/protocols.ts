@@ -1,0 +1,96 @@
+/**
+ * Two custom schemes serve the window, so nothing is loaded from file:// and every response can
+ * carry the Content-Security-Policy header:
+ *   effitune-app://app/<file>                        the built renderer (out/renderer)
+ *   effitune-media://thumb/<id>?project=<path>       a thumbnail (WebP); /full/<id> the full image
+ */
+import { protocol } from 'electron';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { toErrorShape } from '../main/api/contract';
+import type { Service } from '../main/api/service';
+
+export const APP_ORIGIN = 'effitune-app://app';
+
+export const ELECTRON_CSP = [
+  "default-src 'self'",
+  "img-src 'self' data: blob: effitune-media:",
+  "connect-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'none'",
+].join('; ');
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+};
+
+/** Must run before the app is ready: the schemes need their privileges at startup. */
+export function registerSchemes(): void {
+  protocol.registerSchemesAsPrivileged([
+    { scheme: 'effitune-app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+    { scheme: 'effitune-media', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
+  ]);
+}
+
+function textResponse(status: number, text: string): Response {
+  return new Response(text, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+}
+
+export function handleAppProtocol(rendererDir: string): void {
+  protocol.handle('effitune-app', async (request) => {
+    const url = new URL(request.url);
+    const relative = decodeURIComponent(url.pathname).replace(/^\/+/, '') || 'index.html';
+    const file = path.resolve(rendererDir, relative);
+    if (path.relative(rendererDir, file).startsWith('..')) return textResponse(400, 'bad path');
+    try {
+      const data = await fs.readFile(file);
+      return new Response(data, {
+        headers: {
+          'Content-Type': CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+          'Content-Security-Policy': ELECTRON_CSP,
+        },
+      });
+    } catch {
+      return textResponse(404, `not found: ${relative}`);
+    }
+  });
+}
+
+export function handleMediaProtocol(service: Service): void {
+  protocol.handle('effitune-media', async (request) => {
+    const url = new URL(request.url);
+    const kind = url.hostname;
+    const idText = url.pathname.replace(/^\//, '');
+    const project = url.searchParams.get('project');
+    if (!project || !/^\d+$/.test(idText)) return textResponse(400, 'media URLs look like effitune-media://thumb/<id>?project=<path>');
+    const id = Number(idText);
+    try {
+      if (kind === 'thumb') {
+        const data = service.thumbnail(project, id);
+        if (!data) return textResponse(404, `image ${id} has no thumbnail`);
+        return new Response(new Uint8Array(data), { headers: { 'Content-Type': 'image/webp' } });
+      }
+      if (kind === 'full') {
+        const image = await service.fullImage(project, id);
+        return new Response(new Uint8Array(image.data), { headers: { 'Content-Type': image.contentType } });
+      }
+      return textResponse(404, `no media kind "${kind}" (use thumb or full)`);
+    } catch (err) {
+      const error = toErrorShape(err);
+      return textResponse(error.code === 'not_found' ? 404 : 500, error.message);
+    }
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * The shape of one CLI command. Commands are data in a table (commands/index.ts), so adding
+ * `effitune train ...` later is one new entry: its words, its options and a `run` that makes
+ * service calls and says how to print the result.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import type { AppMode, Service } from '../api/service';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface CommandInput {
+  /** Parsed options (strings / booleans as declared), without --json and --help. */
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  json: boolean;
+  /** The service, created on first use with the command's mode; closed by the runner. */
+  service(): Service;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stdout: NodeJS.WritableStream;
+}
+
+export interface CommandResult {
+  /** The one JSON object printed with --json. */
+  json: unknown;
+  /** The readable summary printed without --json. */
+  text: string;
+  /** Non-zero when the command did not finish its work (e.g. an import cancelled by Ctrl-C). */
+  exitCode?: number;
+}
+
+export interface Command {
+  /** The words that select the command, e.g. ['project', 'create']. */
+  words: string[];
+  /** Positional arguments, shown in usage; names ending in '?' are optional. */
+  args: string[];
+  /** Extra usage text for options, e.g. '[--name NAME]'. */
+  optionsUsage?: string;
+  summary: string;
+  /** Longer help: one line per option or example. */
+  details?: string[];
+  options?: OptionSpec;
+  /** Contract field → how the user typed it (e.g. imagesPerClass → --images-per-class), for error messages. */
+  fields?: Record<string, string>;
+  /** The app mode the service runs in (the serve command runs the browser mode). */
+  mode?: AppMode;
+  /** True for commands that never call the service (help): they then work without loading native modules. */
+  withoutService?: boolean;
+  /**
+   * Runs the command. A command that prints by itself while running (serve) returns null and
+   * owns stdout; every other command returns its result and the runner prints it.
+   */
+  run(input: CommandInput): Promise<CommandResult | null>;
+}
+
+export function usageOf(command: Command): string {
+  const args = command.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : `<${a}>`));
+  return ['effitune', ...command.words, ...args, command.optionsUsage ?? '', '[--json]'].filter(Boolean).join(' ');
+}

@@ -1,0 +1,49 @@
+/**
+ * The guards of browser mode. The server listens on loopback only, but any web page the user
+ * opens can still reach 127.0.0.1, so every API and media request must carry the random token,
+ * and the Host header must name the loopback host (a DNS-rebinding page would send its own name).
+ */
+import crypto from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+export function createToken(): string {
+  return crypto.randomBytes(32).toString('hex');
+}
+
+/** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */
+export function tokenMatches(expected: string, given: string | null | undefined): boolean {
+  if (!given) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+export function bearerToken(req: IncomingMessage): string | null {
+  const header = req.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match ? match[1] : null;
+}
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** True when the Host header is a loopback name with our port (or no port, as some clients send). */
+export function hostAllowed(hostHeader: string | undefined, port: number): boolean {
+  if (!hostHeader) return false;
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.trim().toLowerCase());
+  if (!match) return false;
+  const [, name, portText] = match;
+  if (!LOOPBACK_NAMES.has(name)) return false;
+  return portText === undefined || Number(portText) === port;
+}
+
+/** Browsers send Origin on WebSocket handshakes and cross-origin requests; when present it must be ours. */
+export function originAllowed(originHeader: string | undefined, port: number): boolean {
+  if (!originHeader) return true;
+  try {
+    const origin = new URL(originHeader);
+    return origin.protocol === 'http:' && hostAllowed(origin.host, port);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Everything about one image, over the grid: the full image and its facts. Esc closes; the left and
+ * right arrows step through the images of the current filter, in grid order.
+ */
+import { useEffect, useState } from 'react';
+import { useClient, useReportError } from '../api/client-context';
+import type { ImageDetail } from '../../../main/api/contract';
+import type { ImagePages } from '../grid/image-pages';
+import { formatBytes } from '../paths';
+
+export function ImageDetailView({
+  project,
+  pages,
+  index,
+  onIndexChange,
+  onClose,
+  classColor,
+}: {
+  project: string;
+  pages: ImagePages;
+  index: number;
+  onIndexChange: (index: number) => void;
+  onClose: () => void;
+  classColor: (classId: number | null) => string | undefined;
+}) {
+  const client = useClient();
+  const reportError = useReportError();
+  const [loaded, setLoaded] = useState<{ index: number; detail: ImageDetail } | null>(null);
+  const [imageFailed, setImageFailed] = useState(false);
+  const total = pages.total ?? 0;
+
+  useEffect(() => {
+    let current = true;
+    setImageFailed(false);
+    (async () => {
+      const summary = pages.get(index) ?? (await pages.ensure(index));
+      if (!summary) throw new Error(`image number ${index + 1} of the list could not be loaded`);
+      const full = await client.call('images.get', { project, id: summary.id });
+      if (current) setLoaded({ index, detail: full });
+    })().catch((err) => current && reportError(err, 'Cannot show the image'));
+    return () => {
+      current = false;
+    };
+  }, [client, project, pages, index, reportError]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') onClose();
+      else if (e.key === 'ArrowLeft' && index > 0) onIndexChange(index - 1);
+      else if (e.key === 'ArrowRight' && index < total - 1) onIndexChange(index + 1);
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [index, total, onClose, onIndexChange]);
+
+  const shown = loaded?.index === index ? loaded.detail : null;
+  const color = shown ? classColor(shown.classId) : undefined;
+
+  return (
+    <div className="modal-backdrop" onClick={onClose}>
+      <div className="detail-view" role="dialog" aria-modal="true" aria-label="Image detail" data-testid="detail-view" onClick={(e) => e.stopPropagation()}>
+        <div className="detail-image">
+          {shown && !imageFailed && (
+            <img key={shown.id} src={client.mediaUrl('full', project, shown.id)} alt={shown.path} onError={() => setImageFailed(true)} data-testid="detail-image" />
+          )}
+          {shown && imageFailed && (
+            <div className="detail-no-image">
+              <strong>This image cannot be shown.</strong>
+              <span>{shown.reason ?? (shown.missing ? 'The file is missing.' : 'The file could not be read.')}</span>
+            </div>
+          )}
+          {!shown && <span className="spinner" aria-label="Loading" />}
+          <button className="nav-button prev" disabled={index <= 0} onClick={() => onIndexChange(index - 1)} aria-label="Previous image" data-testid="detail-prev">
+            ‹
+          </button>
+          <button className="nav-button next" disabled={index >= total - 1} onClick={() => onIndexChange(index + 1)} aria-label="Next image" data-testid="detail-next">
+            ›
+          </button>
+        </div>
+        <aside className="detail-facts">
+          <div className="detail-head">
+            <span className="muted small">
+              {index + 1} of {total.toLocaleString('en-US')}
+            </span>
+            <button className="icon-button" onClick={onClose} aria-label="Close" data-testid="detail-close">
+              ×
+            </button>
+          </div>
+          {shown && (
+            <dl>
+              <dt>Path</dt>
+              <dd className="mono wrap" data-testid="detail-path">
+                {shown.path}
+              </dd>
+              <dt>Label</dt>
+              <dd data-testid="detail-label">
+                <span className={`label-chip${shown.className ? '' : ' unlabeled'}`} style={color ? { background: color } : undefined}>
+                  {shown.className ?? 'unlabeled'}
+                </span>
+                {shown.labelSource && <span className="muted small"> from {shown.labelSource}</span>}
+              </dd>
+              <dt>Split</dt>
+              <dd>{shown.split ?? <span className="muted">not assigned</span>}</dd>
+              <dt>Status</dt>
+              <dd data-testid="detail-status">
+                {shown.status}
+                {shown.missing && ' (file missing)'}
+                {shown.reason && <div className="muted small">{shown.reason}</div>}
+                {shown.duplicateOf && (
+                  <div className="small">
+                    duplicate of <span className="mono wrap">{shown.duplicateOf.path}</span>
+                  </div>
+                )}
+              </dd>
+              <dt>Size</dt>
+              <dd data-testid="detail-bytes">{formatBytes(shown.bytes)}</dd>
+              <dt>Dimensions</dt>
+              <dd>{shown.width && shown.height ? `${shown.width} × ${shown.height} px` : <span className="muted">unknown</span>}</dd>
+              <dt>Format</dt>
+              <dd>{shown.format ?? <span className="muted">unknown</span>}</dd>
+              <dt>Hash</dt>
+              <dd className="mono wrap small">{shown.hash ?? '—'}</dd>
+              <dt>Modified</dt>
+              <dd>{shown.modifiedAt ? new Date(shown.modifiedAt).toLocaleString() : '—'}</dd>
+              <dt>Imported</dt>
+              <dd>{new Date(shown.importedAt).toLocaleString()}</dd>
+            </dl>
+          )}
+          <p className="muted small keys-hint">← → previous / next · Esc close</p>
+        </aside>
+      </div>
+    </div>
+  );
+}

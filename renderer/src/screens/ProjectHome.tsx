@@ -1,0 +1,164 @@
+/**
+ * The open project: header (name, rename, import, close), totals and counts per class and split,
+ * sources, and the filtered thumbnail grid with its detail view.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useClient, useEvent, useReportError } from '../api/client-context';
+import type { ImageFilter, ProjectInfo, ProjectStatus } from '../../../main/api/contract';
+import { ImagePages } from '../grid/image-pages';
+import { ImageGrid } from '../grid/ImageGrid';
+import { ImageDetailView } from '../components/ImageDetailView';
+import { ImportDialog } from '../components/ImportDialog';
+import { ProjectSidebar } from '../components/ProjectSidebar';
+import { FilterBar, toImageFilter, type FilterState } from '../components/FilterBar';
+
+/** How often counts and grid follow a running import (they refresh fully when it ends). */
+const LIVE_REFRESH_MS = 1500;
+
+export function ProjectHome({ project, onRenamed, onClosed }: { project: ProjectInfo; onRenamed: (info: ProjectInfo) => void; onClosed: () => void }) {
+  const client = useClient();
+  const reportError = useReportError();
+  const [status, setStatus] = useState<ProjectStatus | null>(null);
+  const [filter, setFilter] = useState<FilterState>({ view: 'ok', classFilter: 'all', search: '' });
+  const [detailIndex, setDetailIndex] = useState<number | null>(null);
+  const [importing, setImporting] = useState(false);
+
+  const refreshStatus = useCallback(async () => {
+    try {
+      setStatus(await client.call('project.status', { project: project.path }));
+    } catch (err) {
+      reportError(err, 'Cannot read the project totals');
+    }
+  }, [client, project.path, reportError]);
+
+  useEffect(() => {
+    void refreshStatus();
+  }, [refreshStatus]);
+
+  const imageFilter: ImageFilter = useMemo(() => toImageFilter(filter), [filter]);
+  const filterKey = JSON.stringify(imageFilter);
+  const pages = useMemo(
+    () => new ImagePages((offset, limit) => client.call('images.list', { project: project.path, filter: JSON.parse(filterKey) as ImageFilter, offset, limit }), (err) => reportError(err, 'Cannot load images')),
+    [client, project.path, filterKey, reportError],
+  );
+  useEffect(() => {
+    pages.start();
+    return () => pages.stop();
+  }, [pages]);
+  useEffect(() => setDetailIndex(null), [pages]);
+
+  const refreshAll = useCallback(() => {
+    void refreshStatus();
+    pages.invalidate();
+  }, [refreshStatus, pages]);
+
+  // The event names the project by the path the engine resolved; refreshing on any change is cheap
+  // and avoids missing one because the same file was spelled two ways.
+  useEvent('project.changed', refreshAll);
+
+  const lastLiveRefresh = useRef(0);
+  useEvent('import.progress', (progress) => {
+    const now = Date.now();
+    if (progress.phase === 'importing' && now - lastLiveRefresh.current > LIVE_REFRESH_MS) {
+      lastLiveRefresh.current = now;
+      refreshAll();
+    }
+  });
+
+  const colors = useMemo(() => new Map(status?.classes.map((c) => [c.id, c.color]) ?? []), [status]);
+  const classColor = useCallback((classId: number | null) => (classId === null ? undefined : colors.get(classId)), [colors]);
+  const thumbUrl = useCallback((id: number) => client.mediaUrl('thumb', project.path, id), [client, project.path]);
+
+  const close = async () => {
+    try {
+      await client.call('project.close', { project: project.path });
+      onClosed();
+    } catch (err) {
+      reportError(err, `Cannot close ${project.path}`);
+    }
+  };
+
+  return (
+    <div className="project-home" data-testid="project-home">
+      <header className="app-header">
+        <span className="brand">Effitune</span>
+        <ProjectName project={project} onRenamed={onRenamed} />
+        <span className="header-path muted small mono" title={project.path}>
+          {project.path}
+        </span>
+        <div className="header-actions">
+          <button className="button primary" onClick={() => setImporting(true)} data-testid="import-open">
+            Import folder…
+          </button>
+          <button className="button" onClick={close} data-testid="project-close">
+            Close project
+          </button>
+        </div>
+      </header>
+      <div className="project-body">
+        <ProjectSidebar
+          status={status}
+          activeClass={filter.classFilter}
+          onPickClass={(classFilter) => setFilter((f) => ({ ...f, view: 'ok', classFilter }))}
+          onPickView={(view) => setFilter((f) => ({ ...f, view, classFilter: 'all' }))}
+        />
+        <main className="browser">
+          <FilterBar status={status} filter={filter} onChange={setFilter} pages={pages} />
+          <ImageGrid pages={pages} thumbUrl={thumbUrl} classColor={classColor} selectedIndex={detailIndex} onOpen={setDetailIndex} />
+        </main>
+      </div>
+      {detailIndex !== null && (
+        <ImageDetailView project={project.path} pages={pages} index={detailIndex} onIndexChange={setDetailIndex} onClose={() => setDetailIndex(null)} classColor={classColor} />
+      )}
+      {importing && <ImportDialog project={project.path} startFolder={status?.sources.at(-1)?.folder} onClose={() => setImporting(false)} />}
+    </div>
+  );
+}
+
+function ProjectName({ project, onRenamed }: { project: ProjectInfo; onRenamed: (info: ProjectInfo) => void }) {
+  const client = useClient();
+  const reportError = useReportError();
+  const [editing, setEditing] = useState<string | null>(null);
+  // Enter saves and unmounts the input, which may also fire blur: save once.
+  const saving = useRef(false);
+
+  const save = async () => {
+    if (saving.current) return;
+    saving.current = true;
+    const name = editing?.trim();
+    setEditing(null);
+    if (!name || name === project.name) return;
+    try {
+      onRenamed(await client.call('project.rename', { project: project.path, name }));
+    } catch (err) {
+      reportError(err, 'Cannot rename the project');
+    } finally {
+      saving.current = false;
+    }
+  };
+
+  if (editing !== null) {
+    return (
+      <input
+        className="project-name-input"
+        data-testid="project-name-input"
+        value={editing}
+        autoFocus
+        onChange={(e) => setEditing(e.target.value)}
+        onBlur={save}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') void save();
+          if (e.key === 'Escape') setEditing(null);
+        }}
+      />
+    );
+  }
+  return (
+    <button className="project-name" data-testid="project-name" title="Rename" onClick={() => setEditing(project.name)}>
+      {project.name}
+      <span className="edit-hint" aria-hidden>
+        ✎
+      </span>
+    </button>
+  );
+}
