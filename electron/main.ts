@@ -54,7 +54,10 @@ function start(): void {
   handleAppProtocol(rendererDir);
   handleMediaProtocol(svc);
   registerIpc(svc);
-  svc.onEvent((event, payload) => mainWindow?.webContents.send(CHANNELS.event, event, payload));
+  svc.onEvent((event, payload) => {
+    // An import can still report progress while the window is closing.
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(CHANNELS.event, event, payload);
+  });
   createWindow();
 
   app.on('activate', () => {

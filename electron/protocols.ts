@@ -6,9 +6,9 @@
  */
 import { protocol } from 'electron';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { toErrorShape } from '../main/api/contract';
 import type { Service } from '../main/api/service';
+import { contentTypeOf, resolveStaticPath } from '../main/server/static-files';
 
 export const APP_ORIGIN = 'effitune-app://app';
 
@@ -22,20 +22,6 @@ export const ELECTRON_CSP = [
   "frame-ancestors 'none'",
   "form-action 'none'",
 ].join('; ');
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
 
 /** Must run before the app is ready: the schemes need their privileges at startup. */
 export function registerSchemes(): void {
@@ -51,20 +37,14 @@ function textResponse(status: number, text: string): Response {
 
 export function handleAppProtocol(rendererDir: string): void {
   protocol.handle('effitune-app', async (request) => {
-    const url = new URL(request.url);
-    const relative = decodeURIComponent(url.pathname).replace(/^\/+/, '') || 'index.html';
-    const file = path.resolve(rendererDir, relative);
-    if (path.relative(rendererDir, file).startsWith('..')) return textResponse(400, 'bad path');
+    const { pathname } = new URL(request.url);
+    const file = resolveStaticPath(rendererDir, pathname === '/' ? '/index.html' : pathname);
+    if (file === null) return textResponse(400, 'bad path');
     try {
       const data = await fs.readFile(file);
-      return new Response(data, {
-        headers: {
-          'Content-Type': CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
-          'Content-Security-Policy': ELECTRON_CSP,
-        },
-      });
+      return new Response(new Uint8Array(data), { headers: { 'Content-Type': contentTypeOf(file), 'Content-Security-Policy': ELECTRON_CSP } });
     } catch {
-      return textResponse(404, `not found: ${relative}`);
+      return textResponse(404, `not found: ${pathname}`);
     }
   });
 }

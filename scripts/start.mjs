@@ -22,10 +22,13 @@ import { ensureRendererBuilt } from './renderer-build.mjs';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(repoRoot, 'package.json'));
 
-const { values: options } = parseArgs({
-  options: { browser: { type: 'boolean' }, 'no-open': { type: 'boolean' }, port: { type: 'string' } },
-  strict: true,
-});
+let options;
+try {
+  ({ values: options } = parseArgs({ options: { browser: { type: 'boolean' }, 'no-open': { type: 'boolean' }, port: { type: 'string' } }, strict: true }));
+} catch (err) {
+  console.error(`npm start: ${err.message}\nusage: npm start [-- --browser] [-- --no-open] [-- --port N]`);
+  process.exit(1);
+}
 
 /** The Electron binary's path, or why the desktop app cannot start here (in words). */
 function desktopAvailability() {
@@ -61,7 +64,7 @@ async function startBrowserMode(reason) {
   console.error(`Starting Effitune in browser mode: the desktop app cannot start here because ${reason}.`);
   await ensureRendererBuilt();
   const { register } = await import('tsx/esm/api');
-  register();
+  register({ tsconfig: path.join(repoRoot, 'tsconfig.json') });
   const { runCli } = await import('../main/cli/main.ts');
   const args = ['serve'];
   if (options['no-open']) args.push('--no-open');

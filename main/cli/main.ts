@@ -45,8 +45,9 @@ export function findCommand(argv: string[], commands: Command[] = COMMANDS): { c
   const group = commands.filter((c) => c.words.length > 1 && c.words[0] === argv[0]);
   if (group.length > 0) {
     const known = group.map((c) => c.words.slice(1).join(' ')).join(', ');
-    const given = argv[1] === undefined || argv[1].startsWith('-') ? 'a sub-command' : `"${argv[1]}"`;
-    throw new UsageError(`"${argv[0]}" needs ${given === 'a sub-command' ? given : `a known sub-command, not ${given}`}: ${known}`);
+    const sub = argv[1];
+    const problem = sub === undefined || sub.startsWith('-') ? 'needs a sub-command' : `has no sub-command "${sub}"`;
+    throw new UsageError(`"${argv[0]}" ${problem}; known: ${known}`);
   }
   throw new UsageError(`unknown command "${argv[0]}". ${HELP_HINT}`);
 }
@@ -68,6 +69,7 @@ export function parseCommandArgs(command: Command, rest: string[]) {
   if (!help && parsed.positionals.length < required.length) {
     throw new UsageError(`missing <${required[parsed.positionals.length]}>`, command);
   }
+  // help takes a topic of several words ("help project create"); every other command is strict.
   if (command.words[0] !== 'help' && parsed.positionals.length > command.args.length) {
     throw new UsageError(`unexpected argument "${parsed.positionals[command.args.length]}"`, command);
   }

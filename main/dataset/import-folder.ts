@@ -69,6 +69,8 @@ class FolderImport {
   private readonly writer: ImportWriter;
   private readonly started = performance.now();
   private readonly signal: AbortSignal;
+  /** stops the scan and the workers: on cancel, or when a worker fails */
+  private readonly stop = new AbortController();
   private readonly concurrency: number;
 
   // the scan fills the queue, the workers drain it
@@ -76,7 +78,6 @@ class FolderImport {
   private queueHead = 0;
   private scanning = true;
   private wakeWorkers: (() => void)[] = [];
-  private failure: unknown = null;
 
   private readonly counts = { found: 0, seen: 0, imported: 0, updated: 0, unchanged: 0, duplicate: 0 };
   private readonly duplicates: ImportResult['duplicates'] = [];
@@ -100,7 +101,11 @@ class FolderImport {
   }
 
   async run(): Promise<ImportResult> {
-    const onAbort = () => this.wake();
+    const onAbort = () => {
+      this.stop.abort();
+      this.wake();
+    };
+    if (this.signal.aborted) onAbort();
     this.signal.addEventListener('abort', onAbort);
     this.report('scanning');
     try {
@@ -132,7 +137,7 @@ class FolderImport {
     try {
       await scanFolder(this.root, {
         labelsFromFolders: this.options.labelsFromFolders,
-        signal: this.signal,
+        signal: this.stop.signal,
         onFile: (file) => {
           this.queue.push(file);
           this.counts.found++;
@@ -146,7 +151,7 @@ class FolderImport {
     } finally {
       this.scanning = false;
       this.wake();
-      if (!this.signal.aborted) this.report('importing');
+      if (!this.stop.signal.aborted) this.report('importing');
     }
   }
 
@@ -159,7 +164,7 @@ class FolderImport {
         this.report(this.phase);
       }
     } catch (err) {
-      this.failure ??= err;
+      this.stop.abort();
       this.wake();
       throw err;
     }
@@ -167,7 +172,7 @@ class FolderImport {
 
   private async nextFile(): Promise<FoundFile | undefined> {
     for (;;) {
-      if (this.signal.aborted || this.failure) return undefined;
+      if (this.stop.signal.aborted) return undefined;
       if (this.queueHead < this.queue.length) {
         const file = this.queue[this.queueHead++];
         if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
@@ -195,13 +200,13 @@ class FolderImport {
     } catch (err) {
       return this.cannotRead(file, existing, err, null);
     }
-    if (!stat.isFile()) return this.reject(file, existing, stat, `not a regular file (${fileKind(stat)})`, { hash: null });
     if (existing && isUnchanged(existing, stat)) {
       this.present.add(file.path);
       this.counts.unchanged++;
       if (existing.missing || (file.className !== null && existing.class_id === null)) this.writer.add({ kind: 'seen', id: existing.id, className: file.className });
       return;
     }
+    if (!stat.isFile()) return this.reject(file, existing, stat, `not a regular file (${fileKind(stat)})`, { hash: null });
     if (stat.size === 0) return this.reject(file, existing, stat, 'empty file (0 bytes)', { hash: null });
     if (stat.size > MAX_FILE_BYTES) {
       return this.reject(file, existing, stat, `file is ${(stat.size / 1024 ** 3).toFixed(1)} GB, above the ${MAX_FILE_BYTES / 1024 ** 3} GB limit for one image`, { hash: null });

@@ -141,7 +141,10 @@ class Builder {
 
     const model = tfl.model({ inputs: input, outputs: x, name: modelName(plan.variant) });
     const { kernel, bias } = preprocessWeights(opts.preprocessing);
-    preprocess.setWeights([tf.tensor4d(kernel, [1, 1, 3, 1]), tf.tensor1d(bias)]);
+    tf.tidy(() => preprocess.setWeights([tf.tensor4d(kernel, [1, 1, 3, 1]), tf.tensor1d(bias)]));
+    // the constructor's trainable:false keeps the layer out of trainableWeights, but its variables
+    // are created trainable; the setter freezes them too, so no optimizer or tf.variableGrads touches them
+    preprocess.trainable = false;
     return model;
   }
 
@@ -254,5 +257,5 @@ function modelName(variant: VariantSpec): string {
 
 /** Trainable parameters of a built model (what the published counts measure). */
 export function countTrainableParams(model: tfl.LayersModel): number {
-  return model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
+  return model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
 }

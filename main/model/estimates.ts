@@ -17,13 +17,12 @@ const BYTES_PER_FLOAT = 4;
  * the backward pass ends, hence ≈ 8 floats per layer-output element.
  */
 export const TFJS_ACTIVATION_FLOATS_PER_ELEMENT = 8;
-/**
- * Floats per trainable parameter beyond the weights themselves: the gradient plus one gradient-sized
- * temporary (measured 2.1–2.2 with tf.profile), and Adam's two moments. Assumes the optimizer
- * update frees its temporaries variable by variable; the stock tf.train.adam keeps about 11 more
- * per parameter until the whole update ends (see the trainer).
+/*
+ * Per trainable parameter, a step also holds its gradient plus one gradient-sized temporary
+ * (measured 2.1–2.2 floats with tf.profile) and Adam's two moments. This assumes the optimizer
+ * update frees its temporaries variable by variable: the stock tf.train.adam runs the whole update
+ * in one tidy and so keeps about 11 more floats per parameter until it ends.
  */
-export const TRAINING_FLOATS_PER_PARAM = 2 + 2;
 
 export interface VariantFigures {
   id: string;
@@ -34,7 +33,7 @@ export interface VariantFigures {
   params: number;
   /** multiply-adds of one image at this resolution (convolutions and classifier) */
   flops: number;
-  /** bytes of one training step at batch size `batch` (see trainingMemoryBytes) */
+  /** bytes of one training step at batch size `batch` (see trainingMemory) */
   trainingMemoryBytes: number;
   batch: number;
   top1: number | null;
@@ -62,16 +61,35 @@ export function activationElements(layers: readonly LayerInfo[]): number {
   return sum(layers.map((l) => product(l.outputShape)));
 }
 
+export interface TrainingMemory {
+  /** activations kept for backprop and their gradients: 8 floats per layer-output element per image */
+  activations: number;
+  /** all weights, BatchNorm statistics included */
+  weights: number;
+  /** the gradient of every trainable weight plus one gradient-sized temporary */
+  gradients: number;
+  /** Adam's first and second moments */
+  optimizerState: number;
+  total: number;
+}
+
 /**
  * Training-step memory in bytes at a batch size:
  *   4 · ( 8 · batch · Σ layer-output elements      activations and their gradients (tf.js)
  *       + all weights (incl. BatchNorm statistics)
- *       + 4 · trainable params )                   gradient + temporary, Adam first and second moment
+ *       + 2 · trainable params                      gradients + one temporary
+ *       + 2 · trainable params )                    Adam's first and second moments
  * Data pipeline buffers and the backend's own workspace are not included.
  */
-export function trainingMemoryBytes(layers: readonly LayerInfo[], batch: number): number {
-  const floats = TFJS_ACTIVATION_FLOATS_PER_ELEMENT * batch * activationElements(layers) + allParams(layers) + TRAINING_FLOATS_PER_PARAM * trainableParams(layers);
-  return BYTES_PER_FLOAT * floats;
+export function trainingMemory(layers: readonly LayerInfo[], batch: number): TrainingMemory {
+  const trainable = trainableParams(layers);
+  const parts = {
+    activations: BYTES_PER_FLOAT * TFJS_ACTIVATION_FLOATS_PER_ELEMENT * batch * activationElements(layers),
+    weights: BYTES_PER_FLOAT * allParams(layers),
+    gradients: BYTES_PER_FLOAT * 2 * trainable,
+    optimizerState: BYTES_PER_FLOAT * 2 * trainable,
+  };
+  return { ...parts, total: parts.activations + parts.weights + parts.gradients + parts.optimizerState };
 }
 
 /** Figures for one variant (named or custom) at its own resolution unless options say otherwise. */
@@ -85,7 +103,7 @@ export function describeVariant(variantOrId: VariantSpec | string, batch: number
     resolution: options.resolution ?? variant.resolution,
     params: trainableParams(layers),
     flops: multiplyAdds(layers),
-    trainingMemoryBytes: trainingMemoryBytes(layers, batch),
+    trainingMemoryBytes: trainingMemory(layers, batch).total,
     batch,
     top1: variant.top1,
     width: variant.width,

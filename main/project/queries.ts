@@ -9,42 +9,34 @@ import type { ProjectHandle } from './registry';
 
 type SplitCounts = Record<SplitName | 'none', number>;
 
+/**
+ * Totals for the project home. One grouped pass over the (status, missing, split, class_id, path)
+ * index gives every count; classes with no images still appear with zeros.
+ */
 export function projectStatus(handle: ProjectHandle): ProjectStatus {
   const { db } = handle;
-  const totals = db
-    .prepare(
-      `SELECT
-         COUNT(*) FILTER (WHERE status = 'ok' AND missing = 0)                          AS images,
-         COUNT(*) FILTER (WHERE status = 'ok' AND missing = 0 AND class_id IS NOT NULL) AS labeled,
-         COUNT(*) FILTER (WHERE status = 'rejected')                                    AS rejected,
-         COUNT(*) FILTER (WHERE status = 'duplicate')                                   AS duplicates,
-         COUNT(*) FILTER (WHERE status = 'ok' AND missing = 1)                          AS missing
-       FROM images`,
-    )
-    .get() as { images: number; labeled: number; rejected: number; duplicates: number; missing: number };
-
-  const classRows = db
-    .prepare(
-      `SELECT c.id, c.name, c.color, i.split, COUNT(i.id) AS n
-       FROM classes c LEFT JOIN images i ON i.class_id = c.id AND i.status = 'ok' AND i.missing = 0
-       GROUP BY c.id, i.split
-       ORDER BY c.name`,
-    )
-    .all() as { id: number; name: string; color: string; split: SplitName | null; n: number }[];
-  const classes = new Map<number, ProjectStatus['classes'][number]>();
-  for (const row of classRows) {
-    let entry = classes.get(row.id);
-    if (!entry) {
-      entry = { id: row.id, name: row.name, color: row.color, count: 0, bySplit: emptySplits() };
-      classes.set(row.id, entry);
-    }
-    entry.count += row.n;
-    entry.bySplit[row.split ?? 'none'] += row.n;
-  }
-
+  const groups = db
+    .prepare('SELECT status, missing, split, class_id, COUNT(*) AS n FROM images GROUP BY status, missing, split, class_id')
+    .all() as { status: ImageStatus; missing: number; split: SplitName | null; class_id: number | null; n: number }[];
+  const classRows = db.prepare('SELECT id, name, color FROM classes ORDER BY name').all() as { id: number; name: string; color: string }[];
+  const classes = new Map(classRows.map((c) => [c.id, { ...c, count: 0, bySplit: emptySplits() }]));
   const splits = emptySplits();
-  const splitRows = db.prepare(`SELECT split, COUNT(*) AS n FROM images WHERE status = 'ok' AND missing = 0 GROUP BY split`).all() as { split: SplitName | null; n: number }[];
-  for (const row of splitRows) splits[row.split ?? 'none'] += row.n;
+  const totals = { images: 0, labeled: 0, rejected: 0, duplicates: 0, missing: 0 };
+  for (const g of groups) {
+    if (g.status === 'rejected') totals.rejected += g.n;
+    else if (g.status === 'duplicate') totals.duplicates += g.n;
+    else if (g.missing) totals.missing += g.n;
+    else {
+      totals.images += g.n;
+      splits[g.split ?? 'none'] += g.n;
+      const entry = g.class_id === null ? undefined : classes.get(g.class_id);
+      if (entry) {
+        totals.labeled += g.n;
+        entry.count += g.n;
+        entry.bySplit[g.split ?? 'none'] += g.n;
+      }
+    }
+  }
 
   const sources = (db.prepare('SELECT folder, labels_from_folders, last_import_at FROM sources ORDER BY folder').all() as { folder: string; labels_from_folders: number; last_import_at: string | null }[]).map(
     (s) => ({ folder: s.folder, labelsFromFolders: s.labels_from_folders === 1, lastImportAt: s.last_import_at }),

@@ -152,6 +152,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
+      events.close();
       reject(
         err.code === 'EADDRINUSE'
           ? new ApiError('busy', `port ${options.port} on ${HOST} is already in use; pick another with --port or use 0 for any free port`)

@@ -28,6 +28,10 @@ const CONTENT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+export function contentTypeOf(file: string): string {
+  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
 /** The file under root that a URL path names, or null when the path is malformed or leaves root. */
 export function resolveStaticPath(root: string, urlPath: string): string | null {
   let decoded: string;
@@ -78,7 +82,7 @@ export function serveStatic(root: string, req: IncomingMessage, res: ServerRespo
   }
   const isIndex = file === indexFile;
   const headers: Record<string, string | number> = {
-    'Content-Type': CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'Content-Type': contentTypeOf(file),
     'Content-Length': fs.statSync(file).size,
     // Vite puts content hashes in asset names, so those can be cached; index.html must not be.
     'Cache-Control': isIndex || !urlPath.startsWith('/assets/') ? 'no-cache' : 'public, max-age=31536000, immutable',

@@ -26,7 +26,7 @@ export function App() {
           setProject(await client.call('project.open', { path: remembered }));
         } catch (err) {
           sessionStorage.removeItem(OPEN_PROJECT_KEY);
-          reportError(err, `Cannot reopen ${remembered}`);
+          reportError(err, 'Cannot reopen the last project');
         }
       }
     })().catch((err) => setFailure(errorMessage(err)));

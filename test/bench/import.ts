@@ -4,8 +4,10 @@
  *   import — importFolder() of the same files into a fresh project (read, hash, inspect, thumbnail,
  *            duplicate checks, batched SQLite writes).
  * Both at the same concurrency. Goal: import ≥ 70 % of bare (bookkeeping costs < 30 %).
+ * Each side also reports the CPU time it spent per image (all threads), which is steadier than
+ * images/s when other programs share the machine.
  * The 2,000 JPEGs of 1024×768 are generated once into .cache/bench-import and reused.
- * Options: --count N (default 2000), --rounds N (default 2), --concurrency N.
+ * Options: --count N (default 2000), --rounds N (default 3), --concurrency N.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,7 +24,7 @@ const HEIGHT = 768;
 
 export async function run(args: string[]): Promise<void> {
   const count = option(args, 'count', 2000);
-  const rounds = option(args, 'rounds', 2);
+  const rounds = option(args, 'rounds', 3);
   const concurrency = option(args, 'concurrency', defaultImportConcurrency());
   const folder = await benchImages(count);
   const files = listFiles(folder);
@@ -47,18 +49,19 @@ export async function run(args: string[]): Promise<void> {
         bareImagesPerSecond: round(bare.perSecond),
         importImagesPerSecond: round(imported.perSecond),
         ratio: round(ratio, 3),
+        bareCpuMsPerImage: round(bare.cpuMs, 2),
+        importCpuMsPerImage: round(imported.cpuMs, 2),
       });
     }
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-  const sorted = [...ratios].sort((a, b) => a - b);
   emit({
     bench: 'import',
     summary: true,
     files: files.length,
     concurrency,
-    medianRatio: round(sorted[Math.floor(sorted.length / 2)], 3),
+    medianRatio: round(median(ratios), 3),
     goalRatio: 0.7,
     sharpConcurrency: sharp.concurrency(),
     ...machine(),
@@ -85,27 +88,51 @@ function listFiles(folder: string): string[] {
     .sort();
 }
 
-/** The reference: decode + thumbnail each file with the very pipeline the import uses. */
-async function bareThumbnails(files: string[], concurrency: number): Promise<{ perSecond: number }> {
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < files.length) await thumbnailPipeline(files[next++]).toBuffer();
-    }),
-  );
-  return { perSecond: files.length / ((performance.now() - started) / 1000) };
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-async function fullImport(folder: string, dataDir: string, round_: number, concurrency: number): Promise<{ perSecond: number; count: number }> {
+interface Measured {
+  perSecond: number;
+  /** CPU time of the whole process (every thread) per image, in ms */
+  cpuMs: number;
+  /** images done */
+  count: number;
+}
+
+async function measure(work: () => Promise<number>): Promise<Measured> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const done = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { perSecond: done / seconds, cpuMs: (used.user + used.system) / 1000 / done, count: done };
+}
+
+/** The reference: decode + thumbnail each file with the very pipeline the import uses. */
+function bareThumbnails(files: string[], concurrency: number): Promise<Measured> {
+  return measure(async () => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < files.length) await thumbnailPipeline(files[next++]).toBuffer();
+      }),
+    );
+    return files.length;
+  });
+}
+
+async function fullImport(folder: string, dataDir: string, round_: number, concurrency: number): Promise<Measured> {
   const registry = new ProjectRegistry(dataDir);
   const projectFile = path.join(dataDir, `round-${round_}.effitune`);
   registry.create(projectFile);
   try {
-    const started = performance.now();
-    const result = await importFolder(registry.get(projectFile), { folder, labelsFromFolders: true, jobId: `bench-${round_}`, concurrency });
-    const seconds = (performance.now() - started) / 1000;
-    return { perSecond: result.imported / seconds, count: result.imported };
+    return await measure(async () => {
+      const result = await importFolder(registry.get(projectFile), { folder, labelsFromFolders: true, jobId: `bench-${round_}`, concurrency });
+      return result.imported;
+    });
   } finally {
     registry.closeAll();
   }

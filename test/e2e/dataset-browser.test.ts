@@ -10,6 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, startApp } from './harness';
+import { ensureRendererBuilt } from '../../scripts/renderer-build.mjs';
 
 const CLASSES = ['circles', 'squares', 'stripes'] as const;
 const PER_CLASS = 10;
@@ -22,6 +23,8 @@ let browser: Browser;
 let imagesDir: string;
 
 beforeAll(async () => {
+  // Run alone (not through npm test), the spec still needs an up-to-date UI to load.
+  await ensureRendererBuilt();
   imagesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'effitune-e2e-images-'));
   await writeClassFolders(imagesDir);
   fs.mkdirSync(RESULTS, { recursive: true });

@@ -100,15 +100,31 @@ function desktopChromeOptions(executablePath: string): LaunchOptions {
   return { executablePath, headless: true, args: [...QUIET_ARGS, ...(isRoot ? ['--no-sandbox'] : [])] };
 }
 
+type Source = BrowserChoice['source'];
+const SOURCES: Source[] = ['CHROME_PATH', 'playwright', 'system', 'sparticuz'];
+
+/**
+ * The first browser found, in the order above. EFFITUNE_E2E_BROWSER=<source> forces one source
+ * (e.g. `sparticuz` to check the npm-package browser on a machine that also has Chromium).
+ */
 export async function chooseBrowser(): Promise<BrowserChoice> {
+  const forced = process.env.EFFITUNE_E2E_BROWSER as Source | undefined;
+  if (forced && !SOURCES.includes(forced)) throw new Error(`EFFITUNE_E2E_BROWSER must be one of ${SOURCES.join(', ')}, not "${forced}"`);
+  const allowed = (source: Source) => !forced || forced === source;
+
   const fromEnv = process.env.CHROME_PATH;
-  if (fromEnv) {
+  if (fromEnv && allowed('CHROME_PATH')) {
     if (!fs.existsSync(fromEnv)) throw new Error(`CHROME_PATH is set to ${fromEnv}, which does not exist`);
     return { source: 'CHROME_PATH', executablePath: fromEnv, options: desktopChromeOptions(fromEnv) };
   }
   const playwrights = chromium.executablePath();
-  if (playwrights && fs.existsSync(playwrights)) return { source: 'playwright', executablePath: playwrights, options: desktopChromeOptions(playwrights) };
-  if (fs.existsSync(SYSTEM_CHROMIUM)) return { source: 'system', executablePath: SYSTEM_CHROMIUM, options: desktopChromeOptions(SYSTEM_CHROMIUM) };
+  if (allowed('playwright') && playwrights && fs.existsSync(playwrights)) {
+    return { source: 'playwright', executablePath: playwrights, options: desktopChromeOptions(playwrights) };
+  }
+  if (allowed('system') && fs.existsSync(SYSTEM_CHROMIUM)) {
+    return { source: 'system', executablePath: SYSTEM_CHROMIUM, options: desktopChromeOptions(SYSTEM_CHROMIUM) };
+  }
+  if (!allowed('sparticuz')) throw new Error(`EFFITUNE_E2E_BROWSER=${forced}, but that browser is not on this machine`);
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error('no Chromium found for the e2e tests: set CHROME_PATH, or install Chromium (@sparticuz/chromium only covers Linux x64)');
   }

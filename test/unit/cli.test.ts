@@ -43,7 +43,7 @@ describe('findCommand', () => {
   });
   test('unknown commands and sub-commands are usage errors that say what exists', () => {
     expect(() => findCommand(['frobnicate'])).toThrow(/unknown command "frobnicate"/);
-    expect(() => findCommand(['project', 'explode'])).toThrow(/create, rename, list/);
+    expect(() => findCommand(['project', 'explode'])).toThrow(/no sub-command "explode"; known: create, rename, list/);
     expect(() => findCommand(['project'])).toThrow(/needs a sub-command/);
   });
   test('every command has a distinct name and a usage line', () => {

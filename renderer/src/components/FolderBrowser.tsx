@@ -30,7 +30,7 @@ export function FolderBrowser({
     try {
       setListing(await client.call('fs.list', { path: path || undefined }));
     } catch (err) {
-      reportError(err, `Cannot list ${path ?? 'the home folder'}`);
+      reportError(err, 'Cannot list the folder');
     } finally {
       setLoading(false);
     }
@@ -52,7 +52,8 @@ export function FolderBrowser({
           ↑ Up
         </button>
         <span className="folder-browser-path" title={listing?.path}>
-          {listing?.path ?? 'Loading…'}
+          {/* rtl keeps the end of a long path in view; bdi keeps the path itself left-to-right */}
+          <bdi>{listing?.path ?? 'Loading…'}</bdi>
         </span>
         {pick === 'folder' && listing && (
           <button className="button small primary" data-testid="folder-browser-use" onClick={() => onPick(listing.path)}>

@@ -107,7 +107,7 @@ export function ImageDetailView({
               <dd data-testid="detail-status">
                 {shown.status}
                 {shown.missing && ' (file missing)'}
-                {shown.reason && <div className="muted small">{shown.reason}</div>}
+                {shown.reason && !shown.duplicateOf && <div className="muted small">{shown.reason}</div>}
                 {shown.duplicateOf && (
                   <div className="small">
                     duplicate of <span className="mono wrap">{shown.duplicateOf.path}</span>

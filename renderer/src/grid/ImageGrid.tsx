@@ -38,7 +38,8 @@ export function ImageGrid({
     count: rowCount,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => rowHeight,
-    overscan: 4,
+    // Few extra rows: every tile scrolled in costs a thumbnail decode and raster.
+    overscan: 2,
     paddingStart: GAP,
     paddingEnd: GAP,
     // React 19 warns about flushSync inside lifecycle methods; the grid does not need it.

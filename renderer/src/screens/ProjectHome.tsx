@@ -74,7 +74,7 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
       await client.call('project.close', { project: project.path });
       onClosed();
     } catch (err) {
-      reportError(err, `Cannot close ${project.path}`);
+      reportError(err, 'Cannot close the project');
     }
   };
 

@@ -24,20 +24,20 @@ export function StartScreen({ info, onOpened }: { info: AppInfo; onOpened: (proj
     );
   }, [client, reportError]);
 
-  /** Runs one action at a time and shows its failure in words. */
-  const run = async (label: string, action: () => Promise<ProjectInfo>) => {
+  /** Runs one action at a time and shows its failure in words (the engine's message names the file). */
+  const run = async (label: string, failure: string, action: () => Promise<ProjectInfo>) => {
     setBusy(label);
     try {
       onOpened(await action());
     } catch (err) {
-      reportError(err, label);
+      reportError(err, failure);
     } finally {
       setBusy(null);
     }
   };
 
   const createSample = () =>
-    run('Creating the sample project', async () => {
+    run('Creating the sample project', 'Cannot create the sample project', async () => {
       const file = await freshProjectPath(info, 'Sample shapes');
       const result = await client.call('sample.create', { path: file });
       return result.project;
@@ -75,9 +75,9 @@ export function StartScreen({ info, onOpened }: { info: AppInfo; onOpened: (proj
           <p className="muted small">It is saved in {info.dataDir}</p>
         </section>
 
-        <NewProjectCard info={info} disabled={busy !== null} onCreate={(path, name) => run(`Creating ${path}`, () => client.call('project.create', { path, name }))} />
+        <NewProjectCard info={info} disabled={busy !== null} onCreate={(path, name) => run(`Creating ${path}`, 'Cannot create the project', () => client.call('project.create', { path, name }))} />
 
-        <OpenProjectCard info={info} disabled={busy !== null} onOpen={(path) => run(`Opening ${path}`, () => client.call('project.open', { path }))} />
+        <OpenProjectCard info={info} disabled={busy !== null} onOpen={(path) => run(`Opening ${path}`, 'Cannot open the project', () => client.call('project.open', { path }))} />
 
         <section className="card recent-card" data-testid="recent-projects">
           <h2>Recent projects</h2>
@@ -91,7 +91,7 @@ export function StartScreen({ info, onOpened }: { info: AppInfo; onOpened: (proj
                   disabled={!p.exists || busy !== null}
                   title={p.exists ? p.path : `${p.path} no longer exists`}
                   data-testid="recent-project"
-                  onClick={() => run(`Opening ${p.path}`, () => client.call('project.open', { path: p.path }))}
+                  onClick={() => run(`Opening ${p.path}`, 'Cannot open the project', () => client.call('project.open', { path: p.path }))}
                 >
                   <span className="recent-name">{p.name}</span>
                   <span className="recent-path">{p.path}</span>

@@ -1,1 +1,0 @@
-import { test } from 'vitest'; import './does-not-exist-h3'; test('x', () => {});
