@@ -144,12 +144,13 @@ describe('the built model', () => {
 
 describe('the training-memory estimate matches tf.js', () => {
   it('activations + gradients are within 15 % of the peak tf.profile measures for a gradient pass', async () => {
-    const variant = getVariant('phi=-6');
-    const options = { resolution: 64, classes: 10 };
+    // tiny on purpose: the tf.js cpu backend's gradient pass is slow; activations are still ~80 % of the estimate here
+    const variant = getVariant('phi=-8');
+    const options = { resolution: 48, classes: 10 };
     const model = buildEfficientNet(variant, options);
     const layers = describeLayers(variant, options);
-    for (const batch of [2, 4]) {
-      const x = tf.randomUniform([batch, 64, 64, 3], 0, 255);
+    for (const batch of [1, 2]) {
+      const x = tf.randomUniform([batch, 48, 48, 3], 0, 255);
       const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
       const before = tf.memory().numBytes;
       const profile = await tf.profile(() => {
@@ -165,5 +166,5 @@ describe('the training-memory estimate matches tf.js', () => {
       tf.dispose([x, y]);
     }
     model.dispose();
-  });
+  }, 60_000);
 });

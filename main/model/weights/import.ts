@@ -60,11 +60,14 @@ interface SourceWeights {
   notes: string[];
 }
 
+const HDF5_EXTENSIONS = /\.(h5|hdf5)$/i;
+
 export async function importWeights(options: ImportWeightsOptions): Promise<ImportedModel> {
   const { file } = options;
   if (!fs.existsSync(file)) throw new ApiError('not_found', `weights file ${file} does not exist`);
   if (fs.statSync(file).isDirectory()) throw new ApiError('invalid_input', `${file} is a folder, expected a .h5 or .safetensors file`);
-  const source = isHdf5(file) ? kerasSource(await readKerasH5(file)) : timmSource(file, options.timmModel);
+  if (/\.keras$/i.test(file)) throw new ApiError('invalid_input', `${file} is a Keras 3 .keras archive; Effitune reads Keras 2 .h5 weight files (like keras applications' efficientnetb0.h5) and timm .safetensors`);
+  const source = isHdf5(file) || HDF5_EXTENSIONS.test(file) ? kerasSource(await readKerasH5(file)) : timmSource(file, options.timmModel);
 
   const variant = chooseVariant(source, options.variant, file);
   const fileClasses = source.weights.get('predictions/kernel')?.shape[1];

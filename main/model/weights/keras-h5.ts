@@ -59,7 +59,10 @@ export async function readKerasH5(path: string): Promise<KerasWeights> {
 function readLayers(file: H5File, path: string): Map<string, Map<string, FileTensor>> {
   const root = file.keys().includes('model_weights') ? (file.get('model_weights') as Group) : file;
   const layerNames = stringList(root, 'layer_names');
-  if (!layerNames) throw new ApiError('invalid_input', `${path} is HDF5 but not a Keras weights file: it has no "layer_names" attribute`);
+  if (!layerNames) {
+    const keras3 = root.keys().includes('layers') ? ' (its layers/…/vars layout is Keras 3\'s .weights.h5, which is not supported)' : '';
+    throw new ApiError('invalid_input', `${path} is HDF5 but not a Keras 2 weights file: it has no "layer_names" attribute${keras3}`);
+  }
   const layers = new Map<string, Map<string, FileTensor>>();
   for (const layer of layerNames) {
     const group = read(path, layer, () => root.get(layer));

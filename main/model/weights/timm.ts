@@ -48,24 +48,35 @@ export function parseTimmName(name: string): Omit<TimmArchitecture, 'from' | 'pr
  */
 export function resolveTimmArchitecture(file: string, given?: string): TimmArchitecture {
   const config = readHubConfig(file);
-  const candidates: [string, string][] = [];
-  if (given) candidates.push([given, 'the timm model name given']);
-  if (config?.architecture) candidates.push([config.architecture + (config.tag ? `.${config.tag}` : ''), `${config.path}`]);
-  const base = nodePath.basename(file).replace(/\.safetensors$/i, '');
-  candidates.push([base, 'the file name']);
-
-  for (const [name, from] of candidates) {
+  const named: [string, string][] = [];
+  if (given) named.push([given, 'the timm model name given']);
+  if (config?.architecture) named.push([config.architecture + (config.tag ? `.${config.tag}` : ''), config.path]);
+  for (const [name, from] of named) {
     const parsed = parseTimmName(name);
-    if (parsed) return { ...parsed, from, preprocessing: config?.preprocessing ?? tagPreprocessing(parsed.tag) };
-    if (from !== 'the file name') {
-      throw new ApiError('invalid_input', `timm model "${name}" (from ${from}) is not supported: Effitune imports tf_efficientnet_b0..b7 and efficientnet_b0..b7`);
-    }
+    if (!parsed) throw new ApiError('invalid_input', `timm model "${name}" (from ${from}) is not supported: Effitune imports tf_efficientnet_b0..b7 and efficientnet_b0..b7`);
+    return { ...parsed, from, preprocessing: config?.preprocessing ?? tagPreprocessing(parsed.tag) };
   }
+  const fromFileName = timmNameInFileName(nodePath.basename(file));
+  if (fromFileName) return { ...fromFileName, from: 'the file name', preprocessing: tagPreprocessing(fromFileName.tag) };
   throw new ApiError(
     'invalid_input',
     `cannot tell which timm model ${file} holds: tf_efficientnet_bN (TF "SAME" padding, BN eps 1e-3) and efficientnet_bN (symmetric padding, BN eps 1e-5) ` +
       'have the same tensor names but give different outputs. Name it (CLI: --timm-model tf_efficientnet_b0) or keep the hub\'s config.json beside the file.',
   );
+}
+
+/**
+ * A timm name inside a file name ("tf_efficientnet_b3.ns_jft_in1k.safetensors",
+ * "my-efficientnet_b0.safetensors", timm's older "tf_efficientnet_b0_ap"); other models that merely
+ * start alike ("efficientnet_b1_pruned", "efficientnet_b3a") do not count.
+ */
+function timmNameInFileName(base: string): Omit<TimmArchitecture, 'from' | 'preprocessing'> | null {
+  const m = /(?:^|[^a-z0-9])(tf_)?efficientnet_(b[0-7])(?:([._])([a-z][\w-]*))?$/i.exec(base.replace(/\.safetensors$/i, ''));
+  if (!m) return null;
+  const [, tf, size, separator, tag] = m;
+  // timm's old names put the tag after an underscore: only the known ones are tags, anything else is another model
+  if (separator === '_' && !['ap', 'ns', 'aa'].includes(tag.toLowerCase())) return null;
+  return { name: `${tf ? 'tf_' : ''}efficientnet_${size.toLowerCase()}`, tag: tag ? tag.toLowerCase() : null, tfPorted: Boolean(tf), variantId: size.toLowerCase() };
 }
 
 interface HubConfig {

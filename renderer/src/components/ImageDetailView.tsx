@@ -63,7 +63,15 @@ export function ImageDetailView({
       <div className="detail-view" role="dialog" aria-modal="true" aria-label="Image detail" data-testid="detail-view" onClick={(e) => e.stopPropagation()}>
         <div className="detail-image">
           {shown && !imageFailed && (
-            <img key={shown.id} src={client.mediaUrl('full', project, shown.id)} alt={shown.path} onError={() => setImageFailed(true)} data-testid="detail-image" />
+            <img
+              key={shown.id}
+              src={client.mediaUrl('full', project, shown.id)}
+              alt={shown.path}
+              // Small images are blown up to the view: show their real pixels rather than a blur.
+              className={(shown.width ?? 0) < 400 && (shown.height ?? 0) < 400 ? 'pixelated' : undefined}
+              onError={() => setImageFailed(true)}
+              data-testid="detail-image"
+            />
           )}
           {shown && imageFailed && (
             <div className="detail-no-image">
