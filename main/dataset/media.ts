@@ -1,7 +1,8 @@
 /**
  * The full image for the detail view, in a form every browser shows: EXIF-rotated, 8-bit sRGB,
- * at most 2048 px on the long side, JPEG (or WebP when it has transparency). TIFF, AVIF, CMYK and
- * 16-bit sources all come out the same way.
+ * at most 2048 px on the long side. Lossy sources (JPEG, AVIF, lossy WebP) come back as JPEG; lossless
+ * ones (PNG, GIF, TIFF) as lossless WebP, so a user inspecting their data never sees artifacts the
+ * file does not have. TIFF, AVIF, CMYK and 16-bit sources all come out the same way.
  */
 import fs from 'node:fs';
 import sharp from 'sharp';
@@ -28,7 +29,8 @@ export async function renderFullImage(file: string): Promise<{ data: Buffer; con
       .rotate()
       .toColourspace('srgb')
       .resize(FULL_IMAGE_MAX_SIZE, FULL_IMAGE_MAX_SIZE, { fit: 'inside', withoutEnlargement: true });
-    if (meta.hasAlpha) return { data: await pipeline.webp({ quality: 90 }).toBuffer(), contentType: 'image/webp' };
+    const lossless = meta.hasAlpha || ['png', 'gif', 'tiff'].includes(meta.format ?? '');
+    if (lossless) return { data: await pipeline.webp({ lossless: true, effort: 1 }).toBuffer(), contentType: 'image/webp' };
     return { data: await pipeline.jpeg({ quality: 90 }).toBuffer(), contentType: 'image/jpeg' };
   } catch (err) {
     if (err instanceof ApiError) throw err;

@@ -74,7 +74,7 @@ describe('generateSampleFolder', () => {
 });
 
 describe('renderFullImage', () => {
-  it('gives browsers a rotated, capped JPEG for TIFF, CMYK and 16-bit sources', async () => {
+  it('gives browsers rotated, capped 8-bit sRGB for TIFF, CMYK and 16-bit sources; lossless stays lossless', async () => {
     const files = {
       tiff: path.join(dir, 'big.tif'),
       cmyk: path.join(dir, 'cmyk.jpg'),
@@ -87,12 +87,15 @@ describe('renderFullImage', () => {
     await solid(300, 100, '#884422').jpeg().withMetadata({ orientation: 6 }).toFile(files.rotated);
 
     const big = await renderFullImage(files.tiff);
-    expect(big.contentType).toBe('image/jpeg');
-    expect(await sharp(big.data).metadata()).toMatchObject({ format: 'jpeg', width: 2048, height: 1024 });
-    for (const file of [files.cmyk, files.deep]) {
-      const meta = await sharp((await renderFullImage(file)).data).metadata();
-      expect(meta).toMatchObject({ format: 'jpeg', space: 'srgb', depth: 'uchar', width: 100, height: 50 });
-    }
+    expect(big.contentType).toBe('image/webp');
+    expect(await sharp(big.data).metadata()).toMatchObject({ format: 'webp', width: 2048, height: 1024 });
+    const cmyk = await sharp((await renderFullImage(files.cmyk)).data).metadata();
+    expect(cmyk).toMatchObject({ format: 'jpeg', space: 'srgb', depth: 'uchar', width: 100, height: 50 });
+    const deep = await renderFullImage(files.deep);
+    expect(await sharp(deep.data).metadata()).toMatchObject({ format: 'webp', space: 'srgb', depth: 'uchar', width: 100, height: 50 });
+    // Lossless: every pixel of the 16-bit source survives as its 8-bit value (#3366cc).
+    const { data: pixels } = await sharp(deep.data).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([pixels[0], pixels[1], pixels[2], pixels[pixels.length - 1]]).toEqual([0x33, 0x66, 0xcc, 0xcc]);
     expect(await sharp((await renderFullImage(files.rotated)).data).metadata()).toMatchObject({ width: 100, height: 300 });
   });
 
