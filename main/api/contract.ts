@@ -4,10 +4,11 @@
  * Types used anywhere else in the app are inferred from these schemas.
  */
 import { z } from 'zod';
+import { call, ProjectPath } from './define';
+
+export { ProjectPath };
 
 // ---------- shared shapes ----------
-
-export const ProjectPath = z.string().trim().min(1, 'project path is required');
 
 export const SplitName = z.enum(['train', 'val', 'test']);
 export type SplitName = z.infer<typeof SplitName>;
@@ -130,10 +131,8 @@ export const DirEntry = z.object({ name: z.string(), path: z.string(), isDirecto
 
 // ---------- calls ----------
 
-function call<I extends z.ZodType, O extends z.ZodType>(input: I, output: O, summary: string) {
-  return { input, output, summary };
-}
-
+// Calls of later areas (models, training, ...) live in main/api/calls-<area>.ts, each built with
+// `call` from ./define and spread into this table, so every area's schemas stay in one small file.
 export const calls = {
   'app.info': call(z.object({}), z.object({ version: z.string(), dataDir: z.string(), platform: z.string(), mode: z.enum(['electron', 'browser', 'cli']) }), 'Version and data folder of the app'),
   'project.create': call(z.object({ path: ProjectPath, name: z.string().trim().min(1).max(200).optional() }), ProjectInfo, 'Create a new .effitune project file'),

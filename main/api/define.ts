@@ -1,0 +1,12 @@
+/**
+ * Building blocks of the contract, shared by main/api/contract.ts and the per-area call tables
+ * (main/api/calls-*.ts) so that those tables never import contract.ts (no import cycle).
+ */
+import { z } from 'zod';
+
+export const ProjectPath = z.string().trim().min(1, 'project path is required');
+
+/** One call of the contract: input and output schemas plus a sentence for help texts. */
+export function call<I extends z.ZodType, O extends z.ZodType>(input: I, output: O, summary: string) {
+  return { input, output, summary };
+}
