@@ -14,6 +14,10 @@ import { importFolder } from '../dataset/import-folder';
 import { generateSampleFolder } from '../dataset/sample';
 import { renderFullImage } from '../dataset/media';
 import { listDirectory } from '../dataset/list-directory';
+import { dataHandlers } from './handlers-data';
+import { backendHandlers } from './handlers-backend';
+import { catalogueWithStatus } from '../model/manager/catalogue';
+import { WeightsStore } from '../model/manager/weights-store';
 
 export type AppMode = 'electron' | 'browser' | 'cli';
 
@@ -22,6 +26,8 @@ export interface ServiceOptions {
   /** App data folder: recent projects, caches, weights. Default: $EFFITUNE_HOME or ~/.effitune */
   dataDir?: string;
   version?: string;
+  /** A mirror holding the Keras weights files under their own names. Default: $EFFITUNE_WEIGHTS_URL, else Keras' storage */
+  weightsBaseUrl?: string;
 }
 
 type Handlers = { [N in CallName]: (args: CallArgs<N>) => Promise<CallOutput<N>> | CallOutput<N> };
@@ -34,6 +40,9 @@ export class Service {
   readonly events = new EventEmitter();
   readonly projects: ProjectRegistry;
   private readonly imports = new Map<string, AbortController>();
+  private readonly downloads = new Map<string, AbortController>();
+  /** The pretrained-weights cache in <dataDir>/weights; only weights.download reaches the network. */
+  readonly weights: WeightsStore;
   private readonly handlers: Handlers;
   readonly dataDir: string;
 
@@ -41,6 +50,7 @@ export class Service {
     this.dataDir = options.dataDir ?? defaultDataDir();
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.projects = new ProjectRegistry(this.dataDir);
+    this.weights = new WeightsStore({ dir: path.join(this.dataDir, 'weights'), baseUrl: options.weightsBaseUrl ?? (process.env.EFFITUNE_WEIGHTS_URL || undefined) });
     this.handlers = this.createHandlers();
   }
 
@@ -73,11 +83,14 @@ export class Service {
 
   close(): void {
     for (const c of this.imports.values()) c.abort();
+    for (const c of this.downloads.values()) c.abort();
     this.projects.closeAll();
   }
 
   private createHandlers(): Handlers {
     return {
+      ...dataHandlers(this),
+      ...backendHandlers(),
       'app.info': () => ({ version: this.options.version ?? '0.0.0', dataDir: this.dataDir, platform: process.platform, mode: this.options.mode }),
       'project.create': ({ path: file, name }) => this.projects.create(file, name),
       'project.open': ({ path: file }) => this.projects.open(file),
@@ -101,7 +114,38 @@ export class Service {
         return { project: info, folder, import: result };
       },
       'fs.list': ({ path: dir }) => listDirectory(dir ?? os.homedir()),
+      // model modules load TensorFlow.js: imported on first use so other calls start fast
+      'models.list': async ({ batch }) => (await import('../model/manager/figures')).listVariantFigures(batch, this.weights),
+      'models.describe': async (args) => (await import('../model/manager/figures')).describeOneVariant(args, this.weights),
+      'models.predict': async (args) => (await import('../model/manager/predict')).predictWithModelFolder(args),
+      'weights.list': () => {
+        const weights = this.weights.list();
+        return { dir: this.weights.dir, weights, catalogue: catalogueWithStatus(this.weights.catalogue, weights) };
+      },
+      'weights.download': (args) => this.runDownload(args),
+      'weights.cancel': ({ jobId }) => {
+        const controller = this.downloads.get(jobId);
+        controller?.abort();
+        return { cancelled: Boolean(controller) };
+      },
+      'weights.importFile': ({ file, variant, timmModel }) => this.weights.importFile(file, { variant, timmModel }),
+      'weights.convert': async (args) => (await import('../model/manager/convert')).convertWeightsToModelFolder(args),
     };
+  }
+
+  private async runDownload(args: CallArgs<'weights.download'>): Promise<CallOutput<'weights.download'>> {
+    const jobId = args.jobId ?? `download-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    if (this.downloads.has(jobId)) throw new ApiError('busy', `a download with job id "${jobId}" is already running`);
+    const controller = new AbortController();
+    this.downloads.set(jobId, controller);
+    try {
+      return await this.weights.download(args.variant, args.includeTop, {
+        signal: controller.signal,
+        onProgress: ({ file, ...p }) => this.emit('weights.progress', { jobId, variant: file.variant, includeTop: file.includeTop, fileName: file.fileName, url: file.url, ...p }),
+      });
+    } finally {
+      this.downloads.delete(jobId);
+    }
   }
 
   private async runImport(args: CallArgs<'import.folder'>): Promise<CallOutput<'import.folder'>> {

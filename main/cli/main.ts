@@ -69,8 +69,10 @@ export function parseCommandArgs(command: Command, rest: string[]) {
   if (!help && parsed.positionals.length < required.length) {
     throw new UsageError(`missing <${required[parsed.positionals.length]}>`, command);
   }
-  // help takes a topic of several words ("help project create"); every other command is strict.
-  if (command.words[0] !== 'help' && parsed.positionals.length > command.args.length) {
+  // help takes a topic of several words ("help project create"), and a last argument named
+  // "name..." takes any number of values (infer's images); every other command is strict.
+  const variadic = /\.\.\.\??$/.test(command.args.at(-1) ?? '');
+  if (command.words[0] !== 'help' && !variadic && parsed.positionals.length > command.args.length) {
     throw new UsageError(`unexpected argument "${parsed.positionals[command.args.length]}"`, command);
   }
   return { values, positionals: parsed.positionals, json: json === true, help: help === true };

@@ -4,8 +4,8 @@
  * which tests check against built models.
  */
 import { describeLayers, type LayerInfo } from './layers';
-import { NAMED_VARIANTS, getVariant, type VariantSpec } from './variants';
-import type { BuildOptions } from './builder';
+import { NAMED_VARIANTS, getVariant, planArchitecture, type VariantSpec } from './variants';
+import type { BuildOptions } from './build-options';
 
 const BYTES_PER_FLOAT = 4;
 
@@ -109,7 +109,7 @@ export function describeVariant(variantOrId: VariantSpec | string, batch: number
     width: variant.width,
     depth: variant.depth,
     dropout: variant.dropout,
-    blocks: layers.filter((l) => l.kind === 'batchnorm' && l.name.endsWith('project_bn')).length,
+    blocks: planArchitecture(variant).blocks.length,
   };
 }
 

@@ -5,7 +5,7 @@
  * it equals the layers of actually built models (names, shapes, weights) for small variants.
  */
 import { planArchitecture, type ArchitecturePlan, type BlockPlan, type VariantSpec } from './variants';
-import { resolveBuildOptions, PREPROCESS_LAYER, type BuildOptions, type ResolvedBuildOptions } from './builder';
+import { PREPROCESS_LAYER, resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './build-options';
 
 export type LayerKind =
   | 'input'

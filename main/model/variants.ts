@@ -136,7 +136,7 @@ const V2_L_STAGES: readonly StageSpec[] = [
   mb(6, 3, 1, 384, 640, 7),
 ];
 
-function v1(n: number, width: number, depth: number, resolution: number, dropout: number, top1: number): VariantSpec {
+function v1(n: number, width: number, depth: number, resolution: number, dropout: number, top1: number | null): VariantSpec {
   return {
     id: `b${n}`,
     name: `EfficientNet-B${n}`,
@@ -248,10 +248,9 @@ export function customVariant(scaling: Partial<CompoundScaling> & { phi: number 
   const isDefault = alpha === DEFAULT_SCALING.alpha && beta === DEFAULT_SCALING.beta && gamma === DEFAULT_SCALING.gamma;
   const id = isDefault ? `phi=${phi}` : `phi=${phi},alpha=${alpha},beta=${beta},gamma=${gamma}`;
   return {
-    ...v1(0, beta ** phi, alpha ** phi, customResolution(phi, gamma), 0.2, 0),
+    ...v1(0, beta ** phi, alpha ** phi, customResolution(phi, gamma), 0.2, null),
     id,
     name: isDefault ? `EfficientNet φ=${phi}` : `EfficientNet φ=${phi} (α ${alpha}, β ${beta}, γ ${gamma})`,
-    top1: null,
     scaling: { phi, alpha, beta, gamma },
   };
 }
@@ -340,7 +339,9 @@ export function roundRepeats(repeats: number, depth: number): number {
 /**
  * Resolve a variant into concrete blocks, as Keras' builder loop does: the first block of a stage
  * takes the stage's stride and input filters, the rest stride 1 and in = out. Stochastic depth:
- * block b of N (scaled count) drops with rate dropConnect·b/N, on residual blocks only.
+ * block b of N drops with rate dropConnect·b/N, on residual blocks only, N counting the scaled
+ * blocks (paper, timm, Keras V1; Keras V2 divides by the unscaled count, which lets deep variants
+ * exceed the nominal rate — we keep one rule for both families).
  */
 export function planArchitecture(variant: VariantSpec, dropConnect = variant.dropConnect): ArchitecturePlan {
   const round = (f: number) => roundFilters(f, variant.width, variant.roundUpTenPercent);

@@ -61,6 +61,58 @@ export const migrations: readonly string[] = [
     webp     BLOB NOT NULL
   );
   `,
+
+  // 1 -> 2: training runs with their per-epoch history, and the embeddings cache of head-only training
+  `
+  CREATE TABLE runs (
+    id             INTEGER PRIMARY KEY,
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('queued', 'running', 'paused', 'completed', 'failed', 'cancelled')),
+    -- why the run ended or paused, in words
+    reason         TEXT,
+    -- the training configuration as JSON
+    config         TEXT NOT NULL,
+    backend        TEXT,
+    variant        TEXT NOT NULL,
+    resolution     INTEGER NOT NULL,
+    -- JSON array of class names in the order of the model outputs
+    classes        TEXT NOT NULL,
+    best_epoch     INTEGER,
+    best_val_loss  REAL,
+    checkpoint_dir TEXT,
+    finished_at    TEXT
+  );
+  CREATE INDEX runs_status ON runs(status);
+
+  CREATE TABLE epochs (
+    run_id            INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch             INTEGER NOT NULL,
+    -- NULL when the value was not a finite number (a diverged loss)
+    train_loss        REAL,
+    train_acc         REAL,
+    val_loss          REAL,
+    val_acc           REAL,
+    images_per_second REAL NOT NULL,
+    seconds           REAL NOT NULL,
+    lr                REAL NOT NULL,
+    batch             INTEGER NOT NULL,
+    at                TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+  ) WITHOUT ROWID;
+
+  -- backbone features per image content, so head-only training only computes new images
+  CREATE TABLE embeddings (
+    hash        TEXT NOT NULL,
+    weights_key TEXT NOT NULL,
+    resolution  INTEGER NOT NULL,
+    dim         INTEGER NOT NULL,
+    -- dim float32 values, little-endian
+    vector      BLOB NOT NULL,
+    -- a rowid table: WITHOUT ROWID suits small rows only, and a vector is kilobytes
+    PRIMARY KEY (hash, weights_key, resolution)
+  );
+  `,
 ];
 
 export const schemaVersion = migrations.length;

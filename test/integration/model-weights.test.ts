@@ -18,30 +18,40 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../main/api/contract';
 import { useBackend } from '../../main/backend/tfjs-backend';
 import { importWeights, type ImportWeightsOptions } from '../../main/model/weights/import';
-import { randomB0, referenceForward, seededRandom, type RefNet, type RefOutput } from '../fixtures/model/reference-efficientnet';
+import { calibrateBatchNorm, randomB0, referenceForward, testImages, type RefForwardOptions, type RefNet, type RefOutput } from '../fixtures/model/reference-efficientnet';
 import { IMAGENET_MEAN, IMAGENET_STD, kerasLayers, timmTensors, writeKerasH5, writeSafetensors, type SafetensorsTensor } from '../fixtures/model/weight-files';
 
 const SIZE = 64;
 const TOLERANCE = 1e-4;
 
 let dir: string;
-let net: RefNet;
-let images: Float64Array[];
 let pixels: tf.Tensor4D;
+/** the network in the Keras and tf_efficientnet files, and its reference outputs (TF SAME, eps 1e-3) */
 let tfSame: RefOutput;
+/** another network, in the plain efficientnet_b0 file, and its reference outputs (symmetric, eps 1e-5) */
 let symmetric: RefOutput;
+/** the first network's outputs computed as if it were a plain efficientnet_b0 */
+let tfNetSymmetric: RefOutput;
 let files: { h5: string; h5NoTop: string; timm: string; timmPlainDir: string; timmTensors: SafetensorsTensor[] };
+
+/** A random B0 whose BatchNorm statistics come from these images under this padding and epsilon. */
+function calibratedNet(seed: number, images: Float64Array[], options: RefForwardOptions): RefNet {
+  const net = randomB0(seed);
+  calibrateBatchNorm(net, [...images, ...testImages(2, SIZE, seed + 1)], SIZE, options, seed + 2);
+  return net;
+}
 
 beforeAll(async () => {
   await useBackend('cpu');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'effitune-model-weights-'));
-  net = randomB0(20240611);
-  const rnd = seededRandom(99);
-  images = [0, 1].map(() => Float64Array.from({ length: SIZE * SIZE * 3 }, () => Math.fround(rnd() * 255)));
+  const images = testImages(2, SIZE, 2);
   pixels = tf.tensor4d(Float32Array.from(images.flatMap((a) => Array.from(a))), [images.length, SIZE, SIZE, 3]);
-  tfSame = referenceForward(net, images, SIZE, { padding: 'tf-same', eps: 1e-3, mean: IMAGENET_MEAN, std: IMAGENET_STD });
-  symmetric = referenceForward(net, images, SIZE, { padding: 'symmetric', eps: 1e-5, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+  const keras = { padding: 'tf-same', eps: 1e-3, mean: IMAGENET_MEAN, std: IMAGENET_STD } as const;
+  const pytorch = { ...keras, padding: 'symmetric', eps: 1e-5 } as const;
 
+  const net = calibratedNet(20240611, images, keras);
+  tfSame = referenceForward(net, images, SIZE, keras);
+  tfNetSymmetric = referenceForward(net, images, SIZE, pytorch);
   const h5 = path.join(dir, 'efficientnetb0.h5');
   await writeKerasH5(h5, kerasLayers(net, { includeTop: true, normalization: 'std-as-variance' }));
   const h5NoTop = path.join(dir, 'efficientnetb0_notop.h5');
@@ -49,10 +59,13 @@ beforeAll(async () => {
   const tensors = timmTensors(net);
   const timm = path.join(dir, 'model.safetensors');
   writeSafetensors(timm, tensors);
+
+  const plainNet = calibratedNet(777, images, pytorch);
+  symmetric = referenceForward(plainNet, images, SIZE, pytorch);
   // timm's hub layout: model.safetensors beside a config.json naming the architecture
   const timmPlainDir = path.join(dir, 'efficientnet_b0.ra_in1k');
   fs.mkdirSync(timmPlainDir);
-  fs.copyFileSync(timm, path.join(timmPlainDir, 'model.safetensors'));
+  writeSafetensors(path.join(timmPlainDir, 'model.safetensors'), timmTensors(plainNet));
   fs.writeFileSync(
     path.join(timmPlainDir, 'config.json'),
     JSON.stringify({ architecture: 'efficientnet_b0', num_classes: 1000, pretrained_cfg: { tag: 'ra_in1k', mean: IMAGENET_MEAN, std: IMAGENET_STD } }),
@@ -98,11 +111,16 @@ describe('the reference itself', () => {
   it('TF "SAME" + eps 1e-3 and symmetric + eps 1e-5 give clearly different outputs (so parity below means something)', () => {
     let f = 0;
     let p = 0;
-    tfSame.features.forEach((ref, n) => ref.forEach((v, i) => (f = Math.max(f, Math.abs(v - symmetric.features[n][i])))));
-    tfSame.probabilities.forEach((ref, n) => ref.forEach((v, i) => (p = Math.max(p, Math.abs(v - symmetric.probabilities[n][i])))));
+    tfSame.features.forEach((ref, n) => ref.forEach((v, i) => (f = Math.max(f, Math.abs(v - tfNetSymmetric.features[n][i])))));
+    tfSame.probabilities.forEach((ref, n) => ref.forEach((v, i) => (p = Math.max(p, Math.abs(v - tfNetSymmetric.probabilities[n][i])))));
     expect(f).toBeGreaterThan(100 * TOLERANCE);
     expect(p).toBeGreaterThan(10 * TOLERANCE);
-    expect(Math.max(...tfSame.probabilities[0])).toBeGreaterThan(0.05); // a peaked softmax, not a flat one
+    // and the output depends on the picture: the two images give different features
+    for (const out of [tfSame, symmetric]) {
+      let images01 = 0;
+      out.features[0].forEach((v, i) => (images01 = Math.max(images01, Math.abs(v - out.features[1][i]))));
+      expect(images01).toBeGreaterThan(0.1);
+    }
   });
 });
 

@@ -38,7 +38,7 @@ export const depthwiseConv2dBackpropFilter: FastKernel = ({ inputs, backend, att
   const dy = float32Values(backend, inputs.dy);
   if (!x || !dy) return null;
   const info = conv2dInfo(inputs.x.shape, attrs.filterShape as number[], attrs, { depthwise: true });
-  if (!info) return null;
+  if (!info || !undilated(info)) return null;
   // Sums run over every output pixel of the batch: accumulate in doubles like the stock kernel.
   const acc = new Float64Array(info.filterHeight * info.filterWidth * info.outChannels);
   const mult = info.outChannels / info.inChannels;
@@ -62,7 +62,7 @@ export const depthwiseConv2dBackpropInput: FastKernel = ({ inputs, backend, attr
   const w = float32Values(backend, inputs.filter);
   if (!dy || !w) return null;
   const info = conv2dInfo(attrs.inputShape as number[], inputs.filter.shape, attrs, { depthwise: true });
-  if (!info) return null;
+  if (!info || !undilated(info)) return null;
   const dx = new Float32Array(info.batchSize * info.inHeight * info.inWidth * info.inChannels);
   const mult = info.outChannels / info.inChannels;
   const ch = info.inChannels;
@@ -80,6 +80,15 @@ export const depthwiseConv2dBackpropInput: FastKernel = ({ inputs, backend, attr
   });
   return backend.makeTensorInfo(info.inShape, 'float32', dx);
 };
+
+/**
+ * The stock gradient kernels ignore dilations (tfjs-core's gradient refuses dilation > 1 before
+ * they are reached); a direct call with dilations goes to them unchanged rather than getting
+ * different numbers here.
+ */
+function undilated(info: Conv2DInfo): boolean {
+  return info.dilationHeight === 1 && info.dilationWidth === 1;
+}
 
 function isNhwcDepthwise(format: unknown): boolean {
   return format === undefined || format === 'NHWC';

@@ -69,10 +69,11 @@ function reduceKernel(mean: boolean): FastKernel {
     const shape = inputs.x.shape;
     const axes = util.parseAxisParam(attrs.axis as number | number[], shape);
     const [outShape, reduceShape] = backend_util.computeOutAndReduceShapes(shape, axes);
+    const count = util.sizeFromShape(reduceShape);
+    if (count === 0) return null; // the stock kernels define the empty case
     const acc = reduceSum(x, shape, axes);
     const out = new Float32Array(acc.length);
     if (mean) {
-      const count = util.sizeFromShape(reduceShape);
       for (let i = 0; i < out.length; i++) out[i] = acc[i] / count;
     } else {
       out.set(acc);

@@ -2,7 +2,7 @@
  * How the fast kernels read their inputs and hand back outputs on the JS CPU backend, and the
  * shape of a kernel that falls back to the stock one for cases it does not cover.
  */
-import type { DataId, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataId, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 
 /** The part of tfjs-backend-cpu's MathBackendCPU the kernels use. */
 export interface CpuBackendLike {
@@ -11,7 +11,8 @@ export interface CpuBackendLike {
 }
 
 export interface KernelArgs {
-  inputs: NamedTensorInfoMap;
+  /** typed as always present; optional inputs (a fused kernel's bias) are checked where read */
+  inputs: Record<string, TensorInfo>;
   backend: CpuBackendLike;
   attrs: NamedAttrMap;
 }
@@ -24,7 +25,7 @@ export type FastKernel = (args: KernelArgs) => TensorInfo | null;
 
 export function withFallback(fast: FastKernel, stock: KernelFunc): KernelFunc {
   return (params) => {
-    const args = { inputs: params.inputs, backend: params.backend as CpuBackendLike, attrs: params.attrs ?? {} };
+    const args = { inputs: params.inputs as Record<string, TensorInfo>, backend: params.backend as CpuBackendLike, attrs: params.attrs ?? {} };
     return fast(args) ?? stock(params);
   };
 }

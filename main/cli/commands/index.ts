@@ -3,12 +3,17 @@
  * runner, help, --json and error handling come for free.
  */
 import type { Command } from '../command';
+import { doctorCommand } from './doctor';
 import { helpCommand } from './help';
 import { importFolderCommand } from './import';
+import { inferCommand } from './infer';
+import { modelsDescribe, modelsList } from './models';
 import { projectCreate, projectList, projectRename } from './project';
 import { sampleCommand } from './sample';
 import { serveCommand } from './serve';
+import { splitCommand } from './split';
 import { statusCommand } from './status';
+import { weightsDownload, weightsImport, weightsList } from './weights';
 
 export const COMMANDS: Command[] = [
   projectCreate,
@@ -17,6 +22,14 @@ export const COMMANDS: Command[] = [
   importFolderCommand,
   statusCommand,
   sampleCommand,
+  splitCommand,
   serveCommand,
+  modelsList,
+  modelsDescribe,
+  weightsList,
+  weightsDownload,
+  weightsImport,
+  inferCommand,
+  doctorCommand,
   helpCommand(() => COMMANDS),
 ];

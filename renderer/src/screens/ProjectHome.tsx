@@ -1,6 +1,7 @@
 /**
- * The open project: header (name, rename, import, close), totals and counts per class and split,
- * sources, and the filtered thumbnail grid with its detail view.
+ * The open project: header (name, rename, tabs, import, close); the Data tab shows totals and
+ * counts per class and split, sources, and the filtered thumbnail grid with its detail view; the
+ * Model tab shows the model picker.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
@@ -11,6 +12,9 @@ import { ImageDetailView } from '../components/ImageDetailView';
 import { ImportDialog } from '../components/ImportDialog';
 import { ProjectSidebar } from '../components/ProjectSidebar';
 import { FilterBar, toImageFilter, type FilterState } from '../components/FilterBar';
+import { ModelPicker } from '../models/ModelPicker';
+import { CUSTOM, useModelSelection } from '../models/model-selection';
+import { formatPhi } from '../models/format';
 
 /** How often counts and grid follow a running import (they refresh fully when it ends). */
 const LIVE_REFRESH_MS = 1500;
@@ -22,6 +26,8 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
   const [filter, setFilter] = useState<FilterState>({ view: 'ok', classFilter: 'all', search: '' });
   const [detailIndex, setDetailIndex] = useState<number | null>(null);
   const [importing, setImporting] = useState(false);
+  const [tab, setTab] = useState<'data' | 'model'>('data');
+  const [model, setModel] = useModelSelection(project.path);
 
   const refreshStatus = useCallback(async () => {
     try {
@@ -83,6 +89,14 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
       <header className="app-header">
         <span className="brand">Effitune</span>
         <ProjectName project={project} onRenamed={onRenamed} />
+        <div className="segmented header-tabs" role="tablist">
+          <button role="tab" aria-selected={tab === 'data'} className={tab === 'data' ? 'active' : ''} onClick={() => setTab('data')} data-testid="tab-data">
+            Data
+          </button>
+          <button role="tab" aria-selected={tab === 'model'} className={tab === 'model' ? 'active' : ''} onClick={() => setTab('model')} data-testid="tab-model">
+            Model<span className="count">{model.variant === CUSTOM ? `φ ${formatPhi(model.custom.phi)}` : model.variant.toUpperCase()}</span>
+          </button>
+        </div>
         <span className="header-path muted small mono" title={project.path}>
           {project.path}
         </span>
@@ -95,19 +109,25 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
           </button>
         </div>
       </header>
-      <div className="project-body">
-        <ProjectSidebar
-          status={status}
-          activeClass={filter.classFilter}
-          onPickClass={(classFilter) => setFilter((f) => ({ ...f, view: 'ok', classFilter }))}
-          onPickView={(view) => setFilter((f) => ({ ...f, view, classFilter: 'all' }))}
-        />
-        <main className="browser">
-          <FilterBar status={status} filter={filter} onChange={setFilter} pages={pages} />
-          <ImageGrid pages={pages} thumbUrl={thumbUrl} classColor={classColor} selectedIndex={detailIndex} onOpen={setDetailIndex} />
+      {tab === 'model' ? (
+        <main className="model-main">
+          <ModelPicker selection={model} onChange={setModel} />
         </main>
-      </div>
-      {detailIndex !== null && (
+      ) : (
+        <div className="project-body">
+          <ProjectSidebar
+            status={status}
+            activeClass={filter.classFilter}
+            onPickClass={(classFilter) => setFilter((f) => ({ ...f, view: 'ok', classFilter }))}
+            onPickView={(view) => setFilter((f) => ({ ...f, view, classFilter: 'all' }))}
+          />
+          <main className="browser">
+            <FilterBar status={status} filter={filter} onChange={setFilter} pages={pages} />
+            <ImageGrid pages={pages} thumbUrl={thumbUrl} classColor={classColor} selectedIndex={detailIndex} onOpen={setDetailIndex} />
+          </main>
+        </div>
+      )}
+      {tab === 'data' && detailIndex !== null && (
         <ImageDetailView project={project.path} pages={pages} index={detailIndex} onIndexChange={setDetailIndex} onClose={() => setDetailIndex(null)} classColor={classColor} />
       )}
       {importing && <ImportDialog project={project.path} startFolder={status?.sources.at(-1)?.folder} onClose={() => setImporting(false)} />}

@@ -1,0 +1,134 @@
+/**
+ * Starting one backend of the ladder as the active TensorFlow.js backend of this process. Each
+ * backend package registers itself on import; importing lazily keeps unused ones (their wasm, GPU
+ * or native library start-up) out of processes that do not ask for them. Errors here are plain
+ * (this module stays free of the contract, so probe children start fast); tfjs-backend.ts turns
+ * them into ApiErrors for the rest of the app.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName } from '../api/calls-backend';
+import { listNvidiaGpus, loadNativeTensorflow, NATIVE_TF_BACKEND } from './native-tensorflow';
+import { findWebGpuAdapter, removeNavigatorGpu } from './webgpu-dawn';
+
+const require = createRequire(import.meta.url);
+
+/** The name TensorFlow.js itself registers each backend under. */
+export const TFJS_BACKEND_NAME: Record<BackendName, string> = {
+  'tfjs-node-gpu': NATIVE_TF_BACKEND,
+  'tfjs-node': NATIVE_TF_BACKEND,
+  webgpu: 'webgpu',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+/** What an active backend computes on. */
+export interface ActiveBackend {
+  name: BackendName;
+  device: string;
+  softwareGpu: boolean;
+  memoryBytes: number | null;
+  memorySource: string | null;
+}
+
+/** wasm32 addresses at most 4 GiB, and tfjs-backend-wasm is built to grow up to that. */
+const WASM_MEMORY_LIMIT = 4 * 1024 ** 3;
+
+/** Make `name` the active backend, or throw an Error saying why it cannot start here. */
+export async function startBackend(name: BackendName): Promise<ActiveBackend> {
+  switch (name) {
+    case 'cpu':
+      return startCpu();
+    case 'wasm':
+      return startWasm();
+    case 'webgpu':
+      return startWebGpu();
+    case 'tfjs-node':
+    case 'tfjs-node-gpu':
+      return startNative(name);
+  }
+}
+
+/** The backend instance if it was started; unlike tf.findBackend this never starts one. */
+function initialisedBackend(tfName: string): tf.KernelBackend | undefined {
+  return tf.engine().registry[tfName];
+}
+
+async function activate(tfName: string): Promise<void> {
+  if (!(await tf.setBackend(tfName))) throw new Error(`TensorFlow.js could not initialise its ${tfName} backend`);
+  await tf.ready();
+}
+
+export function cpuDescription(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model.trim() || os.arch()}, ${cpus.length} cores`;
+}
+
+async function startCpu(): Promise<ActiveBackend> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  // The stock JS kernels make training unusable (issue 4, item 10); ours replace the dominant ones.
+  const { registerFastCpuKernels } = await import('./cpu-kernels');
+  registerFastCpuKernels();
+  await activate('cpu');
+  return { name: 'cpu', device: `${cpuDescription()} (JavaScript)`, softwareGpu: false, memoryBytes: os.totalmem(), memorySource: 'system memory' };
+}
+
+async function startWasm(): Promise<ActiveBackend> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // In Node the wasm files are found beside the package's own script; saying where they are
+  // keeps that true when this code is bundled elsewhere. Allowed only before the first start.
+  if (!initialisedBackend('wasm')) wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
+  // Gradient kernels for WASM, when we have our own, are registered here, before activation;
+  // the probe then reports canTrain from the kernel registry without further changes.
+  await activate('wasm');
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = wasm.getThreadsCount();
+  return {
+    name: 'wasm',
+    device: `WebAssembly${simd ? ' SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'} on ${cpuDescription()}`,
+    softwareGpu: false,
+    memoryBytes: Math.min(os.totalmem(), WASM_MEMORY_LIMIT),
+    memorySource: 'WebAssembly limit (4 GiB) or system memory, the smaller',
+  };
+}
+
+async function startWebGpu(): Promise<ActiveBackend> {
+  const adapter = await findWebGpuAdapter();
+  if (!adapter) throw new Error('Dawn found no WebGPU adapter (no usable Vulkan, Metal or Direct3D 12 driver)');
+  // Only now, with navigator.gpu in place, does the package register its backend.
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!tf.findBackendFactory('webgpu')) throw new Error('tfjs-backend-webgpu did not register (it was imported before navigator.gpu existed)');
+  await activate('webgpu');
+  return {
+    name: 'webgpu',
+    device: adapter.device,
+    softwareGpu: adapter.software,
+    memoryBytes: adapter.maxBufferSize,
+    memorySource: 'largest buffer the adapter allows (WebGPU reports no total)',
+  };
+}
+
+async function startNative(name: 'tfjs-node' | 'tfjs-node-gpu'): Promise<ActiveBackend> {
+  const info = await loadNativeTensorflow(`@tensorflow/${name}`);
+  const nvidia = info.gpu ? await listNvidiaGpus() : [];
+  if (nvidia.length > 0) {
+    return { name, device: `${info.device}: ${nvidia[0].name}`, softwareGpu: false, memoryBytes: nvidia[0].memoryBytes, memorySource: 'GPU memory (nvidia-smi)' };
+  }
+  return { name, device: info.gpu ? info.device : `${info.device}; ${cpuDescription()}`, softwareGpu: false, memoryBytes: info.gpu ? null : os.totalmem(), memorySource: info.gpu ? null : 'system memory' };
+}
+
+/**
+ * Let go of what a backend holds outside JavaScript, so the process can exit by itself: the
+ * WebGPU backend keeps its GPU device (tfjs never destroys it) and Dawn keeps GPU threads while
+ * navigator.gpu refers to it. Afterwards the next operation starts a backend afresh.
+ */
+export function releaseBackend(): void {
+  const webgpu = initialisedBackend('webgpu') as { device?: { destroy(): void } } | undefined;
+  if (webgpu) {
+    tf.removeBackend('webgpu');
+    webgpu.device?.destroy();
+  }
+  removeNavigatorGpu();
+}

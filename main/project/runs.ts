@@ -1,0 +1,273 @@
+/**
+ * Records of training runs: one row per run (configuration, backend, model, status and why it
+ * ended, best epoch) and one row per finished epoch. The trainer writes them, the UI and CLI read
+ * them. Every write is one transaction, so a trainer killed mid-write leaves a consistent record.
+ */
+import { ApiError } from '../api/contract';
+import { RunStatus, type EpochRecord, type RunRecord } from '../api/calls-data';
+import type { Database } from './database';
+
+export interface NewRun {
+  /** the training configuration; stored as JSON and handed back unchanged by getRun */
+  config: Record<string, unknown>;
+  variant: string;
+  resolution: number;
+  /** class names in the order of the model outputs */
+  classes: string[];
+  backend?: string | null;
+  checkpointDir?: string | null;
+  /** default 'queued' */
+  status?: RunStatus;
+}
+
+export interface StatusChange {
+  reason?: string | null;
+  backend?: string;
+  checkpointDir?: string;
+}
+
+export interface EpochInput {
+  epoch: number;
+  /** NaN or ±Infinity are stored as null (a diverged loss is a fact worth keeping, not an error) */
+  trainLoss: number | null;
+  trainAcc: number | null;
+  valLoss: number | null;
+  valAcc: number | null;
+  imagesPerSecond: number;
+  seconds: number;
+  lr: number;
+  batch: number;
+  /** default: now */
+  at?: string;
+}
+
+/**
+ * Which status may follow which. A failed or cancelled run may run again (`train --resume`);
+ * a completed run is final.
+ */
+const NEXT_STATUS: Record<RunStatus, readonly RunStatus[]> = {
+  queued: ['running', 'failed', 'cancelled'],
+  running: ['paused', 'completed', 'failed', 'cancelled'],
+  paused: ['running', 'failed', 'cancelled'],
+  failed: ['running'],
+  cancelled: ['running'],
+  completed: [],
+};
+const FINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export function createRun(db: Database, run: NewRun): RunRecord {
+  if (!run.variant.trim()) throw new ApiError('invalid_input', 'a run needs a model variant');
+  if (!Number.isInteger(run.resolution) || run.resolution < 1) throw new ApiError('invalid_input', `run resolution must be a positive whole number of pixels, not ${run.resolution}`);
+  if (run.classes.length === 0) throw new ApiError('invalid_input', 'a run needs at least one class');
+  const status = run.status ?? 'queued';
+  const now = new Date().toISOString();
+  const id = Number(
+    db
+      .prepare(
+        `INSERT INTO runs (created_at, updated_at, status, config, backend, variant, resolution, classes, checkpoint_dir, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(now, now, RunStatus.parse(status), JSON.stringify(run.config), run.backend ?? null, run.variant, run.resolution, JSON.stringify(run.classes), run.checkpointDir ?? null, FINAL.has(status) ? now : null)
+      .lastInsertRowid,
+  );
+  return getRun(db, id);
+}
+
+/**
+ * Move a run to a new status, checking that the step makes sense (a completed run never runs again).
+ * Entering a final status stamps finished_at; running again clears it and the old reason.
+ */
+export function updateRunStatus(db: Database, id: number, status: RunStatus, change: StatusChange = {}): RunRecord {
+  return db
+    .transaction(() => {
+      const current = statusOf(db, id);
+      if (!NEXT_STATUS[current].includes(status)) {
+        const allowed = NEXT_STATUS[current];
+        const hint = allowed.length ? `from ${current} it can become ${allowed.join(', ')}` : `a ${current} run is final`;
+        throw new ApiError('invalid_input', `run ${id} cannot go from ${current} to ${status}: ${hint}`);
+      }
+      const now = new Date().toISOString();
+      db.prepare(
+        `UPDATE runs SET status = ?, updated_at = ?, reason = ?, finished_at = ?,
+           backend = COALESCE(?, backend), checkpoint_dir = COALESCE(?, checkpoint_dir)
+         WHERE id = ?`,
+      ).run(status, now, change.reason ?? null, FINAL.has(status) ? now : null, change.backend ?? null, change.checkpointDir ?? null, id);
+      return getRun(db, id);
+    })
+    .immediate();
+}
+
+/**
+ * Record one finished epoch and keep the run's best epoch (lowest validation loss, earliest on a tie)
+ * up to date, in one transaction. Recording an epoch again (a resumed run repeating it) replaces it.
+ * Returns whether this epoch is now the best one, so the trainer knows to keep its checkpoint.
+ */
+export function recordEpoch(db: Database, runId: number, input: EpochInput): { isBest: boolean; run: RunRecord } {
+  if (!Number.isInteger(input.epoch) || input.epoch < 0) throw new ApiError('invalid_input', `epoch must be a whole number ≥ 0, not ${input.epoch}`);
+  if (!Number.isInteger(input.batch) || input.batch < 1) throw new ApiError('invalid_input', `epoch ${input.epoch}: batch must be a whole number ≥ 1, not ${input.batch}`);
+  for (const field of ['imagesPerSecond', 'seconds', 'lr'] as const) {
+    if (!Number.isFinite(input[field])) throw new ApiError('invalid_input', `epoch ${input.epoch}: ${field} must be a finite number, not ${input[field]}`);
+  }
+  return db
+    .transaction(() => {
+      statusOf(db, runId);
+      db.prepare(
+        `INSERT OR REPLACE INTO epochs (run_id, epoch, train_loss, train_acc, val_loss, val_acc, images_per_second, seconds, lr, batch, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        runId,
+        input.epoch,
+        finiteOrNull(input.trainLoss),
+        finiteOrNull(input.trainAcc),
+        finiteOrNull(input.valLoss),
+        finiteOrNull(input.valAcc),
+        input.imagesPerSecond,
+        input.seconds,
+        input.lr,
+        input.batch,
+        input.at ?? new Date().toISOString(),
+      );
+      const best = updateBest(db, runId);
+      return { isBest: best === input.epoch, run: getRun(db, runId) };
+    })
+    .immediate();
+}
+
+/**
+ * Forget the epochs after `epoch` (a run resumed from an earlier checkpoint will record them again);
+ * returns how many were removed.
+ */
+export function discardEpochsAfter(db: Database, runId: number, epoch: number): number {
+  return db
+    .transaction(() => {
+      statusOf(db, runId);
+      const removed = db.prepare('DELETE FROM epochs WHERE run_id = ? AND epoch > ?').run(runId, epoch).changes;
+      updateBest(db, runId);
+      return removed;
+    })
+    .immediate();
+}
+
+export function getRun(db: Database, id: number): RunRecord {
+  const row = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.id = ?`).get(id) as RunRow | undefined;
+  if (!row) throw new ApiError('not_found', `there is no training run ${id} in this project`);
+  return toRun(db, row);
+}
+
+/** Runs newest first, optionally of one status. */
+export function listRuns(db: Database, options: { status?: RunStatus; limit?: number } = {}): RunRecord[] {
+  const limit = options.limit ?? 100;
+  const rows = (
+    options.status
+      ? db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.status = ? ORDER BY r.id DESC LIMIT ?`).all(options.status, limit)
+      : db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r ORDER BY r.id DESC LIMIT ?`).all(limit)
+  ) as RunRow[];
+  return rows.map((row) => toRun(db, row));
+}
+
+/** The epochs of a run in order. */
+export function runHistory(db: Database, runId: number): EpochRecord[] {
+  statusOf(db, runId);
+  const rows = db.prepare(`SELECT ${EPOCH_COLUMNS} FROM epochs WHERE run_id = ? ORDER BY epoch`).all(runId) as EpochRow[];
+  return rows.map(toEpoch);
+}
+
+// ---------- rows ----------
+
+interface RunRow {
+  id: number;
+  created_at: string;
+  updated_at: string;
+  status: RunStatus;
+  reason: string | null;
+  config: string;
+  backend: string | null;
+  variant: string;
+  resolution: number;
+  classes: string;
+  best_epoch: number | null;
+  best_val_loss: number | null;
+  checkpoint_dir: string | null;
+  finished_at: string | null;
+  epoch_count: number;
+}
+
+interface EpochRow {
+  epoch: number;
+  train_loss: number | null;
+  train_acc: number | null;
+  val_loss: number | null;
+  val_acc: number | null;
+  images_per_second: number;
+  seconds: number;
+  lr: number;
+  batch: number;
+  at: string;
+}
+
+const EPOCH_COLUMNS = 'epoch, train_loss, train_acc, val_loss, val_acc, images_per_second, seconds, lr, batch, at';
+const RUN_COLUMNS = `r.id, r.created_at, r.updated_at, r.status, r.reason, r.config, r.backend, r.variant, r.resolution, r.classes,
+  r.best_epoch, r.best_val_loss, r.checkpoint_dir, r.finished_at, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) AS epoch_count`;
+
+function toRun(db: Database, row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    createdAt: row.created_at,
+    status: row.status,
+    reason: row.reason,
+    config: parseJson(row.config, `configuration of run ${row.id}`) as Record<string, unknown>,
+    backend: row.backend,
+    variant: row.variant,
+    resolution: row.resolution,
+    classes: parseJson(row.classes, `classes of run ${row.id}`) as string[],
+    bestEpoch: row.best_epoch,
+    bestValLoss: row.best_val_loss,
+    checkpointDir: row.checkpoint_dir,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
+    epochCount: row.epoch_count,
+    lastEpoch: row.epoch_count > 0 ? toEpoch(db.prepare(`SELECT ${EPOCH_COLUMNS} FROM epochs WHERE run_id = ? ORDER BY epoch DESC LIMIT 1`).get(row.id) as EpochRow) : null,
+  };
+}
+
+function toEpoch(row: EpochRow): EpochRecord {
+  return {
+    epoch: row.epoch,
+    trainLoss: row.train_loss,
+    trainAcc: row.train_acc,
+    valLoss: row.val_loss,
+    valAcc: row.val_acc,
+    imagesPerSecond: row.images_per_second,
+    seconds: row.seconds,
+    lr: row.lr,
+    batch: row.batch,
+    at: row.at,
+  };
+}
+
+function statusOf(db: Database, id: number): RunStatus {
+  const row = db.prepare('SELECT status FROM runs WHERE id = ?').get(id) as { status: RunStatus } | undefined;
+  if (!row) throw new ApiError('not_found', `there is no training run ${id} in this project`);
+  return row.status;
+}
+
+/** Recompute the best epoch from the history; returns it (null when no epoch has a validation loss). */
+function updateBest(db: Database, runId: number): number | null {
+  const best = db.prepare('SELECT epoch, val_loss FROM epochs WHERE run_id = ? AND val_loss IS NOT NULL ORDER BY val_loss, epoch LIMIT 1').get(runId) as
+    | { epoch: number; val_loss: number }
+    | undefined;
+  db.prepare('UPDATE runs SET best_epoch = ?, best_val_loss = ?, updated_at = ? WHERE id = ?').run(best?.epoch ?? null, best?.val_loss ?? null, new Date().toISOString(), runId);
+  return best?.epoch ?? null;
+}
+
+function finiteOrNull(value: number | null): number | null {
+  return value !== null && Number.isFinite(value) ? value : null;
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError('internal', `the stored ${what} is not valid JSON`);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Image file → RGB pixels at the model resolution, with sharp. Training and inference share the
+ * decode: first frame, EXIF orientation applied, alpha flattened onto white (as the grid shows the
+ * image), 8-bit sRGB with 3 channels (grey repeated, CMYK and 16-bit converted).
+ * Evaluation and inference then resize the SHORTER side to the resolution (Lanczos3) and crop the
+ * centre square: the whole width or height is kept and nothing is stretched. Training instead cuts
+ * a random crop box (augmentation.ts) and resizes it to the resolution.
+ * Pixels are 0..255; normalisation happens inside the model.
+ */
+import sharp, { type Sharp } from 'sharp';
+import { ApiError } from '../../api/contract';
+import { MAX_PIXELS, sharpMessage } from '../../dataset/inspect-image';
+
+export const EVALUATION_RESIZE = 'EXIF-rotated, alpha flattened onto white, 8-bit sRGB; shorter side resized to the resolution (Lanczos3), centre crop; RGB 0..255';
+
+export interface CropBox {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * The model input of one image for prediction, as float32 NHWC [resolution, resolution, 3] RGB 0..255:
+ * the same pixels the evaluation of a trained model sees. Every infer/predict path must use this.
+ */
+export async function preprocessForInference(input: Buffer | string, resolution: number): Promise<Float32Array> {
+  checkResolution(resolution);
+  let pixels: Buffer;
+  try {
+    pixels = await decodeCentreCrop(input, resolution);
+  } catch (err) {
+    const name = typeof input === 'string' ? input : 'the image';
+    throw new ApiError('invalid_input', `cannot read ${name}: ${sharpMessage(err)}`);
+  }
+  return toFloat32(pixels);
+}
+
+/** Evaluation pixels (uint8 RGB, resolution² × 3). Throws sharp's error for an unreadable file. */
+export async function decodeCentreCrop(input: Buffer | string, resolution: number): Promise<Buffer> {
+  return rawRgb(decode(input).resize(resolution, resolution, { fit: 'cover', position: 'centre', kernel: 'lanczos3' }), resolution);
+}
+
+/** A box of the oriented image resized (stretched) to resolution²: the random resized crop of training. */
+export async function decodeCrop(input: Buffer | string, box: CropBox, resolution: number): Promise<Buffer> {
+  return rawRgb(decode(input).extract(box).resize(resolution, resolution, { fit: 'fill', kernel: 'lanczos3' }), resolution);
+}
+
+/** Width and height as shown, after the EXIF orientation. */
+export async function orientedSize(input: Buffer | string): Promise<{ width: number; height: number }> {
+  const meta = await sharp(input, { limitInputPixels: MAX_PIXELS, pages: 1 }).metadata();
+  const width = meta.autoOrient?.width ?? meta.width;
+  const height = meta.autoOrient?.height ?? meta.height;
+  if (!width || !height) throw new Error('the header gives no image size');
+  return { width, height };
+}
+
+export function toFloat32(pixels: Uint8Array, out: Float32Array = new Float32Array(pixels.length), offset = 0): Float32Array {
+  for (let i = 0; i < pixels.length; i++) out[offset + i] = pixels[i];
+  return out;
+}
+
+function decode(input: Buffer | string): Sharp {
+  return sharp(input, { limitInputPixels: MAX_PIXELS, pages: 1 }).autoOrient().flatten({ background: '#ffffff' }).toColourspace('srgb');
+}
+
+async function rawRgb(pipeline: Sharp, resolution: number): Promise<Buffer> {
+  const { data, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== resolution || info.height !== resolution || info.channels !== 3) {
+    throw new Error(`decoding gave ${info.width}×${info.height}×${info.channels}, expected ${resolution}×${resolution}×3`);
+  }
+  return data;
+}
+
+function checkResolution(resolution: number): void {
+  if (!Number.isInteger(resolution) || resolution < 8 || resolution > 4096) {
+    throw new ApiError('invalid_input', `resolution must be a whole number of pixels from 8 to 4096, not ${resolution}`);
+  }
+}

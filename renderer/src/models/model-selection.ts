@@ -1,0 +1,63 @@
+/**
+ * The model the user picked for this project, kept in the UI (training reads it later). It lives
+ * in sessionStorage per project so a reload or a trip to the data tab does not lose it; the
+ * project file does not store it yet.
+ */
+import { useCallback, useState } from 'react';
+import { BatchSize, CustomScaling as CustomScalingInput } from '../../../main/api/contract';
+
+export interface CustomScaling {
+  phi: number;
+  alpha: number;
+  beta: number;
+  gamma: number;
+}
+
+export interface ModelSelection {
+  /** a named variant id (b0, v2-s, …) or CUSTOM for the compound-scaling panel's network */
+  variant: string;
+  custom: CustomScaling;
+  batch: number;
+}
+
+export const CUSTOM = 'custom';
+/** The paper's constants, the panel's starting point: the defaults models.describe itself assumes. */
+const contractDefaults = CustomScalingInput.parse({ phi: 0 });
+export const PAPER_SCALING = { alpha: contractDefaults.alpha, beta: contractDefaults.beta, gamma: contractDefaults.gamma } as const;
+/** the batch size models.list assumes when none is given (32) */
+export const DEFAULT_BATCH = BatchSize.parse(undefined);
+export const DEFAULT_SELECTION: ModelSelection = { variant: 'b0', custom: { phi: 0, ...PAPER_SCALING }, batch: DEFAULT_BATCH };
+
+const storageKey = (project: string) => `effitune.model:${project}`;
+
+function read(project: string): ModelSelection {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(storageKey(project)) ?? 'null') as Partial<ModelSelection> | null;
+    if (stored && typeof stored.variant === 'string' && stored.custom && Number.isFinite(stored.batch)) return { ...DEFAULT_SELECTION, ...stored } as ModelSelection;
+  } catch {
+    // a damaged entry only costs the remembered choice
+  }
+  return DEFAULT_SELECTION;
+}
+
+export function useModelSelection(project: string): [ModelSelection, (next: ModelSelection) => void] {
+  const [selection, setSelection] = useState(() => read(project));
+  const update = useCallback(
+    (next: ModelSelection) => {
+      sessionStorage.setItem(storageKey(project), JSON.stringify(next));
+      setSelection(next);
+    },
+    [project],
+  );
+  return [selection, update];
+}
+
+/** α·β²·γ²: FLOPs grow about this to the power φ; the paper keeps it ≈ 2. */
+export function flopsGrowthPerPhi({ alpha, beta, gamma }: Omit<CustomScaling, 'phi'>): number {
+  return alpha * beta * beta * gamma * gamma;
+}
+
+/** Within ±10 % of 2 counts as honouring the paper's constraint. */
+export function meetsConstraint(growth: number): boolean {
+  return Math.abs(growth / 2 - 1) <= 0.1;
+}
