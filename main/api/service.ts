@@ -16,8 +16,8 @@ import { renderFullImage } from '../dataset/media';
 import { listDirectory } from '../dataset/list-directory';
 import { dataHandlers } from './handlers-data';
 import { backendHandlers } from './handlers-backend';
-import { catalogueWithStatus } from '../model/manager/catalogue';
 import { WeightsStore } from '../model/manager/weights-store';
+import { modelHandlers } from './handlers-models';
 
 export type AppMode = 'electron' | 'browser' | 'cli';
 
@@ -40,7 +40,8 @@ export class Service {
   readonly events = new EventEmitter();
   readonly projects: ProjectRegistry;
   private readonly imports = new Map<string, AbortController>();
-  private readonly downloads = new Map<string, AbortController>();
+  /** Running weight downloads by job id (weights.cancel aborts them). */
+  readonly downloads = new Map<string, AbortController>();
   /** The pretrained-weights cache in <dataDir>/weights; only weights.download reaches the network. */
   readonly weights: WeightsStore;
   private readonly handlers: Handlers;
@@ -114,38 +115,8 @@ export class Service {
         return { project: info, folder, import: result };
       },
       'fs.list': ({ path: dir }) => listDirectory(dir ?? os.homedir()),
-      // model modules load TensorFlow.js: imported on first use so other calls start fast
-      'models.list': async ({ batch }) => (await import('../model/manager/figures')).listVariantFigures(batch, this.weights),
-      'models.describe': async (args) => (await import('../model/manager/figures')).describeOneVariant(args, this.weights),
-      'models.predict': async (args) => (await import('../model/manager/predict')).predictWithModelFolder(args),
-      'weights.list': () => {
-        const weights = this.weights.list();
-        return { dir: this.weights.dir, weights, catalogue: catalogueWithStatus(this.weights.catalogue, weights) };
-      },
-      'weights.download': (args) => this.runDownload(args),
-      'weights.cancel': ({ jobId }) => {
-        const controller = this.downloads.get(jobId);
-        controller?.abort();
-        return { cancelled: Boolean(controller) };
-      },
-      'weights.importFile': ({ file, variant, timmModel }) => this.weights.importFile(file, { variant, timmModel }),
-      'weights.convert': async (args) => (await import('../model/manager/convert')).convertWeightsToModelFolder(args),
+      ...modelHandlers(this),
     };
-  }
-
-  private async runDownload(args: CallArgs<'weights.download'>): Promise<CallOutput<'weights.download'>> {
-    const jobId = args.jobId ?? `download-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-    if (this.downloads.has(jobId)) throw new ApiError('busy', `a download with job id "${jobId}" is already running`);
-    const controller = new AbortController();
-    this.downloads.set(jobId, controller);
-    try {
-      return await this.weights.download(args.variant, args.includeTop, {
-        signal: controller.signal,
-        onProgress: ({ file, ...p }) => this.emit('weights.progress', { jobId, variant: file.variant, includeTop: file.includeTop, fileName: file.fileName, url: file.url, ...p }),
-      });
-    } finally {
-      this.downloads.delete(jobId);
-    }
   }
 
   private async runImport(args: CallArgs<'import.folder'>): Promise<CallOutput<'import.folder'>> {

@@ -113,6 +113,18 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (hash, weights_key, resolution)
   );
   `,
+
+  // 2 -> 3: notes of a training run (a batch halved after running out of memory, skipped images, ...)
+  `
+  CREATE TABLE run_notes (
+    id      INTEGER PRIMARY KEY,
+    run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    at      TEXT NOT NULL,
+    kind    TEXT NOT NULL CHECK (kind IN ('oom', 'skipped', 'info', 'warning')),
+    message TEXT NOT NULL
+  );
+  CREATE INDEX run_notes_run ON run_notes(run_id, id);
+  `,
 ];
 
 export const schemaVersion = migrations.length;

@@ -1,4 +1,5 @@
-import { ApiError, type EventPayload, type LocalWeights, type WeightsProgress } from '../../api/contract';
+import type { LocalWeights, WeightsProgress } from '../../api/calls-models';
+import { ApiError, type EventPayload } from '../../api/contract';
 import type { Command, CommandInput } from '../command';
 import { EXIT } from '../exit-codes';
 import { numberOrText } from '../numbers';

@@ -1,13 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend, type BackendName } from '../../backend/tfjs-backend';
+import type { BackendName } from '../../api/calls-backend';
+import { TFJS_BACKEND_NAME } from '../../backend/start-backend';
+import { useBackend } from '../../backend/tfjs-backend';
 
 /**
  * Building or running a model needs an active TensorFlow.js backend. A process that picked one
- * (the trainer, the app after its backend choice) keeps it; a bare process (the CLI) gets the
- * plain JS cpu backend, which always works and gives the same numbers everywhere.
+ * (the trainer, the app after its backend choice) keeps it; a bare process (the CLI) gets the cpu
+ * backend, which always works and gives the same numbers everywhere. Returns TensorFlow.js' name
+ * of the active backend.
  */
 export async function ensureBackend(requested?: BackendName): Promise<string> {
-  if (requested && tf.getBackend() !== requested) await useBackend(requested);
+  if (requested && tf.getBackend() !== TFJS_BACKEND_NAME[requested]) await useBackend(requested);
   else if (!tf.getBackend()) await useBackend('cpu');
   return tf.getBackend();
 }

@@ -14,7 +14,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ApiError, WeightsFormat, type LocalWeights } from '../../api/contract';
+import { WeightsFormat, type LocalWeights } from '../../api/calls-models';
+import { ApiError } from '../../api/contract';
 import { getVariant } from '../variants';
 import { findPretrained, findPretrainedByMd5, PRETRAINED_FILES, catalogueAt, type PretrainedFile } from './catalogue';
 import { md5File } from './file-hash';

@@ -5,8 +5,8 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useReportError, errorMessage } from '../api/client-context';
-import { BatchSize, type CallOutput } from '../../../main/api/contract';
-import { CUSTOM, DEFAULT_BATCH, type CustomScaling, type ModelSelection } from './model-selection';
+import type { CallOutput } from '../../../main/api/contract';
+import { BATCH_SIZE, CUSTOM, DEFAULT_BATCH, type CustomScaling, type ModelSelection } from './model-selection';
 import { VariantTable } from './VariantTable';
 import { FlopsAccuracyPlot, type PlotPoint } from './FlopsAccuracyPlot';
 import { CustomScalingPanel, type PhiRange } from './CustomScalingPanel';
@@ -19,8 +19,8 @@ export type Figures = CallOutput<'models.describe'>;
 const DESCRIBE_DELAY_MS = 120;
 const BATCH_DELAY_MS = 300;
 /** the batch sizes models.list accepts, read from the contract so the field cannot offer more */
-const MAX_BATCH = BatchSize.unwrap().maxValue ?? 4096;
-const MIN_BATCH = BatchSize.unwrap().minValue ?? 1;
+const MAX_BATCH = BATCH_SIZE.maxValue ?? 4096;
+const MIN_BATCH = BATCH_SIZE.minValue ?? 1;
 /** models.list does not report the engine's φ range (main/model PHI_RANGE is ±10); ±4 spans 128 px networks to B4-sized ones. */
 const PHI_RANGE: PhiRange = { min: -4, max: 4, step: 0.25 };
 

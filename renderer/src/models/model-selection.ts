@@ -4,7 +4,7 @@
  * project file does not store it yet.
  */
 import { useCallback, useState } from 'react';
-import { BatchSize, CustomScaling as CustomScalingInput } from '../../../main/api/contract';
+import { calls } from '../../../main/api/contract';
 
 export interface CustomScaling {
   phi: number;
@@ -22,10 +22,12 @@ export interface ModelSelection {
 
 export const CUSTOM = 'custom';
 /** The paper's constants, the panel's starting point: the defaults models.describe itself assumes. */
-const contractDefaults = CustomScalingInput.parse({ phi: 0 });
+const contractDefaults = calls['models.describe'].input.shape.custom.unwrap().parse({ phi: 0 });
 export const PAPER_SCALING = { alpha: contractDefaults.alpha, beta: contractDefaults.beta, gamma: contractDefaults.gamma } as const;
-/** the batch size models.list assumes when none is given (32) */
-export const DEFAULT_BATCH = BatchSize.parse(undefined);
+/** models.list's batch field: its default (32) and limits are the UI's too */
+const batchField = calls['models.list'].input.shape.batch;
+export const BATCH_SIZE = batchField.unwrap();
+export const DEFAULT_BATCH: number = batchField.parse(undefined);
 export const DEFAULT_SELECTION: ModelSelection = { variant: 'b0', custom: { phi: 0, ...PAPER_SCALING }, batch: DEFAULT_BATCH };
 
 const storageKey = (project: string) => `effitune.model:${project}`;

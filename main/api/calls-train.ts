@@ -1,0 +1,213 @@
+/**
+ * Contract of training: the calls that start and steer a run (start, pause, resume, cancel, wait),
+ * the live events of a run, and the messages between the service and its trainer process
+ * (main/train/trainer-process.ts). The records of finished epochs and runs reuse the shapes of
+ * main/api/calls-data.ts (runs.list / runs.get read them back).
+ */
+import { z } from 'zod';
+import { call, ProjectPath } from './define';
+import { Augmentation, EpochRecord, RunRecord, RunStatus } from './calls-data';
+import { BackendName } from './calls-backend';
+
+// ---------- configuration ----------
+
+/**
+ * head: backbone features computed once per image (cached by content), only the classifier trains.
+ * top: the classifier, the head convolution and the last N blocks train; BatchNorm stays frozen.
+ * full: every layer trains (BatchNorm too unless freezeBatchNorm).
+ */
+export const TrainMode = z.enum(['head', 'top', 'full']);
+export type TrainMode = z.infer<typeof TrainMode>;
+
+/** adamw is Adam with decoupled weight decay (Loshchilov & Hutter); sgd has momentum 0.9. */
+export const OptimizerName = z.enum(['adam', 'adamw', 'sgd']);
+export type OptimizerName = z.infer<typeof OptimizerName>;
+
+/** auto: class weights when the largest class has at least 1.5× the images of the smallest, else none. */
+export const Imbalance = z.enum(['auto', 'none', 'weights', 'sampling']);
+export type Imbalance = z.infer<typeof Imbalance>;
+
+const Rate = z.number({ error: 'must be a number' }).min(0, 'must be at least 0').lt(1, 'must be below 1');
+
+/** Training augmentation as the caller gives it: any subset of the settings, or false for none. */
+export const AugmentationChoice = z.union([z.literal(false), z.object(Augmentation.shape).partial()]);
+
+/** What a caller chooses for a new run; everything left out gets the default for the model and mode. */
+export const TrainOptions = z.object({
+  model: z.string().trim().min(1, 'model is required').describe('b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or a custom "phi=<n>[,alpha=..,beta=..,gamma=..]"'),
+  resolution: z.number().int('must be a whole number').min(16, 'must be at least 16 pixels').max(2048, 'must be at most 2048 pixels').optional().describe("default: the model's"),
+  mode: TrainMode.default('head'),
+  epochs: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000).optional().describe('default: head 20, top 15, full 30'),
+  batch: z.number().int('must be a whole number').min(1, 'must be at least 1').max(4096).optional().describe("default: the largest that fits the backend's memory (at most 32)"),
+  backend: BackendName.optional().describe('default: the best backend here that can train'),
+  seed: z.number().int('must be a whole number').min(0).max(4_294_967_295).default(1),
+  weights: z.string().trim().min(1).optional().describe('a .h5 / .safetensors weights file or a folder holding one; without it the model trains from scratch'),
+  topBlocks: z.number().int('must be a whole number').min(1, 'must be at least 1').optional().describe('mode top: how many of the last blocks train; default a quarter of the blocks'),
+  optimizer: OptimizerName.optional().describe('default adam (adamw when weightDecay is given)'),
+  lr: z.number().gt(0, 'must be above 0').max(10).optional().describe('peak learning rate; default head 1e-3, top/full 1e-4 with weights, 1e-3 from scratch'),
+  weightDecay: z.number().min(0).max(1).optional().describe('decoupled weight decay of adamw / L2 of sgd; default 0.01 for adamw, else 0'),
+  warmupEpochs: z.number().min(0).optional().describe('linear warm-up before the cosine decay; default 1 for top/full runs of 5+ epochs, else 0'),
+  labelSmoothing: Rate.optional().describe('default 0.1'),
+  imbalance: Imbalance.default('auto'),
+  dropout: Rate.optional().describe("dropout before the classifier; default the model's"),
+  dropConnect: Rate.optional().describe("stochastic depth of the last block; default the model's (0.2)"),
+  patience: z.number().int().min(0).optional().describe('early stopping: epochs without a better validation loss before stopping; 0 = never; default 5'),
+  augment: AugmentationChoice.optional().describe('default: the pipeline defaults; false: no augmentation (head mode never augments)'),
+  bnMomentum: z.number().gt(0).lt(1).optional().describe("BatchNorm moving-average momentum while BatchNorm trains; default the model's (0.99 V1, 0.9 V2); lower suits short runs"),
+  freezeBatchNorm: z.boolean().optional().describe('full mode: keep BatchNorm in inference mode too; default false (always true in top mode)'),
+});
+export type TrainOptions = z.input<typeof TrainOptions>;
+
+/** The resolved configuration of a run, as stored in runs.config and used again by a resume. */
+export const TrainConfig = z.object({
+  version: z.literal(1),
+  model: z.string().describe('variant id'),
+  resolution: z.number().int(),
+  mode: TrainMode,
+  epochs: z.number().int(),
+  batch: z.number().int().nullable().describe('null: chosen from the memory estimate when the run starts'),
+  backend: BackendName.nullable(),
+  seed: z.number().int(),
+  weights: z.string().nullable().describe('absolute path of the weights file; null = from scratch'),
+  topBlocks: z.number().int().nullable(),
+  optimizer: OptimizerName,
+  lr: z.number(),
+  weightDecay: z.number(),
+  warmupEpochs: z.number(),
+  labelSmoothing: z.number(),
+  imbalance: z.enum(['none', 'weights', 'sampling']),
+  dropout: z.number(),
+  dropConnect: z.number(),
+  patience: z.number().int(),
+  augment: z.union([z.literal(false), Augmentation]),
+  bnMomentum: z.number().nullable(),
+  freezeBatchNorm: z.boolean(),
+  classes: z.array(z.string()),
+});
+export type TrainConfig = z.infer<typeof TrainConfig>;
+
+// ---------- live state ----------
+
+export const TrainPhase = z.enum(['starting', 'embedding', 'training', 'validating', 'checkpointing']);
+export type TrainPhase = z.infer<typeof TrainPhase>;
+
+export const TrainProgress = z.object({
+  project: z.string(),
+  runId: z.number().int(),
+  phase: TrainPhase,
+  epoch: z.number().int().describe('0-based epoch in progress'),
+  epochs: z.number().int(),
+  batchIndex: z.number().int().describe('batches done in this epoch (or images embedded, in the embedding phase)'),
+  batchesPerEpoch: z.number().int().describe('batches of this epoch (or images to embed)'),
+  step: z.number().int().describe('optimizer steps since the run began'),
+  loss: z.number().nullable().describe('loss of the last batch'),
+  accuracy: z.number().nullable().describe('accuracy of the last batch'),
+  lr: z.number(),
+  batch: z.number().int(),
+  imagesPerSecond: z.number(),
+  etaSeconds: z.number().nullable().describe('until the last epoch ends, at the current speed'),
+  elapsedSeconds: z.number(),
+});
+export type TrainProgress = z.infer<typeof TrainProgress>;
+
+export const TrainNoteKind = z.enum(['oom', 'skipped', 'info', 'warning']);
+
+/** Something worth telling about a run, stored with it: a halved batch, skipped images, a fallback. */
+export const TrainNote = z.object({
+  at: z.string(),
+  kind: TrainNoteKind,
+  message: z.string(),
+});
+export type TrainNote = z.infer<typeof TrainNote>;
+
+export const SkippedImage = z.object({ id: z.number().int(), path: z.string(), reason: z.string() });
+
+export const TrainStarted = z.object({
+  run: RunRecord,
+  backend: BackendName,
+  device: z.string(),
+  batch: z.number().int(),
+  fromScratch: z.boolean(),
+  resumedFromEpoch: z.number().int().nullable().describe('the last finished epoch a resumed run continues after; null for a new run'),
+  notes: z.array(z.string()).describe('what the trainer decided, in words (weights loaded, batch chosen, ...)'),
+  warnings: z.array(z.string()),
+});
+export type TrainStarted = z.infer<typeof TrainStarted>;
+
+export const TrainOutcome = z.object({
+  run: RunRecord,
+  epochs: z.array(EpochRecord),
+  notes: z.array(TrainNote),
+  final: z
+    .object({ epoch: z.number().int(), trainLoss: z.number().nullable(), trainAcc: z.number().nullable(), valLoss: z.number().nullable(), valAcc: z.number().nullable() })
+    .nullable()
+    .describe('metrics of the epoch whose weights the model keeps (the best one, else the last)'),
+  modelDir: z.string().nullable().describe('TF.js model folder of the finished run (model.json + weights.bin)'),
+});
+export type TrainOutcome = z.infer<typeof TrainOutcome>;
+
+export const ActiveRun = z.object({
+  project: z.string(),
+  runId: z.number().int(),
+  status: RunStatus,
+  pid: z.number().int().nullable(),
+  progress: TrainProgress.nullable(),
+});
+export type ActiveRun = z.infer<typeof ActiveRun>;
+
+const RunRef = z.object({ project: ProjectPath, runId: z.number().int('must be a whole number').min(1, 'must be a run id (1 or more)') });
+
+// ---------- calls ----------
+
+export const trainCalls = {
+  'train.start': call(
+    TrainOptions.extend({ project: ProjectPath }),
+    TrainStarted,
+    'Check the data and the configuration, then start a training run in a trainer process; returns once it is running',
+  ),
+  'train.pause': call(RunRef, z.object({ run: RunRecord }), 'Pause a running run after its current step (the model stays in memory)'),
+  'train.resume': call(
+    RunRef.extend({ backend: BackendName.optional().describe('resuming a stopped run on another backend') }),
+    TrainStarted,
+    'Resume a paused run, or continue a stopped (failed, cancelled, killed) run from its last finished epoch with the same configuration',
+  ),
+  'train.cancel': call(RunRef, z.object({ run: RunRecord }), 'Stop a run after its current step; the checkpoint of its last finished epoch is kept'),
+  'train.wait': call(
+    RunRef.extend({ timeoutSeconds: z.number().positive().optional().describe('give up waiting (the run goes on); default: no limit') }),
+    TrainOutcome,
+    'Wait until a run ends and return its epochs, notes and final metrics',
+  ),
+  'train.active': call(z.object({}), z.object({ runs: z.array(ActiveRun) }), 'Runs this app is training now, with their latest progress'),
+  'train.notes': call(RunRef, z.object({ notes: z.array(TrainNote) }), "A run's notes: halved batches, skipped images, decisions"),
+} as const;
+
+export const trainEvents = {
+  'train.progress': TrainProgress,
+  'train.epoch': z.object({ project: z.string(), runId: z.number().int(), epochs: z.number().int(), record: EpochRecord, isBest: z.boolean() }),
+  'train.status': z.object({ project: z.string(), runId: z.number().int(), status: RunStatus, reason: z.string().nullable() }),
+  'train.note': z.object({ project: z.string(), runId: z.number().int(), note: TrainNote }),
+  'train.done': z.object({ project: z.string(), runId: z.number().int(), status: RunStatus, reason: z.string().nullable() }),
+} as const;
+
+// ---------- trainer process protocol ----------
+
+/** Service → trainer process. */
+export const TrainerCommand = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('start'), project: z.string(), runId: z.number().int(), resume: z.boolean(), backend: BackendName.nullable() }),
+  z.object({ type: z.literal('pause') }),
+  z.object({ type: z.literal('resume') }),
+  z.object({ type: z.literal('cancel'), reason: z.string() }),
+]);
+export type TrainerCommand = z.infer<typeof TrainerCommand>;
+
+/** Trainer process → service. Exactly one of done / failed ends the conversation. */
+export const TrainerMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('started'), info: TrainStarted.omit({ run: true }) }),
+  z.object({ type: z.literal('progress'), progress: TrainProgress }),
+  z.object({ type: z.literal('epoch'), epochs: z.number().int(), record: EpochRecord, isBest: z.boolean() }),
+  z.object({ type: z.literal('status'), status: RunStatus, reason: z.string().nullable() }),
+  z.object({ type: z.literal('note'), note: TrainNote }),
+  z.object({ type: z.literal('done'), status: RunStatus, reason: z.string().nullable() }),
+  z.object({ type: z.literal('failed'), message: z.string(), code: z.string(), beforeStart: z.boolean() }),
+]);
+export type TrainerMessage = z.infer<typeof TrainerMessage>;

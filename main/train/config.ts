@@ -1,0 +1,132 @@
+/**
+ * A run's configuration: what the caller chose, completed with the defaults of the fine-tuning
+ * recipe for the model and mode (shared/reference/efficientnet.md), and checked before any work
+ * starts. Runs in the service process, without TensorFlow.js: a bad configuration fails in
+ * milliseconds with a message naming the option.
+ *
+ * Recipe defaults: head only: Adam 1e-3 on cached features, no augmentation; top blocks / full:
+ * Adam 1e-4 from pretrained weights (1e-3 from scratch, where nothing is there to preserve), one
+ * warm-up epoch then cosine decay, label smoothing 0.1, early stopping after 5 epochs without a
+ * better validation loss.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApiError } from '../api/contract';
+import type { z } from 'zod';
+import type { TrainConfig, TrainOptions } from '../api/calls-train';
+import { getVariant, planArchitecture, type VariantSpec } from '../model/variants';
+import { resolveAugmentation } from './data/augmentation';
+
+/** train.start's options after the contract's parsing (defaults of mode, seed, imbalance filled in). */
+export type ParsedTrainOptions = z.output<typeof TrainOptions>;
+
+export const DEFAULT_EPOCHS = { head: 20, top: 15, full: 30 } as const;
+export const DEFAULT_LABEL_SMOOTHING = 0.1;
+export const DEFAULT_PATIENCE = 5;
+export const DEFAULT_ADAMW_DECAY = 0.01;
+/** class weights are switched on when the largest class has this many times the images of the smallest */
+export const IMBALANCE_RATIO = 1.5;
+const WEIGHTS_FILE = /\.(h5|hdf5|safetensors)$/i;
+
+/** Per class (in model output order): images in the train split. */
+export interface ClassTrainCount {
+  name: string;
+  train: number;
+}
+
+export interface ResolvedConfig {
+  config: TrainConfig;
+  variant: VariantSpec;
+  warnings: string[];
+}
+
+/** Complete and check the options of a new run. `classes` come from checkTrainable (data/trainable.ts). */
+export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonly ClassTrainCount[]): ResolvedConfig {
+  const variant = getVariant(options.model);
+  const resolution = options.resolution ?? variant.resolution;
+  const mode = options.mode;
+  const epochs = options.epochs ?? DEFAULT_EPOCHS[mode];
+  const warnings: string[] = [];
+  const blocks = planArchitecture(variant).blocks.length;
+
+  if (options.topBlocks !== undefined && mode !== 'top') throw new ApiError('invalid_input', `topBlocks: applies to mode top only (this run's mode is ${mode})`);
+  if (options.topBlocks !== undefined && options.topBlocks > blocks) {
+    throw new ApiError('invalid_input', `topBlocks: ${variant.name} has ${blocks} blocks, so at most ${blocks} can train (use mode full to train all of them)`);
+  }
+  const weights = options.weights === undefined ? null : findWeightsFile(options.weights);
+  const optimizer = options.optimizer ?? (options.weightDecay ? 'adamw' : 'adam');
+  const lr = options.lr ?? (mode === 'head' || weights === null ? 1e-3 : 1e-4);
+  const warmupEpochs = options.warmupEpochs ?? (mode !== 'head' && epochs >= 5 ? 1 : 0);
+  if (warmupEpochs >= epochs && warmupEpochs > 0) throw new ApiError('invalid_input', `warmupEpochs: ${warmupEpochs} warm-up epochs leave nothing of a ${epochs}-epoch run; use fewer`);
+
+  if (mode === 'head' && options.augment !== undefined && options.augment !== false) {
+    warnings.push('head mode trains on cached features of the un-augmented images: the augmentation settings are not used');
+  }
+  if (mode === 'head' && options.freezeBatchNorm === false) warnings.push('head mode never trains BatchNorm: freezeBatchNorm false has no effect');
+  if (mode === 'top' && options.freezeBatchNorm === false) throw new ApiError('invalid_input', 'freezeBatchNorm: mode top always keeps BatchNorm frozen (the recipe); use mode full to train BatchNorm');
+  if (weights === null && mode !== 'full') {
+    warnings.push(`no weights given: the ${mode === 'head' ? 'backbone' : 'frozen part of the backbone'} keeps its random initialisation, so expect far lower accuracy than from pretrained weights`);
+  }
+
+  const config: TrainConfig = {
+    version: 1,
+    model: variant.id,
+    resolution,
+    mode,
+    epochs,
+    batch: options.batch ?? null,
+    backend: options.backend ?? null,
+    seed: options.seed,
+    weights,
+    topBlocks: mode === 'top' ? (options.topBlocks ?? Math.max(1, Math.ceil(blocks / 4))) : null,
+    optimizer,
+    lr,
+    weightDecay: options.weightDecay ?? (optimizer === 'adamw' ? DEFAULT_ADAMW_DECAY : 0),
+    warmupEpochs,
+    labelSmoothing: options.labelSmoothing ?? DEFAULT_LABEL_SMOOTHING,
+    imbalance: resolveImbalance(options.imbalance, classes, warnings),
+    dropout: options.dropout ?? variant.dropout,
+    dropConnect: options.dropConnect ?? variant.dropConnect,
+    patience: options.patience ?? DEFAULT_PATIENCE,
+    augment: mode === 'head' || options.augment === false ? false : resolveAugmentation(options.augment ?? {}),
+    bnMomentum: options.bnMomentum ?? null,
+    freezeBatchNorm: mode !== 'full' || options.freezeBatchNorm === true,
+    classes: classes.map((c) => c.name),
+  };
+  return { config, variant, warnings };
+}
+
+function resolveImbalance(choice: ParsedTrainOptions['imbalance'], classes: readonly ClassTrainCount[], warnings: string[]): TrainConfig['imbalance'] {
+  if (choice !== 'auto') return choice;
+  const counts = classes.map((c) => c.train).filter((n) => n > 0);
+  const ratio = Math.max(...counts) / Math.min(...counts);
+  if (ratio < IMBALANCE_RATIO) return 'none';
+  warnings.push(`the classes are imbalanced (the largest has ${ratio.toFixed(1)}× the training images of the smallest): the loss weighs each class by its inverse frequency`);
+  return 'weights';
+}
+
+/**
+ * The weights file of --weights: the file itself, or the one weights file in a folder (such as a
+ * folder of the weights cache, <data>/weights/<id>/). Checked now so a typo fails before training.
+ */
+export function findWeightsFile(given: string): string {
+  const resolved = path.resolve(given);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(resolved);
+  } catch {
+    throw new ApiError('not_found', `weights: ${resolved} does not exist`);
+  }
+  if (stat.isFile()) return resolved;
+  const found = fs.readdirSync(resolved).filter((name) => WEIGHTS_FILE.test(name));
+  if (found.length === 1) return path.join(resolved, found[0]);
+  if (found.length === 0) throw new ApiError('not_found', `weights: the folder ${resolved} holds no .h5 or .safetensors file`);
+  throw new ApiError('invalid_input', `weights: the folder ${resolved} holds several weights files (${found.join(', ')}); name the file`);
+}
+
+/** One line for logs and the CLI: what this run trains, how. */
+export function describeConfig(config: TrainConfig): string {
+  const parts = [`${config.model} at ${config.resolution} px`, `mode ${config.mode}${config.mode === 'top' ? ` (last ${config.topBlocks} blocks)` : ''}`, `${config.epochs} epochs`];
+  parts.push(`${config.optimizer} lr ${config.lr}`, config.weights ? `weights ${path.basename(config.weights)}` : 'from scratch');
+  return parts.join(', ');
+}

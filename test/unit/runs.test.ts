@@ -1,0 +1,195 @@
+/**
+ * Records of training runs and the embeddings cache: the schema step that adds them (also to an
+ * existing version-1 file), status changes that make sense, epochs with the best one tracked,
+ * and cached vectors round-tripping bit for bit.
+ */
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApiError } from '../../main/api/contract';
+import { openDatabase, userVersion } from '../../main/project/database';
+import { deleteEmbeddings, getEmbeddings, putEmbeddings } from '../../main/project/embeddings';
+import { migrations } from '../../main/project/migrations';
+import { ProjectRegistry, type ProjectHandle } from '../../main/project/registry';
+import { createRun, discardEpochsAfter, getRun, listRuns, recordEpoch, runHistory, updateRunStatus, type EpochInput } from '../../main/project/runs';
+import { makeTempDir, removeDir } from '../fixtures/temp';
+
+let dir: string;
+let registry: ProjectRegistry;
+let handle: ProjectHandle;
+
+beforeEach(() => {
+  dir = makeTempDir('runs');
+  registry = new ProjectRegistry(path.join(dir, 'home'));
+  registry.create(path.join(dir, 'p.effitune'));
+  handle = registry.get(path.join(dir, 'p.effitune'));
+});
+afterEach(() => {
+  registry.closeAll();
+  removeDir(dir);
+});
+
+const NEW_RUN = { config: { mode: 'head', epochs: 3, optimizer: { name: 'adam', lr: 0.001 } }, variant: 'b0', resolution: 224, classes: ['cat', 'dog'] };
+
+function epoch(n: number, valLoss: number | null, extra: Partial<EpochInput> = {}): EpochInput {
+  return { epoch: n, trainLoss: 1 / n, trainAcc: 0.5, valLoss, valAcc: valLoss === null ? null : 0.6, imagesPerSecond: 12.5, seconds: 8, lr: 0.001, batch: 16, ...extra };
+}
+
+function errorOf(f: () => unknown): ApiError {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error('expected an ApiError');
+}
+
+describe('schema', () => {
+  it('adds runs, epochs and embeddings to a project made by the first schema version, keeping its data', () => {
+    const file = path.join(dir, 'old.effitune');
+    const old = openDatabase(file, { create: true, migrations: migrations.slice(0, 1) });
+    old.prepare(`INSERT INTO images (path, bytes, status, imported_at) VALUES ('/a.jpg', 1, 'ok', 'now')`).run();
+    expect(userVersion(old)).toBe(1);
+    old.close();
+    const db = openDatabase(file, { create: false });
+    expect(userVersion(db)).toBe(migrations.length);
+    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all();
+    expect(tables).toEqual(expect.arrayContaining(['runs', 'epochs', 'embeddings']));
+    expect(db.prepare('SELECT path FROM images').pluck().all()).toEqual(['/a.jpg']);
+    db.close();
+  });
+});
+
+describe('runs', () => {
+  it('creates a run and reads it back with its configuration and class order', () => {
+    const run = createRun(handle.db, { ...NEW_RUN, backend: 'cpu' });
+    expect(run).toMatchObject({ status: 'queued', variant: 'b0', resolution: 224, classes: ['cat', 'dog'], backend: 'cpu', bestEpoch: null, epochCount: 0, lastEpoch: null, finishedAt: null, reason: null });
+    expect(run.config).toEqual(NEW_RUN.config);
+    expect(getRun(handle.db, run.id)).toEqual(run);
+    expect(errorOf(() => getRun(handle.db, 999))).toMatchObject({ code: 'not_found', message: expect.stringContaining('999') });
+    expect(errorOf(() => createRun(handle.db, { ...NEW_RUN, classes: [] })).code).toBe('invalid_input');
+    expect(errorOf(() => createRun(handle.db, { ...NEW_RUN, resolution: 0 })).message).toMatch(/resolution/);
+  });
+
+  it('moves through statuses that make sense, stamping when a run finished and why', () => {
+    const { id } = createRun(handle.db, NEW_RUN);
+    const running = updateRunStatus(handle.db, id, 'running', { backend: 'webgpu', checkpointDir: '/x/ckpt' });
+    expect(running).toMatchObject({ status: 'running', backend: 'webgpu', checkpointDir: '/x/ckpt', finishedAt: null });
+    expect(updateRunStatus(handle.db, id, 'paused', { reason: 'paused by the user' })).toMatchObject({ status: 'paused', reason: 'paused by the user', backend: 'webgpu' });
+    updateRunStatus(handle.db, id, 'running');
+    const failed = updateRunStatus(handle.db, id, 'failed', { reason: 'the trainer process ended (SIGKILL)' });
+    expect(failed.finishedAt).not.toBeNull();
+    expect(failed.reason).toBe('the trainer process ended (SIGKILL)');
+    // a failed run may be resumed; running clears the old reason and finish time
+    expect(updateRunStatus(handle.db, id, 'running')).toMatchObject({ status: 'running', reason: null, finishedAt: null });
+    const completed = updateRunStatus(handle.db, id, 'completed', { reason: 'early stopping: no better validation loss for 5 epochs' });
+    expect(completed.finishedAt).not.toBeNull();
+
+    const refused = errorOf(() => updateRunStatus(handle.db, id, 'running'));
+    expect(refused.code).toBe('invalid_input');
+    expect(refused.message).toMatch(/run \d+ cannot go from completed to running: a completed run is final/);
+    const queued = createRun(handle.db, NEW_RUN);
+    expect(errorOf(() => updateRunStatus(handle.db, queued.id, 'paused')).message).toMatch(/from queued it can become running, failed, cancelled/);
+    expect(errorOf(() => updateRunStatus(handle.db, 12345, 'running')).code).toBe('not_found');
+  });
+
+  it('records epochs and keeps the best one (lowest validation loss, earliest on a tie)', () => {
+    const { id } = createRun(handle.db, NEW_RUN);
+    expect(recordEpoch(handle.db, id, epoch(1, 0.9)).isBest).toBe(true);
+    expect(recordEpoch(handle.db, id, epoch(2, 0.5)).isBest).toBe(true);
+    expect(recordEpoch(handle.db, id, epoch(3, 0.7)).isBest).toBe(false);
+    const tie = recordEpoch(handle.db, id, epoch(4, 0.5));
+    expect(tie.isBest).toBe(false);
+    expect(tie.run).toMatchObject({ bestEpoch: 2, bestValLoss: 0.5, epochCount: 4, lastEpoch: { epoch: 4, valLoss: 0.5 } });
+
+    const history = runHistory(handle.db, id);
+    expect(history.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
+    expect(history[0]).toMatchObject({ trainLoss: 1, trainAcc: 0.5, valLoss: 0.9, valAcc: 0.6, imagesPerSecond: 12.5, seconds: 8, lr: 0.001, batch: 16 });
+    expect(Date.parse(history[0].at)).not.toBeNaN();
+
+    // a resumed run repeats epoch 2 with a worse loss: it replaces the row and the best moves
+    const repeated = recordEpoch(handle.db, id, epoch(2, 0.95));
+    expect(repeated.run).toMatchObject({ bestEpoch: 4, bestValLoss: 0.5, epochCount: 4 });
+    expect(runHistory(handle.db, id)[1].valLoss).toBe(0.95);
+
+    // resuming from the checkpoint of epoch 1 forgets 2..4
+    expect(discardEpochsAfter(handle.db, id, 1)).toBe(3);
+    expect(getRun(handle.db, id)).toMatchObject({ bestEpoch: 1, bestValLoss: 0.9, epochCount: 1 });
+  });
+
+  it('stores a diverged (NaN) loss as null, has no best epoch without validation, and refuses nonsense', () => {
+    const { id } = createRun(handle.db, NEW_RUN);
+    const result = recordEpoch(handle.db, id, epoch(0, null, { trainLoss: Number.NaN, trainAcc: Number.POSITIVE_INFINITY }));
+    expect(result.isBest).toBe(false);
+    expect(result.run.bestEpoch).toBeNull();
+    expect(runHistory(handle.db, id)[0]).toMatchObject({ trainLoss: null, trainAcc: null, valLoss: null });
+
+    expect(errorOf(() => recordEpoch(handle.db, id, epoch(-1, 0.3))).message).toMatch(/epoch must be/);
+    expect(errorOf(() => recordEpoch(handle.db, id, epoch(5, 0.3, { batch: 0 }))).message).toMatch(/batch must be/);
+    expect(errorOf(() => recordEpoch(handle.db, id, epoch(5, 0.3, { lr: Number.NaN }))).message).toMatch(/lr must be a finite number/);
+    // nothing half-written for a run that does not exist
+    expect(errorOf(() => recordEpoch(handle.db, 777, epoch(1, 0.3))).code).toBe('not_found');
+    expect(handle.db.prepare('SELECT COUNT(*) FROM epochs WHERE run_id = 777').pluck().get()).toBe(0);
+  });
+
+  it('lists runs newest first, by status, and deletes their epochs with them', () => {
+    const a = createRun(handle.db, NEW_RUN);
+    const b = createRun(handle.db, { ...NEW_RUN, variant: 'b1' });
+    const c = createRun(handle.db, { ...NEW_RUN, variant: 'b2' });
+    updateRunStatus(handle.db, b.id, 'running');
+    expect(listRuns(handle.db).map((r) => r.id)).toEqual([c.id, b.id, a.id]);
+    expect(listRuns(handle.db, { status: 'running' }).map((r) => r.variant)).toEqual(['b1']);
+    expect(listRuns(handle.db, { limit: 1 }).map((r) => r.id)).toEqual([c.id]);
+    recordEpoch(handle.db, a.id, epoch(1, 0.4));
+    handle.db.prepare('DELETE FROM runs WHERE id = ?').run(a.id);
+    expect(handle.db.prepare('SELECT COUNT(*) FROM epochs').pluck().get()).toBe(0);
+  });
+});
+
+describe('embeddings cache', () => {
+  const key = { weightsKey: 'b0-imagenet-notop', resolution: 224 };
+
+  it('stores vectors per content hash, weights and resolution, bit for bit', () => {
+    const vectors = new Map(['h1', 'h2', 'h3'].map((h, i) => [h, Float32Array.from({ length: 1280 }, (_, j) => Math.sin(i * 1000 + j) * 1e3)]));
+    vectors.get('h1')![0] = -0;
+    vectors.get('h1')![1] = 3.4e38;
+    expect(putEmbeddings(handle.db, key, [...vectors].map(([hash, vector]) => ({ hash, vector })))).toBe(3);
+
+    const found = getEmbeddings(handle.db, key, ['h1', 'h3', 'unknown']);
+    expect([...found.keys()].sort()).toEqual(['h1', 'h3']);
+    expect(found.get('h1')).toEqual(vectors.get('h1'));
+    expect(Object.is(found.get('h1')![0], -0)).toBe(true);
+    expect(found.get('h3')).toEqual(vectors.get('h3'));
+    // another resolution or other weights: other entries
+    expect(getEmbeddings(handle.db, { ...key, resolution: 240 }, ['h1']).size).toBe(0);
+    expect(getEmbeddings(handle.db, { ...key, weightsKey: 'b0-other' }, ['h1']).size).toBe(0);
+    expect(getEmbeddings(handle.db, key, []).size).toBe(0);
+
+    // replacing a vector
+    putEmbeddings(handle.db, key, [{ hash: 'h2', vector: new Float32Array(1280).fill(7) }]);
+    expect(getEmbeddings(handle.db, key, ['h2']).get('h2')![100]).toBe(7);
+  });
+
+  it('looks up many hashes in one query and deletes by weights', () => {
+    const many = Array.from({ length: 3000 }, (_, i) => ({ hash: `hash-${i}`, vector: Float32Array.of(i, -i) }));
+    putEmbeddings(handle.db, key, many);
+    putEmbeddings(handle.db, { ...key, weightsKey: 'other' }, many.slice(0, 10));
+    const found = getEmbeddings(handle.db, key, many.map((m) => m.hash));
+    expect(found.size).toBe(3000);
+    expect([...found.get('hash-2999')!]).toEqual([2999, -2999]);
+    expect(deleteEmbeddings(handle.db, 'other')).toBe(10);
+    expect(deleteEmbeddings(handle.db)).toBe(3000);
+  });
+
+  it('refuses vectors of different lengths without writing any', () => {
+    const error = errorOf(() =>
+      putEmbeddings(handle.db, key, [
+        { hash: 'a', vector: new Float32Array(4) },
+        { hash: 'b', vector: new Float32Array(5) },
+      ]),
+    );
+    expect(error.message).toMatch(/embedding of b has 5 values; expected 4/);
+    expect(getEmbeddings(handle.db, key, ['a']).size).toBe(0);
+    expect(errorOf(() => putEmbeddings(handle.db, { weightsKey: '', resolution: 224 }, [{ hash: 'a', vector: new Float32Array(1) }])).code).toBe('invalid_input');
+  });
+});
