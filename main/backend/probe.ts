@@ -22,8 +22,11 @@ const require = createRequire(import.meta.url);
 const CHILD_SCRIPT = fileURLToPath(new URL('./probe-child.ts', import.meta.url));
 const REPO_ROOT = path.resolve(path.dirname(CHILD_SCRIPT), '../..');
 
-/** Starting a backend takes well under a second; a child still busy after this is stuck. */
-export const PROBE_TIMEOUT_MS = 30_000;
+/**
+ * A probe takes one to three seconds on an idle machine (SwiftShader compiling its shaders on
+ * the CPU is the slowest); a child still busy after this is stuck, not slow.
+ */
+export const PROBE_TIMEOUT_MS = 60_000;
 
 export function systemInfo(): SystemInfo {
   return {
@@ -83,8 +86,10 @@ function notWorking(name: BackendName, installed: boolean, reason: string, insta
   return { name, installed, loads: false, canTrain: false, canInfer: false, softwareGpu: false, reason, install, device: null, memoryBytes: null, memorySource: null, env: {} };
 }
 
+/** A child's findings as a report; `install` is offered only where something is missing. */
 function fromChild(name: BackendName, probe: LocalProbe, install: string | null, env: Record<string, string> = {}): ReportWithoutTime {
-  return { name, installed: true, ...probe, install: probe.loads && probe.canTrain ? null : install, env };
+  const { loads, canTrain, canInfer, softwareGpu, reason, device, memoryBytes, memorySource } = probe;
+  return { name, installed: true, loads, canTrain, canInfer, softwareGpu, reason, install: loads && canTrain ? null : install, device, memoryBytes, memorySource, env };
 }
 
 async function probeNative(name: 'tfjs-node-gpu' | 'tfjs-node'): Promise<ReportWithoutTime> {
@@ -123,17 +128,19 @@ async function probeWebGpu(): Promise<ReportWithoutTime> {
   // No hardware adapter: try SwiftShader, if a Chromium install brought it, so the report can
   // say "WebGPU works, in software" (and tests can exercise WebGPU without a GPU).
   const icd = findSwiftShaderIcd();
-  const noAdapterWhy = withDawnWarnings(firstReason, first.stderr);
+  const why = withDawnWarnings(firstReason, first.stderr);
+  // A child that got as far as naming a device found an adapter that then failed.
+  const noAdapterWhy = first.result?.device ? `${first.result.device} fails: ${why}` : why;
   if (!first.result?.loads && icd && process.env.VK_ICD_FILENAMES !== icd) {
     const env = swiftShaderEnv(icd, /libvulkan/.test(first.stderr));
     const software = await runProbeChild('webgpu', env);
     if (software.result?.loads) {
       const usable = software.result.canTrain ? 'it works' : `it can infer only (${software.result.reason})`;
-      const reason = `no GPU adapter (${noAdapterWhy}); SwiftShader, a Vulkan driver that runs on the CPU, is a software adapter: ${usable}, but slower than the CPU backends, so it is used only when forced (--backend webgpu)`;
+      const reason = `${noAdapterWhy}. SwiftShader, a Vulkan driver that runs on the CPU, is a software adapter: ${usable}, but slower than the CPU backends, so it is used only when forced (--backend webgpu)`;
       return { ...fromChild('webgpu', software.result, driverHint, env), reason, install: driverHint };
     }
     const softwareWhy = withDawnWarnings(software.result?.reason ?? software.failure, software.stderr);
-    return notWorking('webgpu', true, `no GPU adapter (${noAdapterWhy}); SwiftShader at ${icd} did not work either (${softwareWhy})`, driverHint);
+    return notWorking('webgpu', true, `${noAdapterWhy}. SwiftShader at ${icd} did not work either: ${softwareWhy}`, driverHint);
   }
   if (first.result?.loads) {
     // Only a software adapter, found without help (VK_ICD_FILENAMES set by the user, or lavapipe).
@@ -146,7 +153,7 @@ async function probeWebGpu(): Promise<ReportWithoutTime> {
 
 function withDawnWarnings(reason: string, stderr: string): string {
   const warnings = dawnWarnings(stderr);
-  return warnings.length > 0 ? `${reason}: ${warnings.join('; ')}` : reason;
+  return warnings.length > 0 ? `${reason}: ${warnings.map((w) => w.replace(/\.$/, '')).join('; ')}` : reason;
 }
 
 async function probeWasm(): Promise<ReportWithoutTime> {

@@ -20,7 +20,7 @@ const EPSILON = 1e-7;
 export function crossEntropy(probs: tf.Tensor, labels: tf.Tensor1D, options: LossOptions): tf.Scalar {
   return tf.tidy(() => {
     const { classes, labelSmoothing: s } = options;
-    const targets = tf.oneHot(labels, classes).toFloat().mul(1 - s).add(s / classes);
+    const targets = tf.add(tf.mul(tf.cast(tf.oneHot(labels, classes), 'float32'), 1 - s), s / classes);
     const perSample = tf.neg(tf.sum(tf.mul(targets, tf.log(tf.clipByValue(probs, EPSILON, 1))), -1));
     const weighted = options.classWeights ? tf.mul(perSample, tf.gather(options.classWeights, labels)) : perSample;
     return tf.mean(weighted) as tf.Scalar;

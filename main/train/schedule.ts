@@ -3,6 +3,7 @@
  * decay to 0 at the end of the last epoch. It is a function of how far the run is (in epochs, with
  * the fraction of the current one), not of the step count, so halving the batch mid-run (more
  * steps per epoch) does not stretch the schedule, and a resumed run continues on the same curve.
+ * The trainer asks for the rate at the middle of each step, so no warm-up step gets exactly 0.
  */
 export interface ScheduleConfig {
   lr: number;
@@ -19,12 +20,4 @@ export function learningRateAt(progress: number, config: ScheduleConfig): number
   if (span <= 0) return lr;
   const done = (at - warmupEpochs) / span;
   return 0.5 * lr * (1 + Math.cos(Math.PI * done));
-}
-
-/**
- * The first steps of a warm-up would have a learning rate of exactly 0 (a wasted step): each step
- * uses the rate at the middle of its own span instead.
- */
-export function stepLearningRate(epoch: number, batchIndex: number, batchesPerEpoch: number, config: ScheduleConfig): number {
-  return learningRateAt(epoch + (batchIndex + 0.5) / Math.max(1, batchesPerEpoch), config);
 }

@@ -21,6 +21,8 @@ import { emit, log, machine, option, round } from './lib/report';
 
 const CLASSES = 10;
 
+type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
+
 interface SideResult {
   imagesPerSecond: number;
   secondsPerStep: number;
@@ -102,14 +104,14 @@ function rounded(r: SideResult): Record<string, unknown> {
   };
 }
 
-async function profileStep(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): Promise<tf.ProfileInfo> {
+async function profileStep(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): Promise<ProfileInfo> {
   return tf.profile(async () => {
     await model.trainOnBatch(x, y);
   });
 }
 
 /** Milliseconds per kernel name, largest first (op wrappers such as fusedConv2d__op left out). */
-function emitProfile(setup: Record<string, unknown>, kernels: string, info: tf.ProfileInfo): void {
+function emitProfile(setup: Record<string, unknown>, kernels: string, info: ProfileInfo): void {
   const byName = new Map<string, { calls: number; ms: number }>();
   for (const k of info.kernels) {
     if (k.name.endsWith('__op')) continue;

@@ -24,6 +24,8 @@ import { conv2dBackpropInput } from '../../main/backend/cpu-kernels/conv2d-backp
 import { depthwiseConv2d, depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from '../../main/backend/cpu-kernels/depthwise-conv2d';
 import { mean, sum } from '../../main/backend/cpu-kernels/reduce';
 import type { CpuBackendLike, FastKernel } from '../../main/backend/cpu-kernels/tensor-data';
+import { tile } from '../../main/backend/cpu-kernels/tile';
+import { rsqrt, sigmoid, sqrt } from '../../main/backend/cpu-kernels/unary';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -305,6 +307,40 @@ describe('Sum and Mean against the stock kernels', () => {
   }
 });
 
+describe('Tile and unary kernels against the stock kernels (bit-identical)', () => {
+  const TILES: [number[], number[]][] = [
+    [[1, 1, 1, 5], [2, 3, 4, 1]],
+    [[2, 3], [2, 2]],
+    [[3], [4]],
+    [[2, 1, 3], [1, 4, 2]],
+    [[2, 2, 1, 2], [3, 1, 5, 2]],
+    [[2, 3], [1, 1]],
+    [[], []],
+    [[2, 0, 3], [2, 2, 1]],
+  ];
+  it(`Tile on ${TILES.length} shape/reps cases`, () => {
+    const next = random(77);
+    for (const [shape, reps] of TILES) {
+      const x = randomTensor(shape, next);
+      const r = runBoth('Tile', tile, { x }, { reps });
+      expect(r.oursShape, `${shape} × ${reps}`).toEqual(r.stockShape);
+      expect(Array.from(r.ours), `${shape} × ${reps}`).toEqual(Array.from(r.stock));
+      tf.dispose(x);
+    }
+  });
+
+  for (const [name, kernel] of [['Sigmoid', sigmoid], ['Sqrt', sqrt], ['Rsqrt', rsqrt]] as const) {
+    it(`${name} (including negative inputs, which give NaN under a square root)`, () => {
+      const next = random(name.length + 3);
+      const x = tf.mul(randomTensor([3, 5, 7, 4], next), 12);
+      const r = runBoth(name, kernel, { x }, {});
+      expect(r.oursShape).toEqual(r.stockShape);
+      expect(Array.from(r.ours)).toEqual(Array.from(r.stock));
+      tf.dispose(x);
+    });
+  }
+});
+
 describe('Registration', () => {
   it('replaces the stock kernels, is idempotent, and restores them', () => {
     const stockConv = tf.getKernel('Conv2DBackpropFilter', 'cpu')!.kernelFunc;
@@ -335,14 +371,14 @@ describe('Registration', () => {
     const gamma = tf.variable(randomTensor([12], next));
     const loss = (): tf.Scalar =>
       tf.tidy(() => {
-        let h = tf.conv2d(x as tf.Tensor4D, w1 as unknown as tf.Tensor4D, 2, 'same');
+        let h: tf.Tensor4D = tf.conv2d(x as tf.Tensor4D, w1 as unknown as tf.Tensor4D, 2, 'same');
         const { mean: m, variance } = tf.moments(h, [0, 1, 2]);
-        h = tf.batchNorm(h, m, variance, tf.zeros([8]), tf.ones([8]), 1e-3);
+        h = tf.batchNorm(h, m, variance, tf.zeros([8]), tf.ones([8]), 1e-3) as tf.Tensor4D;
         h = tf.mul(h, tf.sigmoid(h));
-        h = tf.depthwiseConv2d(h as tf.Tensor4D, dw as unknown as tf.Tensor4D, 1, 'same');
+        h = tf.depthwiseConv2d(h, dw as unknown as tf.Tensor4D, 1, 'same');
         const se = tf.sigmoid(tf.mean(h, [1, 2], true));
         h = tf.mul(h, se);
-        h = tf.conv2d(h as tf.Tensor4D, w2 as unknown as tf.Tensor4D, 1, 'same');
+        h = tf.conv2d(h, w2 as unknown as tf.Tensor4D, 1, 'same');
         return tf.sum(tf.square(tf.mul(h, gamma)));
       });
     const gradients = (): Float32Array[] => {

@@ -13,7 +13,7 @@ import type { BackendName } from '../../api/calls-backend';
 import { ensureBackend } from './backend-ready';
 import { imageToPixels, IMAGE_RESIZE } from './image-input';
 import { LABELS_JSON, loadModelFolder } from './model-folder';
-import { parseNpyFloat32 } from './npy';
+import { parseNpyFloat32, type NpyArray } from './npy';
 
 export interface PredictOptions {
   model: string;
@@ -33,13 +33,15 @@ export async function predictWithModelFolder(options: PredictOptions): Promise<P
   const backend = await ensureBackend(options.backend);
 
   const dir = path.resolve(options.model);
+  // a broken .npy is refused before the model is loaded: its dtype and rank need no model
+  const npy = options.npy === undefined ? null : readNpy(path.resolve(options.npy));
   const { model, metadata } = await loadModelFolder(dir);
   try {
     const [height, width] = inputSize(model, dir);
     const classes = classCount(model, dir);
     const labels = readLabels(dir, classes);
     const warnings: string[] = [];
-    const input = options.npy !== undefined ? readNpyInput(path.resolve(options.npy), height, width, dir, warnings) : await readImages(options.images ?? [], height, width);
+    const input = npy ? checkNpyInput(npy, height, width, dir, warnings) : await readImages(options.images ?? [], height, width);
 
     const probabilities = runBatches(model, input.pixels, input.sources.length, height, width, warnings);
     const predictions: Prediction[] = input.sources.map((source, i) => {
@@ -100,9 +102,12 @@ interface Input {
   pixels: Float32Array;
 }
 
-function readNpyInput(file: string, height: number, width: number, dir: string, warnings: string[]): Input {
+function readNpy(file: string): NpyArray & { file: string } {
   if (!fs.existsSync(file)) throw new ApiError('not_found', `.npy file ${file} does not exist`);
-  const { shape, data } = parseNpyFloat32(fs.readFileSync(file), file);
+  return { file, ...parseNpyFloat32(fs.readFileSync(file), file) };
+}
+
+function checkNpyInput({ file, shape, data }: NpyArray & { file: string }, height: number, width: number, dir: string, warnings: string[]): Input {
   const shown = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
   const wanted = `(N, ${height}, ${width}, 3)`;
   if (shape.length !== 4) {
@@ -122,8 +127,10 @@ function readNpyInput(file: string, height: number, width: number, dir: string, 
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  if (max <= 1) warnings.push(`${file}: every value is within ${min}..${max}; the model expects pixels 0..255 (multiply by 255?)`);
-  else if (min < 0 || max > 255) warnings.push(`${file}: values run from ${min} to ${max}, outside the 0..255 pixel range the model expects`);
+  // float32 values print with float64 noise (0.99 → 0.9900000095367432): six digits say enough
+  const [lo, hi] = [min, max].map((v) => Number(v.toPrecision(6)));
+  if (max <= 1) warnings.push(`${file}: every value is within ${lo}..${hi}; the model expects pixels 0..255 (multiply by 255?)`);
+  else if (min < 0 || max > 255) warnings.push(`${file}: values run from ${lo} to ${hi}, outside the 0..255 pixel range the model expects`);
   return { sources: Array.from({ length: shape[0] }, (_, i) => `${file}[${i}]`), pixels: data };
 }
 

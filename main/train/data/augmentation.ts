@@ -70,24 +70,28 @@ export function randomResizedCrop(random: Random, width: number, height: number,
 
 /**
  * Write one size × size RGB image into `out` at `offset` as float32, flipped, rotated and
- * colour-jittered as `aug` says. With nothing to do it is a plain copy.
+ * colour-jittered as `aug` says, in at most two passes: sampling with brightness (summing the grey
+ * level on the way), then contrast and saturation together. With nothing to do it is a plain copy.
  */
 export function augmentPixels(src: Uint8Array, size: number, aug: SampleAugmentation, out: Float32Array, offset: number): void {
-  if (aug.angle === 0 && !aug.flip) {
-    for (let i = 0; i < size * size * 3; i++) out[offset + i] = src[i];
+  const values = size * size * 3;
+  if (aug.angle === 0 && !aug.flip && aug.brightness === 1) {
+    for (let i = 0; i < values; i++) out[offset + i] = src[i];
   } else {
     resample(src, size, aug, out, offset);
   }
-  jitterColour(out, offset, size * size, aug);
+  if (aug.contrast !== 1 || aug.saturation !== 1) contrastAndSaturation(out, offset, size * size, aug);
 }
 
 /**
  * Inverse mapping: each output pixel reads the source at its position flipped, then rotated by
- * -angle about the centre, with bilinear interpolation and mirrored (symmetric) borders.
+ * -angle about the centre, with bilinear interpolation and mirrored (symmetric) borders; then
+ * brightness is applied.
  */
 function resample(src: Uint8Array, size: number, aug: SampleAugmentation, out: Float32Array, offset: number): void {
   const cos = Math.cos(aug.angle);
   const sin = Math.sin(aug.angle);
+  const k = aug.brightness;
   const centre = size / 2;
   const row = size * 3;
   // stepping one output pixel to the right moves the source position by (stepX, stepY)
@@ -125,9 +129,10 @@ function resample(src: Uint8Array, size: number, aug: SampleAugmentation, out: F
       const wb = fx * (1 - fy);
       const wc = (1 - fx) * fy;
       const wd = fx * fy;
-      out[o++] = src[a] * wa + src[b] * wb + src[c] * wc + src[d] * wd;
-      out[o++] = src[a + 1] * wa + src[b + 1] * wb + src[c + 1] * wc + src[d + 1] * wd;
-      out[o++] = src[a + 2] * wa + src[b + 2] * wb + src[c + 2] * wc + src[d + 2] * wd;
+      for (let ch = 0; ch < 3; ch++) {
+        const v = k * (src[a + ch] * wa + src[b + ch] * wb + src[c + ch] * wc + src[d + ch] * wd);
+        out[o++] = v > 255 ? 255 : v;
+      }
     }
   }
 }
@@ -140,24 +145,38 @@ function mirror(i: number, size: number): number {
   return m < size ? m : period - 1 - m;
 }
 
-function jitterColour(px: Float32Array, offset: number, pixels: number, aug: SampleAugmentation): void {
+/**
+ * Contrast blends each channel with the mean grey level of the image, then saturation blends it
+ * with the pixel's own grey level; each result is clamped to 0..255 as torchvision does.
+ */
+function contrastAndSaturation(px: Float32Array, offset: number, pixels: number, aug: SampleAugmentation): void {
   const end = offset + pixels * 3;
-  if (aug.brightness !== 1) {
-    for (let i = offset; i < end; i++) px[i] = clamp255(px[i] * aug.brightness);
-  }
-  if (aug.contrast !== 1) {
-    // blend with the mean grey level of the image
+  const c = aug.contrast;
+  const s = aug.saturation;
+  let mean = 0;
+  if (c !== 1) {
     let sum = 0;
     for (let i = offset; i < end; i += 3) sum += grey(px[i], px[i + 1], px[i + 2]);
-    const mean = sum / pixels;
-    for (let i = offset; i < end; i++) px[i] = clamp255(mean + aug.contrast * (px[i] - mean));
+    mean = sum / pixels;
   }
-  if (aug.saturation !== 1) {
-    // blend each pixel with its own grey level
-    for (let i = offset; i < end; i += 3) {
-      const g = grey(px[i], px[i + 1], px[i + 2]);
-      for (let c = 0; c < 3; c++) px[i + c] = clamp255(g + aug.saturation * (px[i + c] - g));
+  for (let i = offset; i < end; i += 3) {
+    let r = px[i];
+    let g = px[i + 1];
+    let b = px[i + 2];
+    if (c !== 1) {
+      r = clamp255(mean + c * (r - mean));
+      g = clamp255(mean + c * (g - mean));
+      b = clamp255(mean + c * (b - mean));
     }
+    if (s !== 1) {
+      const l = grey(r, g, b);
+      r = clamp255(l + s * (r - l));
+      g = clamp255(l + s * (g - l));
+      b = clamp255(l + s * (b - l));
+    }
+    px[i] = r;
+    px[i + 1] = g;
+    px[i + 2] = b;
   }
 }
 

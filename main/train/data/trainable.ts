@@ -51,7 +51,7 @@ export function checkTrainable(handle: { db: Database }, options: { classes?: re
 
   const empty = classes.filter((c) => c.total === 0);
   if (empty.length > 0) {
-    throw new ApiError('invalid_input', `${listNames(empty.map((c) => c.name))} ${empty.length === 1 ? 'has' : 'have'} no images: label images as ${empty.length === 1 ? 'it' : 'them'} or delete ${empty.length === 1 ? 'the class' : 'those classes'}`, { classes: empty.map((c) => c.name) });
+    throw new ApiError('invalid_input', `${listNames(empty.map((c) => c.name))} ${empty.length === 1 ? 'has' : 'have'} no images: label some images with ${empty.length === 1 ? 'it' : 'them'} or delete ${empty.length === 1 ? 'the class' : 'those classes'}`, { classes: empty.map((c) => c.name) });
   }
   const single = classes.filter((c) => c.total === 1);
   if (single.length > 0) {

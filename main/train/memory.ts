@@ -1,0 +1,111 @@
+/**
+ * Memory: the batch size a run starts with, and what happens when a step runs out of memory.
+ *
+ * The start batch is the largest power of two (at most 32, the recipe's, and at most the training
+ * set) whose estimated training-step memory (describeVariant → trainingMemoryBytes, measured for
+ * tf.js) fits a share of the backend's memory. When a step still fails for lack of memory, the run
+ * halves the batch and retries the same step (trainer loop), and says so.
+ *
+ * For tests and for trying the recovery on purpose, two environment variables of the trainer:
+ *   EFFITUNE_TRAIN_MEMORY_BYTES=<bytes>  use this as the backend's memory;
+ *   EFFITUNE_TRAIN_FAULT=oom@<step>[,exit@<step>]  throw an out-of-memory error once at that
+ *     optimizer step (0-based, counted over the run), or exit the process with code 7 there.
+ */
+import { ApiError } from '../api/contract';
+import { describeVariant } from '../model/estimates';
+import type { VariantSpec } from '../model/variants';
+
+export const MAX_AUTO_BATCH = 32;
+/** share of the backend's memory a training step may plan for: the rest is the backend's own, the data pipeline's, the OS's */
+const SHARE_OF_MEMORY = { cpu: 0.5, gpu: 0.7 } as const;
+
+export interface BatchChoice {
+  batch: number;
+  /** in words, for the run's notes */
+  reason: string;
+}
+
+export function chooseBatchSize(options: {
+  variant: VariantSpec;
+  resolution: number;
+  classes: number;
+  trainImages: number;
+  memoryBytes: number | null;
+  memorySource: string | null;
+  onGpu: boolean;
+}): BatchChoice {
+  const { variant, resolution, classes } = options;
+  const cap = Math.max(1, Math.min(MAX_AUTO_BATCH, largestPowerOfTwoAtMost(options.trainImages)));
+  if (options.memoryBytes === null) return { batch: cap, reason: `batch ${cap}: the backend reports no memory size, so the recipe's batch (at most ${MAX_AUTO_BATCH}, at most the training images) is tried and halved if it does not fit` };
+  const budget = options.memoryBytes * (options.onGpu ? SHARE_OF_MEMORY.gpu : SHARE_OF_MEMORY.cpu);
+  // the estimate is linear in the batch: fixed part (weights, gradients, moments) + per-image activations
+  const one = describeVariant(variant, 1, { resolution, classes }).trainingMemoryBytes;
+  const two = describeVariant(variant, 2, { resolution, classes }).trainingMemoryBytes;
+  const perImage = two - one;
+  const fixed = one - perImage;
+  let batch = cap;
+  while (batch > 1 && fixed + perImage * batch > budget) batch /= 2;
+  const need = fixed + perImage * batch;
+  const share = `${Math.round((options.onGpu ? SHARE_OF_MEMORY.gpu : SHARE_OF_MEMORY.cpu) * 100)} % of ${formatBytes(options.memoryBytes)} (${options.memorySource ?? 'backend memory'})`;
+  if (need > budget) return { batch: 1, reason: `batch 1: even one image needs about ${formatBytes(need)} to train, more than ${share}; the run may run out of memory` };
+  return { batch, reason: `batch ${batch}: a training step needs about ${formatBytes(need)}, within ${share}` };
+}
+
+/** Errors of the backends that mean "not enough memory": TF's OOM, WebGPU/WebGL allocation, a JS ArrayBuffer that cannot be made. */
+export function isOutOfMemory(err: unknown): boolean {
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return /out of memory|\bOOM\b|failed to allocate|allocation failed|cannot allocate|Array buffer allocation failed|Invalid typed array length|Invalid array buffer length|exceeds the max buffer size|GPUOutOfMemoryError/i.test(message);
+}
+
+export class OutOfMemoryFault extends Error {
+  constructor(step: number) {
+    super(`OOM when allocating a tensor at step ${step} (injected by EFFITUNE_TRAIN_FAULT)`);
+    this.name = 'OutOfMemoryFault';
+  }
+}
+
+/** Faults to inject, read from EFFITUNE_TRAIN_FAULT; each fires once. */
+export class FaultPlan {
+  private readonly oomSteps = new Set<number>();
+  private readonly exitSteps = new Set<number>();
+
+  constructor(spec: string | undefined) {
+    for (const part of (spec ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+      const match = /^(oom|exit)@(\d+)$/.exec(part);
+      if (!match) throw new ApiError('invalid_input', `EFFITUNE_TRAIN_FAULT: cannot read "${part}"; expected oom@<step> or exit@<step>`);
+      (match[1] === 'oom' ? this.oomSteps : this.exitSteps).add(Number(match[2]));
+    }
+  }
+
+  /** Called before each optimizer step. */
+  beforeStep(step: number): void {
+    if (this.exitSteps.delete(step)) process.exit(7);
+    if (this.oomSteps.delete(step)) throw new OutOfMemoryFault(step);
+  }
+}
+
+/** EFFITUNE_TRAIN_MEMORY_BYTES, when set, replaces what the backend reports. */
+export function memoryOverride(): number | null {
+  const raw = process.env.EFFITUNE_TRAIN_MEMORY_BYTES;
+  if (!raw) return null;
+  const bytes = Number(raw);
+  if (!Number.isFinite(bytes) || bytes <= 0) throw new ApiError('invalid_input', `EFFITUNE_TRAIN_MEMORY_BYTES must be a number of bytes, not "${raw}"`);
+  return bytes;
+}
+
+function largestPowerOfTwoAtMost(n: number): number {
+  let p = 1;
+  while (p * 2 <= n) p *= 2;
+  return p;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value >= 100 || unit === 0 ? 0 : 1)} ${units[unit]}`;
+}

@@ -1,0 +1,36 @@
+/**
+ * Creating a run: check the data (data/trainable.ts) and the configuration (config.ts), then store
+ * the run as queued with its resolved configuration. Nothing is built or decoded: a bad data set or
+ * option fails here, before a trainer process starts.
+ */
+import path from 'node:path';
+import type { RunRecord } from '../api/calls-data';
+import type { Database } from '../project/database';
+import { createRun, updateRunStatus } from '../project/runs';
+import { resolveTrainConfig, type ParsedTrainOptions } from './config';
+import { checkTrainable } from './data/trainable';
+import { addRunNote } from './run-notes';
+
+export interface NewRun {
+  run: RunRecord;
+  warnings: string[];
+}
+
+export function createTrainingRun(handle: { db: Database }, options: ParsedTrainOptions): NewRun {
+  const trainable = checkTrainable(handle);
+  const { config, variant, warnings } = resolveTrainConfig(options, trainable.classes);
+  const all = [...trainable.warnings, ...warnings];
+  const run = createRun(handle.db, { config, variant: variant.id, resolution: config.resolution, classes: config.classes, backend: config.backend });
+  for (const warning of all) addRunNote(handle.db, run.id, 'warning', warning);
+  return { run, warnings: all };
+}
+
+/** The run's side folder: <project>.d/runs/<id> (registry.sideFolder makes it). */
+export function runFolderName(runId: number): string {
+  return path.join('runs', String(runId));
+}
+
+/** A run whose trainer never started (the process could not be spawned, say) ends failed. */
+export function failRun(db: Database, runId: number, reason: string): RunRecord {
+  return updateRunStatus(db, runId, 'failed', { reason });
+}

@@ -1,0 +1,95 @@
+/**
+ * `effitune doctor` as a user runs it (bin/effitune.mjs in a child process): every backend of the
+ * ladder with whether it loads, trains and infers, why not and what to install; --json gives
+ * exactly one JSON object.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BackendProbe } from '../../main/api/calls-backend';
+import { nativeInstall } from '../../main/backend/native-tensorflow';
+import { findSwiftShaderIcd } from '../../main/backend/webgpu-dawn';
+import { makeTempDir, removeDir } from '../fixtures/temp';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const cli = path.join(repoRoot, 'bin', 'effitune.mjs');
+// Node + tsx for the CLI, then one more per probed backend, on two shared cores.
+const SLOW = 180_000;
+
+const tmp = makeTempDir('cli-doctor');
+afterAll(() => removeDir(tmp));
+
+function effitune(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: { ...process.env, EFFITUNE_HOME: path.join(tmp, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 }));
+  });
+}
+
+describe('effitune doctor', () => {
+  it(
+    '--json: one object listing the whole ladder with what works here and why not',
+    async () => {
+      const run = await effitune(['doctor', '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      const lines = run.stdout.trim().split('\n');
+      expect(lines, run.stdout).toHaveLength(1);
+      const probe = BackendProbe.parse(JSON.parse(lines[0]));
+      console.info(`doctor --json took ${run.seconds.toFixed(1)} s (probe ${probe.elapsedSeconds} s): ${probe.backends.map((b) => `${b.name} ${b.probeSeconds} s`).join(', ')}`);
+
+      expect(probe.backends.map((b) => b.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu']);
+      expect(probe.system).toMatchObject({ node: process.version, platform: process.platform, arch: process.arch });
+      expect(probe.system.cores).toBeGreaterThan(0);
+      const byName = Object.fromEntries(probe.backends.map((b) => [b.name, b]));
+
+      expect(byName.cpu).toMatchObject({ loads: true, canTrain: true, canInfer: true, reason: null });
+      expect(byName.wasm).toMatchObject({ installed: true, loads: true, canInfer: true, canTrain: false });
+      expect(byName.wasm.reason).toMatch(/no gradient kernels for Conv2DBackpropFilter.*cannot train/);
+      for (const b of probe.backends) {
+        if (!b.loads) expect(b.reason, b.name).toBeTruthy();
+      }
+      if (!nativeInstall('@tensorflow/tfjs-node').installed) {
+        expect(byName['tfjs-node']).toMatchObject({ installed: false, loads: false });
+        expect(byName['tfjs-node'].install).toContain(`npm install @tensorflow/tfjs-node@${tf.version_core}`);
+      }
+      if (findSwiftShaderIcd()) {
+        // Here the WebGPU rung is SwiftShader: it works, in software, and needs its driver named.
+        expect(byName.webgpu).toMatchObject({ loads: true, canTrain: true, softwareGpu: true });
+        expect(byName.webgpu.env.VK_ICD_FILENAMES).toBe(findSwiftShaderIcd());
+      }
+
+      const train = byName[probe.defaults.train];
+      expect(train).toMatchObject({ loads: true, canTrain: true, softwareGpu: false });
+      expect(byName[probe.defaults.infer]).toMatchObject({ loads: true, canInfer: true, softwareGpu: false });
+    },
+    SLOW,
+  );
+
+  it(
+    'prints a table with a reason and an install hint for what does not work',
+    async () => {
+      const run = await effitune(['doctor']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^Node v\d+/);
+      expect(run.stdout).toMatch(/BACKEND\s+LOADS\s+TRAIN\s+INFER\s+MEMORY\s+DEVICE/);
+      for (const name of ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu']) expect(run.stdout).toMatch(new RegExp(`^  ${name}\\s+(yes|no)`, 'm'));
+      expect(run.stdout).toMatch(/Default for training: \S+ · for inference: \S+/);
+      expect(run.stdout).toMatch(/^ {2}wasm: it has no gradient kernels/m);
+      if (!nativeInstall('@tensorflow/tfjs-node').installed) expect(run.stdout).toMatch(/^ {4}install: npm install @tensorflow\/tfjs-node@/m);
+    },
+    SLOW,
+  );
+
+  it('rejects arguments it does not take', async () => {
+    const run = await effitune(['doctor', 'extra']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('unexpected argument "extra"');
+  }, SLOW);
+});

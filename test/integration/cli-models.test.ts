@@ -1,0 +1,342 @@
+/**
+ * The model commands as a real `effitune` process (bin/effitune.mjs) with a temporary
+ * EFFITUNE_HOME: `models`, `weights import` of test-written Keras .h5 and timm .safetensors files
+ * into TF.js model folders, `infer` on those folders giving the in-process model's probabilities
+ * (within 1e-5), bad .npy files refused with the file and shape named, and `weights download`
+ * against a local HTTP server: an interrupted transfer resumed with a Range request, then a
+ * checksum mismatch that leaves nothing in the cache, and the offline message.
+ * Models are tiny (φ = −8 at 48 px) or B0 at 64 px so the whole file runs in well under a minute.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { useBackend } from '../../main/backend/tfjs-backend';
+import { buildEfficientNet } from '../../main/model/builder';
+import { imageToPixels } from '../../main/model/manager/image-input';
+import { importWeights } from '../../main/model/weights/import';
+import { randomB0, seededRandom } from '../fixtures/model/reference-efficientnet';
+import { IMAGENET_MEAN, IMAGENET_STD, timmTensors, writeKerasH5, writeSafetensors, type KerasLayer } from '../fixtures/model/weight-files';
+import { makeTempDir, removeDir } from '../fixtures/temp';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const cli = path.join(repoRoot, 'bin', 'effitune.mjs');
+// Each run starts Node + tsx + TensorFlow.js; on two busy CPU cores that alone can take seconds.
+const SLOW = 120_000;
+const TINY = { variant: 'phi=-8', size: 48, classes: 4 };
+const B0_SIZE = 64;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let tmp: string;
+let home: string;
+
+function effitune(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: { ...process.env, EFFITUNE_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** With --json, stdout is exactly one JSON object. */
+function onlyJson(run: Run): any {
+  const lines = run.stdout.trim().split('\n');
+  expect(lines, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toHaveLength(1);
+  return JSON.parse(lines[0]);
+}
+
+/** An .npy file written by hand: magic, version, padded dict header, raw data. */
+function writeNpy(file: string, descr: string, shape: number[], data: Uint8Array, version: 1 | 2 = 1): void {
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const prefix = version === 1 ? 10 : 12;
+  const header = dict + ' '.repeat(63 - ((prefix + dict.length) % 64)) + '\n';
+  const head = Buffer.alloc(prefix);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]).copy(head);
+  if (version === 1) head.writeUInt16LE(header.length, 8);
+  else head.writeUInt32LE(header.length, 8);
+  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), data]));
+}
+
+function floatBytes(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+function pixels(count: number, size: number, seed: number): Float32Array {
+  const rnd = seededRandom(seed);
+  return Float32Array.from({ length: count * size * size * 3 }, () => Math.floor(rnd() * 256));
+}
+
+/**
+ * Random weights that make a freshly built model's outputs depend on its input: BatchNorm
+ * statistics away from (0, 1), a classifier scaled up so the softmax is far from uniform.
+ */
+function randomizeWeights(model: tfl.LayersModel, seed: number): void {
+  const rnd = seededRandom(seed);
+  for (const layer of model.layers) {
+    if (layer.name === 'preprocess' || layer.weights.length === 0) continue;
+    const values = layer.getWeights().map((w, i) => {
+      const name = layer.weights[i].originalName.split('/').pop()!;
+      const n = w.size;
+      const fill = (lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rnd());
+      if (name === 'gamma' || name === 'moving_variance') return tf.tensor(fill(0.5, 1.5), w.shape);
+      if (name === 'beta' || name === 'moving_mean') return tf.tensor(fill(-0.3, 0.3), w.shape);
+      if (layer.name === 'predictions' && name === 'kernel') return tf.mul(w, 40);
+      return w;
+    });
+    layer.setWeights(values);
+  }
+}
+
+/** The model's layers as keras applications' .h5 stores them (with its std-in-variance Normalization). */
+function kerasLayersOf(model: tfl.LayersModel): KerasLayer[] {
+  const layers: KerasLayer[] = [
+    {
+      name: 'normalization',
+      weights: [
+        { name: 'mean', shape: [3], data: Float32Array.from(IMAGENET_MEAN) },
+        { name: 'variance', shape: [3], data: Float32Array.from(IMAGENET_STD) },
+        { name: 'count', shape: [], data: Float32Array.of(0) },
+      ],
+    },
+  ];
+  for (const layer of model.layers) {
+    if (layer.name === 'preprocess' || layer.weights.length === 0) continue;
+    layers.push({
+      name: layer.name,
+      weights: layer.weights.map((w) => ({ name: w.originalName.split('/').pop()!, shape: w.shape as number[], data: w.read().dataSync() as Float32Array })),
+    });
+  }
+  return layers;
+}
+
+function predictInProcess(model: tfl.LayersModel, data: Float32Array, size: number): number[][] {
+  const n = data.length / (size * size * 3);
+  const out = tf.tidy(() => model.predict(tf.tensor4d(data, [n, size, size, 3])) as tf.Tensor2D);
+  const rows = out.arraySync();
+  out.dispose();
+  return rows;
+}
+
+function maxDifference(a: number[][], b: number[][]): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  a.forEach((row, i) => {
+    expect(row.length).toBe(b[i].length);
+    row.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - b[i][j]))));
+  });
+  return worst;
+}
+
+let files: { h5: string; safetensors: string; tinyNpy: string; b0Npy: string; photo: string };
+let tinyExpected: number[][];
+let tinyPixels: Float32Array;
+let b0Pixels: Float32Array;
+
+beforeAll(async () => {
+  await useBackend('cpu');
+  tmp = makeTempDir('cli-models');
+  home = path.join(tmp, 'home');
+
+  const tiny = buildEfficientNet(TINY.variant, { classes: TINY.classes, resolution: TINY.size, seed: 11 });
+  randomizeWeights(tiny, 12);
+  const h5 = path.join(tmp, 'tiny.h5');
+  await writeKerasH5(h5, kerasLayersOf(tiny));
+  tinyPixels = pixels(3, TINY.size, 13);
+  tinyExpected = predictInProcess(tiny, tinyPixels, TINY.size);
+  tiny.dispose();
+  const tinyNpy = path.join(tmp, 'tiny.npy');
+  writeNpy(tinyNpy, '<f4', [3, TINY.size, TINY.size, 3], floatBytes(tinyPixels));
+
+  // timm names the architecture by the file name here (tf_ = TF "SAME" padding, BN eps 1e-3)
+  const safetensors = path.join(tmp, 'tf_efficientnet_b0.safetensors');
+  writeSafetensors(safetensors, timmTensors(randomB0(21, 5)));
+  b0Pixels = pixels(2, B0_SIZE, 22);
+  const b0Npy = path.join(tmp, 'b0.npy');
+  writeNpy(b0Npy, '<f4', [2, B0_SIZE, B0_SIZE, 3], floatBytes(b0Pixels), 2);
+
+  // a portrait photo stored sideways with an EXIF orientation, as phones do
+  const photo = path.join(tmp, 'photo.jpg');
+  const raw = Buffer.from(Uint8Array.from({ length: 90 * 60 * 3 }, (_, i) => (i * 31 + (i % 7) * 17) % 256));
+  await sharp(raw, { raw: { width: 90, height: 60, channels: 3 } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toFile(photo);
+  files = { h5, safetensors, tinyNpy, b0Npy, photo };
+}, SLOW);
+
+afterAll(() => {
+  removeDir(tmp);
+});
+
+describe('effitune models and the weights cache', () => {
+  test('every variant with resolution, parameters, FLOPs, memory at batch 32 and local weights; a custom φ', { timeout: SLOW }, async () => {
+    const imported = await effitune(['weights', 'import', files.safetensors]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toMatch(/^Imported: b0 with a 5-class classifier → .*tf_efficientnet_b0\.safetensors\n/);
+
+    const [list, custom, cache] = await Promise.all([
+      effitune(['models', '--json']),
+      effitune(['models', 'describe', 'phi=-4', '--batch', '8', '--json']),
+      effitune(['weights', 'list', '--json']),
+    ]);
+    expect(cache.code, cache.stderr).toBe(0);
+    const { weights } = onlyJson(cache);
+    expect(weights).toHaveLength(1);
+    expect(weights[0]).toMatchObject({ variant: 'b0', includeTop: true, classes: 5, format: 'timm-safetensors', source: 'import', timmModel: 'tf_efficientnet_b0', verified: false });
+    expect(weights[0].file.startsWith(path.join(home, 'weights'))).toBe(true);
+
+    expect(list.code, list.stderr).toBe(0);
+    const { batch, variants } = onlyJson(list);
+    expect(batch).toBe(32);
+    expect(variants.map((v: { id: string }) => v.id)).toEqual(['b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'v2-b0', 'v2-b1', 'v2-b2', 'v2-b3', 'v2-s', 'v2-m', 'v2-l']);
+    const b0 = variants[0];
+    expect(b0).toMatchObject({ resolution: 224, params: 5_288_548, batch: 32, top1: 77.1 });
+    expect(Math.abs(b0.flops / 0.39e9 - 1)).toBeLessThan(0.05);
+    expect(b0.trainingMemoryBytes).toBeGreaterThan(1e9);
+    expect(variants[7]).toMatchObject({ id: 'b7', resolution: 600, params: 66_347_960 });
+    expect(b0.pretrained.map((p: { fileName: string; local: boolean }) => [p.fileName, p.local])).toEqual([['efficientnetb0.h5', false], ['efficientnetb0_notop.h5', false]]);
+    expect(b0.weights.map((w: { id: string }) => w.id)).toEqual([weights[0].id]);
+    expect(variants[1].weights).toEqual([]);
+
+    expect(custom.code, custom.stderr).toBe(0);
+    const phi = onlyJson(custom);
+    expect(phi).toMatchObject({ id: 'phi=-4', batch: 8, top1: null, scaling: { phi: -4, alpha: 1.2, beta: 1.1, gamma: 1.15 } });
+    expect(phi.scaling.flopsGrowthPerPhi).toBeCloseTo(1.2 * 1.1 ** 2 * 1.15 ** 2, 10);
+    expect(phi.params).toBeLessThan(b0.params);
+  });
+});
+
+describe('effitune weights import --out and effitune infer', () => {
+  test('a Keras .h5 becomes a TF.js model folder whose outputs equal the original model', { timeout: SLOW }, async () => {
+    const out = path.join(tmp, 'tiny-model');
+    const made = await effitune(['weights', 'import', files.h5, '--model', TINY.variant, '--resolution', String(TINY.size), '--out', out, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(onlyJson(made)).toMatchObject({ out, variant: TINY.variant, resolution: TINY.size, classes: TINY.classes, headLoaded: true, format: 'keras-h5' });
+    expect(fs.readdirSync(out).sort()).toEqual(['model.json', 'weights.bin']);
+
+    const inferred = await effitune(['infer', out, '--npy', files.tinyNpy, '--json']);
+    expect(inferred.code, inferred.stderr).toBe(0);
+    const result = onlyJson(inferred);
+    expect(result.input).toMatchObject({ kind: 'npy', shape: [3, TINY.size, TINY.size, 3] });
+    const probabilities = result.predictions.map((p: { probabilities: number[] }) => p.probabilities);
+    expect(maxDifference(probabilities, tinyExpected)).toBeLessThan(1e-5);
+    // the softmax is far from uniform, so equal numbers mean the same model ran
+    expect(Math.max(...tinyExpected.flat())).toBeGreaterThan(0.5);
+    expect(result.predictions[0].top[0]).toMatchObject({ index: tinyExpected[0].indexOf(Math.max(...tinyExpected[0])), label: String(tinyExpected[0].indexOf(Math.max(...tinyExpected[0]))) });
+
+    // labels.json beside the model names the classes; readable output lists the top K
+    fs.writeFileSync(path.join(out, 'labels.json'), JSON.stringify(['cat', 'dog', 'fox', 'owl']));
+    const readable = await effitune(['infer', out, '--npy', files.tinyNpy, '--top', '2']);
+    expect(readable.code, readable.stderr).toBe(0);
+    const best = ['cat', 'dog', 'fox', 'owl'][tinyExpected[1].indexOf(Math.max(...tinyExpected[1]))];
+    expect(readable.stdout).toContain(`${files.tinyNpy}[1]\n  ${best}`);
+    expect(readable.stdout.split('\n').filter((l) => l.endsWith(' %'))).toHaveLength(6);
+  });
+
+  test('a timm .safetensors becomes a model folder; .npy and image inputs match the in-process model', { timeout: SLOW }, async () => {
+    const out = path.join(tmp, 'b0-model');
+    const made = await effitune(['weights', 'import', files.safetensors, '--resolution', String(B0_SIZE), '--out', out, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(onlyJson(made)).toMatchObject({ variant: 'b0', resolution: B0_SIZE, classes: 5, headLoaded: true, format: 'timm-safetensors' });
+
+    const [fromNpy, fromImage] = await Promise.all([effitune(['infer', out, '--npy', files.b0Npy, '--json']), effitune(['infer', out, files.photo, '--json'])]);
+    expect(fromNpy.code, fromNpy.stderr).toBe(0);
+    expect(fromImage.code, fromImage.stderr).toBe(0);
+
+    const imported = await importWeights({ file: files.safetensors, resolution: B0_SIZE });
+    try {
+      const expected = predictInProcess(imported.model, b0Pixels, B0_SIZE);
+      const npyResult = onlyJson(fromNpy);
+      expect(maxDifference(npyResult.predictions.map((p: { probabilities: number[] }) => p.probabilities), expected)).toBeLessThan(1e-5);
+
+      const imageResult = onlyJson(fromImage);
+      expect(imageResult.input).toMatchObject({ kind: 'images', shape: [1, B0_SIZE, B0_SIZE, 3], resize: expect.stringMatching(/centre-cropped/) });
+      expect(imageResult.predictions[0].source).toBe(files.photo);
+      const photoPixels = await imageToPixels(files.photo, B0_SIZE, B0_SIZE);
+      expect(maxDifference([imageResult.predictions[0].probabilities], predictInProcess(imported.model, photoPixels, B0_SIZE))).toBeLessThan(1e-5);
+    } finally {
+      imported.model.dispose();
+    }
+  });
+
+  test('bad .npy files are refused, naming the file and the shape', { timeout: SLOW }, async () => {
+    const out = path.join(tmp, 'tiny-model');
+    const s = TINY.size;
+    const float64 = path.join(tmp, 'float64.npy');
+    writeNpy(float64, '<f8', [1, s, s, 3], new Uint8Array(s * s * 3 * 8));
+    const wrongSize = path.join(tmp, 'wrong-size.npy');
+    writeNpy(wrongSize, '<f4', [1, 32, 32, 3], new Uint8Array(32 * 32 * 3 * 4));
+    const truncated = path.join(tmp, 'truncated.npy');
+    writeNpy(truncated, '<f4', [2, s, s, 3], new Uint8Array(s * s * 3 * 4));
+
+    const runs = await Promise.all([float64, wrongSize, truncated].map((f) => effitune(['infer', out, '--npy', f, '--json'])));
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(1);
+      expect(onlyJson(run).error.code).toBe('invalid_input');
+    }
+    const [dtype, size, cut] = runs.map((r) => r.stderr);
+    expect(dtype).toContain(`${float64} holds float64 values (dtype '<f8'); effitune needs little-endian float32 ('<f4')`);
+    expect(size).toContain(`${wrongSize} has shape (1, 32, 32, 3): images of 32×32, but the model in ${out} takes ${s}×${s} (N, ${s}, ${s}, 3)`);
+    expect(cut).toContain(`${truncated} is truncated: shape (2, ${s}, ${s}, 3) needs ${2 * s * s * 3 * 4} bytes of float32 data, the file holds ${s * s * 3 * 4}`);
+  });
+});
+
+describe('effitune weights download', () => {
+  test('download resumes an interrupted transfer, and a checksum mismatch leaves nothing in the cache', { timeout: SLOW }, async () => {
+    // the server holds some other bytes under the published name: the MD5 cannot match
+    const body = Buffer.from(pixels(1, 64, 31).buffer);
+    const ranges: (string | null)[] = [];
+    let breakNext = true;
+    const server = http.createServer((req, res) => {
+      ranges.push(req.headers.range ?? null);
+      if (req.url !== '/efficientnetb0_notop.h5') return void res.writeHead(404).end();
+      const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+      const headers = { 'Content-Length': body.length - start, ...(start > 0 ? { 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}) };
+      res.writeHead(start > 0 ? 206 : 200, headers);
+      if (breakNext) {
+        breakNext = false;
+        res.write(body.subarray(start, start + 10_000), () => setTimeout(() => res.socket?.destroy(), 20));
+      } else {
+        res.end(body.subarray(start));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const part = path.join(home, 'weights', '.partial', 'efficientnetb0_notop.h5.part');
+    try {
+      const broken = await effitune(['weights', 'download', 'b0', '--notop', '--json'], { EFFITUNE_WEIGHTS_URL: mirror });
+      expect(broken.code, broken.stderr).toBe(4);
+      expect(broken.stderr).toMatch(/broke off after 10000 of \d+ bytes.*download again to resume/);
+      expect(fs.statSync(part).size).toBe(10_000);
+
+      const resumed = await effitune(['weights', 'download', 'b0', '--notop'], { EFFITUNE_WEIGHTS_URL: mirror });
+      expect(ranges).toEqual([null, 'bytes=10000-']);
+      expect(resumed.code, resumed.stderr).toBe(4);
+      expect(resumed.stderr).toContain(`efficientnetb0_notop.h5 from ${mirror}efficientnetb0_notop.h5 has MD5`);
+      expect(resumed.stderr).toContain('not the published 50bc09e76180e00e4465e1a485ddc09d');
+      expect(fs.existsSync(part)).toBe(false);
+      expect(fs.readdirSync(path.join(home, 'weights')).filter((n) => n.startsWith('efficientnetb0'))).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+
+    // nobody listens there any more: the machine is offline for this URL
+    const offline = await effitune(['weights', 'download', 'b0', '--notop'], { EFFITUNE_WEIGHTS_URL: mirror });
+    expect(offline.code).toBe(4);
+    expect(offline.stderr).toContain(`cannot reach ${new URL(mirror).host}: offline? Use \`effitune weights import <file>\``);
+  });
+});
