@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../api/calls-backend';
 import { listNvidiaGpus, loadNativeTensorflow, NATIVE_TF_BACKEND } from './native-tensorflow';
-import { findWebGpuAdapter, removeNavigatorGpu } from './webgpu-dawn';
+import { findWebGpuAdapter } from './webgpu-dawn';
 
 const require = createRequire(import.meta.url);
 
@@ -94,11 +94,15 @@ async function startWasm(): Promise<ActiveBackend> {
   };
 }
 
+/** The WebGPU backend factory set aside by releaseBackend, for the next startBackend('webgpu'). */
+let releasedWebGpuFactory: { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number } | undefined;
+
 async function startWebGpu(): Promise<ActiveBackend> {
   const adapter = await findWebGpuAdapter();
   if (!adapter) throw new Error('Dawn found no WebGPU adapter (no usable Vulkan, Metal or Direct3D 12 driver)');
   // Only now, with navigator.gpu in place, does the package register its backend.
   await import('@tensorflow/tfjs-backend-webgpu');
+  if (!tf.findBackendFactory('webgpu') && releasedWebGpuFactory) tf.registerBackend('webgpu', releasedWebGpuFactory.factory, releasedWebGpuFactory.priority);
   if (!tf.findBackendFactory('webgpu')) throw new Error('tfjs-backend-webgpu did not register (it was imported before navigator.gpu existed)');
   await activate('webgpu');
   return {
@@ -120,15 +124,17 @@ async function startNative(name: 'tfjs-node' | 'tfjs-node-gpu'): Promise<ActiveB
 }
 
 /**
- * Let go of what a backend holds outside JavaScript, so the process can exit by itself: the
- * WebGPU backend keeps its GPU device (tfjs never destroys it) and Dawn keeps GPU threads while
- * navigator.gpu refers to it. Afterwards the next operation starts a backend afresh.
+ * Let go of the GPU device the WebGPU backend holds (tfjs never destroys it), e.g. between runs
+ * in a long-lived process. Dawn's GPU object itself stays: see installNavigatorGpu. Afterwards
+ * an operation needs startBackend first (or falls to another registered backend).
  */
 export function releaseBackend(): void {
   const webgpu = initialisedBackend('webgpu') as { device?: { destroy(): void } } | undefined;
-  if (webgpu) {
-    tf.removeBackend('webgpu');
-    webgpu.device?.destroy();
-  }
-  removeNavigatorGpu();
+  if (!webgpu) return;
+  // removeBackend also forgets the factory the package registered on import (once per
+  // process). It is kept here, not re-registered: an operation run before the next
+  // startBackend must not pick WebGPU, tfjs' highest priority, behind the caller's back.
+  releasedWebGpuFactory = tf.engine().registryFactory.webgpu;
+  tf.removeBackend('webgpu');
+  webgpu.device?.destroy();
 }

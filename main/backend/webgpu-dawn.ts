@@ -48,12 +48,15 @@ function currentNavigator(): NavigatorWithGpu | undefined {
   return (globalThis as unknown as { navigator?: NavigatorWithGpu }).navigator;
 }
 
-/** Set when this module made `globalThis.navigator` itself (Node 20 has none). */
-let createdNavigator = false;
-
 /**
- * Give this process a `navigator.gpu` backed by Dawn (once). Node 21+ has a navigator of its own
- * without `gpu`: the field is added to it, so its other fields keep working.
+ * Give this process a `navigator.gpu` backed by Dawn, once, for the life of the process. Node 21+
+ * has a navigator of its own without `gpu`: the field is added to it, so its other fields keep
+ * working.
+ *
+ * It is never removed. The webgpu package's README suggests deleting it so that Node can exit,
+ * but with webgpu 0.6.2 garbage-collecting Dawn's GPU object after a device was made aborts the
+ * process (std::system_error, or glibc's "futex facility returned an unexpected error code"),
+ * while a process that keeps it exits normally once its work is done.
  */
 export async function installNavigatorGpu(): Promise<GpuLike> {
   const existing = currentNavigator();
@@ -62,28 +65,9 @@ export async function installNavigatorGpu(): Promise<GpuLike> {
   // GPUBufferUsage, GPUShaderStage, ... are globals in a browser; tfjs-backend-webgpu reads them.
   Object.assign(globalThis, globals);
   const gpu = create([]);
-  if (existing) {
-    Object.defineProperty(existing, 'gpu', { value: gpu, configurable: true, enumerable: true });
-  } else {
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-    createdNavigator = true;
-  }
+  if (existing) Object.defineProperty(existing, 'gpu', { value: gpu, configurable: true, enumerable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   return gpu;
-}
-
-/**
- * Drop this process's reference to Dawn. Dawn keeps GPU threads alive while the object made by
- * `create()` is reachable, which can keep Node from exiting (webgpu package README, "Lifetime").
- */
-export function removeNavigatorGpu(): void {
-  const nav = currentNavigator();
-  if (!nav?.gpu) return;
-  if (createdNavigator) {
-    delete (globalThis as { navigator?: unknown }).navigator;
-    createdNavigator = false;
-  } else {
-    delete nav.gpu;
-  }
 }
 
 /** The adapter tfjs-backend-webgpu will also pick (it asks for high performance), or null. */

@@ -106,8 +106,9 @@ function resolveImbalance(choice: ParsedTrainOptions['imbalance'], classes: read
 }
 
 /**
- * The weights file of --weights: the file itself, or the one weights file in a folder (such as a
- * folder of the weights cache, <data>/weights/<id>/). Checked now so a typo fails before training.
+ * What --weights names: a .h5 / .safetensors file, a TF.js model folder (model.json, e.g. the model
+ * of an earlier run), or a folder holding one weights file (such as a folder of the weights cache,
+ * <data>/weights/<id>/). Checked now so a typo fails before training.
  */
 export function findWeightsFile(given: string): string {
   const resolved = path.resolve(given);
@@ -118,9 +119,10 @@ export function findWeightsFile(given: string): string {
     throw new ApiError('not_found', `weights: ${resolved} does not exist`);
   }
   if (stat.isFile()) return resolved;
+  if (fs.existsSync(path.join(resolved, 'model.json'))) return resolved;
   const found = fs.readdirSync(resolved).filter((name) => WEIGHTS_FILE.test(name));
   if (found.length === 1) return path.join(resolved, found[0]);
-  if (found.length === 0) throw new ApiError('not_found', `weights: the folder ${resolved} holds no .h5 or .safetensors file`);
+  if (found.length === 0) throw new ApiError('not_found', `weights: the folder ${resolved} holds no .h5 or .safetensors file and no TF.js model (model.json)`);
   throw new ApiError('invalid_input', `weights: the folder ${resolved} holds several weights files (${found.join(', ')}); name the file`);
 }
 

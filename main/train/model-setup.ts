@@ -13,9 +13,12 @@
  * layer of a frozen block (no stochastic depth there). Dropout and stochastic depth of the training
  * blocks, and the dropout before the classifier, still see training = true.
  */
+import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { ApiError } from '../api/contract';
 import type { TrainConfig } from '../api/calls-train';
+import { loadModelFolder } from '../model/manager/model-folder';
 import { PREPROCESS_LAYER, type BuildOptions } from '../model/build-options';
 import { buildEfficientNet } from '../model/builder';
 import { getVariant, planArchitecture, type VariantSpec } from '../model/variants';
@@ -38,8 +41,10 @@ export async function buildTrainingModel(config: TrainConfig): Promise<TrainingM
   if (config.weights === null) {
     const model = buildEfficientNet(variant, base);
     setBatchNormMomentum(model, config.bnMomentum);
+    zeroClassifier(model);
     return { model, variant, buildOptions: base, fromScratch: true, notes: [`no weights given: ${variant.name} starts from a random initialisation (training from scratch, seed ${config.seed})`] };
   }
+  if (fs.statSync(config.weights).isDirectory()) return fromModelFolder(config, variant, base);
   // importWeights builds with the variant's dropout; build ours with the run's and copy the weights over
   const imported = await importWeights({ file: config.weights, variant: variant.id, classes, includeTop: true, resolution: config.resolution, seed: config.seed });
   try {
@@ -54,11 +59,56 @@ export async function buildTrainingModel(config: TrainConfig): Promise<TrainingM
       model.getLayer(PREPROCESS_LAYER).setWeights(imported.model.getLayer(PREPROCESS_LAYER).getWeights());
     });
     setBatchNormMomentum(model, config.bnMomentum);
+    if (!imported.headLoaded) zeroClassifier(model);
     const notes = [`weights of ${variant.name} loaded from ${config.weights} (${imported.format}, ${imported.tensorsLoaded} tensors)`, ...imported.notes];
     return { model, variant, buildOptions, fromScratch: false, notes };
   } finally {
     imported.model.dispose();
   }
+}
+
+/**
+ * Start from a TF.js model folder, typically an earlier run's model: every layer but the classifier
+ * takes the folder's weights (same names and shapes required), the classifier is new, because the
+ * classes (or their order) may differ. Architecture options that are not weights (padding,
+ * BatchNorm epsilon, preprocessing) come from the folder's model config, so features match.
+ */
+async function fromModelFolder(config: TrainConfig, variant: VariantSpec, base: BuildOptions): Promise<TrainingModel> {
+  const dir = config.weights!;
+  const { model: source, metadata } = await loadModelFolder(dir);
+  try {
+    if (metadata?.variant !== undefined && metadata.variant !== variant.id) {
+      throw new ApiError('invalid_input', `weights: the model in ${dir} is ${metadata.variant}, not ${variant.id}; train with --model ${metadata.variant} or choose other weights`);
+    }
+    const buildOptions: BuildOptions = { ...base, ...architectureOf(source) };
+    const model = buildEfficientNet(variant, buildOptions);
+    let loaded = 0;
+    tf.tidy(() => {
+      for (const layer of model.layers) {
+        if (layer.weights.length === 0 || layer.name === 'predictions') continue;
+        const from = source.layers.find((l) => l.name === layer.name);
+        if (!from) throw new ApiError('invalid_input', `weights: the model in ${dir} has no layer "${layer.name}" that ${variant.name} needs: is it another architecture?`);
+        const values = from.getWeights();
+        const wanted = layer.weights.map((w) => w.shape.join('×'));
+        const got = values.map((v) => v.shape.join('×'));
+        if (wanted.join(',') !== got.join(',')) throw new ApiError('invalid_input', `weights: layer "${layer.name}" in ${dir} has shapes ${got.join(', ')}, ${variant.name} needs ${wanted.join(', ')}`);
+        layer.setWeights(values);
+        loaded += values.length;
+      }
+    });
+    setBatchNormMomentum(model, config.bnMomentum);
+    zeroClassifier(model);
+    return { model, variant, buildOptions, fromScratch: false, notes: [`backbone of ${variant.name} loaded from the model in ${dir} (${loaded} tensors); the ${config.classes.length}-class classifier is new`] };
+  } finally {
+    source.dispose();
+  }
+}
+
+/** Padding and BatchNorm epsilon of a loaded model (what its layers say), so a rebuilt model computes the same. */
+function architectureOf(model: tfl.LayersModel): Pick<BuildOptions, 'padding' | 'bnEpsilon'> {
+  const symmetric = model.layers.some((l) => l.name === 'stem_conv_pad');
+  const bn = model.layers.find(isBatchNorm) as unknown as { epsilon: number } | undefined;
+  return { padding: symmetric ? 'symmetric' : 'tf-same', ...(bn ? { bnEpsilon: bn.epsilon } : {}) };
 }
 
 export interface ModeSetup {
@@ -121,6 +171,17 @@ export function runInInferenceMode(layer: tfl.layers.Layer): void {
   wrapped.add(layer);
   const call = layer.call.bind(layer);
   layer.call = (inputs, kwargs) => call(inputs, { ...kwargs, training: false });
+}
+
+/**
+ * A new classifier starts at zero (as Big Transfer does): the first predictions are uniform, the
+ * first loss is exactly ln(classes), and no random head of a 1000-class-sized initialiser (Keras'
+ * scale, far too large for a few classes) throws the first steps off. The gradient of a zero head is
+ * not zero (features × (p − y)), so it learns from the first step.
+ */
+function zeroClassifier(model: tfl.LayersModel): void {
+  const layer = model.getLayer('predictions');
+  tf.tidy(() => layer.setWeights(layer.getWeights().map((w) => tf.zerosLike(w))));
 }
 
 /** The run's BatchNorm momentum (timm's --bn-momentum), when it differs from the variant's. */

@@ -10,7 +10,7 @@ import { ApiError } from '../../main/api/contract';
 import { fastCpuKernelsRegistered } from '../../main/backend/cpu-kernels';
 import { nativeInstall } from '../../main/backend/native-tensorflow';
 import { selectBackend } from '../../main/backend/select-backend';
-import { releaseBackend } from '../../main/backend/tfjs-backend';
+import { releaseBackend, useBackend } from '../../main/backend/tfjs-backend';
 import { findSwiftShaderIcd } from '../../main/backend/webgpu-dawn';
 
 // Probing starts Node + tsx child processes; on two busy cores that takes seconds.
@@ -87,7 +87,14 @@ describe('forcing a backend', () => {
       expect(Array.from(await y.data())).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
       y.dispose();
       releaseBackend();
-      expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
+      expect(tf.engine().backendName).toBeNull();
+      expect(tf.engine().registry.webgpu).toBeUndefined();
+      // Released, it starts again with a fresh device (the package registers itself only once).
+      await useBackend('webgpu');
+      const z = tf.add(tf.scalar(1), tf.scalar(2));
+      expect(Array.from(await z.data())).toEqual([3]);
+      z.dispose();
+      releaseBackend();
     },
     SLOW,
   );

@@ -33,7 +33,7 @@ describe('openDatabase', () => {
     expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.length);
     const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all();
-    expect(tables).toEqual(['classes', 'images', 'meta', 'sources', 'thumbnails']);
+    expect(tables).toEqual(expect.arrayContaining(['classes', 'embeddings', 'epochs', 'images', 'meta', 'runs', 'sources', 'thumbnails']));
     expect(db.prepare(`SELECT value FROM meta WHERE key = 'created_at'`).pluck().get()).toMatch(/^\d{4}-\d\d-\d\dT/);
     db.close();
     const again = openDatabase(file, { create: false });

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../main/api/contract';
 import { ProjectRegistry } from '../../main/project/registry';
 import { makeTempDir, removeDir } from '../fixtures/temp';
+import { migrations } from '../../main/project/migrations';
 
 let dir: string;
 let registry: ProjectRegistry;
@@ -19,7 +20,7 @@ afterEach(() => {
 describe('ProjectRegistry', () => {
   it('creates a project named after its file unless given a name', () => {
     const info = registry.create(path.join(dir, 'flowers.effitune'));
-    expect(info).toMatchObject({ path: path.join(dir, 'flowers.effitune'), name: 'flowers', schemaVersion: 1 });
+    expect(info).toMatchObject({ path: path.join(dir, 'flowers.effitune'), name: 'flowers', schemaVersion: migrations.length });
     expect(Date.parse(info.createdAt)).not.toBeNaN();
     expect(registry.create(path.join(dir, 'b.effitune'), 'Birds of Europe').name).toBe('Birds of Europe');
   });

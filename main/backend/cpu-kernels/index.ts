@@ -7,6 +7,9 @@
  * Each fast kernel covers float32 NHWC (what tf.layers models use) and hands anything else back to
  * the stock kernel it replaced, so registering them never changes what a program can run.
  * Gradients are registered per kernel name, not per backend, and are unaffected.
+ *
+ * registerWasmTrainingKernels (wasm-training.ts) adds the gradient kernels the WASM backend lacks,
+ * so tf.layers models can train there too; measured faster than the CPU backend with these.
  */
 import '@tensorflow/tfjs-backend-cpu';
 import {
@@ -42,6 +45,8 @@ import { mean, sum } from './reduce';
 import { withFallback, type FastKernel } from './tensor-data';
 import { tile } from './tile';
 import { rsqrt, sigmoid, sqrt } from './unary';
+
+export { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from './wasm-training';
 
 const BACKEND = 'cpu';
 

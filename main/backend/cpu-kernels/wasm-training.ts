@@ -145,6 +145,10 @@ const ours = new Map<string, KernelConfig>();
  * @tensorflow/tfjs-backend-wasm and before or after tf.setBackend('wasm').
  */
 export function registerWasmTrainingKernels(): void {
+  // Registered before the wasm backend's own kernels, ours would be overwritten by them on import.
+  if (getKernel(BatchMatMul, BACKEND) === undefined) {
+    throw new Error('registerWasmTrainingKernels: import @tensorflow/tfjs-backend-wasm first (its kernels are not registered)');
+  }
   const build: Record<string, (stock: KernelConfig | undefined) => KernelFunc> = {
     [Conv2DBackpropFilter]: () => filterGradient,
     [Conv2DBackpropInput]: (stock) => inputGradient(stock?.kernelFunc ?? ((p) => unsupported(Conv2DBackpropInput, p.attrs ?? {}))),

@@ -1,4 +1,5 @@
 import { ApiError } from '../../api/contract';
+import type { BackendName } from '../../api/calls-backend';
 import type { Command } from '../command';
 import { numberOrText } from '../numbers';
 import { resolvePathArg } from '../paths';
@@ -6,13 +7,13 @@ import { resolvePathArg } from '../paths';
 export const inferCommand: Command = {
   words: ['infer'],
   args: ['model-dir', 'image...?'],
-  optionsUsage: '[--npy FILE] [--top K] [--backend cpu|wasm|webgpu]',
+  optionsUsage: '[--npy FILE] [--top K] [--backend NAME]',
   summary: 'Class probabilities of a TF.js model folder for image files or an .npy of pixels',
   details: [
     '<image>...       image files: EXIF-rotated, shorter side resized to the model size, centre-cropped, sRGB',
     '--npy FILE       instead of images: a float32 array (N, H, W, 3) of RGB pixels 0..255, H×W the model\'s size',
     '--top K          classes listed per input (default 5); --json always has every probability',
-    '--backend NAME   TensorFlow.js backend: cpu (default), wasm or webgpu',
+    '--backend NAME   TensorFlow.js backend: cpu (default), wasm, webgpu, tfjs-node or tfjs-node-gpu (effitune doctor says which load here)',
     'Labels come from labels.json beside model.json (an array of class names), else class indices.',
   ],
   options: { npy: { type: 'string' }, top: { type: 'string' }, backend: { type: 'string' } },
@@ -25,7 +26,7 @@ export const inferCommand: Command = {
       npy: resolvePathArg(values.npy as string | undefined),
       images: images.length > 0 ? images.map((f) => resolvePathArg(f) as string) : undefined,
       top: numberOrText(values.top) as number | undefined,
-      backend: values.backend as 'cpu' | 'wasm' | 'webgpu' | undefined,
+      backend: values.backend as BackendName | undefined,
     });
     const lines: string[] = [];
     for (const p of result.predictions) {

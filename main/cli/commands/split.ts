@@ -71,5 +71,6 @@ export function formatSplitResult(r: SplitResult): string {
   }
   if (r.unlabeled > 0) lines.push('', `  ${r.unlabeled} unlabeled image(s) are not split.`);
   for (const note of r.notes) lines.push('', `  Note: ${note}`);
+  if (r.notes.length > 0 && !r.testReset) lines.push('  (--reset-test deals the test split again)');
   return lines.join('\n');
 }

@@ -33,8 +33,11 @@ export async function predictWithModelFolder(options: PredictOptions): Promise<P
   const backend = await ensureBackend(options.backend);
 
   const dir = path.resolve(options.model);
-  // a broken .npy is refused before the model is loaded: its dtype and rank need no model
+  // a broken .npy or a missing image is refused before the model is loaded: neither needs it
   const npy = options.npy === undefined ? null : readNpy(path.resolve(options.npy));
+  for (const image of options.images ?? []) {
+    if (!fs.existsSync(path.resolve(image))) throw new ApiError('not_found', `image ${path.resolve(image)} does not exist`);
+  }
   const { model, metadata } = await loadModelFolder(dir);
   try {
     const [height, width] = inputSize(model, dir);
