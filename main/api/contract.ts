@@ -8,6 +8,7 @@ import { call, ProjectPath } from './define';
 import { dataCalls, dataEvents } from './calls-data';
 import { backendCalls, backendEvents } from './calls-backend';
 import { modelCalls, modelEvents } from './calls-models';
+import { trainCalls, trainEvents } from './calls-train';
 
 // the model shapes are used across the app (renderer model picker, CLI): importable from here too
 export { BatchSize, CustomScaling, LocalWeights, Prediction, PretrainedFile, VariantFigures, VariantId, WeightsFormat, WeightsProgress } from './calls-models';
@@ -174,6 +175,7 @@ export const calls = {
   ),
   'fs.list': call(z.object({ path: z.string().optional() }), z.object({ path: z.string(), parent: z.string().nullable(), entries: z.array(DirEntry) }), 'Folders and project files in a folder (for pickers in browser mode)'),
   ...modelCalls,
+  ...trainCalls,
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -189,6 +191,7 @@ export const events = {
   'import.progress': ImportProgress,
   'project.changed': z.object({ project: z.string() }),
   ...modelEvents,
+  ...trainEvents,
 } as const;
 
 export type EventName = keyof typeof events;

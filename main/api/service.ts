@@ -18,6 +18,7 @@ import { dataHandlers } from './handlers-data';
 import { backendHandlers } from './handlers-backend';
 import { WeightsStore } from '../model/manager/weights-store';
 import { modelHandlers } from './handlers-models';
+import { trainHandlers } from './handlers-train';
 
 export type AppMode = 'electron' | 'browser' | 'cli';
 
@@ -83,6 +84,8 @@ export class Service {
   }
 
   close(): void {
+    // areas with work of their own (training runs) stop it on this event
+    this.events.emit('close');
     for (const c of this.imports.values()) c.abort();
     for (const c of this.downloads.values()) c.abort();
     this.projects.closeAll();
@@ -92,6 +95,7 @@ export class Service {
     return {
       ...dataHandlers(this),
       ...backendHandlers(),
+      ...trainHandlers(this),
       'app.info': () => ({ version: this.options.version ?? '0.0.0', dataDir: this.dataDir, platform: process.platform, mode: this.options.mode }),
       'project.create': ({ path: file, name }) => this.projects.create(file, name),
       'project.open': ({ path: file }) => this.projects.open(file),

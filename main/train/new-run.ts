@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { RunRecord } from '../api/calls-data';
 import type { Database } from '../project/database';
-import { createRun, updateRunStatus } from '../project/runs';
+import { createRun } from '../project/runs';
 import { resolveTrainConfig, type ParsedTrainOptions } from './config';
 import { checkTrainable } from './data/trainable';
 import { addRunNote } from './run-notes';
@@ -30,7 +30,8 @@ export function runFolderName(runId: number): string {
   return path.join('runs', String(runId));
 }
 
-/** A run whose trainer never started (the process could not be spawned, say) ends failed. */
-export function failRun(db: Database, runId: number, reason: string): RunRecord {
-  return updateRunStatus(db, runId, 'failed', { reason });
-}
+/**
+ * Written in the run's folder while a trainer works on it ({pid, startedAt}): lets another app
+ * instance tell a run that trains elsewhere from a stale record left by a stopped app.
+ */
+export const TRAINER_PID_FILE = 'trainer.json';

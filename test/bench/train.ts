@@ -1,20 +1,24 @@
 /**
- * Training throughput on the plain JS CPU backend, stock kernels against ours
- * (main/backend/cpu-kernels), in the same process on the same model and data:
- * EfficientNet (default B0) at 64 px, batch 16, one model.trainOnBatch = forward + backward + Adam.
+ * Training throughput without a GPU: the plain JS CPU backend with its stock kernels against the
+ * same backend with ours (main/backend/cpu-kernels), in the same process on the same model and
+ * data, plus the WASM backend with our training kernels (stock WASM cannot train: it has no
+ * Conv2DBackpropFilter). EfficientNet (default B0) at 64 px, batch 16; a step is one
+ * model.trainOnBatch = forward + backward + Adam update.
  *
  *   npm run bench -- train [--batch 16] [--resolution 64] [--steps 3] [--stock-steps 1]
- *                          [--variant b0] [--profile]
+ *                          [--variant b0] [--no-wasm] [--profile]
  *
- * Order: one warm-up step with our kernels (JIT, Adam's slot variables), --steps timed steps with
- * ours, then --stock-steps timed steps with the stock kernels (slow: B0 at 64 px, batch 16, takes
- * minutes per step; --stock-steps 0 skips them). --profile adds a per-kernel time table for each
- * side (tf.profile; the stock side profiles its timed step, ours one extra step).
- * Output: one JSON line per side and a summary line with the ratio.
+ * Order: CPU with our kernels (one warm-up step, then --steps timed), CPU stock (--stock-steps
+ * timed; slow — minutes per step for B0 at batch 16; 0 skips it), WASM with our kernels (warm-up,
+ * then --steps timed). Each side reports wall-clock images/s and the CPU seconds the process spent
+ * per step (all threads; steadier than wall time when other programs share the machine).
+ * --profile adds a per-kernel table for each side (tf.profile; the stock side profiles its timed
+ * step, the others one extra step).
+ * Output: one JSON line per side and a summary line with the ratios against CPU stock.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { registerFastCpuKernels, unregisterFastCpuKernels } from '../../main/backend/cpu-kernels';
+import { registerFastCpuKernels, registerWasmTrainingKernels, unregisterFastCpuKernels } from '../../main/backend/cpu-kernels';
 import { useBackend } from '../../main/backend/tfjs-backend';
 import { buildEfficientNet } from '../../main/model/builder';
 import { emit, log, machine, option, round } from './lib/report';
@@ -23,59 +27,88 @@ const CLASSES = 10;
 
 type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
 
+interface Setup {
+  variant: string;
+  resolution: number;
+  batch: number;
+  profile: boolean;
+  common: Record<string, unknown>;
+}
+
 interface SideResult {
+  steps: number;
   imagesPerSecond: number;
   secondsPerStep: number;
+  cpuSecondsPerStep: number;
   losses: number[];
 }
 
 export async function run(args: string[]): Promise<void> {
+  const variantAt = args.indexOf('--variant');
+  const variant = variantAt >= 0 ? args[variantAt + 1] : 'b0';
   const batch = option(args, 'batch', 16);
   const resolution = option(args, 'resolution', 64);
   const steps = option(args, 'steps', 3);
   const stockSteps = option(args, 'stock-steps', 1);
-  const variantAt = args.indexOf('--variant');
-  const variant = variantAt >= 0 ? args[variantAt + 1] : 'b0';
-  const profile = args.includes('--profile');
+  const setup: Setup = {
+    variant,
+    resolution,
+    batch,
+    profile: args.includes('--profile'),
+    common: { bench: 'train', variant, resolution, batch, ...machine() },
+  };
 
   await useBackend('cpu');
-  const model = buildEfficientNet(variant, { resolution, classes: CLASSES, seed: 1 });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
-  const x = tf.randomUniform([batch, resolution, resolution, 3], 0, 255, 'float32', 7);
-  const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % CLASSES), 'int32');
-  const y = tf.oneHot(labels, CLASSES);
-  const setup = { bench: 'train', variant, resolution, batch, backend: tf.getBackend(), ...machine() };
-
-  try {
+  const cpu = await onBackend(setup, 'cpu', async (model, x, y) => {
     registerFastCpuKernels();
-    log(`train: warm-up step (${variant}, ${resolution} px, batch ${batch}) with our kernels`);
-    await model.trainOnBatch(x, y);
-
-    const ours = await timeSteps(model, x, y, steps, batch, 'fast');
-    emit({ ...setup, kernels: 'fast', steps, ...rounded(ours) });
-    if (profile) emitProfile(setup, 'fast', await profileStep(model, x, y));
-
+    const fast = await measureSide(setup, 'cpu', 'ours', model, x, y, steps);
+    let stock: SideResult | null = null;
     if (stockSteps > 0) {
       unregisterFastCpuKernels();
-      let stock: SideResult;
-      if (profile) {
-        const started = performance.now();
-        const info = await profileStep(model, x, y);
-        const seconds = (performance.now() - started) / 1000;
-        stock = { imagesPerSecond: batch / seconds, secondsPerStep: seconds, losses: [] };
-        emitProfile(setup, 'stock', info);
-      } else {
-        stock = await timeSteps(model, x, y, stockSteps, batch, 'stock');
-      }
-      emit({ ...setup, kernels: 'stock', steps: profile ? 1 : stockSteps, ...rounded(stock) });
-      emit({
-        ...setup,
-        summary: true,
-        stockImagesPerSecond: round(stock.imagesPerSecond, 3),
-        fastImagesPerSecond: round(ours.imagesPerSecond, 3),
-        ratio: round(ours.imagesPerSecond / stock.imagesPerSecond, 1),
-      });
+      stock = await measureSide(setup, 'cpu', 'stock', model, x, y, stockSteps, { warmUp: false });
     }
+    return { fast, stock };
+  });
+
+  let wasm: SideResult | null = null;
+  if (!args.includes('--no-wasm')) {
+    try {
+      await useBackend('wasm');
+      registerWasmTrainingKernels();
+      wasm = await onBackend(setup, 'wasm', (model, x, y) => measureSide(setup, 'wasm', 'ours', model, x, y, steps));
+    } catch (err) {
+      log(`train: WASM side skipped: ${(err as Error).message}`);
+    } finally {
+      await useBackend('cpu');
+    }
+  }
+
+  const { fast, stock } = cpu;
+  emit({
+    ...setup.common,
+    summary: true,
+    cpuStockImagesPerSecond: stock ? round(stock.imagesPerSecond, 3) : null,
+    cpuOursImagesPerSecond: round(fast.imagesPerSecond, 3),
+    wasmOursImagesPerSecond: wasm ? round(wasm.imagesPerSecond, 3) : null,
+    cpuOursVsStock: stock ? round(fast.imagesPerSecond / stock.imagesPerSecond, 1) : null,
+    wasmOursVsCpuStock: stock && wasm ? round(wasm.imagesPerSecond / stock.imagesPerSecond, 1) : null,
+    cpuOursVsStockByCpuTime: stock ? round(stock.cpuSecondsPerStep / fast.cpuSecondsPerStep, 1) : null,
+    wasmOursVsCpuStockByCpuTime: stock && wasm ? round(stock.cpuSecondsPerStep / wasm.cpuSecondsPerStep, 1) : null,
+  });
+}
+
+type Body<T> = (model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor) => Promise<T>;
+
+/** Build the model and data on the active backend, run body, dispose everything. */
+async function onBackend<T>(setup: Setup, backend: string, body: Body<T>): Promise<T> {
+  if (tf.getBackend() !== backend) throw new Error(`expected the ${backend} backend to be active, got ${tf.getBackend()}`);
+  const model = buildEfficientNet(setup.variant, { resolution: setup.resolution, classes: CLASSES, seed: 1 });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const x = tf.randomUniform([setup.batch, setup.resolution, setup.resolution, 3], 0, 255, 'float32', 7);
+  const labels = tf.tensor1d(Array.from({ length: setup.batch }, (_, i) => i % CLASSES), 'int32');
+  const y = tf.oneHot(labels, CLASSES);
+  try {
+    return await body(model, x, y);
   } finally {
     unregisterFastCpuKernels();
     tf.dispose([x, labels, y]);
@@ -83,25 +116,66 @@ export async function run(args: string[]): Promise<void> {
   }
 }
 
+async function measureSide(
+  setup: Setup,
+  backend: string,
+  kernels: 'ours' | 'stock',
+  model: tfl.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  steps: number,
+  options: { warmUp: boolean } = { warmUp: true },
+): Promise<SideResult> {
+  const label = `${backend} ${kernels}`;
+  if (options.warmUp) {
+    log(`train: ${label}: warm-up step (${setup.variant}, ${setup.resolution} px, batch ${setup.batch})`);
+    await model.trainOnBatch(x, y);
+  }
+  let result: SideResult;
+  // A profiled stock step is the timed step itself: one more would take minutes.
+  if (setup.profile && kernels === 'stock') {
+    const cpu0 = process.cpuUsage();
+    const started = performance.now();
+    const info = await profileStep(model, x, y);
+    result = sideResult(setup.batch, 1, (performance.now() - started) / 1000, cpuSeconds(cpu0), []);
+    emitProfile(setup, label, info);
+  } else {
+    result = await timeSteps(model, x, y, steps, setup.batch, label);
+    if (setup.profile) emitProfile(setup, label, await profileStep(model, x, y));
+  }
+  emit({
+    ...setup.common,
+    backend,
+    kernels,
+    steps: result.steps,
+    imagesPerSecond: round(result.imagesPerSecond, 3),
+    secondsPerStep: round(result.secondsPerStep, 2),
+    cpuSecondsPerStep: round(result.cpuSecondsPerStep, 2),
+    losses: result.losses.map((l) => round(l, 4)),
+  });
+  return result;
+}
+
 async function timeSteps(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, steps: number, batch: number, label: string): Promise<SideResult> {
   const losses: number[] = [];
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   for (let s = 0; s < steps; s++) {
     const stepStart = performance.now();
     const loss = (await model.trainOnBatch(x, y)) as number;
     losses.push(loss);
-    log(`train: ${label} step ${s + 1}/${steps}: ${((performance.now() - stepStart) / 1000).toFixed(2)} s, loss ${loss.toFixed(4)}`);
+    log(`train: ${label}: step ${s + 1}/${steps}: ${((performance.now() - stepStart) / 1000).toFixed(2)} s, loss ${loss.toFixed(4)}`);
   }
-  const seconds = (performance.now() - started) / 1000;
-  return { imagesPerSecond: (batch * steps) / seconds, secondsPerStep: seconds / steps, losses };
+  return sideResult(batch, steps, (performance.now() - started) / 1000, cpuSeconds(cpu0), losses);
 }
 
-function rounded(r: SideResult): Record<string, unknown> {
-  return {
-    imagesPerSecond: round(r.imagesPerSecond, 3),
-    secondsPerStep: round(r.secondsPerStep, 2),
-    losses: r.losses.map((l) => round(l, 4)),
-  };
+function sideResult(batch: number, steps: number, seconds: number, cpu: number, losses: number[]): SideResult {
+  return { steps, imagesPerSecond: (batch * steps) / seconds, secondsPerStep: seconds / steps, cpuSecondsPerStep: cpu / steps, losses };
+}
+
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
 }
 
 async function profileStep(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): Promise<ProfileInfo> {
@@ -111,7 +185,7 @@ async function profileStep(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): 
 }
 
 /** Milliseconds per kernel name, largest first (op wrappers such as fusedConv2d__op left out). */
-function emitProfile(setup: Record<string, unknown>, kernels: string, info: ProfileInfo): void {
+function emitProfile(setup: Setup, side: string, info: ProfileInfo): void {
   const byName = new Map<string, { calls: number; ms: number }>();
   for (const k of info.kernels) {
     if (k.name.endsWith('__op')) continue;
@@ -121,12 +195,11 @@ function emitProfile(setup: Record<string, unknown>, kernels: string, info: Prof
     byName.set(k.name, entry);
   }
   const rows = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms);
-  const totalMs = rows.reduce((s, [, e]) => s + e.ms, 0);
   emit({
-    ...setup,
-    profile: kernels,
+    ...setup.common,
+    profile: side,
     dispatches: info.kernels.length,
-    kernelMs: round(totalMs, 0),
+    kernelMs: round(rows.reduce((s, [, e]) => s + e.ms, 0), 0),
     top: rows.slice(0, 15).map(([name, e]) => ({ name, calls: e.calls, ms: round(e.ms, 1) })),
   });
 }

@@ -20,7 +20,7 @@ import { useBackend } from '../../main/backend/tfjs-backend';
 import { buildEfficientNet } from '../../main/model/builder';
 import { imageToPixels } from '../../main/model/manager/image-input';
 import { importWeights } from '../../main/model/weights/import';
-import { randomB0, seededRandom } from '../fixtures/model/reference-efficientnet';
+import { calibrateBatchNorm, randomB0, seededRandom, testImages } from '../fixtures/model/reference-efficientnet';
 import { IMAGENET_MEAN, IMAGENET_STD, timmTensors, writeKerasH5, writeSafetensors, type KerasLayer } from '../fixtures/model/weight-files';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 
@@ -141,7 +141,7 @@ function maxDifference(a: number[][], b: number[][]): number {
   return worst;
 }
 
-let files: { h5: string; safetensors: string; tinyNpy: string; b0Npy: string; photo: string };
+let files: { h5: string; safetensors: string; tinyNpy: string; b0Npy: string; photo: string; drawing: string };
 let tinyExpected: number[][];
 let tinyPixels: Float32Array;
 let b0Pixels: Float32Array;
@@ -163,8 +163,12 @@ beforeAll(async () => {
 
   // timm names the architecture by the file name here (tf_ = TF "SAME" padding, BN eps 1e-3)
   const safetensors = path.join(tmp, 'tf_efficientnet_b0.safetensors');
-  writeSafetensors(safetensors, timmTensors(randomB0(21, 5)));
-  b0Pixels = pixels(2, B0_SIZE, 22);
+  // BatchNorm statistics taken from images like the test inputs keep the outputs input-dependent
+  const images = testImages(4, B0_SIZE, 22);
+  const net = randomB0(21, 5);
+  calibrateBatchNorm(net, images, B0_SIZE, { padding: 'tf-same', eps: 1e-3, mean: IMAGENET_MEAN, std: IMAGENET_STD }, 23);
+  writeSafetensors(safetensors, timmTensors(net));
+  b0Pixels = Float32Array.from(images.slice(0, 2).flatMap((image) => Array.from(image)));
   const b0Npy = path.join(tmp, 'b0.npy');
   writeNpy(b0Npy, '<f4', [2, B0_SIZE, B0_SIZE, 3], floatBytes(b0Pixels), 2);
 
@@ -175,7 +179,12 @@ beforeAll(async () => {
     .jpeg()
     .withMetadata({ orientation: 6 })
     .toFile(photo);
-  files = { h5, safetensors, tinyNpy, b0Npy, photo };
+  const drawing = path.join(tmp, 'drawing.png');
+  await sharp({ create: { width: 40, height: 70, channels: 4, background: { r: 30, g: 200, b: 90, alpha: 1 } } })
+    .composite([{ input: Buffer.from('<svg width="40" height="70"><circle cx="20" cy="35" r="15" fill="#c02040"/></svg>') }])
+    .png()
+    .toFile(drawing);
+  files = { h5, safetensors, tinyNpy, b0Npy, photo, drawing };
 }, SLOW);
 
 afterAll(() => {
@@ -236,6 +245,7 @@ describe('effitune weights import --out and effitune infer', () => {
     expect(maxDifference(probabilities, tinyExpected)).toBeLessThan(1e-5);
     // the softmax is far from uniform, so equal numbers mean the same model ran
     expect(Math.max(...tinyExpected.flat())).toBeGreaterThan(0.5);
+    expect(maxDifference([tinyExpected[0]], [tinyExpected[1]])).toBeGreaterThan(1e-3);
     expect(result.predictions[0].top[0]).toMatchObject({ index: tinyExpected[0].indexOf(Math.max(...tinyExpected[0])), label: String(tinyExpected[0].indexOf(Math.max(...tinyExpected[0]))) });
 
     // labels.json beside the model names the classes; readable output lists the top K
@@ -253,7 +263,7 @@ describe('effitune weights import --out and effitune infer', () => {
     expect(made.code, made.stderr).toBe(0);
     expect(onlyJson(made)).toMatchObject({ variant: 'b0', resolution: B0_SIZE, classes: 5, headLoaded: true, format: 'timm-safetensors' });
 
-    const [fromNpy, fromImage] = await Promise.all([effitune(['infer', out, '--npy', files.b0Npy, '--json']), effitune(['infer', out, files.photo, '--json'])]);
+    const [fromNpy, fromImage] = await Promise.all([effitune(['infer', out, '--npy', files.b0Npy, '--json']), effitune(['infer', out, files.photo, files.drawing, '--json'])]);
     expect(fromNpy.code, fromNpy.stderr).toBe(0);
     expect(fromImage.code, fromImage.stderr).toBe(0);
 
@@ -262,12 +272,17 @@ describe('effitune weights import --out and effitune infer', () => {
       const expected = predictInProcess(imported.model, b0Pixels, B0_SIZE);
       const npyResult = onlyJson(fromNpy);
       expect(maxDifference(npyResult.predictions.map((p: { probabilities: number[] }) => p.probabilities), expected)).toBeLessThan(1e-5);
+      expect(maxDifference([expected[0]], [expected[1]])).toBeGreaterThan(1e-3); // the numbers depend on the input
 
       const imageResult = onlyJson(fromImage);
-      expect(imageResult.input).toMatchObject({ kind: 'images', shape: [1, B0_SIZE, B0_SIZE, 3], resize: expect.stringMatching(/centre-cropped/) });
-      expect(imageResult.predictions[0].source).toBe(files.photo);
-      const photoPixels = await imageToPixels(files.photo, B0_SIZE, B0_SIZE);
-      expect(maxDifference([imageResult.predictions[0].probabilities], predictInProcess(imported.model, photoPixels, B0_SIZE))).toBeLessThan(1e-5);
+      expect(imageResult.input).toMatchObject({ kind: 'images', shape: [2, B0_SIZE, B0_SIZE, 3], resize: expect.stringMatching(/centre-cropped/) });
+      expect(imageResult.predictions.map((p: { source: string }) => p.source)).toEqual([files.photo, files.drawing]);
+      const imagePixels = new Float32Array(2 * B0_SIZE * B0_SIZE * 3);
+      imagePixels.set(await imageToPixels(files.photo, B0_SIZE, B0_SIZE));
+      imagePixels.set(await imageToPixels(files.drawing, B0_SIZE, B0_SIZE), B0_SIZE * B0_SIZE * 3);
+      const imageProbabilities = imageResult.predictions.map((p: { probabilities: number[] }) => p.probabilities);
+      expect(maxDifference(imageProbabilities, predictInProcess(imported.model, imagePixels, B0_SIZE))).toBeLessThan(1e-5);
+      expect(maxDifference([imageProbabilities[0]], [imageProbabilities[1]])).toBeGreaterThan(1e-3); // two different images
     } finally {
       imported.model.dispose();
     }

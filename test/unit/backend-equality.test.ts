@@ -36,7 +36,7 @@ interface ChildOutput {
 
 function runChild(backend: BackendName, mode: 'infer' | 'train', env: Record<string, string>): Promise<{ output: ChildOutput | null; code: number | null; stderr: string; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, backend, mode], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', child, backend, mode], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

@@ -307,12 +307,12 @@ describe('download', () => {
     expect(fs.readFileSync(resumed.weights.file).equals(payload)).toBe(true);
   });
 
-  it('require() explains the ways to get weights when there are none', () => {
+  it('requireWeights() explains the ways to get weights when there are none', () => {
     const store = newStore({ catalogue: PRETRAINED_FILES });
-    expect(() => store.require('b0', false)).toThrow(
+    expect(() => store.requireWeights('b0', false)).toThrow(
       /no pretrained weights for EfficientNet-B0 \(without classifier\) on this machine: download them with `effitune weights download b0 --notop` \(needs internet\), import .*, or train from scratch/,
     );
-    expect(() => store.require('phi=-4', true)).toThrow(/no pretrained weights for EfficientNet φ=-4 \(with classifier\) on this machine: import a weights file/);
+    expect(() => store.requireWeights('phi=-4', true)).toThrow(/no pretrained weights for EfficientNet φ=-4 \(with classifier\) on this machine: import a weights file/);
   });
 });
 

@@ -7,7 +7,7 @@ import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { conv2dInfo, isNhwc } from './conv-attrs';
 import { gemm } from './gemm';
 import { im2col, isPointwise, rowsPerChunk } from './im2col';
-import { float32Values, sizeOf, type FastKernel, type KernelArgs } from './tensor-data';
+import { float32Values, type FastKernel, type KernelArgs } from './tensor-data';
 
 export const conv2d: FastKernel = ({ inputs, backend, attrs }) => {
   if (!isNhwc(attrs)) return null;
@@ -37,7 +37,7 @@ export const fusedConv2d: FastKernel = (args: KernelArgs) => {
   const info = conv2dInfo(inputs.x.shape, inputs.filter.shape, attrs, { depthwise: false });
   if (!info) return null;
   // The stock kernel broadcasts the bias against the output; per-channel and scalar are the cases here.
-  if (biasValues && !(sizeOf(bias!.shape) === info.outChannels || sizeOf(bias!.shape) === 1)) return null;
+  if (bias && !isChannelOrScalarBias(bias.shape, info.outChannels)) return null;
   const y = convolve(x, w, info);
   if (biasValues) addBias(y, biasValues, info.outChannels);
   applyActivation(y, activation, (attrs.leakyreluAlpha as number | undefined) ?? 0.2);
@@ -62,6 +62,12 @@ function convolve(x: Float32Array, w: Float32Array, info: backend_util.Conv2DInf
     gemm(rows, outC, rowLength, col, 0, rowLength, 1, w, 0, outC, 1, y, p0 * outC, outC, false);
   }
   return y;
+}
+
+/** [], [1], [C], [1, 1, 1, C] and the like: shapes whose broadcast adds one value per channel or one overall. */
+function isChannelOrScalarBias(shape: readonly number[], channels: number): boolean {
+  if (shape.length > 4) return false;
+  return shape.every((d, i) => d === 1 || (i === shape.length - 1 && d === channels));
 }
 
 function addBias(y: Float32Array, bias: Float32Array, channels: number): void {

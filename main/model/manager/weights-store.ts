@@ -108,7 +108,7 @@ export class WeightsStore {
   }
 
   /** Like find, but says in words what to do when there are none (training asks this before it starts). */
-  require(variant: string, includeTop: boolean): LocalWeights {
+  requireWeights(variant: string, includeTop: boolean): LocalWeights {
     const found = this.find(variant, includeTop);
     if (found) return found;
     const spec = getVariant(variant);

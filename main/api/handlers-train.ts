@@ -1,0 +1,40 @@
+/**
+ * Service handlers of the training calls (main/api/calls-train.ts). Thin: the runs this service
+ * trains are kept by a TrainingManager (main/train/training-manager.ts), one per service, which
+ * starts a trainer process per run and turns its messages into train.* events. Closing the service
+ * cancels its runs (each keeps its last finished epoch's checkpoint).
+ */
+import type { CallArgs, CallOutput } from './contract';
+import type { trainCalls } from './calls-train';
+import type { Service } from './service';
+import { TrainingManager } from '../train/training-manager';
+import { runNotes } from '../train/run-notes';
+
+type TrainCallName = keyof typeof trainCalls;
+type TrainHandlers = { [N in TrainCallName]: (args: CallArgs<N>) => Promise<CallOutput<N>> | CallOutput<N> };
+
+const managers = new WeakMap<Service, TrainingManager>();
+
+/** The service's training manager (made on first use). */
+export function trainingManager(service: Service): TrainingManager {
+  let manager = managers.get(service);
+  if (!manager) {
+    manager = new TrainingManager({ projects: service.projects, emit: (event, payload) => service.emit(event, payload) });
+    managers.set(service, manager);
+    service.events.once('close', () => void manager!.shutdown());
+  }
+  return manager;
+}
+
+export function trainHandlers(service: Service): TrainHandlers {
+  const manager = () => trainingManager(service);
+  return {
+    'train.start': ({ project, ...options }) => manager().start(project, options),
+    'train.pause': async ({ project, runId }) => ({ run: await manager().pause(project, runId) }),
+    'train.resume': ({ project, runId, backend }) => manager().resume(project, runId, backend),
+    'train.cancel': async ({ project, runId }) => ({ run: await manager().cancel(project, runId) }),
+    'train.wait': ({ project, runId, timeoutSeconds }) => manager().wait(project, runId, timeoutSeconds),
+    'train.active': () => ({ runs: manager().active() }),
+    'train.notes': ({ project, runId }) => ({ notes: runNotes(service.projects.get(project).db, runId) }),
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * Entry of the trainer process: one process per run, started by TrainerProcess (trainer-client.ts)
+ * with child_process.fork (under Node: `node --import tsx`; under Electron the same fork runs the
+ * Electron binary as Node through ELECTRON_RUN_AS_NODE). Electron's utilityProcess would also do:
+ * its child talks through process.parentPort instead of process.send, which `channel` below
+ * accepts, so only the client's spawn would change.
+ *
+ * The process opens the project itself (its own SQLite connection, WAL, so the app's reads never
+ * wait), selects the backend, runs the training loop (train-run.ts) and reports over IPC with the
+ * messages of main/api/calls-train.ts. It never lets an error escape without a record: any failure
+ * marks the run failed with the reason, tells the service, and exits.
+ * If the app that started it goes away (the IPC channel closes), the run is cancelled at the next
+ * step, keeping its last checkpoint.
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import { ApiError } from '../api/contract';
+import { TrainerCommand, TrainConfig, type TrainerMessage } from '../api/calls-train';
+import { selectBackend } from '../backend/select-backend';
+import { openDatabase, type Database } from '../project/database';
+import { getRun, updateRunStatus } from '../project/runs';
+import { RunControl } from './control';
+import { FaultPlan, memoryOverride } from './memory';
+import { TRAINER_PID_FILE } from './new-run';
+import { trainRun } from './train-run';
+
+interface ParentPort {
+  on(event: 'message', listener: (event: { data: unknown }) => void): void;
+  postMessage(message: unknown): void;
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+
+const channel = {
+  send(message: TrainerMessage): Promise<void> {
+    if (parentPort) {
+      parentPort.postMessage(message);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      if (!process.send || !process.connected) return resolve();
+      process.send(message, undefined, {}, () => resolve());
+    });
+  },
+  onCommand(listener: (command: unknown) => void): void {
+    if (parentPort) parentPort.on('message', (event) => listener(event.data));
+    else process.on('message', listener);
+  },
+};
+
+const control = new RunControl();
+let db: Database | null = null;
+let runId: number | null = null;
+let pidFile: string | null = null;
+let started = false;
+/** the loop has said 'started' (the run trains): a later failure is not a failure to start */
+let reportedStart = false;
+
+// Ctrl-C in a terminal reaches the whole process group: the CLI decides what it means (cancel).
+process.on('SIGINT', () => undefined);
+process.on('disconnect', () => {
+  control.cancel('cancelled: the app that started the training closed');
+  if (!started) process.exit(0);
+});
+process.on('uncaughtException', (err) => void fail(err, 'uncaught'));
+process.on('unhandledRejection', (err) => void fail(err, 'unhandled'));
+
+channel.onCommand((raw) => {
+  const parsed = TrainerCommand.safeParse(raw);
+  if (!parsed.success) return;
+  const command = parsed.data;
+  switch (command.type) {
+    case 'start':
+      if (!started) {
+        started = true;
+        void run(command).catch((err) => fail(err, 'run'));
+      }
+      break;
+    case 'pause':
+      control.pause();
+      break;
+    case 'resume':
+      control.resume();
+      break;
+    case 'cancel':
+      control.cancel(command.reason);
+      break;
+  }
+});
+
+async function run(command: Extract<TrainerCommand, { type: 'start' }>): Promise<void> {
+  runId = command.runId;
+  db = openDatabase(command.project, { create: false });
+  const run = getRun(db, command.runId);
+  const config = TrainConfig.parse(run.config);
+  const root = run.checkpointDir ?? path.join(`${path.resolve(command.project)}.d`, 'runs', String(command.runId));
+  fs.mkdirSync(root, { recursive: true });
+  pidFile = path.join(root, TRAINER_PID_FILE);
+  fs.writeFileSync(pidFile, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+
+  let backend;
+  try {
+    // decoding threads: sharp's pool feeds the data pipeline (see data/pipeline.ts)
+    backend = (await selectBackend({ force: command.backend ?? config.backend ?? undefined, purpose: 'train' })).active;
+  } catch (err) {
+    return fail(err, 'backend');
+  }
+  const faults = new FaultPlan(process.env.EFFITUNE_TRAIN_FAULT);
+  const result = await trainRun({
+    db,
+    runId: command.runId,
+    checkpointRoot: root,
+    backend,
+    resume: command.resume,
+    control,
+    faults,
+    memoryBytes: memoryOverride(),
+    reporter: {
+      started: (info) => {
+        reportedStart = true;
+        void channel.send({ type: 'started', info });
+      },
+      progress: (progress) => void channel.send({ type: 'progress', progress: { ...progress, project: command.project, runId: command.runId } }),
+      epoch: (record, isBest, epochs) => void channel.send({ type: 'epoch', record, isBest, epochs }),
+      status: (status, reason) => void channel.send({ type: 'status', status, reason }),
+      note: (note) => void channel.send({ type: 'note', note }),
+    },
+  });
+  if (result.status === 'failed') await channel.send({ type: 'failed', message: result.reason, code: 'internal', beforeStart: !reportedStart });
+  else await channel.send({ type: 'done', status: result.status, reason: result.reason });
+  finish(0);
+}
+
+async function fail(err: unknown, where: string): Promise<void> {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof ApiError ? err.code : 'internal';
+  const reason = err instanceof ApiError ? message : `the trainer failed (${where}): ${message}`;
+  if (db && runId !== null) {
+    try {
+      updateRunStatus(db, runId, 'failed', { reason });
+    } catch {
+      // already final: keep that record
+    }
+  }
+  await channel.send({ type: 'failed', message: reason, code, beforeStart: !reportedStart });
+  finish(1);
+}
+
+function finish(code: number): void {
+  if (pidFile) fs.rmSync(pidFile, { force: true });
+  db?.close();
+  process.exit(code);
+}
