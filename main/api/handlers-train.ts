@@ -8,6 +8,7 @@ import type { CallArgs, CallOutput } from './contract';
 import type { trainCalls } from './calls-train';
 import type { Service } from './service';
 import { TrainingManager } from '../train/training-manager';
+import { getRun } from '../project/runs';
 import { runNotes } from '../train/run-notes';
 
 type TrainCallName = keyof typeof trainCalls;
@@ -35,6 +36,10 @@ export function trainHandlers(service: Service): TrainHandlers {
     'train.cancel': async ({ project, runId }) => ({ run: await manager().cancel(project, runId) }),
     'train.wait': ({ project, runId, timeoutSeconds }) => manager().wait(project, runId, timeoutSeconds),
     'train.active': () => ({ runs: manager().active() }),
-    'train.notes': ({ project, runId }) => ({ notes: runNotes(service.projects.get(project).db, runId) }),
+    'train.notes': ({ project, runId }) => {
+      const { db } = service.projects.get(project);
+      getRun(db, runId);
+      return { notes: runNotes(db, runId) };
+    },
   };
 }

@@ -56,7 +56,7 @@ export function parseCommandArgs(command: Command, rest: string[]) {
   let parsed;
   try {
     parsed = parseArgs({
-      args: rest,
+      args: joinNegativeValues(rest, command.options ?? {}),
       options: { ...command.options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
@@ -76,6 +76,23 @@ export function parseCommandArgs(command: Command, rest: string[]) {
     throw new UsageError(`unexpected argument "${parsed.positionals[command.args.length]}"`, command);
   }
   return { values, positionals: parsed.positionals, json: json === true, help: help === true };
+}
+
+/**
+ * `--phi -3`: util.parseArgs reads "-3" as an option, not as the value of --phi. A negative number
+ * after an option that takes a value is its value, so it is joined as `--phi=-3`.
+ */
+function joinNegativeValues(args: string[], options: NonNullable<Command['options']>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith('--') ? args[i].slice(2) : null;
+    if (name !== null && options[name]?.type === 'string' && /^-(\d|\.\d)/.test(args[i + 1] ?? '')) {
+      out.push(`${args[i]}=${args[++i]}`);
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
 }
 
 export async function runCli(argv: string[], streams: CliStreams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {

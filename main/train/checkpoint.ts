@@ -24,12 +24,12 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { ApiError } from '../api/contract';
 import { EpochRecord } from '../api/calls-data';
+import { FINAL_MODEL_DIR } from './new-run';
 import type { NamedTensor } from './optimizer';
 import { LABELS_JSON, MODEL_JSON, saveModelFolder, WEIGHTS_BIN } from '../model/manager/model-folder';
 
 export const STATE_JSON = 'state.json';
 export const OPTIMIZER_BIN = 'optimizer.bin';
-export const FINAL_MODEL_DIR = 'model';
 const EPOCH_DIR = /^epoch-(\d+)$/;
 const TEMP_PREFIX = '.tmp-';
 

@@ -22,7 +22,6 @@ import { loadModelFolder } from '../model/manager/model-folder';
 import { PREPROCESS_LAYER, type BuildOptions } from '../model/build-options';
 import { buildEfficientNet } from '../model/builder';
 import { getVariant, planArchitecture, type VariantSpec } from '../model/variants';
-import { importWeights } from '../model/weights/import';
 
 export interface TrainingModel {
   model: tfl.LayersModel;
@@ -45,7 +44,9 @@ export async function buildTrainingModel(config: TrainConfig): Promise<TrainingM
     return { model, variant, buildOptions: base, fromScratch: true, notes: [`no weights given: ${variant.name} starts from a random initialisation (training from scratch, seed ${config.seed})`] };
   }
   if (fs.statSync(config.weights).isDirectory()) return fromModelFolder(config, variant, base);
-  // importWeights builds with the variant's dropout; build ours with the run's and copy the weights over
+  // importWeights builds with the variant's dropout; build ours with the run's and copy the weights over.
+  // Imported on demand: the HDF5 reader takes seconds to load, and most runs never need it.
+  const { importWeights } = await import('../model/weights/import');
   const imported = await importWeights({ file: config.weights, variant: variant.id, classes, includeTop: true, resolution: config.resolution, seed: config.seed });
   try {
     const buildOptions: BuildOptions = { ...imported.buildOptions, ...base };
@@ -188,6 +189,11 @@ function zeroClassifier(model: tfl.LayersModel): void {
 function setBatchNormMomentum(model: tfl.LayersModel, momentum: number | null): void {
   if (momentum === null) return;
   for (const layer of model.layers) if (isBatchNorm(layer)) (layer as unknown as { momentum: number }).momentum = momentum;
+}
+
+/** The BatchNorm layers that train (whose moving statistics the training updates). */
+export function trainingBatchNorms(model: tfl.LayersModel): tfl.layers.Layer[] {
+  return model.layers.filter((l) => isBatchNorm(l) && l.trainable && !wrapped.has(l));
 }
 
 /** The pooled features of the backbone (avg_pool's output), sharing the model's weights. */

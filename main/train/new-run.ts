@@ -35,3 +35,6 @@ export function runFolderName(runId: number): string {
  * instance tell a run that trains elsewhere from a stale record left by a stopped app.
  */
 export const TRAINER_PID_FILE = 'trainer.json';
+
+/** The finished run's model folder inside the run's folder (checkpoint.ts renames the best epoch to it). */
+export const FINAL_MODEL_DIR = 'model';

@@ -23,7 +23,7 @@ import { classWeights, epochOrder } from './data/sampling';
 import { checkTrainable } from './data/trainable';
 import { backboneWeightsKey, computeFeatures, labeledImages, type FeatureSet } from './features';
 import { chooseBatchSize, isOutOfMemory, type FaultPlan } from './memory';
-import { backboneOf, buildTrainingModel, prepareForMode, type TrainingModel } from './model-setup';
+import { backboneOf, buildTrainingModel, prepareForMode, trainingBatchNorms, type TrainingModel } from './model-setup';
 import { createOptimizer, type NamedTensor, type TrainOptimizer } from './optimizer';
 import { addRunNote } from './run-notes';
 import { learningRateAt } from './schedule';
@@ -62,6 +62,9 @@ export interface RunResult {
   /** head mode: features computed now and taken from the cache */
   features: { computed: number; cached: number } | null;
 }
+
+/** Training images whose BatchNorm statistics are recomputed after each epoch (while BatchNorm trains). */
+const PRECISE_BN_IMAGES = 256;
 
 /** How often progress is reported at most. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -242,6 +245,7 @@ class RunSession {
       this.reportSkips([...train.skipped, ...val.skipped]);
       totals.seconds = (performance.now() - trainStart) / 1000;
       this.progress('validating', epoch, batchIndex, batchIndex, null, null, totals, epochSize, true);
+      await this.recalibrateBatchNorm(shape);
       const validation = await this.validateImages(val, forward, shape);
       const stop = await this.endEpoch(epoch, totals, validation, began);
       if (stop) return stop;
@@ -256,6 +260,38 @@ class RunSession {
     const pipeline = createDataPipeline({ db: ctx.db }, options);
     if (config.freezeBatchNorm || this.batch === 1 || pipeline.epochSize % this.batch !== 1) return pipeline;
     return createDataPipeline({ db: ctx.db }, { ...options, dropLast: true });
+  }
+
+  /**
+   * "Precise BN" (Wu & Johnson 2021; pycls, Detectron2): while BatchNorm trains, its moving averages
+   * (momentum 0.99) trail the weights by hundreds of steps, so on a small data set a model evaluated
+   * after a few epochs normalises with statistics of weights long gone and predicts nonsense. After
+   * each epoch the statistics are recomputed as the plain average over up to PRECISE_BN_IMAGES
+   * training images (un-augmented) with the current weights: momentum (k−1)/k for the k-th batch.
+   */
+  private async recalibrateBatchNorm(shape: number[]): Promise<void> {
+    const { ctx, config } = this;
+    const layers = trainingBatchNorms(this.built!.model) as unknown as { momentum: number }[];
+    if (layers.length === 0) return;
+    const saved = layers.map((l) => l.momentum);
+    const pipeline = createDataPipeline({ db: ctx.db }, { split: 'train', resolution: config.resolution, batchSize: this.batch, classes: config.classes, shuffle: true, seed: config.seed, dropLast: this.batch > 1 });
+    const model = this.built!.model;
+    let images = 0;
+    let k = 0;
+    try {
+      for await (const batch of pipeline.epoch(0)) {
+        ctx.control.throwIfCancelled();
+        k++;
+        for (const l of layers) l.momentum = (k - 1) / k;
+        tf.tidy(() => {
+          model.apply(tf.tensor(batch.x, [batch.size, ...shape]), { training: true });
+        });
+        images += batch.size;
+        if (images >= PRECISE_BN_IMAGES) break;
+      }
+    } finally {
+      layers.forEach((l, i) => (l.momentum = saved[i]));
+    }
   }
 
   private async validateImages(val: DataPipeline, forward: Forward, shape: number[]): Promise<{ loss: number; acc: number } | null> {

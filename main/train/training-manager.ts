@@ -14,9 +14,8 @@ import type { ActiveRun, TrainerMessage, TrainOutcome, TrainProgress, TrainStart
 import type { BackendName } from '../api/calls-backend';
 import type { ProjectHandle, ProjectRegistry } from '../project/registry';
 import { getRun, runHistory, updateRunStatus } from '../project/runs';
-import { FINAL_MODEL_DIR } from './checkpoint';
 import type { ParsedTrainOptions } from './config';
-import { createTrainingRun, runFolderName, TRAINER_PID_FILE } from './new-run';
+import { createTrainingRun, FINAL_MODEL_DIR, runFolderName, TRAINER_PID_FILE } from './new-run';
 import { addRunNote, runNotes } from './run-notes';
 import { describeExit, TrainerProcess, type TrainerExit } from './trainer-client';
 
@@ -173,6 +172,7 @@ export class TrainingManager {
     });
     live.ended = child.exited.then((exit) => {
       this.live.delete(k);
+      if (!handle.db.open) return; // the service closed the project meanwhile; the trainer recorded its own end
       const run = said !== null ? getRun(handle.db, runId) : live.cancelReason !== null ? this.record(handle, runId, 'cancelled', live.cancelReason) : this.recordCrash(handle, runId, exit);
       this.options.emit('train.done', { ...base, status: run.status, reason: run.reason });
     });

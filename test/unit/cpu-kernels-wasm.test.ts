@@ -76,7 +76,8 @@ describe('WASM training kernels', () => {
   const convCases: { x: number[]; k: number; s: number; outC: number; pad: Pad }[] = [
     { x: [2, 7, 9, 5], k: 1, s: 1, outC: 7, pad: 'same' }, // XNNPACK BatchMatMul path
     { x: [3, 12, 12, 40], k: 1, s: 1, outC: 70, pad: 'valid' }, // XNNPACK BatchMatMul path, bigger
-    { x: [2, 9, 7, 3], k: 3, s: 2, outC: 8, pad: 'same' }, // JS im2col path
+    { x: [2, 9, 7, 3], k: 3, s: 2, outC: 8, pad: 'same' }, // im2col chunks (JS) + BatchMatMul
+    { x: [4, 24, 24, 64], k: 3, s: 1, outC: 3, pad: 'same' }, // more than one im2col chunk
     { x: [2, 8, 8, 4], k: 5, s: 1, outC: 6, pad: [[0, 0], [1, 2], [2, 1], [0, 0]] },
     { x: [2, 5, 5, 4], k: 1, s: 2, outC: 6, pad: 'valid' },
   ];

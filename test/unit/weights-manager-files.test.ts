@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../main/api/contract';
 import { useBackend } from '../../main/backend/tfjs-backend';
 import { buildEfficientNet } from '../../main/model/builder';
-import { imageToPixels } from '../../main/model/manager/image-input';
 import { loadModelFolder, saveModelFolder } from '../../main/model/manager/model-folder';
 import { parseNpyFloat32 } from '../../main/model/manager/npy';
 import { predictWithModelFolder } from '../../main/model/manager/predict';
@@ -194,46 +193,27 @@ describe('.npy input against the model', () => {
 
 describe('image files for inference', () => {
   let dir: string;
-  beforeAll(() => {
+  let out: string;
+  beforeAll(async () => {
+    await useBackend('cpu');
     dir = makeTempDir('image-input');
+    out = path.join(dir, 'model');
+    const model = buildEfficientNet('phi=-8', { classes: 2, resolution: 32, seed: 10 });
+    await saveModelFolder(model, out, { variant: 'phi=-8', resolution: 32, classes: 2, input: '' });
+    model.dispose();
   });
   afterAll(() => removeDir(dir));
 
-  it('applies the EXIF orientation, resizes the shorter side and crops the centre', async () => {
-    // 60 wide × 30 high: left half black, right half white; stored rotated with orientation 6 (90° clockwise)
-    const raw = Buffer.alloc(60 * 30 * 3);
-    for (let y = 0; y < 30; y++) for (let x = 30; x < 60; x++) raw.fill(255, (y * 60 + x) * 3, (y * 60 + x) * 3 + 3);
-    const plain = path.join(dir, 'plain.png');
-    await sharp(raw, { raw: { width: 60, height: 30, channels: 3 } }).png().toFile(plain);
-    const rotated = path.join(dir, 'rotated.jpg');
-    await sharp(raw, { raw: { width: 60, height: 30, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toFile(rotated);
-
-    // plain: 60×30 → shorter side 30 → 10 px high, 20 wide → centre 10×10 spans the black/white edge
-    const px = await imageToPixels(plain, 10, 10);
-    expect(px.length).toBe(300);
-    const at = (p: Float32Array, x: number, y: number) => p[(y * 10 + x) * 3];
-    expect(at(px, 0, 5)).toBeLessThan(20);
-    expect(at(px, 9, 5)).toBeGreaterThan(235);
-    // rotated 90° clockwise for display: black on top, white at the bottom
-    const r = await imageToPixels(rotated, 10, 10);
-    expect(at(r, 5, 0)).toBeLessThan(30);
-    expect(at(r, 5, 9)).toBeGreaterThan(225);
-  });
-
-  it('gives 3 channels for grey and transparent images, and names undecodable files', async () => {
-    const grey = path.join(dir, 'grey.png');
-    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).toColourspace('b-w').png().toFile(grey);
-    const alpha = path.join(dir, 'alpha.png');
-    await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 200, g: 100, b: 50, alpha: 0.5 } } }).png().toFile(alpha);
-    expect(Array.from((await imageToPixels(grey, 4, 4)).slice(0, 3))).toEqual([128, 128, 128]);
-    const a = await imageToPixels(alpha, 4, 4);
-    expect(a.length).toBe(48);
-    // alpha is dropped, the colour kept (±1 from sharp's premultiplied resize)
-    [200, 100, 50].forEach((v, c) => expect(Math.abs(a[c] - v)).toBeLessThanOrEqual(1));
+  it('are decoded as training evaluates them, and named when missing or undecodable', async () => {
+    const photo = path.join(dir, 'photo.png');
+    await sharp({ create: { width: 60, height: 30, channels: 3, background: '#3080c0' } }).png().toFile(photo);
+    const result = await predictWithModelFolder({ model: out, images: [photo, photo], top: 1 });
+    expect(result.input).toMatchObject({ kind: 'images', shape: [2, 32, 32, 3], resize: expect.stringMatching(/shorter side resized .* centre crop/) });
+    expect(result.predictions.map((p) => p.source)).toEqual([photo, photo]);
 
     const broken = path.join(dir, 'broken.jpg');
     fs.writeFileSync(broken, 'not a jpeg');
-    await expect(imageToPixels(broken, 4, 4)).rejects.toThrow(`cannot decode image ${broken}`);
-    await expect(imageToPixels(path.join(dir, 'gone.jpg'), 4, 4)).rejects.toThrow(/does not exist/);
+    await expect(predictWithModelFolder({ model: out, images: [photo, broken], top: 1 })).rejects.toThrow(`cannot read ${broken}`);
+    await expect(predictWithModelFolder({ model: out, images: [path.join(dir, 'gone.jpg')], top: 1 })).rejects.toThrow(/image .*gone\.jpg does not exist/);
   });
 });

@@ -283,10 +283,12 @@ describe('download', () => {
     const controller = new AbortController();
     let started!: () => void;
     const receiving = new Promise<void>((resolve) => (started = resolve));
+    const part = partFile(store, 'efficientnetb0_notop.h5');
     const first = store.download('b0', false, {
       signal: controller.signal,
+      // cancel once bytes are on disk (received bytes may still sit in the write stream's buffer)
       onProgress: (p) => {
-        if (p.phase === 'downloading' && p.receivedBytes > 0) started();
+        if (p.phase === 'downloading' && fs.existsSync(part) && fs.statSync(part).size > 0) started();
       },
     });
     await receiving;
@@ -433,5 +435,39 @@ describe('importFile', () => {
     const named = await store.importFile(bare, { timmModel: 'efficientnet_b0' });
     expect(named.weights.timmModel).toBe('efficientnet_b0');
     expect(path.basename(named.weights.file)).toBe('efficientnet_b0.safetensors');
+  });
+});
+
+// ---------- through the contract ----------
+
+describe('the model calls of the service', () => {
+  it('describe a custom compound scaling, list the cache and download with weights.progress events', async () => {
+    const { Service } = await import('../../main/api/service');
+    const dir = makeTempDir('weights-service');
+    dirs.push(dir);
+    const service = new Service({ mode: 'cli', dataDir: dir, weightsBaseUrl: server.url });
+    try {
+      const custom = await service.call('models.describe', { custom: { phi: -2, alpha: 1.3 }, batch: 4 });
+      expect(custom).toMatchObject({ id: 'phi=-2,alpha=1.3,beta=1.1,gamma=1.15', batch: 4, top1: null, weights: [], pretrained: [] });
+      expect(custom.scaling?.flopsGrowthPerPhi).toBeCloseTo(1.3 * 1.1 ** 2 * 1.15 ** 2, 10);
+      await expect(service.call('models.describe', { variant: 'b0', custom: { phi: 1 }, batch: 4 })).rejects.toThrow(/give either variant or custom/);
+      await expect(service.call('models.describe', { variant: 'b0', batch: 0 })).rejects.toThrow(/batch/);
+
+      const listed = await service.call('weights.list', {});
+      expect(listed.dir).toBe(path.join(dir, 'weights'));
+      expect(listed.weights).toEqual([]);
+      expect(listed.catalogue).toHaveLength(30);
+      expect(listed.catalogue[0]).toEqual({ variant: 'b0', includeTop: true, fileName: 'efficientnetb0.h5', url: `${server.url}efficientnetb0.h5`, md5: '902e53a9f72be733fc0bcb005b3ebbac', local: false });
+
+      // the server's bytes are not Keras' file: progress events flow, then the checksum refuses it
+      const events: unknown[] = [];
+      service.onEvent((event, payload) => event === 'weights.progress' && events.push(payload));
+      await expect(service.call('weights.download', { variant: 'b0', includeTop: false, jobId: 'job-1' })).rejects.toThrow(/not the published 50bc09e76180e00e4465e1a485ddc09d/);
+      expect(events[0]).toMatchObject({ jobId: 'job-1', variant: 'b0', includeTop: false, fileName: 'efficientnetb0_notop.h5', phase: 'connecting' });
+      expect(events.at(-1)).toMatchObject({ jobId: 'job-1', phase: 'failed', receivedBytes: payload.length });
+      expect(await service.call('weights.cancel', { jobId: 'job-1' })).toEqual({ cancelled: false });
+    } finally {
+      service.close();
+    }
   });
 });

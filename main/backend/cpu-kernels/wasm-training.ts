@@ -3,12 +3,13 @@
  * and matrix products) but no Conv2DBackpropFilter and no depthwise gradients, so tf.layers
  * training fails there. This module registers them for backendName 'wasm':
  *
- * - Conv2DBackpropFilter and Conv2DBackpropInput of 1×1 stride-1 convolutions (all of
- *   EfficientNet's but the stem) become one transpose plus one BatchMatMul on the wasm backend's
- *   own kernels: dW = (Xᵀ)·dY, dX = dY·(Wᵀ). XNNPACK's product is ~6× faster than ours in JS;
- *   its transposeA/transposeB paths are not (a separate Transpose first is ~8× faster).
- * - Everything else (k×k filter gradients, depthwise gradients, Tile — the stock wasm Tile is ~8×
- *   slower than ours) runs the JS kernels of this folder on views of the wasm heap.
+ * - Conv2DBackpropFilter and Conv2DBackpropInput become transposes plus BatchMatMul on the wasm
+ *   backend's own kernels: dW = Xᵀ·dY and dX = dY·Wᵀ for 1×1 stride-1 convolutions (all of
+ *   EfficientNet V1's but the stem), the same on im2col chunks (built in JS) for k×k ones (V2's
+ *   fused blocks). XNNPACK's product is ~6× faster than ours in JS; its transposeA/transposeB
+ *   paths are not (a separate Transpose first is ~8× faster).
+ * - The depthwise gradients and Tile (the stock wasm Tile is ~8× slower than ours) run the JS
+ *   kernels of this folder on views of the wasm heap.
  *
  * The JS kernels read inputs through views of the wasm memory; those stay valid because nothing
  * allocates on the wasm heap until the kernel hands its finished output to makeOutput.
@@ -34,7 +35,7 @@ import { conv2dInfo, isNhwc } from './conv-attrs';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter';
 import { conv2dBackpropInput } from './conv2d-backprop-input';
 import { depthwiseConv2dBackpropFilter, depthwiseConv2dBackpropInput } from './depthwise-conv2d';
-import { isPointwise } from './im2col';
+import { col2imAdd, im2col, isPointwise } from './im2col';
 import type { CpuBackendLike, FastKernel } from './tensor-data';
 import { tile } from './tile';
 
@@ -89,39 +90,86 @@ function matMul(params: KernelParams, a: TensorInfo, m: number, k: number, b: Te
   return { dataId: out.dataId, shape: outShape, dtype: 'float32' };
 }
 
-function pointwiseInfo(inShape: readonly number[], filterShape: readonly number[], attrs: NamedAttrMap) {
+/** Floats per im2col chunk on the wasm path (4 MiB): big enough for XNNPACK, small next to activations. */
+export const WASM_COLUMN_CHUNK_FLOATS = 1 << 20;
+
+function nhwcInfo(inShape: readonly number[], filterShape: readonly number[], attrs: NamedAttrMap) {
   if (!isNhwc(attrs)) return null;
-  const info = conv2dInfo(inShape, filterShape, attrs, { depthwise: false, dilations: false });
-  return info && isPointwise(info) ? info : null;
+  return conv2dInfo(inShape, filterShape, attrs, { depthwise: false, dilations: false });
 }
 
 function filterGradient(params: KernelParams): TensorInfo {
   const { x, dy } = params.inputs as Record<string, TensorInfo>;
   const attrs = params.attrs ?? {};
-  const info = x.dtype === 'float32' && dy.dtype === 'float32' ? pointwiseInfo(x.shape, attrs.filterShape as number[], attrs) : null;
-  if (info) {
-    const pixels = info.batchSize * info.outHeight * info.outWidth;
+  const info = x.dtype === 'float32' && dy.dtype === 'float32' ? nhwcInfo(x.shape, attrs.filterShape as number[], attrs) : null;
+  if (!info) return runJsKernel(conv2dBackpropFilter, params) ?? unsupported(Conv2DBackpropFilter, attrs);
+  const wasm = params.backend as WasmBackendLike;
+  const pixels = info.batchSize * info.outHeight * info.outWidth;
+  const outC = info.outChannels;
+  if (isPointwise(info)) {
     const xt = transpose2d(params, x, pixels, info.inChannels);
-    const dw = matMul(params, xt, info.inChannels, pixels, dy, info.outChannels, info.filterShape);
-    (params.backend as WasmBackendLike).disposeData(xt.dataId);
+    const dw = matMul(params, xt, info.inChannels, pixels, dy, outC, info.filterShape);
+    wasm.disposeData(xt.dataId);
     return dw;
   }
-  return runJsKernel(conv2dBackpropFilter, params) ?? unsupported(Conv2DBackpropFilter, attrs);
+  // dW[K, outC] = Σ over pixel chunks of colᵀ·dY, col = im2col(x) [rows, K].
+  const rowLength = info.filterHeight * info.filterWidth * info.inChannels;
+  const chunk = Math.max(1, Math.floor(WASM_COLUMN_CHUNK_FLOATS / rowLength));
+  const col = new Float32Array(Math.min(chunk, pixels) * rowLength);
+  const dw = new Float32Array(rowLength * outC);
+  for (let p0 = 0; p0 < pixels; p0 += chunk) {
+    const rows = Math.min(chunk, pixels - p0);
+    // Views of the heap are taken afresh: the allocations of the previous chunk may have moved it.
+    im2col(wasm.typedArrayFromHeap(x) as Float32Array, info, p0, rows, col);
+    const colRows = wasm.makeOutput([rows, rowLength], 'float32', undefined, col.subarray(0, rows * rowLength));
+    const colTransposed = transpose2d(params, colRows, rows, rowLength);
+    wasm.disposeData(colRows.dataId);
+    const dyRows = rows === pixels ? dy : dyRowsCopy(wasm, dy, p0, rows, outC);
+    const part = matMul(params, colTransposed, rowLength, rows, dyRows, outC, [rowLength, outC]);
+    const partValues = wasm.typedArrayFromHeap(part) as Float32Array;
+    for (let i = 0; i < dw.length; i++) dw[i] += partValues[i];
+    for (const t of [colTransposed, part, ...(dyRows === dy ? [] : [dyRows])]) wasm.disposeData(t.dataId);
+  }
+  return wasm.makeOutput(info.filterShape, 'float32', undefined, dw);
+}
+
+/**
+ * Rows p0 .. p0+rows-1 of dy [pixels, outC] as a new wasm tensor. Copied out of the heap first:
+ * the allocation of the new tensor can grow the heap, which detaches views of the old one.
+ */
+function dyRowsCopy(wasm: WasmBackendLike, dy: TensorInfo, p0: number, rows: number, outC: number): TensorInfo {
+  const rowsValues = (wasm.typedArrayFromHeap(dy) as Float32Array).slice(p0 * outC, (p0 + rows) * outC);
+  return wasm.makeOutput([rows, outC], 'float32', undefined, rowsValues);
 }
 
 function inputGradient(stockInputGradient: KernelFunc) {
   return (params: KernelParams): TensorInfo | TensorInfo[] => {
     const { dy, filter } = params.inputs as Record<string, TensorInfo>;
     const attrs = params.attrs ?? {};
-    const info = dy.dtype === 'float32' && filter.dtype === 'float32' ? pointwiseInfo(attrs.inputShape as number[], filter.shape, attrs) : null;
-    if (info) {
-      const pixels = info.batchSize * info.outHeight * info.outWidth;
-      const wt = transpose2d(params, filter, info.inChannels, info.outChannels);
-      const dx = matMul(params, dy, pixels, info.outChannels, wt, info.inChannels, info.inShape);
-      (params.backend as WasmBackendLike).disposeData(wt.dataId);
+    const info = dy.dtype === 'float32' && filter.dtype === 'float32' ? nhwcInfo(attrs.inputShape as number[], filter.shape, attrs) : null;
+    if (!info) return runJsKernel(conv2dBackpropInput, params) ?? stockInputGradient(params);
+    const wasm = params.backend as WasmBackendLike;
+    const pixels = info.batchSize * info.outHeight * info.outWidth;
+    const outC = info.outChannels;
+    const rowLength = info.filterHeight * info.filterWidth * info.inChannels;
+    const wt = transpose2d(params, filter, rowLength, outC);
+    if (isPointwise(info)) {
+      const dx = matMul(params, dy, pixels, outC, wt, info.inChannels, info.inShape);
+      wasm.disposeData(wt.dataId);
       return dx;
     }
-    return runJsKernel(conv2dBackpropInput, params) ?? stockInputGradient(params);
+    // dX = col2im(dY·Wᵀ), one chunk of pixels at a time.
+    const chunk = Math.max(1, Math.floor(WASM_COLUMN_CHUNK_FLOATS / rowLength));
+    const dx = new Float32Array(info.batchSize * info.inHeight * info.inWidth * info.inChannels);
+    for (let p0 = 0; p0 < pixels; p0 += chunk) {
+      const rows = Math.min(chunk, pixels - p0);
+      const dyRows = rows === pixels ? dy : dyRowsCopy(wasm, dy, p0, rows, outC);
+      const dcol = matMul(params, dyRows, rows, outC, wt, rowLength, [rows, rowLength]);
+      col2imAdd(wasm.typedArrayFromHeap(dcol) as Float32Array, info, p0, rows, dx);
+      for (const t of [dcol, ...(dyRows === dy ? [] : [dyRows])]) wasm.disposeData(t.dataId);
+    }
+    wasm.disposeData(wt.dataId);
+    return wasm.makeOutput(info.inShape, 'float32', undefined, dx);
   };
 }
 

@@ -13,6 +13,7 @@ import { sampleCommand } from './sample';
 import { serveCommand } from './serve';
 import { splitCommand } from './split';
 import { statusCommand } from './status';
+import { runsCommand, trainCommand } from './train';
 import { weightsDownload, weightsImport, weightsList } from './weights';
 
 export const COMMANDS: Command[] = [
@@ -23,6 +24,8 @@ export const COMMANDS: Command[] = [
   statusCommand,
   sampleCommand,
   splitCommand,
+  trainCommand,
+  runsCommand,
   serveCommand,
   modelsList,
   modelsDescribe,

@@ -10,7 +10,8 @@ export const inferCommand: Command = {
   optionsUsage: '[--npy FILE] [--top K] [--backend NAME]',
   summary: 'Class probabilities of a TF.js model folder for image files or an .npy of pixels',
   details: [
-    '<image>...       image files: EXIF-rotated, shorter side resized to the model size, centre-cropped, sRGB',
+    '<image>...       image files, prepared as training evaluates them: EXIF-rotated, transparency on white, sRGB,',
+    '                 shorter side resized to the model size (Lanczos3), centre square cropped',
     '--npy FILE       instead of images: a float32 array (N, H, W, 3) of RGB pixels 0..255, H×W the model\'s size',
     '--top K          classes listed per input (default 5); --json always has every probability',
     '--backend NAME   TensorFlow.js backend: cpu (default), wasm, webgpu, tfjs-node or tfjs-node-gpu (effitune doctor says which load here)',

@@ -11,8 +11,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../../api/contract';
 
 export interface TransferProgress {
@@ -80,23 +78,52 @@ export async function downloadWithResume(options: DownloadOptions): Promise<Down
   let received = resumedFrom;
   const report = () => options.onProgress?.({ receivedBytes: received, totalBytes, resumedFrom });
   report();
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      received += chunk.length;
-      report();
-      done(null, chunk);
-    },
+  const failure = await saveBody(response, partFile, resumedFrom > 0, options.signal, (bytes) => {
+    received += bytes;
+    report();
   });
-  try {
-    await pipeline(response, counter, fs.createWriteStream(partFile, { flags: resumedFrom > 0 ? 'a' : 'w' }), { signal: options.signal });
-  } catch (err) {
-    throw transferError(options, err, received, totalBytes);
-  }
   // a server that closes the connection cleanly but early leaves a short file without an error
-  if (response.readableAborted || (totalBytes !== null && received !== totalBytes)) {
-    throw transferError(options, new Error('the connection closed early'), received, totalBytes);
+  if (failure || (totalBytes !== null && received !== totalBytes)) {
+    throw transferError(options, failure ?? new Error('the connection closed early'), received, totalBytes);
   }
   return { totalBytes: received, resumedFrom };
+}
+
+/**
+ * Write the response body to the part file. When the transfer breaks (network error, cancel),
+ * the bytes already received are still flushed to disk before returning, so the next attempt
+ * resumes after them; a pipeline would destroy the file stream and drop its buffer. Resolves
+ * with the transfer's error, or null when the body arrived whole; rejects on a disk error.
+ */
+function saveBody(response: http.IncomingMessage, file: string, append: boolean, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<Error | null> {
+  return new Promise((resolve, reject) => {
+    const out = fs.createWriteStream(file, { flags: append ? 'a' : 'w' });
+    let failure: Error | null = null;
+    const abort = () => response.destroy(new Error('cancelled'));
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
+    response.on('data', (chunk: Buffer) => {
+      onBytes(chunk.length);
+      if (!out.write(chunk)) {
+        response.pause();
+        out.once('drain', () => response.resume());
+      }
+    });
+    response.on('error', (err) => (failure ??= err));
+    response.on('close', () => {
+      if (!response.complete) failure ??= new Error('the connection closed early');
+      out.end();
+    });
+    out.on('finish', () => {
+      signal?.removeEventListener('abort', abort);
+      resolve(failure);
+    });
+    out.on('error', (err) => {
+      signal?.removeEventListener('abort', abort);
+      response.destroy();
+      reject(transferFileError(file, err));
+    });
+  });
 }
 
 /** One GET (following redirects), resolving once the response headers have arrived. */
@@ -143,10 +170,11 @@ function transferError(options: DownloadOptions, err: unknown, received: number,
   const e = err as NodeJS.ErrnoException;
   const why = e.code ? `${e.code}: ${e.message}` : e.message;
   const of = total === null ? '' : ` of ${total}`;
-  if (e.code === 'ENOENT' || e.code === 'ENOSPC' || e.code === 'EACCES') {
-    return new ApiError('io_error', `cannot write ${options.partFile}: ${why}`);
-  }
   return new ApiError('io_error', `the download of ${options.url} broke off after ${received}${of} bytes (${why}); the partial file is kept: download again to resume`);
+}
+
+function transferFileError(file: string, err: NodeJS.ErrnoException): ApiError {
+  return new ApiError('io_error', `cannot write ${file}: ${err.code ? `${err.code}: ` : ''}${err.message}`);
 }
 
 function cancelled(received: number): ApiError {

@@ -1,6 +1,6 @@
 /**
  * Runs a TF.js model folder on pixels: an NHWC float32 .npy of RGB values 0..255, or image files
- * prepared by imageToPixels. Prints nothing; returns class probabilities and the top classes, with
+ * decoded exactly as training evaluates them (preprocessForInference). Prints nothing; returns class probabilities and the top classes, with
  * labels from labels.json beside the model when it is there.
  */
 import fs from 'node:fs';
@@ -11,7 +11,7 @@ import type { Prediction } from '../../api/calls-models';
 import { ApiError, type CallOutput } from '../../api/contract';
 import type { BackendName } from '../../api/calls-backend';
 import { ensureBackend } from './backend-ready';
-import { imageToPixels, IMAGE_RESIZE } from './image-input';
+import { EVALUATION_RESIZE, preprocessForInference } from '../../train/data/image-pixels';
 import { LABELS_JSON, loadModelFolder } from './model-folder';
 import { parseNpyFloat32, type NpyArray } from './npy';
 
@@ -44,7 +44,7 @@ export async function predictWithModelFolder(options: PredictOptions): Promise<P
     const classes = classCount(model, dir);
     const labels = readLabels(dir, classes);
     const warnings: string[] = [];
-    const input = npy ? checkNpyInput(npy, height, width, dir, warnings) : await readImages(options.images ?? [], height, width);
+    const input = npy ? checkNpyInput(npy, height, width, dir, warnings) : await readImages(options.images ?? [], height, width, dir);
 
     const probabilities = runBatches(model, input.pixels, input.sources.length, height, width, warnings);
     const predictions: Prediction[] = input.sources.map((source, i) => {
@@ -55,7 +55,7 @@ export async function predictWithModelFolder(options: PredictOptions): Promise<P
     });
     return {
       model: { dir, variant: typeof metadata?.variant === 'string' ? metadata.variant : null, height, width, classes, labels: labels ? path.join(dir, LABELS_JSON) : null },
-      input: { kind: options.npy !== undefined ? 'npy' : 'images', shape: [input.sources.length, height, width, 3], resize: options.npy !== undefined ? null : IMAGE_RESIZE },
+      input: { kind: options.npy !== undefined ? 'npy' : 'images', shape: [input.sources.length, height, width, 3], resize: options.npy !== undefined ? null : EVALUATION_RESIZE },
       predictions,
       warnings,
       backend,
@@ -137,11 +137,13 @@ function checkNpyInput({ file, shape, data }: NpyArray & { file: string }, heigh
   return { sources: Array.from({ length: shape[0] }, (_, i) => `${file}[${i}]`), pixels: data };
 }
 
-async function readImages(files: string[], height: number, width: number): Promise<Input> {
+/** Images get exactly the pixels evaluation during training sees (train/data/image-pixels.ts). */
+async function readImages(files: string[], height: number, width: number, dir: string): Promise<Input> {
+  if (height !== width) throw new ApiError('invalid_input', `the model in ${dir} takes ${height}×${width} images; image files are prepared for square models only (use --npy)`);
   const size = height * width * 3;
   const pixels = new Float32Array(files.length * size);
   const sources = files.map((f) => path.resolve(f));
-  for (let i = 0; i < sources.length; i++) pixels.set(await imageToPixels(sources[i], width, height), i * size);
+  for (let i = 0; i < sources.length; i++) pixels.set(await preprocessForInference(sources[i], height), i * size);
   return { sources, pixels };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The open project: header (name, rename, tabs, import, close); the Data tab shows totals and
  * counts per class and split, sources, and the filtered thumbnail grid with its detail view; the
- * Model tab shows the model picker.
+ * Model tab shows the model picker; the Train tab the training setup, live run and run history.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
@@ -15,6 +15,7 @@ import { FilterBar, toImageFilter, type FilterState } from '../components/Filter
 import { ModelPicker } from '../models/ModelPicker';
 import { CUSTOM, useModelSelection } from '../models/model-selection';
 import { formatPhi } from '../models/format';
+import { TrainScreen } from '../training/TrainScreen';
 
 /** How often counts and grid follow a running import (they refresh fully when it ends). */
 const LIVE_REFRESH_MS = 1500;
@@ -26,7 +27,7 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
   const [filter, setFilter] = useState<FilterState>({ view: 'ok', classFilter: 'all', search: '' });
   const [detailIndex, setDetailIndex] = useState<number | null>(null);
   const [importing, setImporting] = useState(false);
-  const [tab, setTab] = useState<'data' | 'model'>('data');
+  const [tab, setTab] = useState<'data' | 'model' | 'train'>('data');
   const [model, setModel] = useModelSelection(project.path);
 
   const refreshStatus = useCallback(async () => {
@@ -96,6 +97,9 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
           <button role="tab" aria-selected={tab === 'model'} className={tab === 'model' ? 'active' : ''} onClick={() => setTab('model')} data-testid="tab-model">
             Model<span className="count">{model.variant === CUSTOM ? `φ ${formatPhi(model.custom.phi)}` : model.variant.toUpperCase()}</span>
           </button>
+          <button role="tab" aria-selected={tab === 'train'} className={tab === 'train' ? 'active' : ''} onClick={() => setTab('train')} data-testid="tab-train">
+            Train
+          </button>
         </div>
         <span className="header-path muted small mono" title={project.path}>
           {project.path}
@@ -113,6 +117,8 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
         <main className="model-main">
           <ModelPicker selection={model} onChange={setModel} />
         </main>
+      ) : tab === 'train' ? (
+        <TrainScreen project={project.path} model={model} onModelChange={setModel} />
       ) : (
         <div className="project-body">
           <ProjectSidebar

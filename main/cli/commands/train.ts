@@ -1,0 +1,321 @@
+import type { EpochRecord } from '../../api/calls-data';
+import type { TrainOutcome, TrainProgress, TrainStarted } from '../../api/calls-train';
+import { ApiError, type EventPayload } from '../../api/contract';
+import type { Command, CommandInput } from '../command';
+import { EXIT } from '../exit-codes';
+import { resolvePathArg } from '../paths';
+import { formatTable } from '../text-table';
+
+/** Options that configure a new run; --resume continues a run with its stored configuration instead. */
+const CONFIG_OPTIONS = [
+  'model', 'phi', 'alpha', 'beta', 'gamma', 'resolution', 'mode', 'epochs', 'batch', 'seed', 'weights', 'top-blocks', 'lr', 'optimizer',
+  'weight-decay', 'warmup-epochs', 'label-smoothing', 'imbalance', 'dropout', 'drop-connect', 'patience', 'no-augment', 'bn-momentum', 'freeze-bn',
+] as const;
+
+export const trainCommand: Command = {
+  words: ['train'],
+  args: ['project'],
+  optionsUsage: '--model b0..b7|v2-b0..v2-l|custom [--phi X] [--resolution PX] --mode head|top|full --epochs N [--batch N] [--backend NAME] [--seed N] [--weights PATH] [--resume RUN]',
+  summary: 'Train (fine-tune) a model on the labeled, split images of a project',
+  details: [
+    '--model M         b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or custom (with --phi)',
+    '--phi X           custom compound scaling: depth 1.2^X, width 1.1^X, resolution 1.15^X·224 (--alpha/--beta/--gamma change the bases)',
+    "--resolution PX   input size (default: the model's)",
+    '--mode M          head: train the classifier on cached backbone features (seconds); top: also the last --top-blocks blocks,',
+    '                  BatchNorm frozen; full: every layer (default head)',
+    '--epochs N        default head 20, top 15, full 30; early stopping after --patience epochs without a better validation loss (default 5, 0 = off)',
+    "--batch N         default: the largest (at most 32) that fits the backend's memory; halved automatically on out-of-memory",
+    '--backend NAME    tfjs-node-gpu, tfjs-node, webgpu, wasm or cpu (default: the best that can train here; see `effitune doctor`)',
+    '--weights PATH    .h5 / .safetensors file, a folder holding one, or an earlier run\'s model folder; without it the model trains from scratch',
+    '--top-blocks N    mode top: how many of the last blocks train (default a quarter)',
+    '--lr X            peak learning rate (default head 1e-3; top/full 1e-4 with weights, 1e-3 from scratch); warm-up then cosine decay',
+    '--optimizer O     adam (default), adamw (decoupled weight decay, --weight-decay, default 0.01) or sgd (momentum 0.9)',
+    '--label-smoothing X (default 0.1) · --imbalance auto|none|weights|sampling · --dropout X · --drop-connect X · --seed N',
+    '--no-augment      no training augmentation · --bn-momentum X (BatchNorm moving average, lower for short runs) · --freeze-bn (full mode)',
+    '--resume RUN      continue a paused, cancelled, failed or killed run from its last finished epoch, with its own configuration',
+    'Progress goes to stderr (a bar on a terminal); Ctrl-C cancels the run after its current step (a second Ctrl-C quits at once).',
+  ],
+  options: {
+    model: { type: 'string' },
+    phi: { type: 'string' },
+    alpha: { type: 'string' },
+    beta: { type: 'string' },
+    gamma: { type: 'string' },
+    resolution: { type: 'string' },
+    mode: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    backend: { type: 'string' },
+    seed: { type: 'string' },
+    weights: { type: 'string' },
+    'top-blocks': { type: 'string' },
+    lr: { type: 'string' },
+    optimizer: { type: 'string' },
+    'weight-decay': { type: 'string' },
+    'warmup-epochs': { type: 'string' },
+    'label-smoothing': { type: 'string' },
+    imbalance: { type: 'string' },
+    dropout: { type: 'string' },
+    'drop-connect': { type: 'string' },
+    patience: { type: 'string' },
+    'no-augment': { type: 'boolean' },
+    'bn-momentum': { type: 'string' },
+    'freeze-bn': { type: 'boolean' },
+    resume: { type: 'string' },
+  },
+  fields: {
+    project: '<project>',
+    model: '--model',
+    resolution: '--resolution',
+    mode: '--mode',
+    epochs: '--epochs',
+    batch: '--batch',
+    backend: '--backend',
+    seed: '--seed',
+    weights: '--weights',
+    topBlocks: '--top-blocks',
+    lr: '--lr',
+    optimizer: '--optimizer',
+    weightDecay: '--weight-decay',
+    warmupEpochs: '--warmup-epochs',
+    labelSmoothing: '--label-smoothing',
+    imbalance: '--imbalance',
+    dropout: '--dropout',
+    dropConnect: '--drop-connect',
+    patience: '--patience',
+    bnMomentum: '--bn-momentum',
+    runId: '--resume',
+  },
+  async run(input) {
+    const project = resolvePathArg(input.positionals[0])!;
+    const service = input.service();
+    const display = new TrainDisplay(input);
+    const stopEvents = service.onEvent((event, payload) => display.onEvent(event, payload, project));
+    let runId: number | null = null;
+    let cancelling = false;
+    const onInterrupt = () => {
+      if (cancelling || runId === null) process.exit(EXIT.interrupted);
+      cancelling = true;
+      display.clear();
+      input.stderr.write(`Cancelling run ${runId} after its current step... (press Ctrl-C again to quit at once)\n`);
+      service.call('train.cancel', { project, runId }).catch(() => undefined);
+    };
+    process.on('SIGINT', onInterrupt);
+    try {
+      const started = input.values.resume !== undefined ? await resumeRun(input, project) : await service.call('train.start', { project, ...configFromFlags(input.values) });
+      runId = started.run.id;
+      display.started(started);
+      const outcome = await service.call('train.wait', { project, runId });
+      display.clear();
+      const status = outcome.run.status;
+      return { json: outcomeJson(started, outcome), text: formatOutcome(started, outcome), exitCode: status === 'completed' ? EXIT.ok : status === 'cancelled' ? EXIT.interrupted : EXIT.internal };
+    } finally {
+      process.off('SIGINT', onInterrupt);
+      stopEvents();
+      display.clear();
+    }
+  },
+};
+
+async function resumeRun(input: CommandInput, project: string): Promise<TrainStarted> {
+  const given = CONFIG_OPTIONS.filter((name) => input.values[name] !== undefined);
+  if (given.length > 0) {
+    throw new ApiError('invalid_input', `--resume continues run ${input.values.resume} with its own configuration; leave out ${given.map((g) => `--${g}`).join(', ')}`);
+  }
+  return input.service().call('train.resume', { project, runId: numberOrText(input.values.resume) as number, backend: input.values.backend as never });
+}
+
+/** The flags of a new run as the contract's train.start input (the contract checks every value). */
+export function configFromFlags(values: CommandInput['values']): Record<string, unknown> {
+  const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const number = (name: string) => numberOrText(values[name]);
+  let model = text('model');
+  if (model?.trim().toLowerCase() === 'custom') {
+    if (values.phi === undefined) throw new ApiError('invalid_input', '--model custom needs --phi X (the compound-scaling exponent, e.g. --phi -3)');
+    const parts = [`phi=${text('phi')}`, ...(['alpha', 'beta', 'gamma'] as const).filter((b) => values[b] !== undefined).map((b) => `${b}=${text(b)}`)];
+    model = parts.join(',');
+  } else if (values.phi !== undefined || values.alpha !== undefined || values.beta !== undefined || values.gamma !== undefined) {
+    throw new ApiError('invalid_input', '--phi/--alpha/--beta/--gamma apply to --model custom only');
+  }
+  return {
+    model,
+    resolution: number('resolution'),
+    mode: text('mode'),
+    epochs: number('epochs'),
+    batch: number('batch'),
+    backend: text('backend'),
+    seed: number('seed'),
+    weights: resolvePathArg(text('weights')),
+    topBlocks: number('top-blocks'),
+    lr: number('lr'),
+    optimizer: text('optimizer'),
+    weightDecay: number('weight-decay'),
+    warmupEpochs: number('warmup-epochs'),
+    labelSmoothing: number('label-smoothing'),
+    imbalance: text('imbalance'),
+    dropout: number('dropout'),
+    dropConnect: number('drop-connect'),
+    patience: number('patience'),
+    augment: values['no-augment'] === true ? false : undefined,
+    bnMomentum: number('bn-momentum'),
+    freezeBatchNorm: values['freeze-bn'] === true ? true : undefined,
+  };
+}
+
+/** "1e-4", ".5", "-3" become numbers; other text passes through for the contract to reject by name. */
+function numberOrText(value: string | boolean | undefined): unknown {
+  if (typeof value !== 'string' || value.trim() === '') return value;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : value;
+}
+
+/** What the user sees while a run trains: notes and epochs as lines on stderr, and a bar on a terminal. */
+class TrainDisplay {
+  private barDrawn = false;
+  private lastDraw = 0;
+  private readonly quiet: boolean;
+
+  constructor(private readonly input: CommandInput) {
+    this.quiet = input.json && !input.stderr.isTTY;
+  }
+
+  started(s: TrainStarted): void {
+    const lines = [
+      `Run ${s.run.id}: ${s.run.variant} at ${s.run.resolution} px, mode ${String(s.run.config.mode)}, on ${s.backend} (${s.device}), batch ${s.batch}`,
+      ...(s.resumedFromEpoch !== null ? [`  continuing after epoch ${s.resumedFromEpoch + 1}`] : []),
+      ...(s.fromScratch ? ['  no weights: training from scratch (random initialisation)'] : []),
+      ...s.warnings.map((w) => `  warning: ${w}`),
+    ];
+    this.line(lines.join('\n'));
+  }
+
+  onEvent(event: string, payload: unknown, project: string): void {
+    const p = payload as { project?: string };
+    if (p.project !== project) return;
+    if (event === 'train.progress') this.bar(payload as TrainProgress);
+    else if (event === 'train.epoch') this.line(formatEpochLine((payload as EventPayload<'train.epoch'>).record, (payload as EventPayload<'train.epoch'>).epochs, (payload as EventPayload<'train.epoch'>).isBest));
+    else if (event === 'train.note') {
+      const note = (payload as EventPayload<'train.note'>).note;
+      if (note.kind === 'oom' || note.kind === 'skipped') this.line(`  ${note.kind === 'oom' ? 'out of memory' : 'skipped'}: ${note.message}`);
+    } else if (event === 'train.status') {
+      const s = payload as EventPayload<'train.status'>;
+      if (s.status === 'paused') this.line(`  paused${s.reason ? `: ${s.reason}` : ''}`);
+    }
+  }
+
+  clear(): void {
+    if (this.barDrawn) this.input.stderr.write('\r\x1b[K');
+    this.barDrawn = false;
+  }
+
+  private line(text: string): void {
+    if (this.quiet) return;
+    this.clear();
+    this.input.stderr.write(`${text}\n`);
+  }
+
+  private bar(p: TrainProgress): void {
+    const now = Date.now();
+    if (!this.input.stderr.isTTY || now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    this.input.stderr.write(`\r${renderTrainProgress(p, this.input.stderr.columns || 80)}\x1b[K`);
+    this.barDrawn = true;
+  }
+}
+
+export function renderTrainProgress(p: TrainProgress, columns: number): string {
+  const fraction = p.batchesPerEpoch > 0 ? Math.min(1, p.batchIndex / p.batchesPerEpoch) : 0;
+  const width = 20;
+  const filled = Math.round(fraction * width);
+  const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+  const parts = [`epoch ${p.epoch + 1}/${p.epochs}`, p.phase === 'training' ? `batch ${p.batchIndex}/${p.batchesPerEpoch}` : p.phase];
+  if (p.phase === 'embedding') parts[1] = `features ${p.batchIndex}/${p.batchesPerEpoch}`;
+  if (p.loss !== null) parts.push(`loss ${p.loss.toFixed(3)}`);
+  if (p.accuracy !== null) parts.push(`acc ${(p.accuracy * 100).toFixed(0)}%`);
+  if (p.imagesPerSecond > 0) parts.push(`${p.imagesPerSecond.toFixed(1)} img/s`);
+  if (p.etaSeconds !== null) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
+  return `${bar} ${parts.join(' · ')}`.slice(0, Math.max(20, columns - 1));
+}
+
+function formatEpochLine(e: EpochRecord, epochs: number, isBest: boolean): string {
+  const val = e.valLoss !== null ? ` · val loss ${e.valLoss.toFixed(4)} acc ${percent(e.valAcc)}` : '';
+  return `  epoch ${e.epoch + 1}/${epochs}: loss ${e.trainLoss?.toFixed(4) ?? 'n/a'} acc ${percent(e.trainAcc)}${val} · ${e.imagesPerSecond.toFixed(1)} img/s · ${e.seconds.toFixed(1)} s${isBest ? ' · best' : ''}`;
+}
+
+function outcomeJson(started: TrainStarted, o: TrainOutcome) {
+  return {
+    runId: o.run.id,
+    status: o.run.status,
+    reason: o.run.reason,
+    backend: started.backend,
+    device: started.device,
+    batch: started.batch,
+    fromScratch: started.fromScratch,
+    resumedFromEpoch: started.resumedFromEpoch,
+    final: o.final,
+    bestEpoch: o.run.bestEpoch,
+    modelDir: o.modelDir,
+    epochs: o.epochs,
+    notes: o.notes,
+    warnings: started.warnings,
+    config: o.run.config,
+  };
+}
+
+function formatOutcome(started: TrainStarted, o: TrainOutcome): string {
+  const lines = [`Run ${o.run.id} ${o.run.status} on ${started.backend}: ${o.run.reason ?? ''}`];
+  if (o.final) {
+    const f = o.final;
+    lines.push(`  epoch ${f.epoch + 1}: validation loss ${f.valLoss?.toFixed(4) ?? 'n/a'}, accuracy ${percent(f.valAcc)} · train loss ${f.trainLoss?.toFixed(4) ?? 'n/a'}, accuracy ${percent(f.trainAcc)}`);
+  }
+  if (started.fromScratch) lines.push('  trained from scratch (no weights given)');
+  if (o.modelDir) lines.push(`  model: ${o.modelDir}`);
+  const told = o.notes.filter((n) => n.kind === 'oom' || n.kind === 'skipped');
+  for (const n of told) lines.push(`  ${n.kind === 'oom' ? 'out of memory' : 'skipped'}: ${n.message}`);
+  if (o.run.status === 'failed' || o.run.status === 'cancelled') lines.push(`  continue it with: effitune train <project> --resume ${o.run.id}`);
+  return lines.join('\n');
+}
+
+export const runsCommand: Command = {
+  words: ['runs'],
+  args: ['project', 'run?'],
+  summary: 'Training runs of a project (newest first), or one run with its epochs',
+  fields: { project: '<project>', id: '[run]', runId: '[run]' },
+  async run({ positionals: [project, run], service }) {
+    const file = resolvePathArg(project)!;
+    if (run !== undefined) {
+      const id = numberOrText(run) as number;
+      const one = await service().call('runs.get', { project: file, id });
+      const { notes } = await service().call('train.notes', { project: file, runId: id });
+      return { json: { ...one, notes }, text: formatRun(one.run, one.epochs, notes) };
+    }
+    const { runs } = await service().call('runs.list', { project: file });
+    const rows = runs.map((r) => [r.id, r.status, r.variant, String(r.config.mode ?? ''), r.epochCount, r.lastEpoch?.valAcc != null ? percent(r.lastEpoch.valAcc) : '', r.backend ?? '', r.createdAt.slice(0, 19).replace('T', ' ')]);
+    const text = runs.length === 0 ? 'No training runs yet: start one with `effitune train <project> --model ...`' : formatTable(['RUN', 'STATUS', 'MODEL', 'MODE', 'EPOCHS', 'VAL ACC', 'BACKEND', 'CREATED'], rows);
+    return { json: { runs }, text };
+  },
+};
+
+function formatRun(run: TrainOutcome['run'], epochs: EpochRecord[], notes: TrainOutcome['notes']): string {
+  const lines = [`Run ${run.id}: ${run.status}${run.reason ? ` (${run.reason})` : ''}`, `  ${run.variant} at ${run.resolution} px · backend ${run.backend ?? 'n/a'} · classes ${run.classes.join(', ')}`];
+  if (epochs.length > 0) {
+    const rows = epochs.map((e) => [e.epoch + 1, fixed(e.trainLoss), percent(e.trainAcc), fixed(e.valLoss), percent(e.valAcc), e.imagesPerSecond.toFixed(1), e.batch, e.epoch === run.bestEpoch ? 'best' : '']);
+    lines.push('', formatTable(['EPOCH', 'LOSS', 'ACC', 'VAL LOSS', 'VAL ACC', 'IMG/S', 'BATCH', ''], rows, '  '));
+  }
+  for (const n of notes) lines.push(`  ${n.kind}: ${n.message}`);
+  return lines.join('\n');
+}
+
+function fixed(value: number | null): string {
+  return value === null ? 'n/a' : value.toFixed(4);
+}
+
+function percent(value: number | null | undefined): string {
+  return value === null || value === undefined ? 'n/a' : `${(value * 100).toFixed(1)}%`;
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.round(seconds)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.round((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}

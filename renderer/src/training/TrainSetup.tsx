@@ -1,0 +1,301 @@
+/**
+ * Training setup: the model (shared with the Model tab), mode, epochs, batch, backend, optimizer,
+ * learning rate, seed and augmentation, with an estimate of the memory one step needs (models.describe)
+ * and of the time per epoch (measured by an earlier run of the same network on the same backend).
+ * Errors from train.start (a class with one image, no split, ...) are shown here in words.
+ */
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useClient, useReportError, errorMessage } from '../api/client-context';
+import type { CallOutput } from '../../../main/api/contract';
+import type { RunRecord, SplitSummary } from '../../../main/api/calls-data';
+import type { BackendProbe } from '../../../main/api/calls-backend';
+import { OptimizerName, TrainMode, type TrainStarted } from '../../../main/api/calls-train';
+import { CUSTOM, DEFAULT_BATCH, type ModelSelection } from '../models/model-selection';
+import { formatMemory, formatPhi } from '../models/format';
+import { AUGMENT_DEFAULTS, defaultHint, toTrainOptions, type TrainForm } from './train-form';
+import { formatDuration, formatRate, trainModelId } from './train-format';
+
+type Figures = CallOutput<'models.describe'>;
+type VariantRow = CallOutput<'models.list'>['variants'][number];
+
+const MODE_WORDS: Record<TrainMode, string> = {
+  head: 'Head only: the backbone computes features once (cached), only the classifier trains. Seconds.',
+  top: 'Top blocks: the classifier and the last N blocks train, BatchNorm frozen.',
+  full: 'Full: every layer trains. Slowest; best with enough images.',
+};
+const OPTIMIZER_WORDS: Record<OptimizerName, string> = { adam: 'Adam', adamw: 'AdamW (decoupled weight decay)', sgd: 'SGD with momentum 0.9' };
+const DESCRIBE_DELAY_MS = 250;
+/** The engine's custom φ range (main/model PHI_RANGE). */
+const PHI_LIMIT = 10;
+
+interface TrainSetupProps {
+  project: string;
+  model: ModelSelection;
+  onModelChange: (next: ModelSelection) => void;
+  form: TrainForm;
+  onFormChange: (next: TrainForm) => void;
+  probe: BackendProbe | null;
+  probeProblem: string | null;
+  split: SplitSummary | null;
+  history: RunRecord[];
+  /** a run of this project is training or paused: one at a time */
+  runBusy: boolean;
+  onStarted: (info: TrainStarted) => void;
+}
+
+export function TrainSetup({ project, model, onModelChange, form, onFormChange, probe, probeProblem, split, history, runBusy, onStarted }: TrainSetupProps) {
+  const client = useClient();
+  const reportError = useReportError();
+  const [variants, setVariants] = useState<VariantRow[]>([]);
+  const [figures, setFigures] = useState<Figures | null>(null);
+  const [figuresProblem, setFiguresProblem] = useState<string | null>(null);
+  const [startProblem, setStartProblem] = useState<string | null>(null);
+  const [starting, setStarting] = useState(false);
+  const set = <K extends keyof TrainForm>(key: K, value: TrainForm[K]) => onFormChange({ ...form, [key]: value });
+
+  useEffect(() => {
+    client.call('models.list', { batch: DEFAULT_BATCH }).then(
+      (list) => setVariants(list.variants),
+      (err) => reportError(err, 'Cannot list the models'),
+    );
+  }, [client, reportError]);
+
+  const modelId = trainModelId(model);
+  const { options, problems } = toTrainOptions(form, modelId);
+  const estimateBatch = options.batch ?? DEFAULT_BATCH;
+
+  // Memory of one step at the batch and resolution chosen; only the latest answer counts.
+  const describeSeq = useRef(0);
+  const describeKey = JSON.stringify({ variant: model.variant, custom: model.custom, batch: estimateBatch, resolution: options.resolution });
+  useEffect(() => {
+    const seq = ++describeSeq.current;
+    const timer = setTimeout(() => {
+      const { variant, custom, batch, resolution } = JSON.parse(describeKey) as { variant: string; custom: ModelSelection['custom']; batch: number; resolution?: number };
+      const which = variant === CUSTOM ? { custom } : { variant };
+      client.call('models.describe', { ...which, batch, resolution }).then(
+        (result) => seq === describeSeq.current && (setFigures(result), setFiguresProblem(null)),
+        (err) => seq === describeSeq.current && (setFigures(null), setFiguresProblem(errorMessage(err))),
+      );
+    }, DESCRIBE_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [client, describeKey]);
+
+  const backendName = form.backend || probe?.defaults.train || null;
+  const backend = probe?.backends.find((b) => b.name === backendName) ?? null;
+  const resolution = options.resolution ?? figures?.resolution ?? null;
+  const measured = useMemo(() => measuredSpeed(history, modelId, resolution, form.mode, backendName), [history, modelId, resolution, form.mode, backendName]);
+  const trainImages = split?.totals.train ?? 0;
+
+  const start = async () => {
+    setStartProblem(null);
+    if (Object.keys(problems).length > 0) {
+      setStartProblem(Object.entries(problems).map(([field, why]) => `${field}: ${why}`).join('; '));
+      return;
+    }
+    setStarting(true);
+    try {
+      onStarted(await client.call('train.start', { project, ...options }));
+    } catch (err) {
+      setStartProblem(errorMessage(err));
+    } finally {
+      setStarting(false);
+    }
+  };
+
+  const customPhi = model.variant === CUSTOM;
+  return (
+    <section className="card train-setup" data-testid="train-setup">
+      <h2>Training setup</h2>
+      <div className="setup-grid">
+        <label className="field">
+          <span>Model</span>
+          <select className="select" value={model.variant} onChange={(e) => onModelChange({ ...model, variant: e.target.value })} data-testid="train-model">
+            {!variants.some((v) => v.id === model.variant) && model.variant !== CUSTOM && <option value={model.variant}>{model.variant.toUpperCase()}</option>}
+            {variants.map((v) => (
+              <option key={v.id} value={v.id}>
+                {v.name} · {v.resolution} px
+              </option>
+            ))}
+            <option value={CUSTOM}>Custom φ = {formatPhi(model.custom.phi)} (compound scaling)</option>
+          </select>
+        </label>
+        {customPhi && (
+          <label className="field">
+            <span>φ</span>
+            <input
+              type="number"
+              step={0.25}
+              min={-PHI_LIMIT}
+              max={PHI_LIMIT}
+              value={model.custom.phi}
+              onChange={(e) => {
+                const phi = Number(e.target.value);
+                if (e.target.value !== '' && Number.isFinite(phi) && Math.abs(phi) <= PHI_LIMIT) onModelChange({ ...model, custom: { ...model.custom, phi } });
+              }}
+              data-testid="train-phi"
+            />
+          </label>
+        )}
+        <label className="field">
+          <span>Resolution</span>
+          <input type="number" min={16} step={8} value={form.resolution} placeholder={figures ? `${figures.resolution} (model's)` : "model's"} onChange={(e) => set('resolution', e.target.value)} aria-invalid={Boolean(problems.resolution)} data-testid="train-resolution" />
+        </label>
+      </div>
+
+      <div className="field">
+        <span>Mode</span>
+        <div className="segmented" role="radiogroup" aria-label="Training mode">
+          {TrainMode.options.map((mode) => (
+            <button key={mode} role="radio" aria-checked={form.mode === mode} className={form.mode === mode ? 'active' : ''} onClick={() => set('mode', mode)} data-testid={`train-mode-${mode}`}>
+              {mode === 'head' ? 'Head only' : mode === 'top' ? 'Top blocks' : 'Full'}
+            </button>
+          ))}
+        </div>
+        <span className="muted small">{MODE_WORDS[form.mode]}</span>
+      </div>
+
+      <div className="setup-grid">
+        {form.mode === 'top' && (
+          <NumberField label="Blocks to train" value={form.topBlocks} placeholder={figures ? `${Math.max(1, Math.round(figures.blocks / 4))} of ${figures.blocks}` : 'a quarter'} problem={problems.topBlocks} onChange={(v) => set('topBlocks', v)} testId="train-top-blocks" hint={defaultHint('topBlocks')} />
+        )}
+        <NumberField label="Epochs" value={form.epochs} placeholder="auto" problem={problems.epochs} onChange={(v) => set('epochs', v)} testId="train-epochs" hint={defaultHint('epochs')} />
+        <NumberField label="Batch size" value={form.batch} placeholder="auto" problem={problems.batch} onChange={(v) => set('batch', v)} testId="train-batch" hint={defaultHint('batch')} />
+        <NumberField label="Learning rate" value={form.lr} placeholder="auto" problem={problems.lr} onChange={(v) => set('lr', v)} testId="train-lr" hint={defaultHint('lr')} step="any" />
+        <NumberField label="Seed" value={form.seed} placeholder="1" problem={problems.seed} onChange={(v) => set('seed', v)} testId="train-seed" />
+        <label className="field">
+          <span>Optimizer</span>
+          <select className="select" value={form.optimizer} onChange={(e) => set('optimizer', e.target.value as TrainForm['optimizer'])} data-testid="train-optimizer" title={defaultHint('optimizer')}>
+            <option value="">auto (Adam)</option>
+            {OptimizerName.options.map((o) => (
+              <option key={o} value={o}>
+                {OPTIMIZER_WORDS[o]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>Backend</span>
+          <select className="select" value={form.backend} onChange={(e) => set('backend', e.target.value as TrainForm['backend'])} data-testid="train-backend">
+            <option value="">auto{probe ? ` (${probe.defaults.train})` : ''}</option>
+            {probe?.backends.map((b) => (
+              <option key={b.name} value={b.name} disabled={!b.canTrain}>
+                {b.name}
+                {b.canTrain ? (b.device ? ` · ${b.device}` : '') : ' · cannot train here'}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <BackendNotes probe={probe} problem={probeProblem} />
+
+      <div className="field">
+        <span>Augmentation {form.mode === 'head' && <span className="muted small">(head mode trains on cached features: never augmented)</span>}</span>
+        <div className="augment-toggles">
+          {(
+            [
+              ['randomCrop', `Random resized crop (${Math.round(AUGMENT_DEFAULTS.scaleMin * 100)}–${Math.round(AUGMENT_DEFAULTS.scaleMax * 100)} % of the image)`],
+              ['flip', 'Horizontal flip'],
+              ['rotation', `Rotation ± ${AUGMENT_DEFAULTS.rotationDegrees}°`],
+              ['colour', `Colour jitter ± ${Math.round(AUGMENT_DEFAULTS.brightness * 100)} %`],
+            ] as const
+          ).map(([key, label]) => (
+            <label key={key} className="checkbox">
+              <input type="checkbox" checked={form.augment[key]} disabled={form.mode === 'head'} onChange={(e) => set('augment', { ...form.augment, [key]: e.target.checked })} data-testid={`augment-${key}`} />
+              {label}
+            </label>
+          ))}
+        </div>
+      </div>
+
+      <div className="estimate" data-testid="train-estimate">
+        <h3>Estimate</h3>
+        {figures ? (
+          <p>
+            <strong data-testid="estimate-memory">{formatMemory(figures.trainingMemoryBytes)}</strong> per training step at batch {estimateBatch}
+            {options.batch === undefined ? ' (auto batch: at most 32, smaller when it does not fit)' : ''}, {figures.resolution} px
+            {form.mode !== 'full' ? '; estimated for training every layer, so head and top modes need less' : ''}.
+            {backend?.memoryBytes ? (
+              <span className={figures.trainingMemoryBytes > backend.memoryBytes ? ' inline-warning' : ' muted'}>
+                {' '}
+                {backend.name} has {formatMemory(backend.memoryBytes)}
+                {backend.memorySource ? ` (${backend.memorySource})` : ''}
+                {figures.trainingMemoryBytes > backend.memoryBytes ? ': too little; the run will halve the batch until it fits.' : '.'}
+              </span>
+            ) : null}
+          </p>
+        ) : figuresProblem ? (
+          <p className="inline-error">Cannot estimate this model: {figuresProblem}</p>
+        ) : (
+          <p className="muted">
+            <span className="spinner" /> Estimating…
+          </p>
+        )}
+        <p data-testid="estimate-time">
+          {measured && trainImages > 0 ? (
+            <>
+              <strong>≈ {formatDuration(trainImages / measured.imagesPerSecond)}</strong> per epoch for {trainImages} training images, at the {formatRate(measured.imagesPerSecond)} images/s run #{measured.runId} measured on {measured.backend}.
+            </>
+          ) : (
+            <span className="muted">Time per epoch: measured by the first run of this model, mode and resolution on {backendName ?? 'this backend'}; none yet.</span>
+          )}
+        </p>
+      </div>
+
+      {startProblem && (
+        <p className="inline-error" data-testid="train-start-error">
+          Cannot start training: {startProblem}
+        </p>
+      )}
+      <div className="setup-actions">
+        <button className="button primary large" onClick={start} disabled={starting || runBusy} data-testid="train-start">
+          {starting ? <span className="spinner" /> : null}
+          {starting ? 'Starting…' : 'Start training'}
+        </button>
+        {runBusy && <span className="muted small">A run of this project is in progress: pause or cancel it first.</span>}
+      </div>
+    </section>
+  );
+}
+
+function NumberField({ label, value, placeholder, problem, onChange, testId, hint, step = '1' }: { label: string; value: string; placeholder: string; problem?: string; onChange: (value: string) => void; testId: string; hint?: string; step?: string }) {
+  return (
+    <label className="field" title={hint}>
+      <span>{label}</span>
+      <input type="number" step={step} value={value} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} aria-invalid={Boolean(problem)} data-testid={testId} />
+      {problem && <span className="field-problem small">{problem}</span>}
+    </label>
+  );
+}
+
+function BackendNotes({ probe, problem }: { probe: BackendProbe | null; problem: string | null }) {
+  if (problem) return <p className="inline-error small">Cannot check the compute backends: {problem}</p>;
+  if (!probe) {
+    return (
+      <p className="muted small">
+        <span className="spinner" /> Checking which compute backends work here…
+      </p>
+    );
+  }
+  const unusable = probe.backends.filter((b) => !b.canTrain || b.reason);
+  return (
+    <details className="backend-notes small" data-testid="backend-notes">
+      <summary>
+        Training runs on <strong>{probe.defaults.train}</strong> by default · {probe.backends.filter((b) => b.canTrain).length} of {probe.backends.length} backends can train here
+      </summary>
+      <ul>
+        {unusable.map((b) => (
+          <li key={b.name}>
+            <strong>{b.name}</strong>: {b.reason ?? 'cannot train'}
+            {b.install ? <span className="muted"> — {b.install}</span> : null}
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
+/** The speed of the newest run of the same network, resolution, mode and backend that finished an epoch. */
+function measuredSpeed(history: RunRecord[], model: string, resolution: number | null, mode: string, backend: string | null) {
+  const run = history.find((r) => r.variant === model && r.resolution === resolution && r.config.mode === mode && r.backend === backend && r.lastEpoch && r.lastEpoch.imagesPerSecond > 0);
+  return run?.lastEpoch ? { runId: run.id, backend: run.backend, imagesPerSecond: run.lastEpoch.imagesPerSecond } : null;
+}

@@ -1,0 +1,118 @@
+/**
+ * The training setup form: what the user typed, and how it becomes train.start's options. Empty
+ * fields are left out so the engine picks its default for the model and mode (the contract's
+ * descriptions, shown as hints, say what those are).
+ */
+import { TrainOptions, type OptimizerName, type TrainMode } from '../../../main/api/calls-train';
+import { Augmentation } from '../../../main/api/calls-data';
+import type { BackendName } from '../../../main/api/calls-backend';
+
+export interface AugmentToggles {
+  randomCrop: boolean;
+  flip: boolean;
+  rotation: boolean;
+  colour: boolean;
+}
+
+export interface TrainForm {
+  mode: TrainMode;
+  /** text fields: '' = the engine's default */
+  topBlocks: string;
+  epochs: string;
+  batch: string;
+  resolution: string;
+  lr: string;
+  seed: string;
+  backend: BackendName | '';
+  optimizer: OptimizerName | '';
+  augment: AugmentToggles;
+}
+
+const fields = TrainOptions.shape;
+/** The pipeline's own augmentation defaults (rotation ± degrees, colour jitter strength). */
+export const AUGMENT_DEFAULTS = Augmentation.parse({});
+
+export const DEFAULT_FORM: TrainForm = {
+  mode: fields.mode.parse(undefined),
+  topBlocks: '',
+  epochs: '',
+  batch: '',
+  resolution: '',
+  lr: '',
+  seed: String(fields.seed.parse(undefined)),
+  backend: '',
+  optimizer: '',
+  augment: { randomCrop: AUGMENT_DEFAULTS.randomCrop, flip: AUGMENT_DEFAULTS.flip, rotation: AUGMENT_DEFAULTS.rotationDegrees > 0, colour: AUGMENT_DEFAULTS.brightness > 0 },
+};
+
+/** The contract's sentence about a field's default, e.g. "default: head 20, top 15, full 30". */
+export function defaultHint(field: keyof typeof fields): string {
+  return fields[field].description ?? '';
+}
+
+export type FieldProblems = Partial<Record<'topBlocks' | 'epochs' | 'batch' | 'resolution' | 'lr' | 'seed', string>>;
+
+/** Numbers as typed: '' stays undefined; anything else must read as a number (ranges are the engine's to check). */
+function readNumber(text: string, whole: boolean): number | undefined | string {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  const value = Number(trimmed);
+  if (!Number.isFinite(value)) return 'not a number';
+  if (whole && !Number.isInteger(value)) return 'a whole number';
+  return value;
+}
+
+export function toTrainOptions(form: TrainForm, model: string): { options: TrainOptions; problems: FieldProblems } {
+  const problems: FieldProblems = {};
+  const numbers: Record<string, number | undefined> = {};
+  const numeric: [keyof FieldProblems, boolean][] = [
+    ['topBlocks', true],
+    ['epochs', true],
+    ['batch', true],
+    ['resolution', true],
+    ['lr', false],
+    ['seed', true],
+  ];
+  for (const [name, whole] of numeric) {
+    const value = readNumber(form[name], whole);
+    if (typeof value === 'string') problems[name] = value;
+    else numbers[name] = value;
+  }
+  const { randomCrop, flip, rotation, colour } = form.augment;
+  const jitter = colour ? AUGMENT_DEFAULTS.brightness : 0;
+  const augment =
+    !randomCrop && !flip && !rotation && !colour
+      ? (false as const)
+      : { randomCrop, flip, rotationDegrees: rotation ? AUGMENT_DEFAULTS.rotationDegrees : 0, brightness: jitter, contrast: colour ? AUGMENT_DEFAULTS.contrast : 0, saturation: colour ? AUGMENT_DEFAULTS.saturation : 0 };
+  const options: TrainOptions = {
+    model,
+    mode: form.mode,
+    epochs: numbers.epochs,
+    batch: numbers.batch,
+    resolution: numbers.resolution,
+    lr: numbers.lr,
+    seed: numbers.seed,
+    topBlocks: form.mode === 'top' ? numbers.topBlocks : undefined,
+    backend: form.backend || undefined,
+    optimizer: form.optimizer || undefined,
+    augment,
+  };
+  return { options, problems };
+}
+
+const storageKey = (project: string) => `effitune.trainForm:${project}`;
+
+/** The form as the user left it, per project, for the tab's lifetime in this window (like the model choice). */
+export function readTrainForm(project: string): TrainForm {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(storageKey(project)) ?? 'null') as Partial<TrainForm> | null;
+    if (stored && typeof stored.mode === 'string') return { ...DEFAULT_FORM, ...stored, augment: { ...DEFAULT_FORM.augment, ...stored.augment } };
+  } catch {
+    // a damaged entry only costs the remembered form
+  }
+  return DEFAULT_FORM;
+}
+
+export function storeTrainForm(project: string, form: TrainForm): void {
+  sessionStorage.setItem(storageKey(project), JSON.stringify(form));
+}

@@ -1,0 +1,88 @@
+/** Learning-rate schedule, loss and the memory rules of the trainer. */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getVariant } from '../../main/model/variants';
+import { correctCount, crossEntropy } from '../../main/train/loss';
+import { chooseBatchSize, FaultPlan, isOutOfMemory, OutOfMemoryFault } from '../../main/train/memory';
+import { learningRateAt } from '../../main/train/schedule';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('learning-rate schedule', () => {
+  const config = { lr: 1e-3, epochs: 10, warmupEpochs: 2 };
+  it('warms up linearly, peaks, then follows a cosine to 0', () => {
+    expect(learningRateAt(0, config)).toBe(0);
+    expect(learningRateAt(1, config)).toBeCloseTo(5e-4, 12);
+    expect(learningRateAt(2, config)).toBeCloseTo(1e-3, 12);
+    expect(learningRateAt(6, config)).toBeCloseTo(5e-4, 12);
+    expect(learningRateAt(10, config)).toBeCloseTo(0, 12);
+    expect(learningRateAt(3, config)).toBeGreaterThan(learningRateAt(4, config));
+  });
+  it('without warm-up starts at the peak', () => {
+    expect(learningRateAt(0, { lr: 0.01, epochs: 4, warmupEpochs: 0 })).toBeCloseTo(0.01, 12);
+  });
+});
+
+describe('loss', () => {
+  it('is cross-entropy of the probabilities, with label smoothing and class weights', () => {
+    const probs = tf.tensor2d([
+      [0.7, 0.2, 0.1],
+      [0.1, 0.1, 0.8],
+    ]);
+    const labels = tf.tensor1d([0, 1], 'int32');
+    const plain = crossEntropy(probs, labels, { classes: 3, labelSmoothing: 0, classWeights: null }).dataSync()[0];
+    expect(plain).toBeCloseTo((-Math.log(0.7) - Math.log(0.1)) / 2, 5);
+    const smooth = crossEntropy(probs, labels, { classes: 3, labelSmoothing: 0.3, classWeights: null }).dataSync()[0];
+    const t = (hot: boolean) => (hot ? 0.7 + 0.1 : 0.1);
+    const expected = (-(t(true) * Math.log(0.7) + t(false) * Math.log(0.2) + t(false) * Math.log(0.1)) - (t(false) * Math.log(0.1) + t(true) * Math.log(0.1) + t(false) * Math.log(0.8))) / 2;
+    expect(smooth).toBeCloseTo(expected, 5);
+    const weights = tf.tensor1d([2, 0.5, 1]);
+    const weighted = crossEntropy(probs, labels, { classes: 3, labelSmoothing: 0, classWeights: weights }).dataSync()[0];
+    expect(weighted).toBeCloseTo((-2 * Math.log(0.7) - 0.5 * Math.log(0.1)) / 2, 5);
+    expect(correctCount(probs, labels).dataSync()[0]).toBe(1);
+    tf.dispose([probs, labels, weights]);
+  });
+  it('stays finite for a confident mistake', () => {
+    const probs = tf.tensor2d([[1, 0]]);
+    const loss = crossEntropy(probs, tf.tensor1d([1], 'int32'), { classes: 2, labelSmoothing: 0, classWeights: null }).dataSync()[0];
+    expect(Number.isFinite(loss)).toBe(true);
+    expect(loss).toBeCloseTo(-Math.log(1e-7), 3);
+  });
+});
+
+describe('batch size from memory', () => {
+  const variant = getVariant('b0');
+  const choose = (memoryBytes: number | null, trainImages = 1000) => chooseBatchSize({ variant, resolution: 224, classes: 10, trainImages, memoryBytes, memorySource: 'test', onGpu: false });
+  it('takes the recipe batch (32) when memory allows, never more than the training images', () => {
+    expect(choose(64 * 1024 ** 3).batch).toBe(32);
+    expect(choose(64 * 1024 ** 3, 20).batch).toBe(16);
+  });
+  it('halves until the estimate fits, and says how much a step needs', () => {
+    const small = choose(4 * 1024 ** 3);
+    expect(small.batch).toBeLessThan(32);
+    expect(small.batch).toBeGreaterThanOrEqual(1);
+    expect(small.reason).toMatch(/needs about .* within 50 % of 4.0 GiB/);
+    expect(choose(1024 ** 2).batch).toBe(1);
+    expect(choose(null).reason).toMatch(/reports no memory size/);
+  });
+});
+
+describe('out-of-memory errors', () => {
+  it('are recognised across backends', () => {
+    expect(isOutOfMemory(new Error('OOM when allocating tensor with shape[32,112,112,96]'))).toBe(true);
+    expect(isOutOfMemory(new RangeError('Array buffer allocation failed'))).toBe(true);
+    expect(isOutOfMemory(new Error('Failed to allocate GPU buffer'))).toBe(true);
+    expect(isOutOfMemory(new OutOfMemoryFault(3))).toBe(true);
+    expect(isOutOfMemory(new Error('shape mismatch'))).toBe(false);
+  });
+  it('can be injected once at a step', () => {
+    const plan = new FaultPlan('oom@2');
+    expect(() => plan.beforeStep(1)).not.toThrow();
+    expect(() => plan.beforeStep(2)).toThrow(OutOfMemoryFault);
+    expect(() => plan.beforeStep(2)).not.toThrow();
+    expect(() => new FaultPlan('boom@1')).toThrow(/EFFITUNE_TRAIN_FAULT/);
+  });
+});
