@@ -72,6 +72,11 @@ async function startCpu(): Promise<ActiveBackend> {
   const { registerFastCpuKernels } = await import('./cpu-kernels');
   registerFastCpuKernels();
   await activate('cpu');
+  // The cpu backend prints an "install tfjs-node" banner on its first tensor, on stderr of every
+  // CLI command. `effitune doctor` already says which backends load and what to install, so the
+  // banner is switched off here (its own flag, not PROD mode, so other tfjs warnings still show).
+  const cpu = initialisedBackend('cpu') as (tf.KernelBackend & { firstUse?: boolean }) | undefined;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
   return { name: 'cpu', device: `${cpuDescription()} (JavaScript)`, softwareGpu: false, memoryBytes: os.totalmem(), memorySource: 'system memory' };
 }
 

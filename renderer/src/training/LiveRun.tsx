@@ -125,9 +125,15 @@ function Stat({ label, value, testId }: { label: string; value: string; testId?:
 
 function Notes({ run }: { run: LiveRun }) {
   const warnings = run.started?.warnings ?? [];
-  if (run.notes.length === 0 && warnings.length === 0) return null;
+  // The trainer sends most of what it decided as note events too; a resume's words come only in its answer.
+  const told = new Set(run.notes.map((n) => n.message));
+  const decisions = (run.started?.notes ?? []).filter((n) => !told.has(n));
+  if (run.notes.length === 0 && warnings.length === 0 && decisions.length === 0) return null;
   return (
     <ul className="note-list small" data-testid="live-notes">
+      {decisions.map((n) => (
+        <li key={n}>{n}</li>
+      ))}
       {warnings.map((w) => (
         <li key={w} className="note-warning">
           {w}
