@@ -45,12 +45,16 @@ export interface Features {
   skipped: SkippedImage[];
 }
 
-/** Key of the cache for this backbone: variant, feature-changing build options and a hash of all backbone weights. */
-export function backboneWeightsKey(backbone: tfl.LayersModel, variantId: string, options: BuildOptions): string {
+/**
+ * Key of the cache for this backbone: variant, feature-changing build options and a hash of all
+ * backbone weights. Reads are asynchronous (data(), never dataSync()): WebGPU in Node has no
+ * synchronous read-back.
+ */
+export async function backboneWeightsKey(backbone: tfl.LayersModel, variantId: string, options: BuildOptions): Promise<string> {
   const hash = crypto.createHash('sha256');
   for (const w of backbone.weights) {
     hash.update(w.originalName);
-    const data = w.read().dataSync() as Float32Array;
+    const data = (await w.read().data()) as Float32Array;
     hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
   return `${variantId}|${options.padding ?? 'tf-same'}|${hash.digest('hex').slice(0, 32)}`;
@@ -87,7 +91,7 @@ export async function computeFeatures(options: {
   images: readonly LabeledImage[];
   skipped: SkippedImage[];
   batch: () => number;
-  runBatch: (x: tf.Tensor4D) => Float32Array;
+  runBatch: (x: tf.Tensor4D) => Promise<Float32Array>;
   onBatch: (done: number, total: number) => Promise<void>;
 }): Promise<Features> {
   const { db, key, images } = options;
@@ -118,7 +122,7 @@ export async function computeFeatures(options: {
       const input = tf.tensor4d(x, [ok.length, resolution, resolution, 3]);
       let vectors: Float32Array;
       try {
-        vectors = options.runBatch(input);
+        vectors = await options.runBatch(input);
       } finally {
         input.dispose();
       }

@@ -177,7 +177,8 @@ class RunSession {
     if (config.imbalance === 'weights') this.classWeightTensor = tf.tensor1d(classWeights(counts));
 
     for (const note of notes) this.note('info', note);
-    for (const warning of trainable.warnings) this.note('warning', warning);
+    // a new run's warnings were noted when it was created; the data may have changed since a stop
+    if (ctx.resume) for (const warning of trainable.warnings) this.note('warning', warning);
     ctx.reporter.started({
       backend: ctx.backend.name,
       device: ctx.backend.device,
@@ -318,7 +319,7 @@ class RunSession {
     const { ctx, config } = this;
     const model = this.built!.model;
     const backbone = backboneOf(model);
-    const key = { weightsKey: backboneWeightsKey(backbone, config.model, this.built!.buildOptions), resolution: config.resolution };
+    const key = { weightsKey: await backboneWeightsKey(backbone, config.model, this.built!.buildOptions), resolution: config.resolution };
     const { images, skipped } = labeledImages(ctx.db, config.classes);
     const features = await computeFeatures({
       db: ctx.db,
@@ -378,14 +379,19 @@ class RunSession {
   }
 
   /** Backbone features of a batch of images, in chunks of the current batch (halved on out-of-memory). */
-  private predictInChunks(backbone: ReturnType<typeof backboneOf>, x: tf.Tensor4D): Float32Array {
+  private async predictInChunks(backbone: ReturnType<typeof backboneOf>, x: tf.Tensor4D): Promise<Float32Array> {
     const n = x.shape[0];
     const parts: Float32Array[] = [];
     let from = 0;
     while (from < n) {
       const size = Math.min(this.batch, n - from);
       try {
-        parts.push(tf.tidy(() => backbone.predict(tf.slice(x, [from, 0, 0, 0], [size, -1, -1, -1])) as tf.Tensor).dataSync() as Float32Array);
+        const features = tf.tidy(() => backbone.predict(tf.slice(x, [from, 0, 0, 0], [size, -1, -1, -1])) as tf.Tensor);
+        try {
+          parts.push((await features.data()) as Float32Array);
+        } finally {
+          features.dispose();
+        }
         from += size;
       } catch (err) {
         this.halveOnOutOfMemory(err, 'computing backbone features');

@@ -1,8 +1,8 @@
 /**
  * Training end to end, in browser mode in a real Chromium: create the sample project, open the
  * Train tab, get a clear error for starting without a split, split it (counts per class and
- * split), start a tiny run (custom φ = −6 at 32 px, full mode, 2 epochs, CPU), pause and resume
- * it, watch the progress and the live charts, and find it finished in the history with a
+ * split), start a tiny run (custom φ = −6 at 32 px, full mode, 2 epochs, CPU), pause it, leave
+ * the tab and come back to the same paused run, resume it, watch the progress and the live charts, and find it finished in the history with a
  * validation accuracy and its curves.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -83,10 +83,18 @@ describe('training', () => {
     // Training steps arrive live: a batch loss and images/s.
     await expect.poll(() => text(page, 'live-loss'), { timeout: SLOW }).toMatch(/^\d+\.\d+$/);
     await expect.poll(() => text(page, 'live-rate'), { timeout: SLOW }).toMatch(/^\d/);
+    await page.screenshot({ path: path.join(RESULTS, 'training-live.png') });
 
     // Pause after the current step, then resume.
     await page.getByTestId('train-pause').click();
     await expect.poll(() => live.getAttribute('data-status'), { timeout: SLOW }).toBe('paused');
+    expect(await page.getByTestId('train-start').isDisabled()).toBe(true);
+    // A trip to the Data tab and back finds the same run again (train.active), still paused.
+    await page.getByTestId('tab-data').click();
+    await page.getByTestId('project-sidebar').waitFor({ timeout: SLOW });
+    await page.getByTestId('tab-train').click();
+    await expect.poll(() => live.getAttribute('data-run-id'), { timeout: SLOW }).toBe(String(runId));
+    expect(await live.getAttribute('data-status')).toBe('paused');
     await page.getByTestId('train-resume').click();
     await expect.poll(() => live.getAttribute('data-status'), { timeout: SLOW }).toMatch(/running|completed/);
 

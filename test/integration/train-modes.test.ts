@@ -111,8 +111,10 @@ describe('training modes on a tiny model', () => {
   });
 
   it('head mode learns on cached features; the next run computes only the images added since', { timeout: 120_000 }, async () => {
+    const tensors = tf.memory().numTensors;
     const first = await train({ mode: 'head', epochs: 15, weights: baseModel });
     expect(first.result.status).toBe('completed');
+    expect(tf.memory().numTensors).toBe(tensors);
     expect(first.result.features).toEqual({ computed: 42, cached: 0 });
     expect(first.started!.fromScratch).toBe(false);
     expect(bestValAcc(first.runId)).toBeGreaterThanOrEqual(CHANCE + 0.25);
@@ -129,8 +131,10 @@ describe('training modes on a tiny model', () => {
   });
 
   it('top mode trains only the last blocks, with every BatchNorm frozen in inference mode', { timeout: 120_000 }, async () => {
+    const tensors = tf.memory().numTensors;
     const t = await train({ mode: 'top', topBlocks: 2, epochs: 3, weights: baseModel, lr: 1e-3 });
     expect(t.result.status).toBe('completed');
+    expect(tf.memory().numTensors).toBe(tensors); // nothing leaked: steps, checkpoints, model all disposed
     expect(bestValAcc(t.runId)).toBeGreaterThanOrEqual(CHANCE + 0.2);
     const before = await weightsOf(baseModel);
     const after = await weightsOf(t.result.modelDir!);
@@ -142,6 +146,16 @@ describe('training modes on a tiny model', () => {
     expect(same('top_conv/kernel')).toBe(false);
     // BatchNorm neither learns nor updates its statistics, even inside the training blocks
     for (const name of ['block7a_bn/gamma', 'block7a_bn/moving_mean', 'block7a_bn/moving_variance', 'top_bn/moving_mean', 'stem_bn/moving_variance']) expect(same(name)).toBe(true);
+  });
+});
+
+describe('early stopping', () => {
+  it('stops when the validation loss has not improved for `patience` epochs, keeping the best epoch', { timeout: 60_000 }, async () => {
+    // a zero head with a vanishing learning rate predicts uniformly: the validation loss stays ln(3) exactly
+    const t = await train({ mode: 'head', epochs: 10, patience: 2, lr: 1e-12, weights: baseModel });
+    expect(t.result.status).toBe('completed');
+    expect(runHistory(project.handle.db, t.runId).map((e) => e.epoch)).toEqual([0, 1, 2]);
+    expect(getRun(project.handle.db, t.runId)).toMatchObject({ bestEpoch: 0, reason: expect.stringMatching(/^stopped early after epoch 3: the validation loss has not improved for 2 epochs; kept the model of epoch 1/) });
   });
 });
 

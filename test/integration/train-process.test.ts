@@ -4,6 +4,7 @@
  * trainer killed with SIGKILL mid-epoch leaves a failed run with the reason and whole checkpoints,
  * and `effitune train --resume` continues it after its last finished epoch.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,6 +16,7 @@ import { verifyCheckpoint } from '../../main/train/checkpoint';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { createTrainProject, writeTrainImages } from '../fixtures/train-project';
 import { ProjectRegistry } from '../../main/project/registry';
+import { createRun, updateRunStatus } from '../../main/project/runs';
 
 const TINY = { model: 'phi=-8', resolution: 32, backend: 'cpu' as const, augment: false as const };
 
@@ -174,6 +176,26 @@ describe('a run in its own process', () => {
     expect(result.final).toMatchObject({ valLoss: expect.any(Number), valAcc: expect.any(Number) });
     expect(result.notes.map((n: { message: string }) => n.message)).toContain('resumed from the checkpoint of epoch 1 (epoch-0000)');
     expect(fs.readdirSync(folder)).toEqual(['model']);
+  });
+});
+
+describe('stale records', () => {
+  it('a run left "running" by a stopped app can be cancelled; one trained by a live process elsewhere cannot', async () => {
+    const registry = new ProjectRegistry(path.join(dir, 'other-home'));
+    const { db } = registry.get(file);
+    const stale = createRun(db, { config: {}, variant: 'phi=-8', resolution: 32, classes: ['a', 'b'], status: 'running' });
+    const folder = registry.sideFolder(file, `runs/${stale.id}`);
+    // a pid that no longer exists: a finished child process
+    const gone = spawnSync(process.execPath, ['-e', 'process.pid'], { encoding: 'utf8' }).pid!;
+    fs.writeFileSync(path.join(folder, 'trainer.json'), JSON.stringify({ pid: gone }));
+    expect((await service.call('train.cancel', { project: file, runId: stale.id })).run).toMatchObject({ status: 'cancelled', reason: 'cancelled by the user' });
+
+    const elsewhere = createRun(db, { config: {}, variant: 'phi=-8', resolution: 32, classes: ['a', 'b'], status: 'running' });
+    fs.writeFileSync(path.join(registry.sideFolder(file, `runs/${elsewhere.id}`), 'trainer.json'), JSON.stringify({ pid: process.ppid }));
+    await expect(service.call('train.cancel', { project: file, runId: elsewhere.id })).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/another Effitune process/) });
+    await expect(service.call('train.resume', { project: file, runId: elsewhere.id })).rejects.toMatchObject({ code: 'busy' });
+    updateRunStatus(db, elsewhere.id, 'failed', { reason: 'test over' });
+    registry.closeAll();
   });
 });
 

@@ -25,7 +25,8 @@ interface LineChartProps {
   series: ChartSeries[];
   /** fixed y range (accuracy: 0..1); otherwise the data's range with some air */
   yDomain?: [number, number];
-  formatY?: (value: number) => string;
+  /** percent: values are fractions shown as %; ticks get as many decimals as their step needs */
+  units?: 'number' | 'percent';
   /** the x range to show at least (e.g. all planned epochs), so a run does not rescale as it goes */
   xMax?: number;
   height?: number;
@@ -34,7 +35,7 @@ interface LineChartProps {
 
 const MARGIN = { top: 10, right: 14, bottom: 38, left: 52 };
 
-export function LineChart({ title, xLabel, yLabel, series, yDomain, formatY = String, xMax, height = 200, testId }: LineChartProps) {
+export function LineChart({ title, xLabel, yLabel, series, yDomain, units = 'number', xMax, height = 200, testId }: LineChartProps) {
   const [ref, width] = useElementWidth<HTMLDivElement>(360);
   const values = series.flatMap((s) => s.points);
   const plotWidth = Math.max(40, width - MARGIN.left - MARGIN.right);
@@ -45,7 +46,12 @@ export function LineChart({ title, xLabel, yLabel, series, yDomain, formatY = St
   const [y0, y1] = yDomain ?? dataDomain(values.map((p) => p.y));
   const y = linearScale([y0, y1], [MARGIN.top + plotHeight, MARGIN.top]);
   const xTicks = linearTicks(x.domain, niceStep(x.domain[1] - x.domain[0], plotWidth / 60, true));
-  const yTicks = linearTicks([y0, y1], niceStep(y1 - y0, plotHeight / 36, false));
+  const yStep = niceStep(y1 - y0, plotHeight / 26, false);
+  const yTicks = linearTicks([y0, y1], yStep);
+  const scaleBy = units === 'percent' ? 100 : 1;
+  const suffix = units === 'percent' ? ' %' : '';
+  const formatTick = (v: number) => `${(v * scaleBy).toFixed(decimalsFor(yStep * scaleBy))}${suffix}`;
+  const formatValue = (v: number) => `${Number((v * scaleBy).toPrecision(4))}${suffix}`;
 
   return (
     <figure className="line-chart" data-testid={testId}>
@@ -69,7 +75,7 @@ export function LineChart({ title, xLabel, yLabel, series, yDomain, formatY = St
             <g key={`y${t.value}`}>
               <line className="grid-line" x1={MARGIN.left} x2={MARGIN.left + plotWidth} y1={y(t.value)} y2={y(t.value)} />
               <text className="tick-label" x={MARGIN.left - 6} y={y(t.value) + 4} textAnchor="end">
-                {formatY(t.value)}
+                {formatTick(t.value)}
               </text>
             </g>
           ))}
@@ -92,7 +98,7 @@ export function LineChart({ title, xLabel, yLabel, series, yDomain, formatY = St
               {s.points.length > 1 && <polyline className="series-line" points={s.points.map((p) => `${x(p.x)},${y(clamp(p.y, y0, y1))}`).join(' ')} />}
               {s.points.map((p) => (
                 <circle key={p.x} className="series-point" cx={x(p.x)} cy={y(clamp(p.y, y0, y1))} r={3}>
-                  <title>{`${s.label}, ${xLabel} ${p.x}: ${formatY(p.y)}`}</title>
+                  <title>{`${s.label}, ${xLabel} ${p.x}: ${formatValue(p.y)}`}</title>
                 </circle>
               ))}
             </g>
@@ -106,6 +112,11 @@ export function LineChart({ title, xLabel, yLabel, series, yDomain, formatY = St
       </div>
     </figure>
   );
+}
+
+/** Decimals that tell ticks `step` apart: 0.005 → 3, 0.2 → 1, 5 → 0. */
+function decimalsFor(step: number): number {
+  return Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
 }
 
 function clamp(value: number, lo: number, hi: number): number {

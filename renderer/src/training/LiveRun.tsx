@@ -74,6 +74,12 @@ export function LiveRunView({ project, run, onStatus, onResumed }: LiveRunProps)
           )}
         </div>
       </div>
+      {!run.started && run.backend && (
+        <p className="muted small" data-testid="live-backend">
+          {run.backend}
+          {progress ? ` · batch ${progress.batch}` : ''}
+        </p>
+      )}
       {run.started && (
         <p className="muted small" data-testid="live-backend">
           {run.started.backend} on {run.started.device} · batch {progress?.batch ?? run.started.batch}
@@ -93,11 +99,21 @@ export function LiveRunView({ project, run, onStatus, onResumed }: LiveRunProps)
         <div className="progress-fill" style={{ width: fraction === null ? undefined : `${fraction * 100}%` }} />
       </div>
       <div className="stat-row">
-        <Stat label="images/s" value={formatRate(progress?.imagesPerSecond ?? last?.imagesPerSecond)} testId="live-rate" />
+        <Stat label="images/s" value={formatRate(active && progress?.imagesPerSecond ? progress.imagesPerSecond : last?.imagesPerSecond)} testId="live-rate" />
         <Stat label="time left" value={active ? formatDuration(progress?.etaSeconds) : '—'} testId="live-eta" />
         <Stat label="elapsed" value={formatDuration(progress?.elapsedSeconds)} />
-        <Stat label="batch loss" value={formatLoss(progress?.loss)} testId="live-loss" />
-        <Stat label="batch accuracy" value={formatPercent(progress?.accuracy)} />
+        {/* the last batch while steps run; between epochs and after the run, the last epoch's training figures */}
+        {active && progress?.loss !== null && progress?.loss !== undefined ? (
+          <>
+            <Stat label="batch loss" value={formatLoss(progress.loss)} testId="live-loss" />
+            <Stat label="batch accuracy" value={formatPercent(progress.accuracy)} />
+          </>
+        ) : (
+          <>
+            <Stat label={last ? `train loss, epoch ${last.epoch + 1}` : 'batch loss'} value={formatLoss(last?.trainLoss)} testId="live-loss" />
+            <Stat label={last ? `train accuracy, epoch ${last.epoch + 1}` : 'batch accuracy'} value={formatPercent(last?.trainAcc)} />
+          </>
+        )}
         <Stat label="val accuracy (best)" value={formatPercent(best?.valAcc ?? last?.valAcc)} testId="live-val-acc" />
         <Stat label="val loss (best)" value={formatLoss(best?.valLoss ?? last?.valLoss)} />
       </div>

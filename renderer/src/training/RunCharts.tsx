@@ -1,7 +1,6 @@
 /** Loss and accuracy per epoch, training against validation: the two charts of a run. */
 import type { EpochRecord } from '../../../main/api/calls-data';
 import { LineChart, type ChartSeries } from './LineChart';
-import { formatPercent } from './train-format';
 
 function series(records: EpochRecord[], id: string, label: string, className: string, pick: (r: EpochRecord) => number | null): ChartSeries {
   const points = records.flatMap((r) => {
@@ -19,7 +18,6 @@ export function RunCharts({ records, plannedEpochs, testId }: { records: EpochRe
         xLabel="epoch"
         yLabel="loss"
         xMax={plannedEpochs ?? undefined}
-        formatY={(v) => String(Number(v.toPrecision(3)))}
         series={[series(records, 'train', 'train', 'series-train', (r) => r.trainLoss), series(records, 'val', 'validation', 'series-val', (r) => r.valLoss)]}
         testId={`${testId}-loss`}
       />
@@ -29,7 +27,7 @@ export function RunCharts({ records, plannedEpochs, testId }: { records: EpochRe
         yLabel="accuracy"
         yDomain={[0, 1]}
         xMax={plannedEpochs ?? undefined}
-        formatY={(v) => formatPercent(v).replace('.0 ', ' ')}
+        units="percent"
         series={[series(records, 'train', 'train', 'series-train', (r) => r.trainAcc), series(records, 'val', 'validation', 'series-val', (r) => r.valAcc)]}
         testId={`${testId}-acc`}
       />

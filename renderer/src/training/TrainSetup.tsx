@@ -116,7 +116,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
                 {v.name} · {v.resolution} px
               </option>
             ))}
-            <option value={CUSTOM}>Custom φ = {formatPhi(model.custom.phi)} (compound scaling)</option>
+            <option value={CUSTOM}>Custom φ = {formatPhi(model.custom.phi)}</option>
           </select>
         </label>
         {customPhi && (

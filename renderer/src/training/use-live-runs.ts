@@ -20,6 +20,8 @@ export interface LiveRun {
   bestEpoch: number | null;
   notes: TrainNote[];
   started: Omit<TrainStarted, 'run'> | null;
+  /** the backend the run's record names (what a picked-up run shows until it reports itself) */
+  backend: string | null;
 }
 
 type Action =
@@ -33,7 +35,7 @@ type Action =
 type State = Record<number, LiveRun>;
 
 function blank(runId: number): LiveRun {
-  return { runId, status: 'running', reason: null, epochs: null, progress: null, records: [], bestEpoch: null, notes: [], started: null };
+  return { runId, status: 'running', reason: null, epochs: null, progress: null, records: [], bestEpoch: null, notes: [], started: null, backend: null };
 }
 
 function reduce(state: State, action: Action): State {
@@ -93,7 +95,7 @@ export function useLiveRuns(project: string, onRunEnded: (runId: number) => void
     async (runId: number, progress: TrainProgress | null = null) => {
       const [{ run, epochs }, { notes }] = await Promise.all([client.call('runs.get', { project, id: runId }), client.call('train.notes', { project, runId })]);
       const planned = typeof run.config.epochs === 'number' ? run.config.epochs : null;
-      dispatch({ type: 'loaded', run: { ...blank(runId), status: run.status, reason: run.reason, epochs: planned, progress, records: epochs, bestEpoch: run.bestEpoch, notes } });
+      dispatch({ type: 'loaded', run: { ...blank(runId), status: run.status, reason: run.reason, epochs: planned, progress, records: epochs, bestEpoch: run.bestEpoch, notes, backend: run.backend } });
     },
     [client, project],
   );
