@@ -5,6 +5,9 @@
  * and BatchNorm parameters are not decayed (the usual practice). The same decoupled decay applies
  * to SGD when a weight decay is given.
  *
+ * minimize() needs the gradient functions, which @tensorflow/tfjs-layers registers on import (the
+ * trainer always loads it with the model).
+ *
  * The state (iteration count and moment estimates) is saved with each checkpoint, so a resumed run
  * continues with warm moments rather than restarting Adam's bias correction.
  */

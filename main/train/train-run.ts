@@ -506,7 +506,7 @@ class RunSession {
     const modelDir = finalizeModel(ctx.checkpointRoot, keep);
     const kept = history.find((e) => e.epoch === keep)!;
     const which = this.best ? `the model of epoch ${keep + 1}, the best validation loss (${kept.valLoss?.toFixed(4)}, accuracy ${formatPercent(kept.valAcc)})` : `the model of the last epoch (no validation split to choose by)`;
-    const reason = `${stoppedEarly ?? `completed ${config.epochs} epochs`}; kept ${which}`;
+    const reason = `${stoppedEarly ?? `completed ${config.epochs} epoch${config.epochs === 1 ? '' : 's'}`}; kept ${which}`;
     this.setStatus('completed', reason);
     return { status: 'completed', reason, started: true, modelDir, features: this.features };
   }

@@ -25,6 +25,7 @@ import { createTrainProject, writeTrainImages, type TrainProject } from '../fixt
 
 const TINY = { model: 'phi=-8', resolution: 32, batch: 8 };
 const CHANCE = 1 / 3;
+const AUGMENT = { scaleMin: 0.5 };
 
 let dir: string;
 let project: TrainProject;
@@ -86,15 +87,17 @@ afterAll(() => {
 
 describe('training modes on a tiny model', () => {
   it('full mode from scratch learns well above chance and keeps a loadable model', { timeout: 180_000 }, async () => {
-    // the default augmentation: without it a from-scratch model memorises 10 images per class
-    const t = await train({ mode: 'full', epochs: 6, patience: 0 });
+    // augmentation matters: without it a from-scratch model memorises its 10 images per class; crops
+    // of at least half the image, because these shapes cover a third of it and a smaller crop is often
+    // all background (the default 8 % suits photos)
+    const t = await train({ mode: 'full', epochs: 6, patience: 0, augment: AUGMENT });
     expect(t.result).toMatchObject({ status: 'completed', started: true });
     expect(t.started).toMatchObject({ backend: 'cpu', batch: 8, fromScratch: true, resumedFromEpoch: null });
     const epochs = runHistory(project.handle.db, t.runId);
     expect(epochs.map((e) => e.epoch)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(epochs[0].trainLoss!).toBeLessThan(Math.log(3) + 0.15); // a zero head starts at ln(K)
     expect(epochs.at(-1)!.trainAcc!).toBeGreaterThan(epochs[0].trainAcc!);
-    expect(bestValAcc(t.runId)).toBeGreaterThanOrEqual(CHANCE + 0.2);
+    expect(bestValAcc(t.runId)).toBeGreaterThanOrEqual(CHANCE + 0.3);
     expect(epochs.every((e) => e.imagesPerSecond > 0 && e.batch === 8)).toBe(true);
     expect(new Set(t.progress.map((p) => p.phase))).toEqual(new Set(['starting', 'training', 'validating', 'checkpointing']));
     const run = getRun(project.handle.db, t.runId);
@@ -117,7 +120,7 @@ describe('training modes on a tiny model', () => {
     expect(tf.memory().numTensors).toBe(tensors);
     expect(first.result.features).toEqual({ computed: 42, cached: 0 });
     expect(first.started!.fromScratch).toBe(false);
-    expect(bestValAcc(first.runId)).toBeGreaterThanOrEqual(CHANCE + 0.25);
+    expect(bestValAcc(first.runId)).toBeGreaterThanOrEqual(CHANCE + 0.3);
     expect(first.progress.some((p) => p.phase === 'embedding' && p.batchesPerEpoch === 42)).toBe(true);
 
     // label two more images per class: only those six are new to the cache
@@ -132,7 +135,7 @@ describe('training modes on a tiny model', () => {
 
   it('top mode trains only the last blocks, with every BatchNorm frozen in inference mode', { timeout: 120_000 }, async () => {
     const tensors = tf.memory().numTensors;
-    const t = await train({ mode: 'top', topBlocks: 2, epochs: 3, weights: baseModel, lr: 1e-3 });
+    const t = await train({ mode: 'top', topBlocks: 2, epochs: 3, weights: baseModel, lr: 1e-3, augment: AUGMENT });
     expect(t.result.status).toBe('completed');
     expect(tf.memory().numTensors).toBe(tensors); // nothing leaked: steps, checkpoints, model all disposed
     expect(bestValAcc(t.runId)).toBeGreaterThanOrEqual(CHANCE + 0.2);

@@ -125,7 +125,10 @@ describe('a run in its own process', () => {
       await new Promise((r) => setTimeout(r, 40));
     }
     latencies.sort((a, b) => a - b);
-    expect(latencies.at(-1)!).toBeLessThan(50);
+    // training in this process would block calls for a whole step (seconds); the trainer process
+    // leaves them fast. p95, not max: on a loaded 2-core machine the OS may delay any single call
+    expect(latencies[Math.floor(latencies.length * 0.95)]).toBeLessThan(50);
+    expect(latencies[Math.floor(latencies.length / 2)]).toBeLessThan(20);
 
     const paused = await service.call('train.pause', { project: file, runId });
     expect(paused.run).toMatchObject({ status: 'paused', reason: 'paused by the user' });

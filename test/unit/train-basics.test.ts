@@ -1,10 +1,13 @@
-/** Learning-rate schedule, loss and the memory rules of the trainer. */
+/** Learning-rate schedule, loss, optimizers and the memory rules of the trainer. */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// registers the gradient functions (as in the trainer, which always loads tf.layers)
+import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getVariant } from '../../main/model/variants';
 import { correctCount, crossEntropy } from '../../main/train/loss';
 import { chooseBatchSize, FaultPlan, isOutOfMemory, OutOfMemoryFault } from '../../main/train/memory';
+import { createOptimizer } from '../../main/train/optimizer';
 import { learningRateAt } from '../../main/train/schedule';
 
 beforeAll(async () => {
@@ -84,5 +87,31 @@ describe('out-of-memory errors', () => {
     expect(() => plan.beforeStep(2)).toThrow(OutOfMemoryFault);
     expect(() => plan.beforeStep(2)).not.toThrow();
     expect(() => new FaultPlan('boom@1')).toThrow(/EFFITUNE_TRAIN_FAULT/);
+  });
+});
+
+describe('optimizers', () => {
+  it('adamw decays kernels (decoupled from the gradient), never biases', () => {
+    const kernel = tf.variable(tf.tensor1d([1, -2]), true, 'opt_test_dense/kernel');
+    const bias = tf.variable(tf.tensor1d([1, -2]), true, 'opt_test_dense/bias');
+    const optimizer = createOptimizer('adamw', [kernel, bias], 0.1);
+    // a loss whose gradient is zero: Adam moves nothing, only the decay acts
+    optimizer.minimize(() => tf.mul(tf.sum(tf.add(kernel, bias)), 0) as tf.Scalar, 0.5);
+    const [k0, k1] = kernel.dataSync();
+    expect(k0).toBeCloseTo(0.95, 6);
+    expect(k1).toBeCloseTo(-1.9, 6);
+    expect(Array.from(bias.dataSync())).toEqual([1, -2]);
+    optimizer.dispose();
+  });
+
+  it('sgd follows the learning rate it is given at each step', () => {
+    const w = tf.variable(tf.scalar(1), true, 'opt_test_sgd/kernel');
+    const optimizer = createOptimizer('sgd', [w], 0);
+    optimizer.minimize(() => tf.mul(w, 1) as tf.Scalar, 0.1);
+    expect(w.dataSync()[0]).toBeCloseTo(0.9, 6);
+    // momentum 0.9: the accumulated gradient is 1.9 at the second step
+    optimizer.minimize(() => tf.mul(w, 1) as tf.Scalar, 0.01);
+    expect(w.dataSync()[0]).toBeCloseTo(0.9 - 0.019, 6);
+    optimizer.dispose();
   });
 });
