@@ -9,6 +9,7 @@ import type { Database } from '../project/database';
 import { createRun } from '../project/runs';
 import { resolveTrainConfig, type ParsedTrainOptions } from './config';
 import { checkTrainable } from './data/trainable';
+import { getVariant } from '../model/variants';
 import { addRunNote } from './run-notes';
 
 export interface NewRun {
@@ -17,6 +18,8 @@ export interface NewRun {
 }
 
 export function createTrainingRun(handle: { db: Database }, options: ParsedTrainOptions): NewRun {
+  // A misspelt model is the user's first mistake to hear about, before anything about the data.
+  getVariant(options.model);
   const trainable = checkTrainable(handle);
   const { config, variant, warnings } = resolveTrainConfig(options, trainable.classes);
   const all = [...trainable.warnings, ...warnings];

@@ -76,6 +76,8 @@ describe('bad configurations fail before any work starts', () => {
     const empty = path.join(dir, 'empty.effitune');
     await service.call('project.create', { path: empty });
     await expectRefused(empty, {}, /no labeled images/);
+    // the model is checked before the data: a misspelt model is named even in an empty project
+    await expectRefused(empty, { model: 'b9' }, /unknown model "b9"/);
 
     const odd = path.join(dir, 'odd.effitune');
     await service.call('project.create', { path: odd });
