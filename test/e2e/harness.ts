@@ -13,6 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { ensureRendererBuilt } from '../../scripts/renderer-build.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(repoRoot, 'bin', 'effitune.mjs');
@@ -151,4 +153,27 @@ async function sparticuzLibraries(): Promise<string> {
   const { inflate } = await import('@sparticuz/chromium');
   const extracted = await inflate(path.join(packageDir, 'bin', 'al2023.tar.br'));
   return path.join(extracted, 'lib');
+}
+
+/** Where e2e specs put their screenshots. */
+export const RESULTS_DIR = path.join(repoRoot, 'test-results');
+
+/**
+ * The set-up every e2e spec shares: an up-to-date UI (a spec run alone still needs it), the app in
+ * browser mode and a Chromium, started before the spec's tests and stopped after them. Read
+ * `session.app` / `session.browser` inside tests (they are set once beforeAll has run).
+ */
+export function useBrowserSession(): { app: RunningApp; browser: Browser } {
+  const session = {} as { app: RunningApp; browser: Browser };
+  beforeAll(async () => {
+    await ensureRendererBuilt();
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    session.app = await startApp();
+    session.browser = await launchBrowser();
+  }, 180_000);
+  afterAll(async () => {
+    await session.browser?.close();
+    await session.app?.stop();
+  });
+  return session;
 }

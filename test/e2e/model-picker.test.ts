@@ -3,37 +3,21 @@
  * Model tab, read B0's published figures in the table, move the φ slider and see the custom
  * network's resolution and parameters follow, and break α·β²·γ² ≈ 2 to get the warning.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import fs from 'node:fs';
+import { describe, expect, test } from 'vitest';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, startApp } from './harness';
-import { ensureRendererBuilt } from '../../scripts/renderer-build.mjs';
+import type { Page } from 'playwright-core';
+import { RESULTS_DIR as RESULTS, useBrowserSession } from './harness';
 
-const RESULTS = path.resolve('test-results');
 const SLOW = 30_000;
 
-let app: Awaited<ReturnType<typeof startApp>>;
-let browser: Browser;
-
-beforeAll(async () => {
-  await ensureRendererBuilt();
-  fs.mkdirSync(RESULTS, { recursive: true });
-  app = await startApp();
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const session = useBrowserSession();
 
 const text = (page: Page, testId: string) => page.getByTestId(testId).innerText();
 
 describe('model picker', () => {
   test('variants table, φ slider and the α·β²·γ² check', { timeout: 120_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-    await page.goto(app.url);
+    const page = await session.browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    await page.goto(session.app.url);
     await page.getByTestId('start-screen').waitFor({ timeout: SLOW });
     await page.getByTestId('new-project-name').fill('E2E models');
     await page.getByTestId('new-project-create').click();

@@ -5,40 +5,24 @@
  * the tab and come back to the same paused run, resume it, watch the progress and the live charts, and find it finished in the history with a
  * validation accuracy and its curves.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import fs from 'node:fs';
+import { describe, expect, test } from 'vitest';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, startApp } from './harness';
-import { ensureRendererBuilt } from '../../scripts/renderer-build.mjs';
+import type { Page } from 'playwright-core';
+import { RESULTS_DIR as RESULTS, useBrowserSession } from './harness';
 
-const RESULTS = path.resolve('test-results');
 // The browser, the server and the trainer process share two CPU cores in CI: be patient.
 const SLOW = 60_000;
 const EPOCHS = 2;
 
-let app: Awaited<ReturnType<typeof startApp>>;
-let browser: Browser;
-
-beforeAll(async () => {
-  await ensureRendererBuilt();
-  fs.mkdirSync(RESULTS, { recursive: true });
-  app = await startApp();
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const session = useBrowserSession();
 
 const text = (page: Page, testId: string) => page.getByTestId(testId).innerText();
 
 describe('training', () => {
   test('split, a bad start explained, a tiny run with pause/resume, live charts and history', { timeout: 300_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1200 } });
+    const page = await session.browser.newPage({ viewport: { width: 1440, height: 1200 } });
     page.on('pageerror', (err) => console.error('page error:', err));
-    await page.goto(app.url);
+    await page.goto(session.app.url);
     await page.getByTestId('start-screen').waitFor({ timeout: SLOW });
     await page.getByTestId('sample-create').click();
     await page.getByTestId('project-home').waitFor({ timeout: SLOW });
