@@ -4,11 +4,14 @@
  * Types used anywhere else in the app are inferred from these schemas.
  */
 import { z } from 'zod';
-import { call, ProjectPath } from './define';
+import { call, ProjectPath, SplitName } from './define';
 import { dataCalls, dataEvents } from './calls-data';
 import { backendCalls, backendEvents } from './calls-backend';
 import { modelCalls, modelEvents } from './calls-models';
 import { trainCalls, trainEvents } from './calls-train';
+import { evalCalls, evalEvents } from './calls-eval';
+import { exportCalls, exportEvents } from './calls-export';
+import { labelCalls, labelEvents } from './calls-labels';
 
 // the model shapes are used across the app (renderer model picker, CLI): importable from here too
 export { BatchSize, CustomScaling, LocalWeights, Prediction, PretrainedFile, VariantFigures, VariantId, WeightsFormat, WeightsProgress } from './calls-models';
@@ -17,7 +20,7 @@ export { ProjectPath };
 
 // ---------- shared shapes ----------
 
-export const SplitName = z.enum(['train', 'val', 'test']);
+export { SplitName };
 export type SplitName = z.infer<typeof SplitName>;
 
 export const ImageStatus = z.enum(['ok', 'rejected', 'duplicate']);
@@ -176,6 +179,9 @@ export const calls = {
   'fs.list': call(z.object({ path: z.string().optional() }), z.object({ path: z.string(), parent: z.string().nullable(), entries: z.array(DirEntry) }), 'Folders and project files in a folder (for pickers in browser mode)'),
   ...modelCalls,
   ...trainCalls,
+  ...evalCalls,
+  ...exportCalls,
+  ...labelCalls,
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -192,6 +198,9 @@ export const events = {
   'project.changed': z.object({ project: z.string() }),
   ...modelEvents,
   ...trainEvents,
+  ...evalEvents,
+  ...exportEvents,
+  ...labelEvents,
 } as const;
 
 export type EventName = keyof typeof events;

@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 
+/** A split of a project's labeled images (contract.ts re-exports it). */
+export const SplitName = z.enum(['train', 'val', 'test']);
+
 export const ProjectPath = z.string().trim().min(1, 'project path is required');
 
 /** One call of the contract: input and output schemas plus a sentence for help texts. */

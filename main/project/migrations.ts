@@ -125,6 +125,91 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX run_notes_run ON run_notes(run_id, id);
   `,
+  // 3 -> 4: labeling. Classes get an order; images can be excluded from training and moved between
+  // splits by hand; every label change is kept in label_history (who, when, source); edits is the
+  // persisted undo/redo journal. images.label_source keeps its old CHECK ('folder', 'user'): changing
+  // a CHECK means rebuilding the table, so the finer source (model suggestion, CSV) lives in label_history.
+  `
+  ALTER TABLE classes ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+  UPDATE classes SET position = id;
+
+  -- 1: excluded from training and evaluation by the user (bad or irrelevant); the file stays
+  ALTER TABLE images ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0;
+  -- who set the current label: a user name, or 'run <id>' for an accepted suggestion
+  ALTER TABLE images ADD COLUMN labeled_by TEXT;
+  -- 'user' when moved between splits by hand (a re-split keeps it); NULL when dealt by split.run
+  ALTER TABLE images ADD COLUMN split_source TEXT CHECK (split_source IN ('user'));
+
+  -- one row per undoable action (a labeling, a class edit, a merge, a CSV import ...)
+  CREATE TABLE edits (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    -- in words, for the undo/redo menu: "label 12 images as cat"
+    summary TEXT NOT NULL,
+    -- JSON: the changes to apply again on redo, and to apply on undo
+    redo    TEXT NOT NULL,
+    undo    TEXT NOT NULL,
+    -- 1 once undone; a new edit drops the undone ones (the redo branch)
+    undone  INTEGER NOT NULL DEFAULT 0
+  );
+
+  CREATE TABLE label_history (
+    id         INTEGER PRIMARY KEY,
+    image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    at         TEXT NOT NULL,
+    -- class names at the time (a class may be renamed or deleted later); NULL = unlabeled
+    from_class TEXT,
+    to_class   TEXT,
+    source     TEXT NOT NULL CHECK (source IN ('user', 'folder', 'model', 'csv', 'merge', 'delete', 'undo', 'redo')),
+    who        TEXT NOT NULL,
+    edit_id    INTEGER REFERENCES edits(id) ON DELETE SET NULL
+  );
+  CREATE INDEX label_history_image ON label_history(image_id, id);
+  CREATE INDEX images_excluded ON images(excluded) WHERE excluded = 1;
+  `,
+
+  // 4 -> 5: evaluation. Predictions of a run per image (by content hash, so a changed file is predicted
+  // again), the stored evaluations of a run per split, and the exports made from a run.
+  `
+  CREATE TABLE predictions (
+    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    hash       TEXT NOT NULL,
+    -- index into the run's classes (runs.classes)
+    top_class  INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    -- float32 little-endian, one per class of the run
+    probs      BLOB NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (run_id, image_id)
+  );
+
+  CREATE TABLE evaluations (
+    run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    split    TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+    -- digest of what was evaluated (image ids, hashes, labels, classes): stale when any changed
+    data_key TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    -- JSON of the Evaluation shape in main/api/calls-eval.ts
+    result   TEXT NOT NULL,
+    PRIMARY KEY (run_id, split)
+  );
+
+  CREATE TABLE exports (
+    id            INTEGER PRIMARY KEY,
+    run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    at            TEXT NOT NULL,
+    format        TEXT NOT NULL CHECK (format IN ('tfjs', 'onnx')),
+    quantize      TEXT NOT NULL CHECK (quantize IN ('none', 'float16', 'uint8')),
+    dir           TEXT NOT NULL,
+    bytes         INTEGER NOT NULL,
+    test_accuracy REAL,
+    -- JSON of the ExportResult shape in main/api/calls-export.ts
+    report        TEXT NOT NULL
+  );
+  CREATE INDEX exports_run ON exports(run_id, id);
+  `,
 ];
 
 export const schemaVersion = migrations.length;
