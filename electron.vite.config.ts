@@ -1,7 +1,9 @@
 /**
  * electron-vite build of the desktop app: the main process (electron/main.ts, bundling the engine
- * in main/), the sandboxed preload (CommonJS, as sandboxed preloads must be) and the renderer
- * (the same Vite config browser mode uses). Output: out/electron, out/preload, out/renderer.
+ * in main/) and the engine's worker processes (the trainer, the estimator and the backend probe, started with
+ * utilityProcess by electron/worker-launcher.ts, which finds them as out/electron/<entry>.js), the
+ * sandboxed preload (CommonJS, as sandboxed preloads must be) and the renderer (the same Vite config
+ * browser mode uses). Output: out/electron, out/preload, out/renderer.
  */
 import { defineConfig } from 'electron-vite';
 import path from 'node:path';
@@ -11,6 +13,13 @@ import rendererConfig from './renderer/vite.config';
 const root = path.dirname(fileURLToPath(import.meta.url));
 
 /** Native or very large packages stay in node_modules and are loaded at run time, never bundled. */
+/** The engine's worker entries (main/train/process-launcher.ts WorkerEntry → source), built as out/electron/<entry>.js. */
+export const workerEntries = {
+  trainer: path.join(root, 'main/train/trainer-process.ts'),
+  estimator: path.join(root, 'main/train/estimate-process.ts'),
+  probe: path.join(root, 'main/backend/probe-child.ts'),
+};
+
 const runtimeExternals = [/^better-sqlite3/, /^sharp/, /^@img\//, /^@tensorflow\//, /^onnxruntime-node/, /^webgpu/, /^h5wasm/];
 
 export default defineConfig({
@@ -20,9 +29,10 @@ export default defineConfig({
       emptyOutDir: true,
       externalizeDeps: true,
       rollupOptions: {
-        input: { main: path.join(root, 'electron/main.ts') },
+        input: { main: path.join(root, 'electron/main.ts'), ...workerEntries },
         external: runtimeExternals,
-        output: { format: 'es', entryFileNames: '[name].js' },
+        // code shared by main.js and the workers goes into chunks/ beside them
+        output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
       },
     },
   },

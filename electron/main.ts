@@ -8,9 +8,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toErrorShape } from '../main/api/contract';
 import { Service } from '../main/api/service';
+import { setProcessLauncher, WORKER_DIR_ENV } from '../main/train/process-launcher';
 import { CHANNELS } from './bridge';
 import { sqliteBinding } from './native-binding';
 import { APP_ORIGIN, handleAppProtocol, handleMediaProtocol, registerSchemes } from './protocols';
+import { utilityProcessLauncher } from './worker-launcher';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererDir = path.join(here, '../renderer');
@@ -48,6 +50,10 @@ function start(): void {
   });
   if (binding.problem) return fail(binding.problem);
   process.env.EFFITUNE_SQLITE_BINDING = binding.path;
+  // trainers, estimators and backend probes run as utility processes of the built worker entries
+  // beside this file; workers that start workers of their own fork those entries (WORKER_DIR_ENV)
+  process.env[WORKER_DIR_ENV] = here;
+  setProcessLauncher(utilityProcessLauncher(here));
 
   const svc = new Service({ mode: 'electron', version: app.getVersion() });
   service = svc;

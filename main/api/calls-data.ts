@@ -42,6 +42,8 @@ export const SplitSummary = z.object({
   classes: z.array(SplitClassCounts),
   totals: z.object({ images: z.number().int(), train: z.number().int(), val: z.number().int(), test: z.number().int(), unsplit: z.number().int() }),
   unlabeled: z.number().int().describe('usable images without a class: never split'),
+  locked: z.boolean().describe('the test split is locked by the user (split.lock): nothing enters or leaves it'),
+  warnings: z.array(z.string()).describe('classes too small to train on, in words'),
 });
 export type SplitSummary = z.infer<typeof SplitSummary>;
 

@@ -6,9 +6,13 @@
  * Predictions per image are cached in the predictions table (by run and content hash).
  */
 import { z } from 'zod';
+import { BackendName } from './calls-backend';
 import { call, ProjectPath, SplitName } from './define';
 
 const RunId = z.number().int('must be a whole number').min(1, 'must be a run id (1 or more)');
+
+/** The backend predictions run on; by default the one the app already uses, else the best that can infer here. */
+const PredictBackend = BackendName.optional().describe('default: the backend this process already uses, else the best that can infer here (a GPU, else wasm)');
 
 /** A split to evaluate on; train is allowed (to see over-fitting) but val and test are the usual ones. */
 export const EvalSplit = SplitName;
@@ -74,6 +78,7 @@ export const EvalImagesInput = z.object({
   order: z.enum(['confidence-desc', 'confidence-asc', 'path']).default('confidence-desc').describe('mistakes gallery: most confident mistakes first'),
   offset: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(1000).default(100),
+  backend: PredictBackend,
 });
 
 /** "Try an image": a file on disk, or its bytes (browser mode: dropped or picked in the page). */
@@ -85,8 +90,12 @@ export const PredictImageInput = z
     dataBase64: z.string().min(1).max(70_000_000).optional().describe('the image bytes, base64 (at most ~50 MB)'),
     name: z.string().optional().describe('file name of dataBase64, for messages'),
     top: z.number().int().min(1).max(100).default(5),
+    backend: PredictBackend,
   })
   .refine((v) => (v.path === undefined) !== (v.dataBase64 === undefined), { path: ['path'], message: 'give exactly one of path or dataBase64' });
+
+/** A page of model-assisted labeling, and the images that could not be predicted (missing or unreadable files). */
+export const AssistList = z.object({ total: z.number().int(), items: z.array(PredictedImage), skipped: z.array(SkippedEvalImage) });
 
 export const SuggestionOrder = z.enum(['uncertain', 'confident']).describe('uncertain: least confident first (each label teaches the most)');
 
@@ -98,6 +107,7 @@ export const PredictProgress = z.object({
   done: z.number().int(),
   total: z.number().int().describe('images to predict (cached ones are not counted)'),
 });
+export type PredictProgress = z.infer<typeof PredictProgress>;
 
 // ---------- calls ----------
 
@@ -108,6 +118,7 @@ export const evalCalls = {
       runId: RunId,
       split: EvalSplit.default('test'),
       recompute: z.boolean().default(false).describe('ignore the stored evaluation'),
+      backend: PredictBackend,
     }),
     Evaluation,
     "Accuracy, top-k, per-class precision/recall/F1, averages and the confusion matrix of a finished run on a split",
@@ -125,8 +136,9 @@ export const evalCalls = {
       order: SuggestionOrder.default('uncertain'),
       offset: z.number().int().min(0).default(0),
       limit: z.number().int().min(1).max(1000).default(100),
+      backend: PredictBackend,
     }),
-    z.object({ total: z.number().int(), items: z.array(PredictedImage) }),
+    AssistList,
     'Suggested classes for the unlabeled images (predicted once and stored), least confident first by default',
   ),
   'assist.disagreements': call(
@@ -136,8 +148,9 @@ export const evalCalls = {
       minConfidence: z.number().min(0).max(1).default(0.9).describe('only predictions at least this confident'),
       offset: z.number().int().min(0).default(0),
       limit: z.number().int().min(1).max(1000).default(100),
+      backend: PredictBackend,
     }),
-    z.object({ total: z.number().int(), items: z.array(PredictedImage) }),
+    AssistList,
     'Labeled images whose label differs from a confident prediction (likely label errors), most confident first',
   ),
 } as const;

@@ -35,7 +35,7 @@ export const LabelHistoryEntry = z.object({
   at: z.string(),
   fromClass: z.string().nullable(),
   toClass: z.string().nullable(),
-  source: z.string().describe('user, folder, model, csv, merge, delete, undo, redo'),
+  source: z.string().describe('user, folder, model, csv, json, merge, delete, undo, redo'),
   who: z.string(),
 });
 
@@ -85,6 +85,7 @@ export const labelCalls = {
       class: ClassRef.nullable().describe('null removes the label'),
       source: LabelSource.default('user'),
       runId: z.number().int().optional().describe('source model: the run whose suggestion was accepted'),
+      createClass: z.boolean().default(false).describe('a class given by name that does not exist is created in the same edit (the CLI)'),
     }),
     Edited.extend({ changed: z.number().int() }),
     'Label images (or clear their label)',

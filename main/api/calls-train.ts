@@ -155,6 +155,30 @@ export const ActiveRun = z.object({
 });
 export type ActiveRun = z.infer<typeof ActiveRun>;
 
+/** train.estimate's answer: what a run with these options would take here, measured before it starts. */
+export const TrainEstimate = z.object({
+  backend: BackendName,
+  device: z.string(),
+  batch: z.number().int().describe('the batch the run would start with (the one given, or chosen from the memory estimate and the backend memory)'),
+  batchReason: z.string().describe('why that batch, in words'),
+  trainImages: z.number().int(),
+  valImages: z.number().int(),
+  epochs: z.number().int(),
+  stepsPerEpoch: z.number().int().describe('ceil(trainImages / batch)'),
+  secondsPerStep: z.number().describe('one optimizer step (head mode: of the classifier on cached features)'),
+  secondsPerEpoch: z.number().describe('training steps, the data pipeline, validation and the checkpoint of one epoch'),
+  embeddingSeconds: z.number().describe('head mode: the one-off backbone pass over images without cached features; 0 otherwise'),
+  uncachedImages: z.number().int().describe('head mode: images whose backbone features are not cached yet; 0 otherwise'),
+  warmupSeconds: z.number().describe('how much longer the first step of a run takes than the others (kernel compilation, memory pools), once per run'),
+  secondsTotal: z.number().describe('epochs × secondsPerEpoch + embeddingSeconds + warmupSeconds (early stopping may end sooner)'),
+  memoryBytes: z.number().describe("estimated memory of one training step at this batch (the model's estimate; head mode needs less)"),
+  backendMemoryBytes: z.number().nullable().describe('memory the backend has, when known'),
+  basis: z.enum(['measured', 'history']).describe('measured: timed steps of this model on this backend just now (or earlier in this session); history: an earlier run of the same model, mode, backend and batch, used when measuring failed'),
+  measuredSteps: z.number().int().describe('timed training steps behind secondsPerStep (0 for history)'),
+  explanation: z.string().describe('the estimate in one sentence'),
+});
+export type TrainEstimate = z.infer<typeof TrainEstimate>;
+
 const RunRef = z.object({ project: ProjectPath, runId: z.number().int('must be a whole number').min(1, 'must be a run id (1 or more)') });
 
 // ---------- calls ----------
@@ -164,6 +188,11 @@ export const trainCalls = {
     TrainOptions.extend({ project: ProjectPath }),
     TrainStarted,
     'Check the data and the configuration, then start a training run in a trainer process; returns once it is running',
+  ),
+  'train.estimate': call(
+    TrainOptions.extend({ project: ProjectPath }),
+    TrainEstimate,
+    "Estimate time per epoch, total time and memory of a run with train.start's options, by timing a few training steps of that model on the backend it would use (in a worker process; answers from a cache when asked again)",
   ),
   'train.pause': call(RunRef, z.object({ run: RunRecord }), 'Pause a running run after its current step (the model stays in memory)'),
   'train.resume': call(

@@ -59,6 +59,7 @@ export const ProjectStatus = z.object({
   rejected: z.number().int(),
   duplicates: z.number().int(),
   missing: z.number().int(),
+  excluded: z.number().int().describe('usable images excluded from training by the user: not in images, labeled, classes or splits'),
   classes: z.array(ClassCount),
   splits: z.object({ train: z.number().int(), val: z.number().int(), test: z.number().int(), none: z.number().int() }),
   sources: z.array(z.object({ folder: z.string(), labelsFromFolders: z.boolean(), lastImportAt: z.string().nullable() })),
@@ -108,6 +109,7 @@ export const ImageFilter = z.object({
   missing: z.boolean().optional(),
   split: SplitName.optional(),
   search: z.string().optional().describe('substring of the path'),
+  excluded: z.boolean().optional().describe('true: only images excluded from training; false: only the others; default: both'),
 });
 export type ImageFilter = z.infer<typeof ImageFilter>;
 
@@ -123,6 +125,7 @@ export const ImageSummary = z.object({
   missing: z.boolean(),
   hasThumbnail: z.boolean(),
   reason: z.string().nullable(),
+  excluded: z.boolean().describe('excluded from training and evaluation by the user'),
 });
 export type ImageSummary = z.infer<typeof ImageSummary>;
 

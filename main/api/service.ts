@@ -19,6 +19,9 @@ import { backendHandlers } from './handlers-backend';
 import { WeightsStore } from '../model/manager/weights-store';
 import { modelHandlers } from './handlers-models';
 import { trainHandlers } from './handlers-train';
+import { exportHandlers } from './handlers-export';
+import { evalHandlers } from './handlers-eval';
+import { labelHandlers } from './handlers-labels';
 
 export type AppMode = 'electron' | 'browser' | 'cli';
 
@@ -96,6 +99,8 @@ export class Service {
       ...dataHandlers(this),
       ...backendHandlers(),
       ...trainHandlers(this),
+      ...exportHandlers(this),
+      ...evalHandlers(this),
       'app.info': () => ({ version: this.options.version ?? '0.0.0', dataDir: this.dataDir, platform: process.platform, mode: this.options.mode }),
       'project.create': ({ path: file, name }) => this.projects.create(file, name),
       'project.open': ({ path: file }) => this.projects.open(file),
@@ -120,6 +125,7 @@ export class Service {
       },
       'fs.list': ({ path: dir }) => listDirectory(dir ?? os.homedir()),
       ...modelHandlers(this),
+      ...labelHandlers(this),
     };
   }
 

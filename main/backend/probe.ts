@@ -1,26 +1,23 @@
 /**
  * Probing the backend ladder safely: every backend that loads native code or a GPU driver is
- * probed in a child process of its own (probe-child.ts), all at once, so a backend that crashes
+ * probed in a child process of its own (probe-child.ts, started through the engine's process
+ * launcher, main/train/process-launcher.ts, so the built app starts its built entry), all at once, so a backend that crashes
  * while loading ends only its child, and the whole probe takes about as long as the slowest one.
  * Missing packages are recognised here without starting anything.
  */
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendName, type BackendProbe, type BackendPurpose, type BackendReport, type SystemInfo } from '../api/calls-backend';
 import { gpuDriverHint, nativeRepairHint, tfjsNodeGpuHint, tfjsNodeHint, webgpuPackageHint } from './install-hints';
 import { listNvidiaGpus, nativeInstall, type NativePackage } from './native-tensorflow';
 import type { LocalProbe } from './probe-here';
-import { PROBE_MARKER } from './probe-protocol';
+import { PROBE_BACKEND_ENV, PROBE_MARKER } from './probe-protocol';
+import { launchWorker } from '../train/process-launcher';
 import { cpuDescription } from './start-backend';
 import { dawnWarnings, findSwiftShaderIcd, swiftShaderEnv } from './webgpu-dawn';
 
 const require = createRequire(import.meta.url);
-const CHILD_SCRIPT = fileURLToPath(new URL('./probe-child.ts', import.meta.url));
-const REPO_ROOT = path.resolve(path.dirname(CHILD_SCRIPT), '../..');
 
 /**
  * A probe takes one to three seconds on an idle machine (SwiftShader compiling its shaders on
@@ -192,19 +189,15 @@ interface ChildOutcome {
 
 /** Probe one backend in a child process with this process's environment plus `env`. */
 export function runProbeChild(name: BackendName, env: Record<string, string> = {}, timeoutMs = PROBE_TIMEOUT_MS): Promise<ChildOutcome> {
-  const tsx = pathToFileURL(require.resolve('tsx')).href;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', tsx, CHILD_SCRIPT, name], {
-      cwd: REPO_ROOT,
-      // ELECTRON_RUN_AS_NODE: inside Electron, process.execPath is the app; this makes it Node.
-      env: { ...process.env, ...env, ELECTRON_RUN_AS_NODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // through the engine's process launcher: tsx under Node, the built probe entry under Electron
+    // ELECTRON_RUN_AS_NODE: inside Electron, process.execPath is the app; this makes it Node.
+    const child = launchWorker('probe', { env: { ...process.env, ...env, ELECTRON_RUN_AS_NODE: '1', [PROBE_BACKEND_ENV]: name } });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.stdout?.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
@@ -215,10 +208,10 @@ export function runProbeChild(name: BackendName, env: Record<string, string> = {
       const result = line ? (JSON.parse(line.slice(PROBE_MARKER.length)) as LocalProbe) : null;
       resolve({ result, failure, stderr });
     };
-    child.on('error', (err) => finish(`the probe process did not start: ${err.message}`));
-    child.on('close', (code, signal) => {
+    child.onExit(({ code, signal }, error) => {
       const lastWords = lastErrorLine(stderr);
-      if (timedOut) finish(`loading it did not finish within ${timeoutMs / 1000} s`);
+      if (error) finish(`the probe process did not start: ${error.message}`);
+      else if (timedOut) finish(`loading it did not finish within ${timeoutMs / 1000} s`);
       else if (signal) finish(`loading it crashed the process (${signal})${lastWords ? `: ${lastWords}` : ''}`);
       else finish(`the probe process exited with code ${code}${lastWords ? `: ${lastWords}` : ''}`);
     });

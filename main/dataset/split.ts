@@ -17,13 +17,17 @@
  *     later) are dealt, filling each class's shortfall against its target counts;
  *   - reshuffle deals train/validation again (test untouched). It is the default when the validation
  *     fraction or the seed differs from the last split's, so changing them does what the user means.
- * Unlabeled images, rejected ones and files missing from disk are never touched.
+ * Unlabeled images, rejected ones, excluded ones and files missing from disk are never touched.
+ * Images moved by hand (split_source 'user', main/dataset/labels/split-moves.ts) keep their split;
+ * the rest of their class is dealt around them. While the user locks the test split (split.lock),
+ * nothing enters test and resetTest is refused.
  * The parameters are kept in meta('split'), so a later split of new images reuses them by default.
  */
 import { ApiError, type SplitName } from '../api/contract';
 import { SplitParams, type SplitClassCounts, type SplitResult, type SplitSummary } from '../api/calls-data';
 import type { Database } from '../project/database';
 import { mulberry32 } from './sample';
+import { isTestLocked, LOCKED_MESSAGE } from './labels/split-moves';
 
 export const DEFAULT_VAL_FRACTION = 0.15;
 export const DEFAULT_TEST_FRACTION = 0.15;
@@ -69,14 +73,16 @@ export function splitProject(handle: { db: Database }, options: SplitOptions = {
   const seed = options.seed ?? previous?.seed ?? DEFAULT_SPLIT_SEED;
   checkParams(val, test, seed);
   const resetTest = options.resetTest === true;
+  const testClosed = isTestLocked(db);
+  if (testClosed && resetTest) throw new ApiError('invalid_input', `resetTest: cannot deal the test split again: ${LOCKED_MESSAGE}`);
   const reshuffle = resetTest || (options.reshuffle ?? (previous === null || previous.val !== val || previous.seed !== seed));
 
   return db
     .transaction((): SplitResult => {
       const images = db
         .prepare(
-          `SELECT i.id, i.hash, i.split, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
-           WHERE i.status = 'ok' AND i.missing = 0`,
+          `SELECT i.id, i.hash, i.split, i.split_source, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
+           WHERE i.status = 'ok' AND i.missing = 0 AND i.excluded = 0`,
         )
         .all() as ImageRow[];
       const byClass = groupBy(images, (i) => i.class_name);
@@ -84,7 +90,10 @@ export function splitProject(handle: { db: Database }, options: SplitOptions = {
       const lockedOff: string[] = [];
       for (const [className, members] of byClass) {
         const target = splitCounts(members.length, val, test);
-        const plan = planClass(orderForSplit(members, seed, className), target, { resetTest, reshuffle });
+        // images moved by hand stay where they are; the others are dealt around them
+        const pinned = members.filter((i) => i.split_source === 'user');
+        const dealt = pinned.length === 0 ? members : members.filter((i) => i.split_source !== 'user');
+        const plan = planClass(orderForSplit(dealt, seed, className), lessPinned(target, pinned), { resetTest, reshuffle, testClosed });
         let testCount = 0;
         for (const image of members) {
           const split = plan.get(image.id) ?? image.split;
@@ -127,7 +136,7 @@ export function splitSummary(handle: { db: Database }): SplitSummary {
   const rows = db
     .prepare(
       `SELECT c.id, c.name, i.split, COUNT(i.id) AS n FROM classes c
-       LEFT JOIN images i ON i.class_id = c.id AND i.status = 'ok' AND i.missing = 0
+       LEFT JOIN images i ON i.class_id = c.id AND i.status = 'ok' AND i.missing = 0 AND i.excluded = 0
        GROUP BY c.id, i.split ORDER BY c.name`,
     )
     .all() as { id: number; name: string; split: SplitName | null; n: number }[];
@@ -150,8 +159,18 @@ export function splitSummary(handle: { db: Database }): SplitSummary {
     totals.test += c.test;
     totals.unsplit += c.unsplit;
   }
-  const unlabeled = db.prepare(`SELECT COUNT(*) FROM images WHERE status = 'ok' AND missing = 0 AND class_id IS NULL`).pluck().get() as number;
-  return { params: readSplitParams(db), classes: [...classes.values()], totals, unlabeled };
+  const unlabeled = db.prepare(`SELECT COUNT(*) FROM images WHERE status = 'ok' AND missing = 0 AND excluded = 0 AND class_id IS NULL`).pluck().get() as number;
+  return { params: readSplitParams(db), classes: [...classes.values()], totals, unlabeled, locked: isTestLocked(db), warnings: smallClassWarnings([...classes.values()]) };
+}
+
+/** Classes too small to train on: fewer than 2 images, or none in the train split. */
+function smallClassWarnings(classes: SplitClassCounts[]): string[] {
+  const warnings: string[] = [];
+  for (const c of classes) {
+    if (c.total < 2) warnings.push(`class "${c.name}" has ${c.total === 0 ? 'no images' : 'only 1 image'}: a class needs at least 2 to train on (one to learn from, one to check)`);
+    else if (c.train === 0) warnings.push(`class "${c.name}" has no image in the train split: ${c.unsplit > 0 ? 'split the project to assign its new images' : 'move some images to train or split again'}`);
+  }
+  return warnings;
 }
 
 /** The parameters of the last split, or null before the first one (or if the stored value is damaged). */
@@ -172,6 +191,7 @@ interface ImageRow {
   id: number;
   hash: string | null;
   split: SplitName | null;
+  split_source: 'user' | null;
   class_name: string;
 }
 
@@ -179,7 +199,7 @@ interface ImageRow {
  * The new split of the images of one class that change or get one; `images` is in the class's PRNG
  * order. Images absent from the result keep their split.
  */
-function planClass(images: ImageRow[], target: SplitCounts, mode: { resetTest: boolean; reshuffle: boolean }): Map<number, SplitName> {
+function planClass(images: ImageRow[], target: SplitCounts, mode: { resetTest: boolean; reshuffle: boolean; testClosed: boolean }): Map<number, SplitName> {
   const lockedTest = mode.resetTest ? [] : images.filter((i) => i.split === 'test');
   const rest = mode.resetTest ? images : images.filter((i) => i.split !== 'test');
   const kept = mode.reshuffle ? [] : rest.filter((i) => i.split !== null);
@@ -191,13 +211,20 @@ function planClass(images: ImageRow[], target: SplitCounts, mode: { resetTest: b
 
   const plan = new Map<number, SplitName>();
   // only images with no split (or every image, on a reset) may enter test: no model has trained on them
-  const testEligible = free.filter((i) => mode.resetTest || i.split === null);
+  const testEligible = mode.testClosed ? [] : free.filter((i) => mode.resetTest || i.split === null);
   const testTake = clamp(target.test - lockedTest.length, 0, Math.min(testEligible.length, free.length - trainFloor));
   for (const image of testEligible.slice(0, testTake)) plan.set(image.id, 'test');
   const remaining = free.filter((i) => !plan.has(i.id));
   const valTake = clamp(target.val - keptVal, 0, remaining.length - trainFloor);
   remaining.forEach((image, index) => plan.set(image.id, index < valTake ? 'val' : 'train'));
   return plan;
+}
+
+/** The target counts left for the images dealt automatically, once those moved by hand are counted. */
+function lessPinned(target: SplitCounts, pinned: ImageRow[]): SplitCounts {
+  const left = { ...target };
+  for (const image of pinned) if (image.split !== null) left[image.split] = Math.max(0, left[image.split] - 1);
+  return left;
 }
 
 /** Content-hash order, then a seeded Fisher–Yates shuffle: the same on every machine. */

@@ -161,12 +161,19 @@ export const migrations: readonly string[] = [
     -- class names at the time (a class may be renamed or deleted later); NULL = unlabeled
     from_class TEXT,
     to_class   TEXT,
-    source     TEXT NOT NULL CHECK (source IN ('user', 'folder', 'model', 'csv', 'merge', 'delete', 'undo', 'redo')),
+    source     TEXT NOT NULL CHECK (source IN ('user', 'folder', 'model', 'csv', 'json', 'merge', 'delete', 'undo', 'redo')),
     who        TEXT NOT NULL,
     edit_id    INTEGER REFERENCES edits(id) ON DELETE SET NULL
   );
   CREATE INDEX label_history_image ON label_history(image_id, id);
   CREATE INDEX images_excluded ON images(excluded) WHERE excluded = 1;
+  -- the grid walks classes in their order, then each class's images by the images_grid index
+  CREATE INDEX classes_order ON classes(position, id);
+  -- a class created without a position (the folder import) goes last
+  CREATE TRIGGER classes_position_last AFTER INSERT ON classes WHEN NEW.position = 0
+  BEGIN
+    UPDATE classes SET position = (SELECT MAX(position) FROM classes) + 1 WHERE id = NEW.id;
+  END;
   `,
 
   // 4 -> 5: evaluation. Predictions of a run per image (by content hash, so a changed file is predicted

@@ -16,16 +16,18 @@ type SplitCounts = Record<SplitName | 'none', number>;
 export function projectStatus(handle: ProjectHandle): ProjectStatus {
   const { db } = handle;
   const groups = db
-    .prepare('SELECT status, missing, split, class_id, COUNT(*) AS n FROM images GROUP BY status, missing, split, class_id')
-    .all() as { status: ImageStatus; missing: number; split: SplitName | null; class_id: number | null; n: number }[];
-  const classRows = db.prepare('SELECT id, name, color FROM classes ORDER BY name').all() as { id: number; name: string; color: string }[];
+    .prepare('SELECT status, missing, excluded, split, class_id, COUNT(*) AS n FROM images GROUP BY status, missing, excluded, split, class_id')
+    .all() as { status: ImageStatus; missing: number; excluded: number; split: SplitName | null; class_id: number | null; n: number }[];
+  const classRows = db.prepare('SELECT id, name, color FROM classes ORDER BY position, id').all() as { id: number; name: string; color: string }[];
   const classes = new Map(classRows.map((c) => [c.id, { ...c, count: 0, bySplit: emptySplits() }]));
   const splits = emptySplits();
-  const totals = { images: 0, labeled: 0, rejected: 0, duplicates: 0, missing: 0 };
+  const totals = { images: 0, labeled: 0, rejected: 0, duplicates: 0, missing: 0, excluded: 0 };
   for (const g of groups) {
     if (g.status === 'rejected') totals.rejected += g.n;
     else if (g.status === 'duplicate') totals.duplicates += g.n;
     else if (g.missing) totals.missing += g.n;
+    // excluded images are not trainable: counted apart, not in the classes or splits
+    else if (g.excluded) totals.excluded += g.n;
     else {
       totals.images += g.n;
       splits[g.split ?? 'none'] += g.n;
@@ -50,6 +52,7 @@ export function projectStatus(handle: ProjectHandle): ProjectStatus {
     rejected: totals.rejected,
     duplicates: totals.duplicates,
     missing: totals.missing,
+    excluded: totals.excluded,
     classes: [...classes.values()],
     splits,
     sources,
@@ -72,15 +75,16 @@ interface SummaryRow {
   missing: number;
   has_thumbnail: number;
   reason: string | null;
+  excluded: number;
 }
 
-const SUMMARY_COLUMNS = `i.id, i.path, i.status, i.class_id, c.name AS class_name, i.split, i.width, i.height, i.missing, i.reason,
+const SUMMARY_COLUMNS = `i.id, i.path, i.status, i.class_id, c.name AS class_name, i.split, i.width, i.height, i.missing, i.reason, i.excluded,
   EXISTS (SELECT 1 FROM thumbnails t WHERE t.image_id = i.id) AS has_thumbnail`;
 
 /**
- * One page of the grid, ordered by class name then path, unlabeled images last.
+ * One page of the grid, ordered by class (in the user's class order) then path, unlabeled images last.
  * The order is served by two index walks instead of one sort of the whole table: labeled images by
- * looping over classes in name order (classes.name is unique) and, inside each class, the
+ * looping over classes in (position, id) order (index classes_order) and, inside each class, the
  * (status, missing, class_id, path) index; then unlabeled images by the same index with class_id NULL.
  * `missing` defaults to false: the grid shows files that are still on disk unless asked otherwise.
  */
@@ -95,7 +99,7 @@ export function listImages(db: Database, filter: ImageFilter, offset: number, li
 
   if (offset < countLabeled) {
     const rows = db
-      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM classes c CROSS JOIN images i ON i.class_id = c.id WHERE ${where} ORDER BY c.name, i.path LIMIT ? OFFSET ?`)
+      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM classes c CROSS JOIN images i ON i.class_id = c.id WHERE ${where} ORDER BY c.position, c.id, i.path LIMIT ? OFFSET ?`)
       .all(...params, limit, offset) as SummaryRow[];
     items.push(...rows.map(toSummary));
   }
@@ -127,6 +131,10 @@ function filterClause(filter: ImageFilter): { where: string; params: unknown[] }
     parts.push('i.split = ?');
     params.push(filter.split);
   }
+  if (filter.excluded !== undefined) {
+    parts.push('i.excluded = ?');
+    params.push(filter.excluded ? 1 : 0);
+  }
   if (filter.search) {
     parts.push(`i.path LIKE ? ESCAPE '\\'`);
     params.push(`%${filter.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
@@ -147,6 +155,7 @@ function toSummary(row: SummaryRow): ImageSummary {
     missing: row.missing === 1,
     hasThumbnail: row.has_thumbnail === 1,
     reason: row.reason,
+    excluded: row.excluded === 1,
   };
 }
 

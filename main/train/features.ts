@@ -65,7 +65,7 @@ export function labeledImages(db: Database, classes: readonly string[]): { image
   const rows = db
     .prepare(
       `SELECT i.id, i.path, i.hash, i.split, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
-       WHERE i.status = 'ok' AND i.split IN ('train', 'val') ORDER BY c.name, i.hash`,
+       WHERE i.status = 'ok' AND i.excluded = 0 AND i.split IN ('train', 'val') ORDER BY c.name, i.hash`,
     )
     .all() as { id: number; path: string; hash: string; split: SplitName; class_name: string }[];
   const labels = new Map(classes.map((name, i) => [name, i]));

@@ -1,5 +1,6 @@
 /**
- * The service's end of a trainer process (trainer-process.ts): starts it, sends it commands,
+ * The service's end of a trainer process (trainer-process.ts): starts it through the service's
+ * process launcher (process-launcher.ts: a tsx fork under Node, utilityProcess under Electron), sends it commands,
  * validates what it says (every message is parsed with the contract's schema) and reports how it
  * ended. A crash, an out-of-memory abort or a kill ends only the child; `exited` resolves with the
  * exit code or signal and the last lines the child printed, so the run can be recorded as failed
@@ -9,18 +10,11 @@
  * CLI printing one JSON object must keep stdout clean. EFFITUNE_TRAINER_LOG=1 forwards them to this
  * process's stderr for debugging.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ApiError, ErrorCode } from '../api/contract';
 import { TrainerMessage, type TrainerCommand, type TrainStarted } from '../api/calls-train';
+import { launchWorker, workerEnv, type LaunchedWorker } from './process-launcher';
 
-const require = createRequire(import.meta.url);
-const TRAINER_SCRIPT = fileURLToPath(new URL('./trainer-process.ts', import.meta.url));
-const REPO_ROOT = path.resolve(path.dirname(TRAINER_SCRIPT), '../..');
 /** bytes of the child's output kept for the failure reason */
 const OUTPUT_TAIL = 8192;
 
@@ -41,44 +35,35 @@ export declare interface TrainerProcess {
 }
 
 export class TrainerProcess extends EventEmitter {
-  private readonly child: ChildProcess;
+  private readonly child: LaunchedWorker;
   private output = '';
   /** resolves when the process has exited */
   readonly exited: Promise<TrainerExit>;
 
   constructor(options: TrainerProcessOptions = {}) {
     super();
-    const tsx = pathToFileURL(require.resolve('tsx')).href;
-    this.child = fork(TRAINER_SCRIPT, [], {
-      cwd: REPO_ROOT,
-      execArgv: ['--import', tsx],
-      // ELECTRON_RUN_AS_NODE: inside Electron, process.execPath is the app; this makes it Node.
-      // UV_THREADPOOL_SIZE: sharp decodes the training images on libuv's pool (default 4 threads).
-      env: { UV_THREADPOOL_SIZE: String(Math.max(4, Math.min(16, os.availableParallelism()))), ...process.env, ...options.env, ELECTRON_RUN_AS_NODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
+    this.child = launchWorker('trainer', { env: workerEnv(options.env) });
     const keep = (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       this.output = (this.output + text).slice(-OUTPUT_TAIL);
       if (process.env.EFFITUNE_TRAINER_LOG === '1') process.stderr.write(text);
     };
-    this.child.stdout!.on('data', keep);
-    this.child.stderr!.on('data', keep);
-    this.child.on('message', (raw) => {
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+    this.child.onMessage((raw) => {
       const parsed = TrainerMessage.safeParse(raw);
       if (parsed.success) this.emit('message', parsed.data);
       else this.output = `${this.output}\n[trainer sent a message the contract does not know: ${JSON.stringify(raw).slice(0, 200)}]`.slice(-OUTPUT_TAIL);
     });
     this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => resolve({ code, signal, output: this.output.trim() }));
-      // a process that could not be spawned at all never exits
-      this.child.on('error', (err) => resolve({ code: null, signal: null, output: `${this.output}\ncannot start the trainer process: ${err.message}`.trim() }));
+      this.child.onExit(({ code, signal }, error) =>
+        resolve({ code, signal, output: error ? `${this.output}\ncannot start the trainer process: ${error.message}`.trim() : this.output.trim() }),
+      );
     });
   }
 
   get pid(): number | null {
-    return this.child.pid ?? null;
+    return this.child.pid;
   }
 
   /** Start the run; resolves once the trainer says it trains, rejects with the reason it could not. */
@@ -117,11 +102,11 @@ export class TrainerProcess extends EventEmitter {
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    this.child.kill(signal);
   }
 
   private send(command: TrainerCommand): void {
-    if (this.child.connected) this.child.send(command);
+    this.child.send(command);
   }
 }
 

@@ -1,9 +1,8 @@
 /**
  * Entry of the trainer process: one process per run, started by TrainerProcess (trainer-client.ts)
- * with child_process.fork (under Node: `node --import tsx`; under Electron the same fork runs the
- * Electron binary as Node through ELECTRON_RUN_AS_NODE). Electron's utilityProcess would also do:
- * its child talks through process.parentPort instead of process.send, which `channel` below
- * accepts, so only the client's spawn would change.
+ * through the service's process launcher (process-launcher.ts): child_process.fork under Node
+ * (`node --import tsx`), Electron's utilityProcess under Electron (the entry built into
+ * out/electron/trainer.js). Either way it talks through worker-channel.ts.
  *
  * The process opens the project itself (its own SQLite connection, WAL, so the app's reads never
  * wait), selects the backend, runs the training loop (train-run.ts) and reports over IPC with the
@@ -23,29 +22,11 @@ import { RunControl } from './control';
 import { FaultPlan, memoryOverride } from './memory';
 import { TRAINER_PID_FILE } from './new-run';
 import { trainRun } from './train-run';
-
-interface ParentPort {
-  on(event: 'message', listener: (event: { data: unknown }) => void): void;
-  postMessage(message: unknown): void;
-}
-
-const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+import { workerChannel } from './worker-channel';
 
 const channel = {
-  send(message: TrainerMessage): Promise<void> {
-    if (parentPort) {
-      parentPort.postMessage(message);
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      if (!process.send || !process.connected) return resolve();
-      process.send(message, undefined, {}, () => resolve());
-    });
-  },
-  onCommand(listener: (command: unknown) => void): void {
-    if (parentPort) parentPort.on('message', (event) => listener(event.data));
-    else process.on('message', listener);
-  },
+  send: (message: TrainerMessage) => workerChannel.send(message),
+  onCommand: (listener: (command: unknown) => void) => workerChannel.onMessage(listener),
 };
 
 const control = new RunControl();

@@ -76,7 +76,8 @@ describe('dataset browser', () => {
     // The detail view shows the file the tile stands for; arrows step, Esc closes.
     const firstPath = await tiles.first().getAttribute('title');
     expect(firstPath).toBeTruthy();
-    await tiles.first().click();
+    // A click selects a tile; a double-click (or Enter) opens it.
+    await tiles.first().dblclick();
     const detail = page.getByTestId('detail-view');
     await detail.waitFor({ timeout: SLOW });
     await expect.poll(() => page.getByTestId('detail-path').innerText(), { timeout: SLOW }).toBe(firstPath);

@@ -15,12 +15,12 @@ interface Row {
   missing: boolean;
 }
 
-// ids deliberately not in name order, so ordering by id would be caught
+// the user's class order (position) deliberately differs from both id and name order, so ordering by either would be caught
 const CLASSES = [
-  { id: 1, name: 'zebra' },
-  { id: 2, name: 'ant' },
-  { id: 3, name: 'moth' },
-  { id: 4, name: 'empty class' },
+  { id: 1, name: 'zebra', position: 2 },
+  { id: 2, name: 'ant', position: 4 },
+  { id: 3, name: 'moth', position: 1 },
+  { id: 4, name: 'empty class', position: 3 },
 ];
 
 let dir: string;
@@ -33,7 +33,7 @@ function seed(count: number): Row[] {
   const random = mulberry32(42);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const { db } = handle;
-  for (const c of CLASSES) db.prepare('INSERT INTO classes (id, name, color) VALUES (?, ?, ?)').run(c.id, c.name, '#000000');
+  for (const c of CLASSES) db.prepare('INSERT INTO classes (id, name, color, position) VALUES (?, ?, ?, ?)').run(c.id, c.name, '#000000', c.position);
   const insert = db.prepare(
     `INSERT INTO images (path, bytes, mtime_ms, hash, status, reason, class_id, split, missing, width, height, format, imported_at)
      VALUES (?, 100, 0, ?, ?, ?, ?, ?, ?, 10, 20, 'jpeg', '2024-01-01T00:00:00.000Z')`,
@@ -57,7 +57,7 @@ function seed(count: number): Row[] {
 
 /** The order and filters listImages promises, computed the slow obvious way. */
 function expected(filter: ImageFilter): Row[] {
-  const name = (id: number | null) => CLASSES.find((c) => c.id === id)?.name ?? null;
+  const position = (id: number | null) => CLASSES.find((c) => c.id === id)?.position ?? null;
   return rows
     .filter((r) => r.status === (filter.status ?? 'ok'))
     .filter((r) => r.missing === (filter.missing ?? false))
@@ -66,8 +66,8 @@ function expected(filter: ImageFilter): Row[] {
     .filter((r) => filter.split === undefined || r.split === filter.split)
     .filter((r) => !filter.search || r.path.toLowerCase().includes(filter.search.toLowerCase()))
     .sort((a, b) => {
-      const na = name(a.classId);
-      const nb = name(b.classId);
+      const na = position(a.classId);
+      const nb = position(b.classId);
       if (na !== nb) return na === null ? 1 : nb === null ? -1 : na < nb ? -1 : 1;
       return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
     });
@@ -103,7 +103,7 @@ describe('listImages', () => {
     { search: '-1' },
   ];
   for (const filter of filters) {
-    it(`orders by class name then path, unlabeled last, and filters: ${JSON.stringify(filter)}`, () => {
+    it(`orders by class position then path, unlabeled last, and filters: ${JSON.stringify(filter)}`, () => {
       const want = expected(filter);
       const all = listImages(handle.db, filter, 0, 5000);
       expect(all.total).toBe(want.length);
@@ -138,6 +138,7 @@ describe('listImages', () => {
       missing: false,
       hasThumbnail: getThumbnail(handle.db, row.id) !== null,
       reason: null,
+      excluded: false,
     });
   });
 });
@@ -153,7 +154,7 @@ describe('projectStatus', () => {
     expect(status.rejected).toBe(rows.filter((r) => r.status === 'rejected').length);
     expect(status.duplicates).toBe(rows.filter((r) => r.status === 'duplicate').length);
     expect(status.missing).toBe(rows.filter((r) => r.status === 'ok' && r.missing).length);
-    expect(status.classes.map((c) => c.name)).toEqual(['ant', 'empty class', 'moth', 'zebra']);
+    expect(status.classes.map((c) => c.name)).toEqual(['moth', 'zebra', 'empty class', 'ant']);
     for (const c of status.classes) {
       const mine = usable.filter((r) => r.classId === c.id);
       expect(c.count).toBe(mine.length);

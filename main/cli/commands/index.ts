@@ -4,9 +4,16 @@
  */
 import type { Command } from '../command';
 import { doctorCommand } from './doctor';
+import { exportCommand } from './export';
+import { predictCommand } from './predict';
+import { evalCommand } from './eval';
 import { helpCommand } from './help';
 import { importFolderCommand } from './import';
 import { inferCommand } from './infer';
+import { classesCommand } from './classes';
+import { labelCommand } from './label';
+import { labelsExport, labelsExportFolders } from './labels';
+import { editsCommand, redoCommand, undoCommand } from './undo';
 import { modelsDescribe, modelsList } from './models';
 import { projectCreate, projectList, projectRename } from './project';
 import { sampleCommand } from './sample';
@@ -24,8 +31,16 @@ export const COMMANDS: Command[] = [
   statusCommand,
   sampleCommand,
   splitCommand,
+  labelCommand,
+  classesCommand,
+  undoCommand,
+  redoCommand,
+  editsCommand,
+  labelsExport,
+  labelsExportFolders,
   trainCommand,
   runsCommand,
+  evalCommand,
   serveCommand,
   modelsList,
   modelsDescribe,
@@ -33,6 +48,8 @@ export const COMMANDS: Command[] = [
   weightsDownload,
   weightsImport,
   inferCommand,
+  exportCommand,
+  predictCommand,
   doctorCommand,
   helpCommand(() => COMMANDS),
 ];

@@ -17,7 +17,7 @@ export const statusCommand: Command = {
 export function formatStatus(s: ProjectStatus): string {
   const lines = [
     `Project "${s.project.name}"  ${s.project.path}`,
-    `  ${s.images} usable images · ${s.labeled} labeled · ${s.unlabeled} unlabeled · ${s.rejected} rejected · ${s.duplicates} duplicates · ${s.missing} missing`,
+    `  ${s.images} usable images · ${s.labeled} labeled · ${s.unlabeled} unlabeled · ${s.rejected} rejected · ${s.duplicates} duplicates · ${s.missing} missing${s.excluded > 0 ? ` · ${s.excluded} excluded from training` : ''}`,
   ];
   if (s.classes.length > 0) {
     const rows = s.classes.map((c) => [c.name, c.count, c.bySplit.train, c.bySplit.val, c.bySplit.test, c.bySplit.none]);

@@ -1,6 +1,7 @@
 import type { EpochRecord } from '../../api/calls-data';
-import type { TrainOutcome, TrainProgress, TrainStarted } from '../../api/calls-train';
+import type { TrainEstimate, TrainOutcome, TrainProgress, TrainStarted } from '../../api/calls-train';
 import { ApiError, type EventPayload } from '../../api/contract';
+import { formatSeconds } from '../../train/estimate';
 import type { Command, CommandInput } from '../command';
 import { EXIT } from '../exit-codes';
 import { resolvePathArg } from '../paths';
@@ -15,7 +16,7 @@ const CONFIG_OPTIONS = [
 export const trainCommand: Command = {
   words: ['train'],
   args: ['project'],
-  optionsUsage: '--model b0..b7|v2-b0..v2-l|custom [--phi X] [--resolution PX] --mode head|top|full --epochs N [--batch N] [--backend NAME] [--seed N] [--weights PATH] [--resume RUN]',
+  optionsUsage: '--model b0..b7|v2-b0..v2-l|custom [--phi X] [--resolution PX] --mode head|top|full --epochs N [--batch N] [--backend NAME] [--seed N] [--weights PATH] [--resume RUN] [--estimate]',
   summary: 'Train (fine-tune) a model on the labeled, split images of a project',
   details: [
     '--model M         b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or custom (with --phi)',
@@ -33,6 +34,8 @@ export const trainCommand: Command = {
     '--label-smoothing X (default 0.1) · --imbalance auto|none|weights|sampling · --dropout X · --drop-connect X · --seed N',
     '--no-augment      no training augmentation · --bn-momentum X (BatchNorm moving average, lower for short runs) · --freeze-bn (full mode)',
     '--resume RUN      continue a paused, cancelled, failed or killed run from its last finished epoch, with its own configuration',
+    '--estimate        do not train: time a few training steps of this model on the backend it would use and print the time per epoch,',
+    '                  the total time and the memory (with --json: the figures)',
     'Progress goes to stderr (a bar on a terminal); Ctrl-C cancels the run after its current step (a second Ctrl-C quits at once).',
   ],
   options: {
@@ -62,6 +65,7 @@ export const trainCommand: Command = {
     'bn-momentum': { type: 'string' },
     'freeze-bn': { type: 'boolean' },
     resume: { type: 'string' },
+    estimate: { type: 'boolean' },
   },
   fields: {
     project: '<project>',
@@ -88,6 +92,7 @@ export const trainCommand: Command = {
   },
   async run(input) {
     const project = resolvePathArg(input.positionals[0])!;
+    if (input.values.estimate === true) return estimateRun(input, project);
     const service = input.service();
     const display = new TrainDisplay(input);
     const stopEvents = service.onEvent((event, payload) => display.onEvent(event, payload, project));
@@ -116,6 +121,18 @@ export const trainCommand: Command = {
     }
   },
 };
+
+/** --estimate: the figures of train.estimate, nothing trained. */
+async function estimateRun(input: CommandInput, project: string): Promise<{ json: TrainEstimate; text: string }> {
+  if (input.values.resume !== undefined) throw new ApiError('invalid_input', '--estimate applies to a new run; leave out --resume');
+  const estimate = await input.service().call('train.estimate', { project, ...configFromFlags(input.values) });
+  const lines = [
+    estimate.explanation,
+    `  backend ${estimate.backend} (${estimate.device}), ${estimate.batchReason}`,
+    `  ${estimate.stepsPerEpoch} steps per epoch of ${formatSeconds(estimate.secondsPerStep)} each; ${estimate.trainImages} training and ${estimate.valImages} validation images`,
+  ];
+  return { json: estimate, text: lines.join('\n') };
+}
 
 async function resumeRun(input: CommandInput, project: string): Promise<TrainStarted> {
   const given = CONFIG_OPTIONS.filter((name) => input.values[name] !== undefined);

@@ -227,7 +227,7 @@ function loadItems(db: Database, splits: SplitName[], classes: string[]): { item
   const rows = db
     .prepare(
       `SELECT i.id, i.path, i.hash, i.width, i.height, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
-       WHERE i.status = 'ok' AND i.split IN (SELECT value FROM json_each(?))
+       WHERE i.status = 'ok' AND i.excluded = 0 AND i.split IN (SELECT value FROM json_each(?))
        ORDER BY c.name, i.hash`,
     )
     .all(JSON.stringify(splits)) as { id: number; path: string; hash: string; width: number | null; height: number | null; class_name: string }[];

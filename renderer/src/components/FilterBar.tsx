@@ -1,9 +1,9 @@
-/** Which images the grid shows: usable / rejected / duplicates / missing, a class, a path search. */
-import { useEffect, useState, useSyncExternalStore } from 'react';
+/** Which images the grid shows: usable / excluded / rejected / duplicates / missing, a class, a path search. */
+import { useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
 import type { ImageFilter, ProjectStatus } from '../../../main/api/contract';
 import type { ImagePages } from '../grid/image-pages';
 
-export type View = 'ok' | 'rejected' | 'duplicate' | 'missing';
+export type View = 'ok' | 'excluded' | 'rejected' | 'duplicate' | 'missing';
 export type ClassFilter = 'all' | 'unlabeled' | number;
 
 export interface FilterState {
@@ -13,7 +13,7 @@ export interface FilterState {
 }
 
 export function toImageFilter({ view, classFilter, search }: FilterState): ImageFilter {
-  const filter: ImageFilter = view === 'missing' ? { missing: true } : { status: view };
+  const filter: ImageFilter = view === 'missing' ? { missing: true } : view === 'excluded' ? { status: 'ok', excluded: true } : { status: view };
   if (classFilter === 'unlabeled') filter.unlabeled = true;
   else if (classFilter !== 'all') filter.classId = classFilter;
   if (search.trim()) filter.search = search.trim();
@@ -22,7 +22,7 @@ export function toImageFilter({ view, classFilter, search }: FilterState): Image
 
 const SEARCH_DELAY_MS = 250;
 
-export function FilterBar({ status, filter, onChange, pages }: { status: ProjectStatus | null; filter: FilterState; onChange: (f: FilterState) => void; pages: ImagePages }) {
+export function FilterBar({ status, filter, onChange, pages, extra }: { status: ProjectStatus | null; filter: FilterState; onChange: (f: FilterState) => void; pages: ImagePages; extra?: ReactNode }) {
   useSyncExternalStore(pages.subscribe, pages.getVersion);
   const [search, setSearch] = useState(filter.search);
 
@@ -34,7 +34,9 @@ export function FilterBar({ status, filter, onChange, pages }: { status: Project
   }, [search, filter, onChange]);
 
   const views: { view: View; label: string; count: number | undefined }[] = [
-    { view: 'ok', label: 'Images', count: status?.images },
+    // usable images, the excluded ones among them (shown with a badge, x includes them again)
+    { view: 'ok', label: 'Images', count: status ? status.images + status.excluded : undefined },
+    { view: 'excluded', label: 'Excluded', count: status?.excluded },
     { view: 'rejected', label: 'Rejected', count: status?.rejected },
     { view: 'duplicate', label: 'Duplicates', count: status?.duplicates },
     { view: 'missing', label: 'Missing', count: status?.missing },
@@ -79,6 +81,7 @@ export function FilterBar({ status, filter, onChange, pages }: { status: Project
       <span className="filter-total muted small" data-testid="grid-total">
         {pages.total === null ? 'Loading…' : `${pages.total.toLocaleString('en-US')} shown`}
       </span>
+      {extra}
     </div>
   );
 }

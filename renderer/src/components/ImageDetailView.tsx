@@ -1,12 +1,15 @@
 /**
  * Everything about one image, over the grid: the full image and its facts. Esc closes; the left and
- * right arrows step through the images of the current filter, in grid order.
+ * right arrows step through the images of the current filter, in grid order; the labeling keys
+ * (number keys, 0, x, n, /, ctrl+z) work here too, and labeling moves on to the next image.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useState, useSyncExternalStore } from 'react';
 import { useClient, useReportError } from '../api/client-context';
 import type { ImageDetail } from '../../../main/api/contract';
+import type { ClassInfo } from '../../../main/api/calls-labels';
 import type { ImagePages } from '../grid/image-pages';
 import { formatBytes } from '../paths';
+import { labelKeyAction, type LabelKeyAction } from '../labeling/keys';
 
 export function ImageDetailView({
   project,
@@ -15,6 +18,9 @@ export function ImageDetailView({
   onIndexChange,
   onClose,
   classColor,
+  classes,
+  onLabelKey,
+  paused,
 }: {
   project: string;
   pages: ImagePages;
@@ -22,12 +28,19 @@ export function ImageDetailView({
   onIndexChange: (index: number) => void;
   onClose: () => void;
   classColor: (classId: number | null) => string | undefined;
+  /** the classes in their order: the number keys and the label buttons */
+  classes: ClassInfo[];
+  onLabelKey: (action: LabelKeyAction, image: ImageDetail) => void;
+  /** a dialog is open over the view: its keys are not ours */
+  paused: boolean;
 }) {
   const client = useClient();
   const reportError = useReportError();
   const [loaded, setLoaded] = useState<{ index: number; detail: ImageDetail } | null>(null);
   const [imageFailed, setImageFailed] = useState(false);
   const total = pages.total ?? 0;
+  // A label change refreshes the pages: read the image again so its label shows at once.
+  const version = useSyncExternalStore(pages.subscribe, pages.getVersion);
 
   useEffect(() => {
     let current = true;
@@ -41,10 +54,19 @@ export function ImageDetailView({
     return () => {
       current = false;
     };
-  }, [client, project, pages, index, reportError]);
+  }, [client, project, pages, index, version, reportError]);
+
+  const shown = loaded?.index === index ? loaded.detail : null;
 
   useEffect(() => {
+    if (paused) return;
     const onKey = (e: KeyboardEvent) => {
+      const action = labelKeyAction(e);
+      if (action) {
+        e.preventDefault();
+        if (shown) onLabelKey(action, shown);
+        return;
+      }
       if (e.key === 'Escape') onClose();
       else if (e.key === 'ArrowLeft' && index > 0) onIndexChange(index - 1);
       else if (e.key === 'ArrowRight' && index < total - 1) onIndexChange(index + 1);
@@ -53,9 +75,8 @@ export function ImageDetailView({
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [index, total, onClose, onIndexChange]);
+  }, [index, total, onClose, onIndexChange, onLabelKey, shown, paused]);
 
-  const shown = loaded?.index === index ? loaded.detail : null;
   const color = shown ? classColor(shown.classId) : undefined;
 
   return (
@@ -108,6 +129,29 @@ export function ImageDetailView({
                   {shown.className ?? 'unlabeled'}
                 </span>
                 {shown.labelSource && <span className="muted small"> from {shown.labelSource}</span>}
+                {shown.excluded && (
+                  <span className="excluded-chip" data-testid="detail-excluded">
+                    excluded
+                  </span>
+                )}
+                <div className="detail-label-buttons">
+                  {classes.slice(0, 9).map((c, i) => (
+                    <button
+                      key={c.id}
+                      className={`class-button${shown.classId === c.id ? ' current' : ''}`}
+                      onClick={() => onLabelKey({ kind: 'assign', position: i }, shown)}
+                      title={`Label as ${c.name} and go to the next image (${i + 1})`}
+                      data-testid={`detail-assign-${c.name}`}
+                    >
+                      <kbd>{i + 1}</kbd>
+                      <span className="swatch" style={{ background: c.color }} />
+                      <span className="class-button-name">{c.name}</span>
+                    </button>
+                  ))}
+                  <button className="class-button" onClick={() => onLabelKey({ kind: 'pick-class' }, shown)} title="Search the classes, or create one (/)">
+                    <kbd>/</kbd> {classes.length > 9 ? 'more…' : 'other…'}
+                  </button>
+                </div>
               </dd>
               <dt>Split</dt>
               <dd>{shown.split ?? <span className="muted">not assigned</span>}</dd>
@@ -136,9 +180,10 @@ export function ImageDetailView({
               <dd>{new Date(shown.importedAt).toLocaleString()}</dd>
             </dl>
           )}
-          <p className="muted small keys-hint">← → previous / next · Esc close</p>
+          <p className="muted small keys-hint">← → previous / next · 1–9 label and next · 0 unlabel · x exclude · n next unlabeled · Ctrl+Z undo · ? keys · Esc close</p>
         </aside>
       </div>
     </div>
   );
 }
+

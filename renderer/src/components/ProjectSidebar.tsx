@@ -1,18 +1,63 @@
-/** Project totals, counts per class and split (click a class to filter the grid), and sources. */
-import type { ProjectStatus } from '../../../main/api/contract';
+/**
+ * Project totals, counts per class and split in the classes' order (click a class to filter the
+ * grid), warnings for classes too small to train on, the test-split lock, and sources.
+ */
+import { useMemo } from 'react';
+import type { ClassCount, ProjectStatus } from '../../../main/api/contract';
+import type { SplitSummary } from '../../../main/api/calls-data';
+import type { ClassInfo } from '../../../main/api/calls-labels';
 import type { ClassFilter, View } from './FilterBar';
+
+/** Below this many images a class trains poorly and its validation / test counts say little. */
+export const FEW_IMAGES = 10;
+
+/**
+ * What is wrong with a class for training, in words: the engine's warnings (split.get: too small
+ * to train on) first, then a softer note for classes with few images; null when it is fine.
+ */
+function classWarning(c: ClassCount, engineWarnings: string[]): string | null {
+  const engine = engineWarnings.find((w) => w.startsWith(`class "${c.name}"`));
+  if (engine) return engine.slice(`class "${c.name}" `.length);
+  if (c.count < FEW_IMAGES) return `only ${c.count} images: few to learn from and to check (aim for ${FEW_IMAGES} or more)`;
+  return null;
+}
 
 export function ProjectSidebar({
   status,
+  classes,
+  split,
   activeClass,
   onPickClass,
   onPickView,
+  onManageClasses,
+  onLockTest,
 }: {
   status: ProjectStatus | null;
+  /** the classes in their order (number keys); the status may list them in another */
+  classes: ClassInfo[] | null;
+  /** the split as training sees it: the test lock and the engine's warnings */
+  split: SplitSummary | null;
   activeClass: ClassFilter;
   onPickClass: (c: ClassFilter) => void;
   onPickView: (v: View) => void;
+  onManageClasses: () => void;
+  onLockTest: (locked: boolean) => void;
 }) {
+  const ordered = useMemo(() => {
+    if (!status) return [];
+    const position = new Map(classes?.map((c, i) => [c.id, i]) ?? []);
+    return [...status.classes].sort((a, b) => (position.get(a.id) ?? Infinity) - (position.get(b.id) ?? Infinity));
+  }, [status, classes]);
+  const engineWarnings = split?.warnings;
+  const warnings = useMemo(() => {
+    const found = new Map<number, string>();
+    for (const c of ordered) {
+      const warning = classWarning(c, engineWarnings ?? []);
+      if (warning) found.set(c.id, warning);
+    }
+    return found;
+  }, [ordered, engineWarnings]);
+  const testLocked = split?.locked ?? false;
   if (!status) return <aside className="sidebar muted">Loading…</aside>;
   const totals: { key: string; label: string; value: number; view?: View; classFilter?: ClassFilter }[] = [
     { key: 'images', label: 'images', value: status.images, view: 'ok' },
@@ -21,6 +66,7 @@ export function ProjectSidebar({
     { key: 'rejected', label: 'rejected', value: status.rejected, view: 'rejected' },
     { key: 'duplicates', label: 'duplicates', value: status.duplicates, view: 'duplicate' },
     { key: 'missing', label: 'missing', value: status.missing, view: 'missing' },
+    { key: 'excluded', label: 'excluded', value: status.excluded, view: 'excluded' },
   ];
   return (
     <aside className="sidebar" data-testid="project-sidebar">
@@ -42,50 +88,110 @@ export function ProjectSidebar({
       </section>
 
       <section>
-        <h3>Classes</h3>
+        <div className="section-head">
+          <h3>Classes and splits</h3>
+          <button className="button small" onClick={onManageClasses} data-testid="sidebar-manage-classes">
+            Manage…
+          </button>
+        </div>
         {status.classes.length === 0 ? (
-          <p className="muted small">No classes yet. Import a folder whose sub-folders are the classes.</p>
+          <p className="muted small">No classes yet. Import a folder whose sub-folders are the classes, or select images and press / to name a new class.</p>
         ) : (
           <table className="table class-table" data-testid="class-table">
             <thead>
               <tr>
+                <th title="number key">#</th>
                 <th>Class</th>
                 <th className="num">All</th>
                 <th className="num">train</th>
                 <th className="num">val</th>
-                <th className="num">test</th>
+                <th className="num">test{testLocked ? ' 🔒' : ''}</th>
                 <th className="num" title="not assigned to a split yet">—</th>
               </tr>
             </thead>
             <tbody>
-              {status.classes.map((c) => (
-                <tr key={c.id} className={activeClass === c.id ? 'active' : ''} onClick={() => onPickClass(activeClass === c.id ? 'all' : c.id)} data-testid={`class-row-${c.name}`}>
-                  <td>
-                    <span className="swatch" style={{ background: c.color }} />
-                    {c.name}
-                  </td>
-                  <td className="num" data-testid={`class-count-${c.name}`}>
-                    {c.count.toLocaleString('en-US')}
-                  </td>
-                  <td className="num">{c.bySplit.train}</td>
-                  <td className="num">{c.bySplit.val}</td>
-                  <td className="num">{c.bySplit.test}</td>
-                  <td className="num">{c.bySplit.none}</td>
-                </tr>
-              ))}
+              {ordered.map((c, i) => {
+                const warning = warnings.get(c.id);
+                return (
+                  <tr
+                    key={c.id}
+                    className={`${activeClass === c.id ? 'active' : ''}${warning ? ' warn' : ''}`}
+                    onClick={() => onPickClass(activeClass === c.id ? 'all' : c.id)}
+                    data-testid={`class-row-${c.name}`}
+                  >
+                    <td className="muted">{i < 9 ? <kbd>{i + 1}</kbd> : null}</td>
+                    <td className="class-cell" title={warning ?? c.name}>
+                      <span className="swatch" style={{ background: c.color }} />
+                      {c.name}
+                      {warning && (
+                        <span className="warn-mark" aria-label={warning}>
+                          {' '}
+                          ⚠
+                        </span>
+                      )}
+                    </td>
+                    <td className="num" data-testid={`class-count-${c.name}`}>
+                      {c.count.toLocaleString('en-US')}
+                    </td>
+                    <td className="num" data-testid={`class-train-${c.name}`}>
+                      {c.bySplit.train}
+                    </td>
+                    <td className="num" data-testid={`class-val-${c.name}`}>
+                      {c.bySplit.val}
+                    </td>
+                    <td className="num" data-testid={`class-test-${c.name}`}>
+                      {c.bySplit.test}
+                    </td>
+                    <td className="num">{c.bySplit.none}</td>
+                  </tr>
+                );
+              })}
+              <tr className={activeClass === 'unlabeled' ? 'active' : ''} onClick={() => onPickClass(activeClass === 'unlabeled' ? 'all' : 'unlabeled')} data-testid="class-row-unlabeled">
+                <td />
+                <td className="muted">unlabeled</td>
+                <td className="num muted" data-testid="class-count-unlabeled">
+                  {status.unlabeled.toLocaleString('en-US')}
+                </td>
+                <td className="muted small" colSpan={4}>
+                  not used for training
+                </td>
+              </tr>
             </tbody>
             <tfoot>
               <tr>
+                <td />
                 <td>Splits</td>
                 <td className="num">{(status.splits.train + status.splits.val + status.splits.test + status.splits.none).toLocaleString('en-US')}</td>
-                <td className="num">{status.splits.train}</td>
-                <td className="num">{status.splits.val}</td>
-                <td className="num">{status.splits.test}</td>
+                <td className="num" data-testid="split-count-train">
+                  {status.splits.train}
+                </td>
+                <td className="num" data-testid="split-count-val">
+                  {status.splits.val}
+                </td>
+                <td className="num" data-testid="split-count-test">
+                  {status.splits.test}
+                </td>
                 <td className="num">{status.splits.none}</td>
               </tr>
             </tfoot>
           </table>
         )}
+        {warnings.size > 0 && (
+          <ul className="class-warnings small" data-testid="class-warnings">
+            {ordered
+              .filter((c) => warnings.has(c.id))
+              .map((c) => (
+                <li key={c.id}>
+                  ⚠ <strong>{c.name}</strong>: {warnings.get(c.id)}
+                </li>
+              ))}
+          </ul>
+        )}
+        <div className="split-lock-row">
+          <button className="button small" onClick={() => onLockTest(!testLocked)} data-testid="test-lock" data-locked={testLocked} title="While locked, no image enters or leaves the test split (re-splits and hand moves are refused)">
+            {testLocked ? '🔒 Test split locked: unlock' : 'Lock the test split'}
+          </button>
+        </div>
       </section>
 
       <section>

@@ -42,6 +42,37 @@ export class ImagePages {
     return page?.items?.[index % this.pageSize];
   }
 
+  /** The ids of every loaded image (to check many ids at once without a scan per id). */
+  loadedIds(): Set<number> {
+    const ids = new Set<number>();
+    for (const page of this.pages.values()) for (const item of page.items ?? []) ids.add(item.id);
+    return ids;
+  }
+
+  /** Where a loaded image sits in the list, or null when no loaded page holds it. */
+  indexOfId(id: number): number | null {
+    for (const [pageNo, page] of this.pages) {
+      const at = page.items?.findIndex((item) => item.id === id) ?? -1;
+      if (at >= 0) return pageNo * this.pageSize + at;
+    }
+    return null;
+  }
+
+  /**
+   * The first index at or after `from` (wrapping around to the start) whose image passes `test`,
+   * loading pages as needed; null when no image of the list passes.
+   */
+  async findFrom(from: number, test: (image: ImageSummary) => boolean): Promise<number | null> {
+    const total = this.total ?? 0;
+    for (let step = 0; step < total; ) {
+      const index = (from + step) % total;
+      const image = this.get(index) ?? (await this.ensure(index));
+      if (image && test(image)) return index;
+      step++;
+    }
+    return null;
+  }
+
   /**
    * Ask for the rows [first, last]. Fetching waits a moment and then loads only what is still
    * wanted, so flinging through 50,000 rows does not queue a request for every page passed.

@@ -1,21 +1,22 @@
 /**
- * The open project: header (name, rename, tabs, import, close); the Data tab shows totals and
- * counts per class and split, sources, and the filtered thumbnail grid with its detail view; the
+ * The open project: header (name, rename, tabs, import, close); the Data tab (labeling/DataTab)
+ * shows totals and counts per class and split, sources, the filtered thumbnail grid with its
+ * selection, labeling keys and detail view, and the model-assisted labeling view; the
  * Model tab shows the model picker; the Train tab the training setup, live run and run history.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
 import type { ImageFilter, ProjectInfo, ProjectStatus } from '../../../main/api/contract';
 import { ImagePages } from '../grid/image-pages';
-import { ImageGrid } from '../grid/ImageGrid';
-import { ImageDetailView } from '../components/ImageDetailView';
 import { ImportDialog } from '../components/ImportDialog';
-import { ProjectSidebar } from '../components/ProjectSidebar';
-import { FilterBar, toImageFilter, type FilterState } from '../components/FilterBar';
+import { toImageFilter, type FilterState } from '../components/FilterBar';
+import { DataTab } from '../labeling/DataTab';
 import { ModelPicker } from '../models/ModelPicker';
 import { CUSTOM, useModelSelection } from '../models/model-selection';
 import { formatPhi } from '../models/format';
 import { TrainScreen } from '../training/TrainScreen';
+import { EvaluateScreen } from '../evaluation/EvaluateScreen';
+import { useEvaluationRequests } from '../evaluation/open-evaluation';
 
 /** How often counts and grid follow a running import (they refresh fully when it ends). */
 const LIVE_REFRESH_MS = 1500;
@@ -25,9 +26,9 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
   const reportError = useReportError();
   const [status, setStatus] = useState<ProjectStatus | null>(null);
   const [filter, setFilter] = useState<FilterState>({ view: 'ok', classFilter: 'all', search: '' });
-  const [detailIndex, setDetailIndex] = useState<number | null>(null);
   const [importing, setImporting] = useState(false);
-  const [tab, setTab] = useState<'data' | 'model' | 'train'>('data');
+  const [tab, setTab] = useState<'data' | 'model' | 'train' | 'evaluate'>('data');
+  useEvaluationRequests(project.path, () => setTab('evaluate'));
   const [model, setModel] = useModelSelection(project.path);
 
   const refreshStatus = useCallback(async () => {
@@ -52,7 +53,6 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
     pages.start();
     return () => pages.stop();
   }, [pages]);
-  useEffect(() => setDetailIndex(null), [pages]);
 
   const refreshAll = useCallback(() => {
     void refreshStatus();
@@ -72,9 +72,6 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
     }
   });
 
-  const colors = useMemo(() => new Map(status?.classes.map((c) => [c.id, c.color]) ?? []), [status]);
-  const classColor = useCallback((classId: number | null) => (classId === null ? undefined : colors.get(classId)), [colors]);
-  const thumbUrl = useCallback((id: number) => client.mediaUrl('thumb', project.path, id), [client, project.path]);
 
   const close = async () => {
     try {
@@ -100,6 +97,9 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
           <button role="tab" aria-selected={tab === 'train'} className={tab === 'train' ? 'active' : ''} onClick={() => setTab('train')} data-testid="tab-train">
             Train
           </button>
+          <button role="tab" aria-selected={tab === 'evaluate'} className={tab === 'evaluate' ? 'active' : ''} onClick={() => setTab('evaluate')} data-testid="tab-evaluate">
+            Evaluate
+          </button>
         </div>
         <span className="header-path muted small mono" title={project.path}>
           {project.path}
@@ -119,22 +119,10 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
         </main>
       ) : tab === 'train' ? (
         <TrainScreen project={project.path} model={model} onModelChange={setModel} />
+      ) : tab === 'evaluate' ? (
+        <EvaluateScreen project={project.path} />
       ) : (
-        <div className="project-body">
-          <ProjectSidebar
-            status={status}
-            activeClass={filter.classFilter}
-            onPickClass={(classFilter) => setFilter((f) => ({ ...f, view: 'ok', classFilter }))}
-            onPickView={(view) => setFilter((f) => ({ ...f, view, classFilter: 'all' }))}
-          />
-          <main className="browser">
-            <FilterBar status={status} filter={filter} onChange={setFilter} pages={pages} />
-            <ImageGrid pages={pages} thumbUrl={thumbUrl} classColor={classColor} selectedIndex={detailIndex} onOpen={setDetailIndex} />
-          </main>
-        </div>
-      )}
-      {tab === 'data' && detailIndex !== null && (
-        <ImageDetailView project={project.path} pages={pages} index={detailIndex} onIndexChange={setDetailIndex} onClose={() => setDetailIndex(null)} classColor={classColor} />
+        <DataTab project={project.path} status={status} filter={filter} onFilterChange={setFilter} pages={pages} onChanged={refreshAll} />
       )}
       {importing && <ImportDialog project={project.path} startFolder={status?.sources.at(-1)?.folder} onClose={() => setImporting(false)} />}
     </div>

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'react';
 import { useClient, useReportError } from '../api/client-context';
 import type { EpochRecord, RunRecord } from '../../../main/api/calls-data';
 import { RunCharts } from './RunCharts';
+import { requestEvaluation } from '../evaluation/open-evaluation';
 import { formatDate, formatDuration, formatLoss, formatPercent, formatRate, variantLabel } from './train-format';
 
 export interface RunDetails {
@@ -101,6 +102,11 @@ function RunCurves({ project, details }: { project: string; details: RunDetails 
       <h3>
         Run #{run.id}: {variantLabel(run.variant)} at {run.resolution} px, {String(run.config.mode)} mode{run.backend ? `, ${run.backend}` : ''}
       </h3>
+      {run.status === 'completed' && (
+        <button className="button small" onClick={() => requestEvaluation(project, run.id)} data-testid="history-evaluate">
+          Evaluate this run →
+        </button>
+      )}
       <p className="small">
         {epochs.length} epochs in {formatDuration(seconds)}
         {epochs.length ? `, ${formatRate(epochs.reduce((s, e) => s + e.imagesPerSecond, 0) / epochs.length)} images/s on average` : ''}

@@ -1,6 +1,7 @@
 /**
  * The train / validation / test split as training will use it: counts per class and split, a
- * warning when the project has no split yet or has images without one, and a button to split
+ * warning when the project has no split yet or has images without one, the engine's warnings for
+ * classes too small to train on, whether the test split is locked, and a button to split
  * (stratified per class, 15 % validation and 15 % test; the test split stays fixed afterwards).
  */
 import { useState } from 'react';
@@ -68,6 +69,18 @@ export function SplitPanel({ project, summary, onSplit }: { project: string; sum
           Validation {Math.round(params.val * 100)} %, test {Math.round(params.test * 100)} % of each class, seed {params.seed}
           {params.testLocked ? '; the test split stays fixed across re-splits' : ''}.
         </p>
+      )}
+      {summary.locked && (
+        <p className="muted small" data-testid="split-locked">
+          🔒 The test split is locked (Data tab): re-splitting leaves it as it is.
+        </p>
+      )}
+      {summary.warnings.length > 0 && (
+        <ul className="class-warnings small" data-testid="split-class-warnings">
+          {summary.warnings.map((w) => (
+            <li key={w}>⚠ {w}</li>
+          ))}
+        </ul>
       )}
       {summary.classes.length > 0 && (
         <table className="table split-table" data-testid="split-table">

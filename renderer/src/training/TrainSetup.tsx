@@ -1,7 +1,9 @@
 /**
  * Training setup: the model (shared with the Model tab), mode, epochs, batch, backend, optimizer,
- * learning rate, seed and augmentation, with an estimate of the memory one step needs (models.describe)
- * and of the time per epoch (measured by an earlier run of the same network on the same backend).
+ * learning rate, seed and augmentation, with an estimate before anything starts: the memory one
+ * step needs (models.describe) and the time per epoch and in all, measured on the backend the run
+ * would use (train.estimate: a few timed steps in a worker; asked again, debounced, when the choice
+ * or the split changes, answered from the engine's cache when it measured that choice before).
  * Errors from train.start (a class with one image, no split, ...) are shown here in words.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
@@ -9,7 +11,7 @@ import { useClient, useReportError, errorMessage } from '../api/client-context';
 import type { CallOutput } from '../../../main/api/contract';
 import type { RunRecord, SplitSummary } from '../../../main/api/calls-data';
 import type { BackendProbe } from '../../../main/api/calls-backend';
-import { OptimizerName, TrainMode, type TrainStarted } from '../../../main/api/calls-train';
+import { OptimizerName, TrainMode, type TrainEstimate, type TrainOptions, type TrainStarted } from '../../../main/api/calls-train';
 import { CUSTOM, DEFAULT_BATCH, type ModelSelection } from '../models/model-selection';
 import { formatMemory, formatPhi } from '../models/format';
 import { AUGMENT_DEFAULTS, defaultHint, toTrainOptions, type TrainForm } from './train-form';
@@ -25,6 +27,8 @@ const MODE_WORDS: Record<TrainMode, string> = {
 };
 const OPTIMIZER_WORDS: Record<OptimizerName, string> = { adam: 'Adam', adamw: 'AdamW (decoupled weight decay)', sgd: 'SGD with momentum 0.9' };
 const DESCRIBE_DELAY_MS = 250;
+/** Measuring takes seconds and a worker process: wait until the user stops typing. */
+const ESTIMATE_DELAY_MS = 600;
 /** The engine's custom φ range (main/model PHI_RANGE). */
 const PHI_LIMIT = 10;
 
@@ -85,6 +89,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   const resolution = options.resolution ?? figures?.resolution ?? null;
   const measured = useMemo(() => measuredSpeed(history, modelId, resolution, form.mode, backendName), [history, modelId, resolution, form.mode, backendName]);
   const trainImages = split?.totals.train ?? 0;
+  const runEstimate = useRunEstimate(project, options, Object.keys(problems).length > 0, runBusy, split);
 
   const start = async () => {
     setStartProblem(null);
@@ -230,15 +235,12 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             <span className="spinner" /> Estimating…
           </p>
         )}
-        <p data-testid="estimate-time">
-          {measured && trainImages > 0 ? (
-            <>
-              <strong>≈ {formatDuration(trainImages / measured.imagesPerSecond)}</strong> per epoch for {trainImages} training images, at the {formatRate(measured.imagesPerSecond)} images/s run #{measured.runId} measured on {measured.backend}.
-            </>
-          ) : (
-            <span className="muted">Time per epoch: measured by the first run of this model, mode and resolution on {backendName ?? 'this backend'}; none yet.</span>
-          )}
-        </p>
+        <MeasuredEstimate state={runEstimate} mode={form.mode} />
+        {measured && trainImages > 0 ? (
+          <p className="muted small" data-testid="estimate-time">
+            Run #{measured.runId} trained this model at {formatRate(measured.imagesPerSecond)} images/s on {measured.backend}: ≈ {formatDuration(trainImages / measured.imagesPerSecond)} per epoch for {trainImages} training images.
+          </p>
+        ) : null}
       </div>
 
       {startProblem && (
@@ -255,6 +257,78 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
       </div>
     </section>
   );
+}
+
+type RunEstimateState =
+  | { kind: 'waiting'; why: string }
+  | { kind: 'measuring'; backend: string | null }
+  | { kind: 'ready'; estimate: TrainEstimate }
+  | { kind: 'failed'; problem: string };
+
+/**
+ * train.estimate for the options as they stand, asked again (debounced) when they or the split
+ * change; only the latest answer counts. Not asked while a run of the project trains: the timed
+ * steps would slow it down and be slowed down by it.
+ */
+function useRunEstimate(project: string, options: TrainOptions, invalid: boolean, runBusy: boolean, split: SplitSummary | null): RunEstimateState {
+  const client = useClient();
+  const [state, setState] = useState<RunEstimateState>({ kind: 'waiting', why: 'Time per epoch: about to measure…' });
+  const seq = useRef(0);
+  const key = JSON.stringify({ options, train: split?.totals.train ?? null, val: split?.totals.val ?? null });
+  useEffect(() => {
+    const mine = ++seq.current;
+    if (invalid) return setState({ kind: 'waiting', why: 'Time per epoch: correct the fields marked above to estimate it.' });
+    if (runBusy) return setState({ kind: 'waiting', why: 'Time per epoch: measured again once no run of this project trains (measuring now would slow the run down).' });
+    const asked = (JSON.parse(key) as { options: TrainOptions }).options;
+    // an estimate of the previous choice must not stand for this one, even for the debounce's moment
+    setState({ kind: 'measuring', backend: asked.backend ?? null });
+    const timer = setTimeout(() => {
+      client.call('train.estimate', { project, ...asked }).then(
+        (estimate) => mine === seq.current && setState({ kind: 'ready', estimate }),
+        (err) => mine === seq.current && setState({ kind: 'failed', problem: errorMessage(err) }),
+      );
+    }, ESTIMATE_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [client, project, key, invalid, runBusy]);
+  return state;
+}
+
+/** The measured time per epoch and in all, and the memory at the batch the run would use. */
+function MeasuredEstimate({ state, mode }: { state: RunEstimateState; mode: TrainMode }) {
+  if (state.kind === 'waiting') return <p className="muted" data-testid="estimate-measured">{state.why}</p>;
+  if (state.kind === 'failed') {
+    return (
+      <p className="inline-error" data-testid="estimate-measured">
+        Cannot estimate the time: {state.problem}
+      </p>
+    );
+  }
+  if (state.kind === 'measuring') {
+    return (
+      <p className="muted" data-testid="estimate-measured">
+        <span className="spinner" /> Measuring: timing a few training steps of this model on {state.backend ?? 'the backend the run would use'}…
+      </p>
+    );
+  }
+  const e: TrainEstimate = state.estimate;
+  return (
+    <>
+      <p data-testid="estimate-measured" data-basis={e.basis} title={e.explanation}>
+        About <strong>{formatDuration(e.secondsPerEpoch)}</strong> per epoch on {e.backend} ({e.basis === 'measured' ? 'measured' : 'from an earlier run'}), {e.epochs} epoch{e.epochs === 1 ? '' : 's'} ≈{' '}
+        <strong>{formatDuration(e.secondsTotal)}</strong>
+        {e.embeddingSeconds > 0 ? ` (with ${formatDuration(e.embeddingSeconds)} once for the features of ${e.uncachedImages} new images)` : ''}; memory {formatMemory(e.memoryBytes)} at batch {e.batch}
+        {mode !== 'full' ? ' (for training every layer; this mode needs less)' : ''}.
+      </p>
+      <p className="muted small" data-testid="estimate-detail">
+        {e.stepsPerEpoch} steps of {formatStep(e.secondsPerStep)} per epoch for {e.trainImages} training images and {e.valImages} for validation, on {e.device}. {e.batchReason}.
+      </p>
+    </>
+  );
+}
+
+/** A step is often well under a second: milliseconds then. */
+function formatStep(seconds: number): string {
+  return seconds < 1 ? `${Math.max(1, Math.round(seconds * 1000))} ms` : formatDuration(seconds);
 }
 
 function NumberField({ label, value, placeholder, problem, onChange, testId, hint, step = '1' }: { label: string; value: string; placeholder: string; problem?: string; onChange: (value: string) => void; testId: string; hint?: string; step?: string }) {

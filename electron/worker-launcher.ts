@@ -1,0 +1,74 @@
+/**
+ * How the desktop app starts the engine's worker processes (a run's trainer, train.estimate's
+ * estimator): Electron's utilityProcess, as DESIGN.md says. The engine (main/) never imports
+ * electron; electron/main.ts installs this launcher with setProcessLauncher at startup.
+ *
+ * The workers are the entries electron-vite builds next to main.js (electron.vite.config.ts: one
+ * input per WorkerEntry, named after it), so the packaged app needs neither tsx nor the .ts sources.
+ * The trainer's and estimator's channel is process.parentPort (main/train/worker-channel.ts); the
+ * messages are the same as under child_process.fork. The probe prints its result on stdout.
+ */
+import { utilityProcess } from 'electron';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { LaunchedWorker, ProcessLauncher, WorkerEntry, WorkerExit } from '../main/train/process-launcher';
+
+/** How long an exited worker's output may take to arrive. */
+const DRAIN_MS = 2000;
+
+/** The built file of a worker entry, in the folder of the built main.js. */
+export function workerBundle(dir: string, entry: WorkerEntry): string {
+  return path.join(dir, `${entry}.js`);
+}
+
+export function utilityProcessLauncher(dir: string): ProcessLauncher {
+  return (entry, options) => {
+    // ELECTRON_RUN_AS_NODE would turn the Electron binary behind the utility process into plain Node
+    // before it could become a utility process: a fork of process.execPath needs it, this must not have it.
+    const env = Object.fromEntries(Object.entries(options.env).filter(([key, value]) => key !== 'ELECTRON_RUN_AS_NODE' && value !== undefined)) as Record<string, string>;
+    const child = utilityProcess.fork(workerBundle(dir, entry), [], { env, stdio: 'pipe', serviceName: `Effitune ${entry}` });
+    let ended = false;
+    const worker: LaunchedWorker = {
+      get pid() {
+        return child.pid ?? null;
+      },
+      stdout: child.stdout,
+      stderr: child.stderr,
+      send(message) {
+        if (!ended) child.postMessage(message);
+      },
+      // utilityProcess.kill() ends the process (SIGTERM on POSIX); it takes no signal
+      kill() {
+        if (!ended) child.kill();
+      },
+      onMessage(listener) {
+        child.on('message', listener);
+      },
+      onExit(listener) {
+        // utilityProcess reports an exit code only; a crash (a fatal error, an out-of-memory abort) is a non-zero code
+        child.once('exit', (code: number) => {
+          ended = true;
+          // what the worker printed last (the probe's result, a crash's message) may still be in the pipes
+          void Promise.all([drained(child.stdout), drained(child.stderr)]).then(() => listener({ code, signal: null } satisfies WorkerExit));
+        });
+      },
+    };
+    return worker;
+  };
+}
+
+/** Resolves when a worker's output stream has ended (or after DRAIN_MS). */
+function drained(stream: Readable | null): Promise<void> {
+  if (!stream || stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, DRAIN_MS);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    stream.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

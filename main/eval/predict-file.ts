@@ -1,0 +1,69 @@
+/**
+ * "Try an image": a finished run's model on one image file or its bytes (browser mode sends the
+ * bytes of a dropped file), with the same preprocessing as evaluation. Errors name the file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApiError } from '../api/contract';
+import type { ClassProbability } from '../api/calls-eval';
+import { sharpMessage } from '../dataset/inspect-image';
+import { orientedSize, preprocessForInference } from '../train/data/image-pixels';
+import { rankClasses } from './metrics';
+import type { PredictContext } from './predictions';
+import { finishedRun } from './run-model';
+
+export interface PredictFileOptions {
+  runId: number;
+  path?: string;
+  dataBase64?: string;
+  name?: string;
+  top: number;
+}
+
+export interface FilePrediction {
+  top: ClassProbability[];
+  milliseconds: number;
+  width: number;
+  height: number;
+}
+
+export async function predictImageFile(ctx: PredictContext, options: PredictFileOptions): Promise<FilePrediction> {
+  const started = performance.now();
+  const { run, model } = finishedRun(ctx.handle.db, ctx.handle.path, options.runId);
+  const { input, label } = readInput(options);
+  let size: { width: number; height: number };
+  let pixels: Float32Array;
+  try {
+    size = await orientedSize(input);
+    pixels = await preprocessForInference(input, run.resolution);
+  } catch (err) {
+    const why = err instanceof ApiError ? err.message.replace(/^cannot read [^:]*: /, '') : sharpMessage(err);
+    throw new ApiError('invalid_input', `${label} is not an image Effitune can read: ${why}`);
+  }
+  const probs = await ctx.predictor.predictPixels({ model, backend: ctx.backend }, pixels);
+  const top = rankClasses(probs)
+    .slice(0, options.top)
+    .map((c) => ({ className: run.classes[c], probability: probs[c] }));
+  return { top, milliseconds: performance.now() - started, ...size };
+}
+
+function readInput(options: PredictFileOptions): { input: Buffer | string; label: string } {
+  if (options.path !== undefined) {
+    const file = path.resolve(options.path);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      throw new ApiError('not_found', `image file ${file} does not exist`);
+    }
+    if (!stat.isFile()) throw new ApiError('invalid_input', `${file} is a folder, not an image file`);
+    return { input: file, label: file };
+  }
+  const label = options.name ? `"${options.name}"` : 'the given image';
+  // a data URL (what a browser's FileReader gives) carries its bytes after the comma
+  const text = (options.dataBase64 ?? '').replace(/^data:[^,]*;base64,/, '').replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw new ApiError('invalid_input', `dataBase64 of ${label} is not base64 text`);
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length === 0) throw new ApiError('invalid_input', `${label} is empty (no bytes)`);
+  return { input: bytes, label };
+}

@@ -1,0 +1,114 @@
+/**
+ * Running a run's model on image files: decoded with the one inference preprocessing
+ * (preprocessForInference, as training evaluates), in batches, each batch's decoding overlapping
+ * the previous batch's prediction. Missing and unreadable files are skipped with a reason.
+ *
+ * It runs in the predictor process (predictor-process.ts), whose event loop must still answer
+ * cancel messages: on the CPU backends (wasm, cpu) a predict call computes synchronously for its
+ * whole batch, so the batch adapts to the measured time per image (about BATCH_TARGET_MS a batch,
+ * at most MAX_BATCH images) and the loop yields between batches.
+ */
+import fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { preprocessForInference } from '../train/data/image-pixels';
+import type { RunModel } from './run-model';
+
+export interface ImageFile {
+  id: number;
+  path: string;
+}
+
+export interface SkippedImage {
+  id: number;
+  path: string;
+  reason: string;
+}
+
+export interface PredictOptions {
+  /** after every batch: images done (predicted or skipped) of total */
+  onProgress?: (done: number, total: number) => void;
+  /** after every batch, with that batch's predictions (to store them as they come) */
+  onBatch?: (predicted: { id: number; probs: Float32Array }[]) => void;
+}
+
+export interface PredictedImages {
+  /** probabilities per image id, in the model's output order */
+  probs: Map<number, Float32Array>;
+  skipped: SkippedImage[];
+}
+
+/** How long one batch may hold the event loop, roughly. */
+export const BATCH_TARGET_MS = 100;
+const FIRST_BATCH = 4;
+const MAX_BATCH = 32;
+
+export const MISSING_FILE_REASON = 'the file no longer exists';
+
+export async function predictImages(runModel: RunModel, images: readonly ImageFile[], options: PredictOptions = {}): Promise<PredictedImages> {
+  const probs = new Map<number, Float32Array>();
+  const skipped: SkippedImage[] = [];
+  const size = runModel.resolution * runModel.resolution * 3;
+  let batch = FIRST_BATCH;
+  let next = 0;
+  const decodeNext = (count: number) => {
+    const slice = images.slice(next, next + count);
+    next += slice.length;
+    return { count: slice.length, decoded: decodeBatch(slice, runModel.resolution, skipped) };
+  };
+  let pending = decodeNext(batch);
+  let done = 0;
+  while (pending.count > 0) {
+    const decoded = await pending.decoded;
+    done += pending.count;
+    // the next batch decodes on sharp's threads while this one is predicted
+    pending = decodeNext(batch);
+    if (decoded.length > 0) {
+      const started = performance.now();
+      const pixels = new Float32Array(decoded.length * size);
+      decoded.forEach((d, i) => pixels.set(d.pixels, i * size));
+      const values = await predictPixels(runModel, pixels, decoded.length);
+      const classes = runModel.classes;
+      const batchProbs = decoded.map((d, i) => ({ id: d.id, probs: values.slice(i * classes, (i + 1) * classes) }));
+      for (const p of batchProbs) probs.set(p.id, p.probs);
+      options.onBatch?.(batchProbs);
+      const perImage = (performance.now() - started) / decoded.length;
+      batch = Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_TARGET_MS / Math.max(perImage, 0.1))));
+    }
+    options.onProgress?.(done, images.length);
+    // let other calls (project.status, the grid) run between batches
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  skipped.sort((a, b) => a.id - b.id);
+  return { probs, skipped };
+}
+
+/** Probabilities [count × classes] of `count` images of model-input pixels (NHWC, RGB 0..255). */
+export async function predictPixels(runModel: RunModel, pixels: Float32Array, count: number): Promise<Float32Array> {
+  const out = tf.tidy(() => {
+    const y = runModel.model.predict(tf.tensor4d(pixels, [count, runModel.resolution, runModel.resolution, 3])) as tf.Tensor;
+    return runModel.softmaxInside ? y : tf.softmax(y);
+  });
+  try {
+    return (await out.data()) as Float32Array;
+  } finally {
+    out.dispose();
+  }
+}
+
+async function decodeBatch(images: readonly ImageFile[], resolution: number, skipped: SkippedImage[]): Promise<{ id: number; pixels: Float32Array }[]> {
+  const results = await Promise.all(
+    images.map(async (image) => {
+      if (!fs.existsSync(image.path)) {
+        skipped.push({ ...image, reason: MISSING_FILE_REASON });
+        return null;
+      }
+      try {
+        return { id: image.id, pixels: await preprocessForInference(image.path, resolution) };
+      } catch (err) {
+        skipped.push({ ...image, reason: (err as Error).message });
+        return null;
+      }
+    }),
+  );
+  return results.filter((r): r is { id: number; pixels: Float32Array } => r !== null);
+}

@@ -1,0 +1,69 @@
+/**
+ * Predictions of a run for a set of project images, through the predictions table: stored ones
+ * whose content hash still matches are reused, the rest are predicted (in batches, stored batch by
+ * batch, so a stopped app keeps what was done) and progress is reported as predict.progress.
+ * A file gone from disk is skipped even when a stored prediction exists: the user deleted or moved
+ * it, and results must not count images that are no longer there.
+ */
+import fs from 'node:fs';
+import type { BackendName } from '../api/calls-backend';
+import type { PredictProgress } from '../api/calls-eval';
+import type { ProjectHandle } from '../project/registry';
+import { MISSING_FILE_REASON, type SkippedImage } from './predict-images';
+import { readPredictions, writePredictions } from './prediction-store';
+import type { Predictor } from './predictor';
+import type { ModelRef } from './run-model';
+
+/** What the evaluation and assist calls need to predict: the project, who predicts, and where progress goes. */
+export interface PredictContext {
+  handle: ProjectHandle;
+  predictor: Predictor;
+  /** force a backend; default: the process's, else the best that can infer here */
+  backend?: BackendName;
+  emit?: (progress: PredictProgress) => void;
+}
+
+export interface ProjectImage {
+  id: number;
+  path: string;
+  hash: string | null;
+}
+
+export interface RunPredictions {
+  /** probabilities per image id, in the run's output order */
+  probs: Map<number, Float32Array>;
+  skipped: SkippedImage[];
+  /** how many were predicted now (not from the table) */
+  computed: number;
+}
+
+export async function runPredictions(ctx: PredictContext, run: { id: number; model: ModelRef }, images: readonly ProjectImage[], purpose: PredictProgress['purpose']): Promise<RunPredictions> {
+  const runId = run.id;
+  const { db } = ctx.handle;
+  const skipped: SkippedImage[] = [];
+  const present: ProjectImage[] = [];
+  for (const image of images) {
+    if (fs.existsSync(image.path)) present.push(image);
+    else skipped.push({ id: image.id, path: image.path, reason: MISSING_FILE_REASON });
+  }
+  const probs = readPredictions(db, runId, present);
+  const toPredict = present.filter((image) => !probs.has(image.id));
+  if (toPredict.length === 0) return { probs, skipped, computed: 0 };
+
+  const hashes = new Map(toPredict.map((image) => [image.id, image.hash]));
+  const progress = (done: number) => ctx.emit?.({ project: ctx.handle.path, runId, purpose, done, total: toPredict.length });
+  progress(0);
+  let computed = 0;
+  const predicted = await ctx.predictor.predictFiles({ model: run.model, backend: ctx.backend }, toPredict, {
+    onBatch: (batch) => {
+      for (const p of batch) probs.set(p.id, p.probs);
+      computed += batch.length;
+      const storable = batch.filter((p) => hashes.get(p.id)).map((p) => ({ imageId: p.id, hash: hashes.get(p.id)!, probs: p.probs }));
+      writePredictions(db, runId, storable);
+    },
+    onProgress: (done) => progress(done),
+  });
+  skipped.push(...predicted.skipped);
+  skipped.sort((a, b) => a.id - b.id);
+  return { probs, skipped, computed };
+}

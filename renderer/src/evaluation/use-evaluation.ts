@@ -1,0 +1,57 @@
+/**
+ * eval.run for a run and split, with its states: loading (and predicting progress from
+ * predict.progress while the engine computes it), the evaluation, or a problem in words.
+ * The engine stores evaluations, so reopening a run is instant; `recompute` forces a fresh one.
+ */
+import { useCallback, useEffect, useState } from 'react';
+import { errorMessage, useClient, useEvent } from '../api/client-context';
+import type { Evaluation, EvalSplit } from '../../../main/api/calls-eval';
+
+export interface EvaluationState {
+  evaluation: Evaluation | null;
+  loading: boolean;
+  problem: string | null;
+  /** images predicted so far / to predict, while a fresh evaluation is computed */
+  progress: { done: number; total: number } | null;
+  recompute: () => void;
+}
+
+export function useEvaluation(project: string, runId: number | null, split: EvalSplit): EvaluationState {
+  const client = useClient();
+  const [evaluation, setEvaluation] = useState<Evaluation | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
+  const [request, setRequest] = useState({ recompute: false, key: 0 });
+  const recompute = useCallback(() => setRequest((r) => ({ recompute: true, key: r.key + 1 })), []);
+
+  useEffect(() => {
+    if (runId === null) return;
+    let current = true;
+    setLoading(true);
+    setProblem(null);
+    setProgress(null);
+    setEvaluation(null);
+    client.call('eval.run', { project, runId, split, recompute: request.recompute }).then(
+      (result) => {
+        if (!current) return;
+        setEvaluation(result);
+        setLoading(false);
+      },
+      (err) => {
+        if (!current) return;
+        setProblem(errorMessage(err));
+        setLoading(false);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [client, project, runId, split, request]);
+
+  useEvent('predict.progress', (p) => {
+    if (loading && p.runId === runId && p.purpose === 'eval') setProgress({ done: p.done, total: p.total });
+  });
+
+  return { evaluation, loading, problem, progress, recompute };
+}

@@ -1,0 +1,115 @@
+/**
+ * train.estimate behind the service: the same validation errors as train.start; for a tiny model a
+ * measured estimate with positive finite figures, the run's batch and ceil(train / batch) steps;
+ * a second ask answered from the cache; the service answering other calls while the worker
+ * measures; the measured epoch within a factor of 3 of a real run's first epoch; and head mode
+ * counting the images whose features are not cached yet (none after a run cached them).
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainEstimate } from '../../main/api/calls-train';
+import { Service } from '../../main/api/service';
+import { makeTempDir, removeDir } from '../fixtures/temp';
+import { createTrainProject } from '../fixtures/train-project';
+
+const TINY = { model: 'phi=-8', resolution: 32, backend: 'cpu' as const, augment: false as const };
+
+let dir: string;
+let file: string;
+let service: Service;
+const savedHome = process.env.EFFITUNE_HOME;
+
+beforeAll(async () => {
+  dir = makeTempDir('train-estimate');
+  process.env.EFFITUNE_HOME = path.join(dir, 'home');
+  const project = await createTrainProject(dir, 10);
+  project.registry.closeAll();
+  file = project.file;
+  service = new Service({ mode: 'cli', dataDir: path.join(dir, 'home') });
+}, 60_000);
+
+afterAll(() => {
+  service?.close();
+  if (savedHome === undefined) delete process.env.EFFITUNE_HOME;
+  else process.env.EFFITUNE_HOME = savedHome;
+  removeDir(dir);
+});
+
+function expectSane(e: TrainEstimate): void {
+  for (const value of [e.secondsPerStep, e.secondsPerEpoch, e.secondsTotal, e.memoryBytes]) {
+    expect(Number.isFinite(value)).toBe(true);
+    expect(value).toBeGreaterThan(0);
+  }
+  expect(e.batch).toBeGreaterThanOrEqual(1);
+  expect(e.batch).toBeLessThanOrEqual(32);
+  expect(e.batch).toBeLessThanOrEqual(e.trainImages);
+  expect(e.stepsPerEpoch).toBe(Math.ceil(e.trainImages / e.batch));
+  expect(e.basis).toBe('measured');
+  expect(e.measuredSteps).toBeGreaterThanOrEqual(3);
+  expect(e.explanation).toMatch(/per epoch on cpu/);
+}
+
+describe('train.estimate', () => {
+  it('refuses what train.start refuses, naming the field', async () => {
+    await expect(service.call('train.estimate', { project: file, ...TINY, batch: 0 })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/batch: must be at least 1/) });
+    await expect(service.call('train.estimate', { project: file, ...TINY, model: 'b9' })).rejects.toMatchObject({ message: expect.stringMatching(/unknown model "b9"/) });
+    await expect(service.call('train.estimate', { project: file, ...TINY, mode: 'top', topBlocks: 9 })).rejects.toMatchObject({ message: expect.stringMatching(/topBlocks: .*has 7 blocks/) });
+  });
+
+  it('measures a tiny full run, answers again from its cache, and stays within 3x of the real first epoch', async () => {
+    const options = { project: file, ...TINY, mode: 'full' as const, epochs: 1 };
+    // the service keeps answering while the worker measures
+    const measuring = service.call('train.estimate', options);
+    const latencies: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const began = performance.now();
+      await service.call('runs.list', { project: file });
+      latencies.push(performance.now() - began);
+    }
+    const estimate = await measuring;
+    expect(Math.max(...latencies)).toBeLessThan(50);
+    expectSane(estimate);
+    expect(estimate.trainImages + estimate.valImages).toBe(30);
+    expect(estimate.epochs).toBe(1);
+    expect(estimate.secondsTotal).toBeCloseTo(estimate.secondsPerEpoch + estimate.warmupSeconds, 6);
+    expect(estimate.backendMemoryBytes).toBeGreaterThan(0);
+
+    const began = performance.now();
+    const again = await service.call('train.estimate', { ...options, epochs: 4 });
+    expect(performance.now() - began).toBeLessThan(500);
+    expect(again.secondsPerEpoch).toBe(estimate.secondsPerEpoch);
+    expect(again.secondsTotal).toBeCloseTo(4 * estimate.secondsPerEpoch + estimate.warmupSeconds, 6);
+
+    const started = await service.call('train.start', options);
+    expect(started.batch).toBe(estimate.batch);
+    const outcome = await service.call('train.wait', { project: file, runId: started.run.id });
+    expect(outcome.run.status).toBe('completed');
+    const real = outcome.epochs[0].seconds;
+    console.log(`estimate ${estimate.secondsPerEpoch.toFixed(3)} s per epoch + ${estimate.warmupSeconds.toFixed(3)} s first-step warm-up (step ${estimate.secondsPerStep.toFixed(4)} s, batch ${estimate.batch}); real first epoch ${real.toFixed(3)} s`);
+    expect(estimate.secondsPerEpoch / real).toBeGreaterThan(1 / 3);
+    expect(estimate.secondsPerEpoch / real).toBeLessThan(3);
+    // the first epoch of a run also pays for the first step's warm-up: closer still
+    const firstEpoch = estimate.secondsPerEpoch + estimate.warmupSeconds;
+    expect(firstEpoch / real).toBeGreaterThan(1 / 3);
+    expect(firstEpoch / real).toBeLessThan(3);
+  }, 240_000);
+
+  it('head mode: counts the uncached images once, none after a run cached their features', async () => {
+    const options = { project: file, ...TINY, mode: 'head' as const, epochs: 1, batch: 8 };
+    const before = await service.call('train.estimate', options);
+    expectSane(before);
+    expect(before.batch).toBe(8);
+    expect(before.uncachedImages).toBe(30);
+    expect(before.embeddingSeconds).toBeGreaterThan(0);
+    expect(before.secondsTotal).toBeCloseTo(before.secondsPerEpoch + before.embeddingSeconds + before.warmupSeconds, 6);
+    expect(before.explanation).toMatch(/30 uncached images/);
+
+    const started = await service.call('train.start', options);
+    const outcome = await service.call('train.wait', { project: file, runId: started.run.id });
+    expect(outcome.run.status).toBe('completed');
+    const after = await service.call('train.estimate', options);
+    expect(after.uncachedImages).toBe(0);
+    expect(after.embeddingSeconds).toBe(0);
+  }, 240_000);
+});
