@@ -50,6 +50,7 @@ export const Evaluation = z.object({
   weighted: AveragedMetrics.describe('mean weighted by support'),
   confusion: z.array(z.array(z.number().int())).describe('rows = true class, columns = predicted class, in `classes` order'),
   skipped: z.array(SkippedEvalImage).describe('images of the split not evaluated: missing file, unreadable, class unknown to the run'),
+  backend: z.string().nullable().optional().describe('the TensorFlow.js backend that predicted; null when every prediction was already stored'),
   computedAt: z.string(),
   cached: z.boolean().describe('true when read back from the project (nothing changed since)'),
   seconds: z.number().describe('time spent computing (0 when cached)'),

@@ -3,6 +3,7 @@
  * produces, written in batched transactions. A batch is all or nothing, so a process killed at any
  * moment leaves whole rows behind and a re-run carries on from there.
  */
+import { cleanName, foldName, pickColor } from './labels/class-names';
 import type { ImageStatus } from '../api/contract';
 import type { Database } from '../project/database';
 
@@ -47,9 +48,11 @@ export type ImageRecord =
   /** a usable image whose file vanished while this import ran */
   | { kind: 'vanished'; id: number };
 
-const CLASS_COLORS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45', '#469990', '#9a6324', '#800000', '#000075'];
+// A folder label never overrides the user: not a label they set, and not one they cleared (class_id
+// NULL with label_source 'user'), so a re-import does not undo labeling work.
+const TAKES_FOLDER_LABEL = `(@classId IS NOT NULL AND label_source IS NOT 'user' AND (class_id IS NULL OR @moved))`;
 
-const TAKES_FOLDER_LABEL = `(@classId IS NOT NULL AND (class_id IS NULL OR (@moved AND label_source IS NOT 'user')))`;
+const SEEN_TAKES_FOLDER_LABEL = `(class_id IS NULL AND label_source IS NOT 'user' AND @classId IS NOT NULL AND status = 'ok')`;
 
 const BATCH_SIZE = 50;
 const BATCH_MS = 250;
@@ -68,8 +71,10 @@ export class ImportWriter {
       byPath: db.prepare('SELECT id, bytes, mtime_ms, status, missing, class_id FROM images WHERE path = ?'),
       okByHash: db.prepare(`SELECT id, path FROM images WHERE hash = ? AND status = 'ok' AND id != ?`),
       okIdByHash: db.prepare(`SELECT id FROM images WHERE hash = ? AND status = 'ok'`).pluck(),
-      classByName: db.prepare('SELECT id FROM classes WHERE name = ?').pluck(),
-      classCount: db.prepare('SELECT COUNT(*) FROM classes').pluck(),
+      classNames: db.prepare('SELECT id, name FROM classes'),
+      // whether an existing row would take its folder's label (so a missing class is worth creating)
+      wantsFolderLabel: db.prepare(`SELECT 1 FROM images WHERE id = @id AND status = 'ok' AND label_source IS NOT 'user' AND (class_id IS NULL OR @moved)`).pluck(),
+      classColors: db.prepare('SELECT color FROM classes').pluck(),
       insertClass: db.prepare('INSERT INTO classes (name, color) VALUES (?, ?)'),
       insert: db.prepare(
         `INSERT INTO images (path, source_id, bytes, mtime_ms, hash, status, reason, duplicate_of, width, height, format,
@@ -91,9 +96,9 @@ export class ImportWriter {
       ),
       seen: db.prepare(
         `UPDATE images SET missing = 0,
-           class_id     = CASE WHEN class_id IS NULL AND @classId IS NOT NULL AND status = 'ok' THEN @classId ELSE class_id END,
-           label_source = CASE WHEN class_id IS NULL AND @classId IS NOT NULL AND status = 'ok' THEN 'folder' ELSE label_source END,
-           labeled_at   = CASE WHEN class_id IS NULL AND @classId IS NOT NULL AND status = 'ok' THEN @now ELSE labeled_at END
+           class_id     = CASE WHEN ${SEEN_TAKES_FOLDER_LABEL} THEN @classId ELSE class_id END,
+           label_source = CASE WHEN ${SEEN_TAKES_FOLDER_LABEL} THEN 'folder' ELSE label_source END,
+           labeled_at   = CASE WHEN ${SEEN_TAKES_FOLDER_LABEL} THEN @now ELSE labeled_at END
          WHERE id = @id`,
       ),
       markMissing: db.prepare(`UPDATE images SET missing = 1 WHERE id = ? AND status = 'ok'`),
@@ -154,7 +159,8 @@ export class ImportWriter {
   private write(record: ImageRecord, now: string): void {
     const s = this.statements;
     if (record.kind === 'seen') {
-      s.seen.run({ id: record.id, classId: record.className === null ? null : this.classId(record.className), now });
+      const classId = record.className === null ? null : this.classId(record.className, () => s.wantsFolderLabel.get({ id: record.id, moved: 0 }) !== undefined);
+      s.seen.run({ id: record.id, classId, now });
       return;
     }
     if (record.kind === 'vanished') {
@@ -163,7 +169,11 @@ export class ImportWriter {
     }
     // A duplicate points at the usable copy; looked up now because that copy may have been written in this same batch.
     const duplicateOf = record.status === 'duplicate' && record.hash ? ((s.okIdByHash.get(record.hash) as number | undefined) ?? null) : null;
-    const classId = record.status === 'ok' && record.className !== null ? this.classId(record.className) : null;
+    const existing = record.movedId ?? record.existingId;
+    const classId =
+      record.status === 'ok' && record.className !== null
+        ? this.classId(record.className, () => existing === null || s.wantsFolderLabel.get({ id: existing, moved: record.movedId !== null ? 1 : 0 }) !== undefined)
+        : null;
     const values = {
       path: record.path,
       sourceId: this.sourceId,
@@ -199,15 +209,23 @@ export class ImportWriter {
     else this.statements.dropThumbnail.run(id);
   }
 
-  private classId(name: string): number {
-    let id = this.classIds.get(name);
+  /**
+   * The class of a folder name, matched ignoring case in any language ("Cat" joins "cat"). A class
+   * that does not exist is only created when `needed()` says an image will take it, so re-importing
+   * does not bring back a class the user deleted or merged away. null: no class and none needed.
+   */
+  private classId(name: string, needed: () => boolean): number | null {
+    const key = foldName(name);
+    let id = this.classIds.get(key);
     if (id === undefined) {
-      id = this.statements.classByName.get(name) as number | undefined;
+      const rows = this.statements.classNames.all() as { id: number; name: string }[];
+      id = rows.find((row) => foldName(row.name) === key)?.id;
       if (id === undefined) {
-        const count = this.statements.classCount.get() as number;
-        id = Number(this.statements.insertClass.run(name, CLASS_COLORS[count % CLASS_COLORS.length]).lastInsertRowid);
+        if (!needed()) return null;
+        const used = this.statements.classColors.all() as string[];
+        id = Number(this.statements.insertClass.run(cleanName(name), pickColor(used)).lastInsertRowid);
       }
-      this.classIds.set(name, id);
+      this.classIds.set(key, id);
     }
     return id;
   }

@@ -117,6 +117,7 @@ export async function evaluateRun(ctx: PredictContext, options: EvaluateOptions)
     weighted: metrics.weighted,
     confusion: metrics.confusion,
     skipped,
+    backend: predictions.backend,
     computedAt: at,
     cached: false,
     seconds: (performance.now() - started) / 1000,

@@ -37,7 +37,9 @@ export async function predictImageFile(ctx: PredictContext, options: PredictFile
     size = await orientedSize(input);
     pixels = await preprocessForInference(input, run.resolution);
   } catch (err) {
-    const why = err instanceof ApiError ? err.message.replace(/^cannot read [^:]*: /, '') : sharpMessage(err);
+    // preprocessForInference says "cannot read <file or 'the image'>: <why>"; the label says which input
+    const prefix = `cannot read ${typeof input === 'string' ? input : 'the image'}: `;
+    const why = err instanceof ApiError ? (err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message) : sharpMessage(err);
     throw new ApiError('invalid_input', `${label} is not an image Effitune can read: ${why}`);
   }
   const probs = await ctx.predictor.predictPixels({ model, backend: ctx.backend }, pixels);

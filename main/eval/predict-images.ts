@@ -31,11 +31,6 @@ export interface PredictOptions {
   onBatch?: (predicted: { id: number; probs: Float32Array }[]) => void;
 }
 
-export interface PredictedImages {
-  /** probabilities per image id, in the model's output order */
-  probs: Map<number, Float32Array>;
-  skipped: SkippedImage[];
-}
 
 /** How long one batch may hold the event loop, roughly. */
 export const BATCH_TARGET_MS = 100;
@@ -44,8 +39,7 @@ const MAX_BATCH = 32;
 
 export const MISSING_FILE_REASON = 'the file no longer exists';
 
-export async function predictImages(runModel: RunModel, images: readonly ImageFile[], options: PredictOptions = {}): Promise<PredictedImages> {
-  const probs = new Map<number, Float32Array>();
+export async function predictImages(runModel: RunModel, images: readonly ImageFile[], options: PredictOptions = {}): Promise<{ skipped: SkippedImage[] }> {
   const skipped: SkippedImage[] = [];
   const size = runModel.resolution * runModel.resolution * 3;
   let batch = FIRST_BATCH;
@@ -68,9 +62,7 @@ export async function predictImages(runModel: RunModel, images: readonly ImageFi
       decoded.forEach((d, i) => pixels.set(d.pixels, i * size));
       const values = await predictPixels(runModel, pixels, decoded.length);
       const classes = runModel.classes;
-      const batchProbs = decoded.map((d, i) => ({ id: d.id, probs: values.slice(i * classes, (i + 1) * classes) }));
-      for (const p of batchProbs) probs.set(p.id, p.probs);
-      options.onBatch?.(batchProbs);
+      options.onBatch?.(decoded.map((d, i) => ({ id: d.id, probs: values.slice(i * classes, (i + 1) * classes) })));
       const perImage = (performance.now() - started) / decoded.length;
       batch = Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_TARGET_MS / Math.max(perImage, 0.1))));
     }
@@ -79,7 +71,7 @@ export async function predictImages(runModel: RunModel, images: readonly ImageFi
     await new Promise((resolve) => setImmediate(resolve));
   }
   skipped.sort((a, b) => a.id - b.id);
-  return { probs, skipped };
+  return { skipped };
 }
 
 /** Probabilities [count × classes] of `count` images of model-input pixels (NHWC, RGB 0..255). */

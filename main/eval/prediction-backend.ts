@@ -1,8 +1,8 @@
 /**
- * The TensorFlow.js backend predictions run on, in the process that hosts the service.
- * A process that already has an active backend (a test that picked one, an earlier call) keeps it:
- * the backend is global to the process, and switching it under other code's loaded models would
- * break them. A bare process picks the best backend that can infer here, once: select-backend
+ * The TensorFlow.js backend predictions run on, in the process that predicts (the service's
+ * predictor process, or a script's own). A process that already has an active backend (an earlier
+ * job, a test that picked one) keeps it: the backend is global to the process, and switching it
+ * under loaded models would break them. A bare process picks the best backend that can infer here, once: select-backend
  * probes the ladder in child processes (a GPU through WebGPU or libtensorflow when one works, else
  * wasm, the fast CPU choice, else the JS cpu backend). A caller may force one (--backend).
  */

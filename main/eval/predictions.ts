@@ -33,8 +33,8 @@ export interface RunPredictions {
   /** probabilities per image id, in the run's output order */
   probs: Map<number, Float32Array>;
   skipped: SkippedImage[];
-  /** how many were predicted now (not from the table) */
-  computed: number;
+  /** the backend that predicted them; null when none was needed */
+  backend: string | null;
 }
 
 export async function runPredictions(ctx: PredictContext, run: { id: number; model: ModelRef }, images: readonly ProjectImage[], purpose: PredictProgress['purpose']): Promise<RunPredictions> {
@@ -48,16 +48,14 @@ export async function runPredictions(ctx: PredictContext, run: { id: number; mod
   }
   const probs = readPredictions(db, runId, present);
   const toPredict = present.filter((image) => !probs.has(image.id));
-  if (toPredict.length === 0) return { probs, skipped, computed: 0 };
+  if (toPredict.length === 0) return { probs, skipped, backend: null };
 
   const hashes = new Map(toPredict.map((image) => [image.id, image.hash]));
   const progress = (done: number) => ctx.emit?.({ project: ctx.handle.path, runId, purpose, done, total: toPredict.length });
   progress(0);
-  let computed = 0;
   const predicted = await ctx.predictor.predictFiles({ model: run.model, backend: ctx.backend }, toPredict, {
     onBatch: (batch) => {
       for (const p of batch) probs.set(p.id, p.probs);
-      computed += batch.length;
       const storable = batch.filter((p) => hashes.get(p.id)).map((p) => ({ imageId: p.id, hash: hashes.get(p.id)!, probs: p.probs }));
       writePredictions(db, runId, storable);
     },
@@ -65,5 +63,5 @@ export async function runPredictions(ctx: PredictContext, run: { id: number; mod
   });
   skipped.push(...predicted.skipped);
   skipped.sort((a, b) => a.id - b.id);
-  return { probs, skipped, computed };
+  return { probs, skipped, backend: predicted.backend };
 }

@@ -9,9 +9,9 @@ import { createRequire } from 'node:module';
 import { ApiError } from '../api/contract';
 import { describeExit } from '../train/trainer-client';
 import { forkLauncher, workerEnv, type LaunchedWorker, type WorkerEntry } from '../train/process-launcher';
-import type { FileCallbacks, PredictJob, Predictor } from './predictor';
+import type { FileCallbacks, FilesPredicted, PredictJob, Predictor } from './predictor';
 import { PredictorMessage, type PredictorRequest } from './predictor-protocol';
-import type { ImageFile, SkippedImage } from './predict-images';
+import type { ImageFile } from './predict-images';
 
 const require = createRequire(import.meta.url);
 
@@ -45,14 +45,19 @@ export class ProcessPredictor implements Predictor {
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  predictFiles(job: PredictJob, images: readonly ImageFile[], callbacks: FileCallbacks): Promise<{ skipped: SkippedImage[] }> {
+  /** the process id while a predictor process runs */
+  get pid(): number | null {
+    return this.worker?.pid ?? null;
+  }
+
+  predictFiles(job: PredictJob, images: readonly ImageFile[], callbacks: FileCallbacks): Promise<FilesPredicted> {
     return new Promise((resolve, reject) => {
       this.submit({ type: 'files', job: 0, model: job.model, backend: job.backend, images: images.map(({ id, path }) => ({ id, path })) }, {
         onMessage: (message) => {
           if (message.type === 'batch') {
             callbacks.onBatch(message.results.map((r) => ({ id: r.id, probs: Float32Array.from(r.probs) })));
             callbacks.onProgress(message.done, message.total);
-          } else if (message.type === 'filesDone') resolve({ skipped: message.skipped });
+          } else if (message.type === 'filesDone') resolve({ skipped: message.skipped, backend: message.backend });
         },
         fail: reject,
       });

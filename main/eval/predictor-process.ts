@@ -30,14 +30,14 @@ async function serve(request: PredictorRequest): Promise<void> {
   }
   // a batch's results are sent with the progress after it, so the client stores them before it reports
   let results: { id: number; probs: number[] }[] = [];
-  const { skipped } = await predictor.predictFiles(job, request.images, {
+  const { skipped, backend } = await predictor.predictFiles(job, request.images, {
     onBatch: (batch) => results.push(...batch.map((r) => ({ id: r.id, probs: Array.from(r.probs) }))),
     onProgress: (done, total) => {
       void send({ type: 'batch', job: request.job, results, done, total });
       results = [];
     },
   });
-  await send({ type: 'filesDone', job: request.job, skipped });
+  await send({ type: 'filesDone', job: request.job, skipped, backend });
 }
 
 function fail(job: number, err: unknown): Promise<void> {

@@ -20,7 +20,7 @@ const Skipped = z.object({ id: z.number().int(), path: z.string(), reason: z.str
 
 export const PredictorMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('batch'), job: z.number().int(), results: z.array(z.object({ id: z.number().int(), probs: z.array(z.number()) })), done: z.number().int(), total: z.number().int() }),
-  z.object({ type: z.literal('filesDone'), job: z.number().int(), skipped: z.array(Skipped) }),
+  z.object({ type: z.literal('filesDone'), job: z.number().int(), skipped: z.array(Skipped), backend: z.string() }),
   z.object({ type: z.literal('pixelsDone'), job: z.number().int(), probs: z.array(z.number()) }),
   z.object({ type: z.literal('failed'), job: z.number().int(), code: ErrorCode, message: z.string() }),
 ]);

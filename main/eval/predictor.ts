@@ -20,9 +20,16 @@ export interface FileCallbacks {
   onProgress: (done: number, total: number) => void;
 }
 
+export interface FilesPredicted {
+  /** files that could not be read */
+  skipped: SkippedImage[];
+  /** TensorFlow.js' name of the backend that predicted */
+  backend: string;
+}
+
 export interface Predictor {
-  /** Predict the files; results arrive through onBatch. Resolves with the files that could not be read. */
-  predictFiles(job: PredictJob, images: readonly ImageFile[], callbacks: FileCallbacks): Promise<{ skipped: SkippedImage[] }>;
+  /** Predict the files; results arrive through onBatch. Resolves with the files that could not be read and the backend. */
+  predictFiles(job: PredictJob, images: readonly ImageFile[], callbacks: FileCallbacks): Promise<FilesPredicted>;
   /** Probabilities of one image's model-input pixels (NHWC, RGB 0..255). */
   predictPixels(job: PredictJob, pixels: Float32Array): Promise<Float32Array>;
   close(): void;
@@ -32,10 +39,10 @@ export interface Predictor {
 export class LocalPredictor implements Predictor {
   private readonly models = new RunModelCache();
 
-  async predictFiles(job: PredictJob, images: readonly ImageFile[], callbacks: FileCallbacks): Promise<{ skipped: SkippedImage[] }> {
-    await ensurePredictionBackend(job.backend);
+  async predictFiles(job: PredictJob, images: readonly ImageFile[], callbacks: FileCallbacks): Promise<FilesPredicted> {
+    const backend = await ensurePredictionBackend(job.backend);
     const { skipped } = await this.models.use(job.model, (model) => predictImages(model, images, callbacks));
-    return { skipped };
+    return { skipped, backend };
   }
 
   async predictPixels(job: PredictJob, pixels: Float32Array): Promise<Float32Array> {

@@ -4,10 +4,11 @@ import type { ExportRecord, ExportResult } from '../api/calls-export';
 import type { Database } from '../project/database';
 
 export function recordExport(db: Database, result: ExportResult, at: string): number {
-  const float32 = result.precisions.find((p) => p.quantize === result.quantize) ?? result.precisions[0];
+  // the accuracy of the weights in the folder (the quantized ones when quantized)
+  const exported = result.precisions.find((p) => p.quantize === result.quantize) ?? result.precisions[0];
   const info = db
     .prepare('INSERT INTO exports (run_id, at, format, quantize, dir, bytes, test_accuracy, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-    .run(result.runId, at, result.format, result.quantize, result.dir, result.bytes, float32?.testAccuracy ?? null, JSON.stringify(result));
+    .run(result.runId, at, result.format, result.quantize, result.dir, result.bytes, exported?.testAccuracy ?? null, JSON.stringify(result));
   return Number(info.lastInsertRowid);
 }
 

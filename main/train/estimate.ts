@@ -11,7 +11,8 @@
  * backend, and what else changes the timed work), and so is what each requested backend turned out
  * to be, so asking again after a change of epochs, or going back to an earlier choice, answers at
  * once. One worker measures at a time (two cores measuring each other would measure nothing);
- * identical requests share one measurement.
+ * identical requests share one measurement, and a request still waiting its turn is cancelled when
+ * a newer one of the same project arrives.
  */
 import { ApiError, ErrorCode } from '../api/contract';
 import type { BackendName } from '../api/calls-backend';
@@ -53,6 +54,8 @@ export class Estimator {
   private readonly measurements = new Map<string, Measurement>();
   private readonly pending = new Map<string, Promise<{ backend: BackendInfo; measurement: Measurement }>>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** per project, the request waiting for its turn in the queue */
+  private readonly waiting = new Map<string, { superseded: boolean }>();
   /** the workers measuring now, to stop when the service closes */
   private readonly workers = new Set<LaunchedWorker>();
 
@@ -76,6 +79,7 @@ export class Estimator {
       try {
         found = await this.measure({ type: 'measure', project: handle.path, config, backend: options.backend ?? null, trainImages: trainable.train }, requested, variant);
       } catch (err) {
+        if (err instanceof ApiError && err.code === 'cancelled') throw err;
         const history = historyEstimate(handle.db, config, variant, options.backend ?? null, trainable.train, trainable.val);
         if (history) return history;
         throw err;
@@ -105,7 +109,14 @@ export class Estimator {
     const key = JSON.stringify([requested, request.trainImages, measurementKey(request.project, request.config, '', request.config.batch ?? 0)]);
     const running = this.pending.get(key);
     if (running) return running;
+    // a newer choice of the same project replaces one still waiting its turn (the UI asks on every change)
+    const ticket = { superseded: false };
+    const waiting = this.waiting.get(request.project);
+    if (waiting) waiting.superseded = true;
+    this.waiting.set(request.project, ticket);
     const next = this.queue.then(async () => {
+      if (this.waiting.get(request.project) === ticket) this.waiting.delete(request.project);
+      if (ticket.superseded) throw new ApiError('cancelled', 'a newer estimate of this project was asked for before measuring this one began');
       const result = await runEstimator(request, this.options.env, this.options.timeoutMs ?? ESTIMATE_TIMEOUT_MS, this.workers);
       this.backends.set(requested, result.backend);
       const { config } = request;

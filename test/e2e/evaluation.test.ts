@@ -131,6 +131,13 @@ describe('evaluation', () => {
     await expect.poll(() => gallery.locator('img').evaluateAll((imgs) => imgs.every((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0)), { timeout: SLOW }).toBe(true);
     await page.screenshot({ path: path.join(RESULTS, 'evaluation.png') });
 
+    // A row name: every image of that true class, whatever it was predicted as.
+    await page.getByTestId('confusion-matrix-row-0').click();
+    const rowTotal = expected.confusion[0].reduce((s, v) => s + v, 0);
+    await expect.poll(() => text(page, 'cell-images-title')).toBe(`All images of ${expected.classes[0]}`);
+    await expect.poll(() => gallery.getAttribute('data-total'), { timeout: SLOW }).toBe(String(rowTotal));
+    await expect.poll(() => items.evaluateAll((els) => els.map((el) => el.getAttribute('data-true'))), { timeout: SLOW }).toEqual(Array(rowTotal).fill(expected.classes[0]));
+
     // Row-normalised: the tooltip-free cell text of a full row sums to about 100.
     await page.getByTestId('confusion-matrix-normalized').click();
     await expect.poll(() => page.getByTestId('confusion-matrix-normalized').getAttribute('aria-pressed')).toBe('true');
@@ -174,6 +181,19 @@ describe('evaluation', () => {
     await expect.poll(() => bars.count(), { timeout: SLOW }).toBeGreaterThan(0);
     expect(expected.classes).toContain(await bars.first().getAttribute('data-class'));
     await page.getByTestId('try-image').screenshot({ path: path.join(RESULTS, 'evaluation-try-image.png') });
+    // …and a file dropped on the panel.
+    const dropped = trained.files[expected.classes[1]][0];
+    await page.getByTestId('try-image').locator('.drop-zone').evaluate(
+      (zone, { base64, name }) => {
+        const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name, { type: 'image/png' }));
+        zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      },
+      { base64: fs.readFileSync(dropped).toString('base64'), name: path.basename(dropped) },
+    );
+    await expect.poll(() => page.getByTestId('try-image').innerText(), { timeout: SLOW }).toContain(path.basename(dropped));
+    await expect.poll(() => bars.count(), { timeout: SLOW }).toBeGreaterThan(0);
 
     // Compare with the second run: the epochs differ, both matrices and both curves are drawn.
     await page.getByTestId('eval-view-compare').click();
@@ -251,6 +271,12 @@ describe('evaluation', () => {
     await expect.poll(() => page.getByTestId('export-history-row').count(), { timeout: SLOW }).toBeGreaterThanOrEqual(2);
     await page.getByTestId('export-dialog').screenshot({ path: path.join(RESULTS, 'evaluation-export-tfjs.png') });
     await page.getByTestId('export-done').click();
+    await expect.poll(() => page.getByTestId('export-dialog').count()).toBe(0);
+    // Escape closes the dialog too.
+    await page.getByTestId('eval-export-open').click();
+    await page.getByTestId('export-dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('export-dialog').count()).toBe(0);
 
     expect(await page.getByTestId('error-toast').count()).toBe(0);
     expect(pageErrors).toEqual([]);
@@ -276,6 +302,7 @@ describe('evaluation', () => {
       weighted: { precision: 0.9, recall: 0.9, f1: 0.9 },
       confusion,
       skipped: [],
+      backend: null,
       computedAt: new Date().toISOString(),
       cached: true,
       seconds: 0,

@@ -136,7 +136,14 @@ describe('labeling', () => {
     expect(history.entries.at(-1)?.source).toBe('user');
     await page.screenshot({ path: path.join(RESULTS_DIR, 'labeling-grid.png') });
 
-    // The cheat-sheet lists the keys and which class each number gives.
+    // n jumps to the next unlabeled image (the grid lists them after the labeled ones).
+    await page.keyboard.press('Home');
+    await expect.poll(() => page.getByTestId('grid').getAttribute('data-focus')).toBe('0');
+    await page.keyboard.press('n');
+    await expect.poll(() => page.getByTestId('grid').getAttribute('data-focus'), { timeout: SLOW }).toBe(String(KEYS.length));
+    expect(await focusedTile(page).getAttribute('data-class')).toBe('');
+
+        // The cheat-sheet lists the keys and which class each number gives.
     await page.keyboard.press('?');
     await page.getByTestId('keyboard-help').waitFor({ timeout: SLOW });
     expect(await text(page, 'keyboard-help')).toContain('gamma');
@@ -175,6 +182,22 @@ describe('labeling', () => {
     await expect.poll(() => sidebarCount(page, 'beta'), { timeout: SLOW }).toBe('7');
     expect(await apiCounts(project)).toEqual(EXPECTED);
 
+    // Rename inline (any language) and undo it; reorder (the number keys follow) and put it back.
+    await page.getByTestId('manage-classes').click();
+    await page.getByTestId('class-rename-gamma').click();
+    await page.getByTestId('class-rename-input-gamma').fill('Γάμμα');
+    await page.getByTestId('class-rename-input-gamma').press('Enter');
+    await expect.poll(async () => (await api('classes.list', { project })).classes.map((c) => c.name), { timeout: SLOW }).toEqual(['alpha', 'beta', 'Γάμμα']);
+    await page.getByTestId('manage-class-Γάμμα').waitFor({ timeout: SLOW });
+    await page.getByTestId('class-manager').getByTestId('undo').click();
+    await page.getByTestId('manage-class-gamma').waitFor({ timeout: SLOW });
+    await page.getByTestId('class-down-alpha').click();
+    await expect.poll(async () => (await api('classes.list', { project })).classes.map((c) => c.name), { timeout: SLOW }).toEqual(['beta', 'alpha', 'gamma']);
+    await expect.poll(() => page.getByTestId('assign-beta').locator('kbd').innerText(), { timeout: SLOW }).toBe('1');
+    await page.getByTestId('class-up-alpha').click();
+    await expect.poll(async () => (await api('classes.list', { project })).classes.map((c) => c.name), { timeout: SLOW }).toEqual([...CLASSES]);
+    await page.getByTestId('class-manager-close').click();
+
     // Exclude the focused image with x: a badge on its tile, one excluded in the project.
     await page.getByTestId('grid').focus();
     await page.keyboard.press('Home');
@@ -197,6 +220,14 @@ describe('labeling', () => {
       await expect.poll(async () => (await api('images.get', { project, id })).split, { timeout: SLOW }).toBe('val');
     }
     await expect.poll(() => page.getByTestId('split-count-val').innerText(), { timeout: SLOW }).toBe('2');
+
+    // Lock the test split: the engine says so, and the bar no longer offers to move images into test.
+    await page.getByTestId('test-lock').click();
+    await expect.poll(async () => (await api('split.get', { project })).locked, { timeout: SLOW }).toBe(true);
+    await expect.poll(() => page.getByTestId('test-lock').getAttribute('data-locked'), { timeout: SLOW }).toBe('true');
+    expect(await page.getByTestId('move-split').locator('option[value="test"]').isDisabled()).toBe(true);
+    await page.getByTestId('test-lock').click();
+    await expect.poll(async () => (await api('split.get', { project })).locked, { timeout: SLOW }).toBe(false);
 
     // The quick class search creates a class from a typed name and labels the focused image.
     await page.getByTestId('grid').focus();
@@ -227,7 +258,19 @@ describe('labeling', () => {
     await page.getByTestId('detail-view').waitFor({ state: 'detached', timeout: SLOW });
     await page.screenshot({ path: path.join(RESULTS_DIR, 'labeling-final.png') });
 
-    // Labels from a CSV: the two images still unlabeled get a new class; an unknown path is reported with its line.
+    // Deleting a class says how many images become unlabeled; undo brings it back with its image.
+    await page.getByTestId('manage-classes').click();
+    await page.getByTestId('class-delete-delta').click();
+    await expect.poll(() => text(page, 'class-confirm-text')).toMatch(/Delete delta\? 1 image will become unlabeled/);
+    await page.getByTestId('class-confirm-ok').click();
+    await expect.poll(() => page.getByTestId('total-unlabeled').getAttribute('data-value'), { timeout: SLOW }).toBe('3');
+    expect((await apiCounts(project)).delta).toBeUndefined();
+    await page.getByTestId('class-manager').getByTestId('undo').click();
+    await expect.poll(() => page.getByTestId('total-unlabeled').getAttribute('data-value'), { timeout: SLOW }).toBe('2');
+    expect((await apiCounts(project)).delta).toBe(1);
+    await page.getByTestId('class-manager-close').click();
+
+        // Labels from a CSV: the two images still unlabeled get a new class; an unknown path is reported with its line.
     const left = (await api('images.list', { project, filter: { unlabeled: true } })).items.map((i) => i.path);
     expect(left).toHaveLength(2);
     const csv = path.join(filesDir, 'labels.csv');

@@ -56,7 +56,7 @@ describe('training', () => {
     // The estimate shows the memory of one step for the tiny network.
     await expect.poll(() => text(page, 'estimate-memory'), { timeout: SLOW }).toMatch(/\d+(\.\d)? (MB|GB)/);
     // ... and the time per epoch and in all, measured on the backend the run would use, before it starts.
-    await expect.poll(() => text(page, 'estimate-measured'), { timeout: SLOW }).toMatch(/^About .+ per epoch on \S+ \(measured\), 2 epochs ≈ .+; memory \d+(\.\d)? (MB|GB) at batch \d+/);
+    await expect.poll(() => text(page, 'estimate-measured'), { timeout: 2 * SLOW }).toMatch(/^About .+ per epoch on \S+ \(measured\), 2 epochs ≈ .+; memory \d+(\.\d)? (MB|GB) at batch \d+/);
 
     await page.getByTestId('train-start').click();
     const live = page.getByTestId('live-run');

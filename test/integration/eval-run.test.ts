@@ -76,7 +76,7 @@ describe('eval.run', () => {
   it('evaluates the test split: the matrix counts every image once, accuracy = trace / total', { timeout: 60_000 }, async () => {
     first = await evaluate();
     const images = testImages();
-    expect(first).toMatchObject({ project, runId, split: 'test', cached: false, skipped: [] });
+    expect(first).toMatchObject({ project, runId, split: 'test', cached: false, skipped: [], backend: 'wasm' });
     expect(first.images).toBe(images.length);
     expect(first.images).toBeGreaterThanOrEqual(15);
     expect(total(first.confusion)).toBe(first.images);
@@ -119,7 +119,7 @@ describe('eval.run', () => {
     const again = await evaluate();
     expect(again).toMatchObject({ cached: true, seconds: 0, computedAt: first.computedAt, confusion: first.confusion, accuracy: first.accuracy });
     const recomputed = await evaluate({ recompute: true });
-    expect(recomputed.cached).toBe(false);
+    expect(recomputed).toMatchObject({ cached: false, backend: null });
     expect(recomputed.confusion).toEqual(first.confusion);
     expect(events.length).toBe(before); // nothing predicted: every prediction came from the table
   });

@@ -40,6 +40,13 @@ let service: Service;
 /** test-split image files of the run, the app's probabilities for them */
 let testFiles: string[];
 let appProbabilities: Float32Array[];
+const progress: { jobId: string; phase: string; message: string }[] = [];
+
+let tfjsExportDone: Promise<ExportResult> | undefined;
+/** The float32 TF.js export, made once by whichever test needs it first. */
+function tfjsExport(): Promise<ExportResult> {
+  return (tfjsExportDone ??= service.call('export.run', args('tfjs', { jobId: 'tfjs-job' })));
+}
 
 function args(out: string, extra: Partial<ExportArgs> = {}): ExportArgs {
   return { project: trained.file, runId: trained.runId, format: 'tfjs', quantize: 'none', out: path.join(dir, out), force: false, ...extra };
@@ -78,7 +85,8 @@ async function serveFolder(root: string): Promise<{ url: string; close: () => Pr
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream' }).end(fs.readFileSync(file));
+    const type = file.endsWith('.json') ? 'application/json' : file.endsWith('.html') ? 'text/html; charset=utf-8' : 'application/octet-stream';
+    res.writeHead(200, { 'content-type': type }).end(fs.readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -107,6 +115,9 @@ beforeAll(async () => {
   dir = makeTempDir('export-run');
   trained = await createTrainedRun(dir);
   service = new Service({ mode: 'cli', dataDir: path.join(dir, 'service-home') });
+  service.onEvent((event, payload) => {
+    if (event === 'export.progress') progress.push(payload as (typeof progress)[number]);
+  });
   testFiles = splitImages(trained.handle.db, getRun(trained.handle.db, trained.runId).classes, 'test').map((i) => i.path);
   for (const file of Object.values(trained.files).flat()) pixelCache.set(file, await preprocessForInference(file, 32));
   appProbabilities = await appPredict(testFiles);
@@ -122,7 +133,7 @@ describe('TF.js export', () => {
   let result: ExportResult;
 
   beforeAll(async () => {
-    result = await service.call('export.run', args('tfjs'));
+    result = await tfjsExport();
   }, SLOW);
 
   it('re-loads with plain tf.loadLayersModel and gives the app\'s predictions (≤ 1e-5)', async () => {
@@ -173,6 +184,11 @@ describe('TF.js export', () => {
     for (const c of classes) expect(svg).toContain(c);
   }, SLOW);
 
+  it('reports its progress as export.progress events, ending with done', () => {
+    const phases = progress.filter((p) => p.jobId === 'tfjs-job').map((p) => p.phase);
+    expect([...new Set(phases)]).toEqual(['converting', 'checking', 'writing', 'done']);
+  });
+
   it('is recorded in the exports table', async () => {
     const { exports } = await service.call('export.list', { project: trained.file, runId: trained.runId });
     const record = exports.find((e) => e.dir === result.dir);
@@ -196,7 +212,7 @@ describe('TF.js export', () => {
 
 describe('browser example', () => {
   it('loads the TF.js export in Chromium (tfjs from the CDN, served here) and gives predict\'s top-1 on clear images', async () => {
-    const exportDir = path.join(dir, 'tfjs');
+    const exportDir = (await tfjsExport()).dir;
     const predicted = await service.call('predict.files', { modelDir: exportDir, paths: testFiles, top: 1 });
     const clear = predicted.predictions.filter((p) => p.top[0].probability >= 0.9).slice(0, 4);
     expect(clear.length).toBeGreaterThan(0);
@@ -336,7 +352,7 @@ describe('atomicity', () => {
 
 describe('predict.files', () => {
   it('searches folders recursively, reports unreadable and missing files per file, and writes a CSV', async () => {
-    const exportDir = path.join(dir, 'tfjs');
+    const exportDir = (await tfjsExport()).dir;
     const folder = path.join(dir, 'to-predict');
     fs.mkdirSync(path.join(folder, 'nested', 'deeper'), { recursive: true });
     const [a, b] = trained.files['red-circle'];

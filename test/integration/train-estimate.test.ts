@@ -3,12 +3,15 @@
  * measured estimate with positive finite figures, the run's batch and ceil(train / batch) steps;
  * a second ask answered from the cache; the service answering other calls while the worker
  * measures; the measured epoch within a factor of 3 of a real run's first epoch; and head mode
- * counting the images whose features are not cached yet (none after a run cached them).
+ * counting the images whose features are not cached yet (none after a run cached them); and
+ * `effitune train --estimate --json` printing the estimate without training.
  */
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainEstimate } from '../../main/api/calls-train';
 import { Service } from '../../main/api/service';
+import { runCli } from '../../main/cli/main';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { createTrainProject } from '../fixtures/train-project';
 
@@ -58,17 +61,21 @@ describe('train.estimate', () => {
 
   it('measures a tiny full run, answers again from its cache, and stays within 3x of the real first epoch', async () => {
     const options = { project: file, ...TINY, mode: 'full' as const, epochs: 1 };
-    // the service keeps answering while the worker measures
-    const measuring = service.call('train.estimate', options);
+    // the service keeps answering while the worker measures (measuring here would block it for seconds)
+    let done = false;
+    const measuring = service.call('train.estimate', options).finally(() => (done = true));
     const latencies: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    while (!done || latencies.length < 5) {
+      await new Promise((r) => setTimeout(r, 50));
       const began = performance.now();
       await service.call('runs.list', { project: file });
       latencies.push(performance.now() - began);
     }
     const estimate = await measuring;
-    expect(Math.max(...latencies)).toBeLessThan(50);
+    latencies.sort((a, b) => a - b);
+    // median and p90, not max: on a loaded 2-core machine the OS may delay any single call
+    expect(latencies[Math.floor(latencies.length / 2)]).toBeLessThan(20);
+    expect(latencies[Math.floor(latencies.length * 0.9)]).toBeLessThan(50);
     expectSane(estimate);
     expect(estimate.trainImages + estimate.valImages).toBe(30);
     expect(estimate.epochs).toBe(1);
@@ -112,4 +119,21 @@ describe('train.estimate', () => {
     expect(after.uncachedImages).toBe(0);
     expect(after.embeddingSeconds).toBe(0);
   }, 240_000);
+
+  it('effitune train --estimate --json prints the estimate and trains nothing', async () => {
+    const before = (await service.call('runs.list', { project: file })).runs.length;
+    const out: string[] = [];
+    const err: string[] = [];
+    const sink = (into: string[]) => Object.assign(new Writable({ write: (chunk, _enc, cb) => (into.push(String(chunk)), cb()) }), { isTTY: false });
+    const args = ['train', file, '--model', 'custom', '--phi', '-8', '--resolution', '32', '--mode', 'full', '--epochs', '3', '--batch', '4', '--backend', 'cpu', '--no-augment', '--estimate', '--json'];
+    const code = await runCli(args, { stdout: sink(out), stderr: sink(err) });
+    expect(code, err.join('')).toBe(0);
+    const estimate = JSON.parse(out.join('')) as TrainEstimate;
+    expectSane(estimate);
+    expect(estimate).toMatchObject({ backend: 'cpu', batch: 4, epochs: 3, stepsPerEpoch: Math.ceil(estimate.trainImages / 4) });
+    expect((await service.call('runs.list', { project: file })).runs.length).toBe(before);
+
+    const refused = await runCli(['train', file, '--resume', '1', '--estimate', '--json'], { stdout: sink([]), stderr: sink(err) });
+    expect(refused).not.toBe(0);
+  }, 180_000);
 });

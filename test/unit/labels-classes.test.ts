@@ -3,7 +3,10 @@
  * in any language), rename, recolour, reorder, merge and delete — each, its undo (exactly the state
  * before, the same class id, name, colour and position) and its redo (exactly the state after).
  */
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../main/project/database';
+import { migrations } from '../../main/project/migrations';
 import { ApiError } from '../../main/api/contract';
 import { CLASS_PALETTE } from '../../main/dataset/labels/class-names';
 import { addClass, addImages, classOf, makeLabelsProject, snapshot, type LabelsProject } from './labels-helpers';
@@ -168,5 +171,30 @@ describe('classes', () => {
     await call('edits.undo');
     await call('classes.list');
     expect(seen).toEqual(['project.changed', 'project.changed']);
+  });
+
+  it('refuses to undo a class create when a folder import has labeled images with it since', async () => {
+    const created = await call('classes.create', { name: 'cat' });
+    addImages(p.db, created.class.id, 2);
+    await rejects(call('edits.undo'), 'invalid_input', /cannot undo create class "cat": 2 image\(s\) of "cat" were labeled outside this edit since/);
+    expect((await call('classes.list')).classes.map((c: any) => c.name)).toEqual(['cat']);
+  });
+});
+
+describe('schema step 3 -> 4', () => {
+  it('gives existing classes their id as position, and classes created later without one the last position', () => {
+    const file = path.join(p.dir, 'old.effitune');
+    const old = openDatabase(file, { create: true, migrations: migrations.slice(0, 3) });
+    old.prepare(`INSERT INTO meta (key, value) VALUES ('name', 'old')`).run();
+    for (const [id, name] of [[5, 'b'], [2, 'a']] as const) old.prepare('INSERT INTO classes (id, name, color) VALUES (?, ?, ?)').run(id, name, '#000000');
+    old.close();
+    const db = openDatabase(file, { create: false });
+    db.prepare('INSERT INTO classes (name, color) VALUES (?, ?)').run('c', '#000000');
+    expect(db.prepare('SELECT name, position FROM classes ORDER BY position').all()).toEqual([
+      { name: 'a', position: 2 },
+      { name: 'b', position: 5 },
+      { name: 'c', position: 6 },
+    ]);
+    db.close();
   });
 });

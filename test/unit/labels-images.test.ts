@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../main/api/contract';
 import { splitProject } from '../../main/dataset/split';
 import { checkTrainable } from '../../main/train/data/trainable';
+import { createDataPipeline } from '../../main/train/data/pipeline';
+import { labeledImages } from '../../main/train/features';
 import { currentUser } from '../../main/dataset/labels/who';
 import { addClass, addImages, classOf, makeLabelsProject, snapshot, type LabelsProject } from './labels-helpers';
 
@@ -133,6 +135,12 @@ describe('labels.exclude', () => {
       ['cat', 2],
       ['dog', 4],
     ]);
+    // the trainer never picks them (the rows' files do not exist, so every image it picks is listed as skipped)
+    p.db.prepare(`UPDATE images SET split = 'train'`).run();
+    expect(createDataPipeline(p.handle, { split: 'train', resolution: 32, batchSize: 4 }).skipped.map((s) => s.id)).toEqual(expect.not.arrayContaining(cats.slice(0, 2)));
+    expect(createDataPipeline(p.handle, { split: 'train', resolution: 32, batchSize: 4 }).skipped).toHaveLength(6);
+    expect(labeledImages(p.db, ['cat', 'dog']).skipped).toHaveLength(6);
+    expect(labeledImages(p.db, ['cat', 'dog']).skipped.map((s) => s.id)).toEqual(expect.not.arrayContaining(cats.slice(0, 2)));
     const included = await call('labels.exclude', { imageIds: cats, excluded: false });
     expect(included).toMatchObject({ changed: 2, edit: { summary: 'include 2 images in training again' } });
   });

@@ -79,7 +79,7 @@ const MATRIX_WIDTH = 120;
 
 export function formatEvaluation(e: Evaluation): string {
   const lines: string[] = [];
-  const when = e.cached ? `stored ${e.computedAt}; --recompute to predict again` : `computed in ${e.seconds.toFixed(1)} s`;
+  const when = e.cached ? `stored ${e.computedAt}; --recompute to predict again` : `computed in ${e.seconds.toFixed(1)} s${e.backend ? ` on ${e.backend}` : ''}`;
   lines.push(`Run ${e.runId} on the ${e.split} split: ${plural(e.images, 'image')} evaluated (${when})`);
   if (e.images === 0) {
     lines.push('', `  Nothing to evaluate: the ${e.split} split has no usable labeled images of the run's classes.${e.split === 'test' ? ' Try --split val, or deal a test split (effitune split --test F).' : ''}`);

@@ -1,4 +1,5 @@
 import type { SplitResult } from '../../api/calls-data';
+import { ApiError } from '../../api/contract';
 import type { Command } from '../command';
 import { resolvePathArg } from '../paths';
 import { formatTable } from '../text-table';
@@ -6,7 +7,7 @@ import { formatTable } from '../text-table';
 export const splitCommand: Command = {
   words: ['split'],
   args: ['project'],
-  optionsUsage: '[--val F] [--test F] [--seed N] [--reset-test] [--reshuffle]',
+  optionsUsage: '[--val F] [--test F] [--seed N] [--reset-test] [--reshuffle] [--lock-test | --unlock-test]',
   summary: 'Split the labeled images of each class into train, validation and test',
   details: [
     "--val F        validation fraction of each class, 0 <= F < 1 (default: the last split's, else 0.15)",
@@ -14,6 +15,8 @@ export const splitCommand: Command = {
     "--seed N       seed of the random assignment, 0..4294967295 (default: the last split's, else 1)",
     '--reset-test   deal the test split again; otherwise images in test stay there across re-splits',
     '--reshuffle    deal train/validation again even though val and seed are unchanged',
+    '--lock-test    lock the test split: nothing enters or leaves it until --unlock-test (no re-split is done)',
+    '--unlock-test  unlock the test split (no re-split is done)',
     'Counts per class: test = round(test·n), val = round(val·n), at least 1 val when n >= 3, at least 1 train.',
     'Images imported after a split get assigned by running split again, without moving the others.',
   ],
@@ -23,9 +26,16 @@ export const splitCommand: Command = {
     seed: { type: 'string' },
     'reset-test': { type: 'boolean' },
     reshuffle: { type: 'boolean' },
+    'lock-test': { type: 'boolean' },
+    'unlock-test': { type: 'boolean' },
   },
   fields: { project: '<project>', val: '--val', test: '--test', seed: '--seed' },
   async run({ positionals: [project], values, service }) {
+    if (values['lock-test'] === true || values['unlock-test'] === true) {
+      if (values['lock-test'] === true && values['unlock-test'] === true) throw new ApiError('invalid_input', '--lock-test and --unlock-test: give one of them');
+      const { locked } = await service().call('split.lock', { project: resolvePathArg(project), locked: values['lock-test'] === true });
+      return { json: { locked }, text: locked ? 'The test split is locked: nothing enters or leaves it (--unlock-test to unlock).' : 'The test split is unlocked.' };
+    }
     const result = await service().call('split.run', {
       project: resolvePathArg(project),
       val: numberOrText(values.val),
@@ -71,6 +81,8 @@ export function formatSplitResult(r: SplitResult): string {
   }
   if (r.unlabeled > 0) lines.push('', `  ${r.unlabeled} unlabeled image(s) are not split.`);
   for (const note of r.notes) lines.push('', `  Note: ${note}`);
+  for (const warning of r.warnings ?? []) lines.push('', `  Warning: ${warning}`);
+  if (r.locked) lines.push('', '  The test split is locked (--unlock-test to unlock).');
   if (r.notes.length > 0 && !r.testReset) lines.push('  (--reset-test deals the test split again)');
   return lines.join('\n');
 }

@@ -39,6 +39,7 @@ export function ConfusionMatrix({ classes, confusion, selected, onSelect, compac
   const rad = (layout.rotate * Math.PI) / 180;
 
   const pick = (choice: CellChoice) => onSelect?.(choice);
+  const interactive = onSelect !== undefined;
   const isSelected = (t: string, p: string) => selected?.trueClass === t && selected?.predictedClass === p;
 
   return (
@@ -71,7 +72,7 @@ export function ConfusionMatrix({ classes, confusion, selected, onSelect, compac
             return (
               <text
                 key={`c${j}`}
-                className="matrix-label clickable"
+                className={`matrix-label${interactive ? ' clickable' : ''}`}
                 x={layout.rotate === 90 ? x + LABEL_FONT_PX / 2 - 1 : layout.rotate ? x - 3 * Math.cos(rad) : x}
                 y={y}
                 textAnchor={layout.rotate ? 'start' : 'middle'}
@@ -79,7 +80,7 @@ export function ConfusionMatrix({ classes, confusion, selected, onSelect, compac
                 onClick={() => pick({ predictedClass: classes[j] })}
                 data-testid={`${testId}-col-${j}`}
               >
-                <title>{`predicted ${classes[j]}: ${confusion.reduce((s, row) => s + row[j], 0)} images (click for all of them)`}</title>
+                <title>{`predicted ${classes[j]}: ${confusion.reduce((s, row) => s + row[j], 0)} images${interactive ? ' (click for all of them)' : ''}`}</title>
                 {label}
               </text>
             );
@@ -87,7 +88,7 @@ export function ConfusionMatrix({ classes, confusion, selected, onSelect, compac
           {layout.labels.map((label, i) => (
             <text
               key={`r${i}`}
-              className="matrix-label clickable"
+              className={`matrix-label${interactive ? ' clickable' : ''}`}
               x={left - 6}
               y={top + i * cell + cell / 2}
               dominantBaseline="central"
@@ -95,7 +96,7 @@ export function ConfusionMatrix({ classes, confusion, selected, onSelect, compac
               onClick={() => pick({ trueClass: classes[i] })}
               data-testid={`${testId}-row-${i}`}
             >
-              <title>{`true ${classes[i]}: ${rowTotals[i]} images (click for all of them)`}</title>
+              <title>{`true ${classes[i]}: ${rowTotals[i]} images${interactive ? ' (click for all of them)' : ''}`}</title>
               {label}
             </text>
           ))}
@@ -110,9 +111,9 @@ export function ConfusionMatrix({ classes, confusion, selected, onSelect, compac
               return (
                 <g
                   key={`${i}-${j}`}
-                  className={`matrix-cell${count > 0 ? ' clickable' : ''}`}
-                  role="button"
-                  tabIndex={count > 0 ? 0 : -1}
+                  className={`matrix-cell${interactive && count > 0 ? ' clickable' : ''}`}
+                  role={interactive ? 'button' : undefined}
+                  tabIndex={interactive && count > 0 ? 0 : undefined}
                   aria-label={`true ${classes[i]}, predicted ${classes[j]}: ${count}`}
                   onClick={() => count > 0 && pick({ trueClass: classes[i], predictedClass: classes[j] })}
                   onKeyDown={(e) => {
@@ -147,7 +148,8 @@ export function ConfusionMatrix({ classes, confusion, selected, onSelect, compac
         </svg>
       </div>
       <p className="muted small confusion-legend">
-        Rows: true class · columns: predicted · blue: correct, red: mistakes · {normalized ? 'values are % of the row (the true class)' : 'values are image counts (correct and mistaken cells each on their own colour scale)'} · click a cell for its images, a name for its row or column
+        Rows: true class · columns: predicted · blue: correct, red: mistakes · {normalized ? 'values are % of the row (the true class)' : 'values are image counts (correct and mistaken cells each on their own colour scale)'}
+        {interactive && ' · click a cell for its images, a name for its row or column'}
       </p>
     </figure>
   );

@@ -4,7 +4,7 @@
  * comes from export.progress for this dialog's job id; the result shows files, sizes, the
  * precision table, parity and the folder. Earlier exports are listed below.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { errorMessage, useClient, useEvent } from '../api/client-context';
 import type { ExportFormat, ExportResult, Quantization } from '../../../main/api/calls-export';
 import type { RunRecord } from '../../../main/api/calls-data';
@@ -43,6 +43,15 @@ export function ExportDialog({ project, run, onClose }: { project: string; run: 
   const [historyKey, setHistoryKey] = useState(0);
   const out = chosenOut ?? defaultExportFolder(project, run.id, format, quantize);
   const running = stage.kind === 'running';
+
+  // Escape closes the dialog, except while an export runs (it would go on unseen).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && !running) onClose();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [running, onClose]);
 
   useEvent('export.progress', (p) => {
     setStage((s) => (s.kind === 'running' && s.jobId === p.jobId ? { ...s, message: p.message } : s));

@@ -59,7 +59,8 @@ export function MetricsSummary({ evaluation }: { evaluation: Evaluation }) {
         </details>
       )}
       <p className="muted small">
-        {e.cached ? 'Stored evaluation' : `Computed in ${e.seconds.toFixed(1)} s`} · {new Date(e.computedAt).toLocaleString()}
+        {e.cached ? 'Stored evaluation' : `Computed in ${e.seconds.toFixed(1)} s`}
+        {e.backend ? ` on ${e.backend}` : ''} · {new Date(e.computedAt).toLocaleString()}
       </p>
     </div>
   );

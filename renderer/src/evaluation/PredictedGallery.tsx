@@ -108,13 +108,15 @@ function GalleryTile({ project, item }: { project: string; item: PredictedImage 
     >
       <a href={client.mediaUrl('full', project, item.id)} target="_blank" rel="noreferrer" className="gallery-thumb">
         <img src={client.mediaUrl('thumb', project, item.id)} alt={baseName(item.path)} loading="lazy" />
+        <span className="gallery-confidence" title="confidence of the predicted class">
+          {formatPercent(item.confidence)}
+        </span>
       </a>
       <span className="gallery-line">
         <span className="muted">true</span> <span className="gallery-class">{item.trueClass ?? '—'}</span>
       </span>
       <span className="gallery-line">
-        <span className="muted">pred</span> <span className="gallery-class">{item.predictedClass}</span>
-        <span className="gallery-confidence">{formatPercent(item.confidence)}</span>
+        <span className="muted">pred</span> <span className="gallery-class predicted">{item.predictedClass}</span>
       </span>
     </li>
   );

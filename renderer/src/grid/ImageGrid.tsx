@@ -1,6 +1,8 @@
 /**
  * The virtualized thumbnail grid: only the rows on screen (plus a few) are in the DOM, and only
- * their pages of `images.list` are fetched, so 50,000 images scroll like 50.
+ * their pages of `images.list` are fetched, so 50,000 images scroll like 50. The grid holds the
+ * keyboard focus itself (a listbox whose focused tile is its active descendant) and passes keys
+ * and clicks up; each tile shows its class (name and colour), split and an excluded badge.
  */
 import { memo, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';

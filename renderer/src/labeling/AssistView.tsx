@@ -102,9 +102,17 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
     if (list && items.length - 1 < LOW_WATER && list.total - 1 > items.length - 1) void load();
   };
 
-  const accept = async (item: PredictedImage) => {
-    if (runId === null) return;
-    if (await labeling.assign([item.id], item.predictedClass, { runId })) done(item.id);
+  /**
+   * Move on at once (a second key press must not answer the same image again); should the call
+   * fail, the error is shown and the list is read again, so the image comes back.
+   */
+  const answer = async (item: PredictedImage, work: () => Promise<boolean>) => {
+    done(item.id);
+    if (!(await work())) void reload();
+  };
+
+  const accept = (item: PredictedImage) => {
+    if (runId !== null) void answer(item, () => labeling.assign([item.id], item.predictedClass, { runId }));
   };
 
   const onKey = async (e: React.KeyboardEvent) => {
@@ -112,7 +120,7 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
     const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
     if (key === 'ArrowDown' || key === 'ArrowRight') setFocus((f) => Math.min(f + 1, items.length - 1));
     else if (key === 'ArrowUp' || key === 'ArrowLeft') setFocus((f) => Math.max(f - 1, 0));
-    else if (!e.ctrlKey && !e.metaKey && (key === 'Enter' || key === 'a' || (mode === 'disagreements' && key === 'r'))) void accept(current);
+    else if (!e.ctrlKey && !e.metaKey && (key === 'Enter' || key === 'a' || (mode === 'disagreements' && key === 'r'))) accept(current);
     else if (!e.ctrlKey && !e.metaKey && (key === 'k' || key === 's')) done(current.id);
     else {
       const action = labelKeyAction(e);
@@ -120,11 +128,11 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
       e.preventDefault();
       if (action.kind === 'assign') {
         const cls = labeling.classes?.[action.position];
-        if (cls && (await labeling.assign([current.id], cls.id))) done(current.id);
+        if (cls) void answer(current, () => labeling.assign([current.id], cls.id));
       } else if (action.kind === 'clear' && mode === 'disagreements') {
-        if (await labeling.assign([current.id], null)) done(current.id);
+        void answer(current, () => labeling.assign([current.id], null));
       } else if (action.kind === 'exclude') {
-        if (await labeling.exclude([current.id], true)) done(current.id);
+        void answer(current, () => labeling.exclude([current.id], true));
       } else if (action.kind === 'undo') {
         // An undone label brings its image back; read the list again.
         if (await labeling.undo()) void reload();
@@ -265,7 +273,7 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
                       <kbd>k</kbd> Keep {current.trueClass}
                     </button>
                   )}
-                  <button className="button primary" onClick={() => void accept(current)} data-testid="assist-accept">
+                  <button className="button primary" onClick={() => accept(current)} data-testid="assist-accept">
                     <kbd>{mode === 'suggestions' ? 'a' : 'r'}</kbd> {mode === 'suggestions' ? 'Accept' : 'Relabel to'} {current.predictedClass}
                   </button>
                 </div>

@@ -23,6 +23,8 @@ import { KeyboardHelp } from './KeyboardHelp';
 import { LabelFilesDialog } from './LabelFilesDialog';
 import { AssistView } from './AssistView';
 
+const HINT_MS = 6000;
+
 type Dialog = null | 'classes' | 'files' | 'help' | { picker: number[]; from: 'grid' | 'detail' };
 
 export function DataTab({
@@ -64,8 +66,13 @@ export function DataTab({
   const refocusGrid = () => setFocusRequest((n) => n + 1);
 
   useEffect(() => setDetailIndex(null), [pages]);
-  // A hint answers one key press; the next action's result replaces it.
+  // A hint answers one key press: the next action's result replaces it, or it fades.
   useEffect(() => setHint(null), [labeling.lastEdit, labeling.journal]);
+  useEffect(() => {
+    if (hint === null) return;
+    const timer = setTimeout(() => setHint(null), HINT_MS);
+    return () => clearTimeout(timer);
+  }, [hint]);
 
   const colors = useMemo(() => new Map((labeling.classes ?? status?.classes ?? []).map((c) => [c.id, c.color])), [labeling.classes, status]);
   const classColor = useCallback((classId: number | null) => (classId === null ? undefined : colors.get(classId)), [colors]);

@@ -10,7 +10,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useReportError, errorMessage } from '../api/client-context';
 import type { CallOutput } from '../../../main/api/contract';
 import type { RunRecord, SplitSummary } from '../../../main/api/calls-data';
-import type { BackendProbe } from '../../../main/api/calls-backend';
+import type { BackendName, BackendProbe } from '../../../main/api/calls-backend';
 import { OptimizerName, TrainMode, type TrainEstimate, type TrainOptions, type TrainStarted } from '../../../main/api/calls-train';
 import { CUSTOM, DEFAULT_BATCH, type ModelSelection } from '../models/model-selection';
 import { formatMemory, formatPhi } from '../models/format';
@@ -89,7 +89,9 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   const resolution = options.resolution ?? figures?.resolution ?? null;
   const measured = useMemo(() => measuredSpeed(history, modelId, resolution, form.mode, backendName), [history, modelId, resolution, form.mode, backendName]);
   const trainImages = split?.totals.train ?? 0;
-  const runEstimate = useRunEstimate(project, options, Object.keys(problems).length > 0, runBusy, split);
+  // "auto" is measured on the backend the probe says a run would take: the estimator then probes that one only, not the whole ladder
+  const probedDefault = probe ? probe.defaults.train : probeProblem ? null : undefined;
+  const runEstimate = useRunEstimate(project, options, probedDefault, Object.keys(problems).length > 0, runBusy, split);
 
   const start = async () => {
     setStartProblem(null);
@@ -238,7 +240,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
         <MeasuredEstimate state={runEstimate} mode={form.mode} />
         {measured && trainImages > 0 ? (
           <p className="muted small" data-testid="estimate-time">
-            Run #{measured.runId} trained this model at {formatRate(measured.imagesPerSecond)} images/s on {measured.backend}: ≈ {formatDuration(trainImages / measured.imagesPerSecond)} per epoch for {trainImages} training images.
+            Run #{measured.runId} trained this model at {formatRate(measured.imagesPerSecond)} images/s on {measured.backend}: its training steps take ≈ {formatDuration(trainImages / measured.imagesPerSecond)} per epoch for {trainImages} training images.
           </p>
         ) : null}
       </div>
@@ -270,15 +272,17 @@ type RunEstimateState =
  * change; only the latest answer counts. Not asked while a run of the project trains: the timed
  * steps would slow it down and be slowed down by it.
  */
-function useRunEstimate(project: string, options: TrainOptions, invalid: boolean, runBusy: boolean, split: SplitSummary | null): RunEstimateState {
+function useRunEstimate(project: string, options: TrainOptions, defaultBackend: BackendName | null | undefined, invalid: boolean, runBusy: boolean, split: SplitSummary | null): RunEstimateState {
   const client = useClient();
   const [state, setState] = useState<RunEstimateState>({ kind: 'waiting', why: 'Time per epoch: about to measure…' });
   const seq = useRef(0);
-  const key = JSON.stringify({ options, train: split?.totals.train ?? null, val: split?.totals.val ?? null });
+  const backend = options.backend ?? defaultBackend;
+  const key = JSON.stringify({ options: { ...options, backend: backend ?? undefined }, train: split?.totals.train ?? null, val: split?.totals.val ?? null });
   useEffect(() => {
     const mine = ++seq.current;
     if (invalid) return setState({ kind: 'waiting', why: 'Time per epoch: correct the fields marked above to estimate it.' });
     if (runBusy) return setState({ kind: 'waiting', why: 'Time per epoch: measured again once no run of this project trains (measuring now would slow the run down).' });
+    if (backend === undefined) return setState({ kind: 'waiting', why: 'Time per epoch: measured once the compute backends are checked…' });
     const asked = (JSON.parse(key) as { options: TrainOptions }).options;
     // an estimate of the previous choice must not stand for this one, even for the debounce's moment
     setState({ kind: 'measuring', backend: asked.backend ?? null });
@@ -289,7 +293,7 @@ function useRunEstimate(project: string, options: TrainOptions, invalid: boolean
       );
     }, ESTIMATE_DELAY_MS);
     return () => clearTimeout(timer);
-  }, [client, project, key, invalid, runBusy]);
+  }, [client, project, key, invalid, runBusy, backend]);
   return state;
 }
 
