@@ -1,6 +1,6 @@
 /**
  * electron-vite build of the desktop app: the main process (electron/main.ts, bundling the engine
- * in main/) and the engine's worker processes (the trainer, the estimator and the backend probe, started with
+ * in main/) and the engine's worker processes (the trainer, the estimator, the backend probe and the predictor, started with
  * utilityProcess by electron/worker-launcher.ts, which finds them as out/electron/<entry>.js), the
  * sandboxed preload (CommonJS, as sandboxed preloads must be) and the renderer (the same Vite config
  * browser mode uses). Output: out/electron, out/preload, out/renderer.
@@ -18,6 +18,7 @@ export const workerEntries = {
   trainer: path.join(root, 'main/train/trainer-process.ts'),
   estimator: path.join(root, 'main/train/estimate-process.ts'),
   probe: path.join(root, 'main/backend/probe-child.ts'),
+  predictor: path.join(root, 'main/eval/predictor-process.ts'),
 };
 
 const runtimeExternals = [/^better-sqlite3/, /^sharp/, /^@img\//, /^@tensorflow\//, /^onnxruntime-node/, /^webgpu/, /^h5wasm/];

@@ -3,10 +3,10 @@
  * (preprocessForInference, as training evaluates), in batches, each batch's decoding overlapping
  * the previous batch's prediction. Missing and unreadable files are skipped with a reason.
  *
- * It runs in the predictor process (predictor-process.ts), whose event loop must still answer
- * cancel messages: on the CPU backends (wasm, cpu) a predict call computes synchronously for its
+ * It runs in the predictor process (predictor-process.ts), which sends progress and results as
+ * batches finish: on the CPU backends (wasm, cpu) a predict call computes synchronously for its
  * whole batch, so the batch adapts to the measured time per image (about BATCH_TARGET_MS a batch,
- * at most MAX_BATCH images) and the loop yields between batches.
+ * at most MAX_BATCH images) and the loop yields between batches, so messages go out steadily.
  */
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -30,7 +30,6 @@ export interface PredictOptions {
   /** after every batch, with that batch's predictions (to store them as they come) */
   onBatch?: (predicted: { id: number; probs: Float32Array }[]) => void;
 }
-
 
 /** How long one batch may hold the event loop, roughly. */
 export const BATCH_TARGET_MS = 100;

@@ -4,33 +4,16 @@
  * fast) and ended after IDLE_MS without work or when the service closes. A crash fails the jobs in
  * flight with the process's last words; the next job starts a fresh process.
  */
-import { pathToFileURL, fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { ApiError } from '../api/contract';
 import { describeExit } from '../train/trainer-client';
-import { forkLauncher, workerEnv, type LaunchedWorker, type WorkerEntry } from '../train/process-launcher';
+import { launchWorker, workerEnv, type LaunchedWorker } from '../train/process-launcher';
 import type { FileCallbacks, FilesPredicted, PredictJob, Predictor } from './predictor';
 import { PredictorMessage, type PredictorRequest } from './predictor-protocol';
 import type { ImageFile } from './predict-images';
 
-const require = createRequire(import.meta.url);
-
 /** A predictor process with nothing to do for this long is ended (it holds a model and a backend). */
 export const IDLE_MS = 60_000;
 const OUTPUT_TAIL = 8192;
-
-export const PREDICTOR_SOURCE = fileURLToPath(new URL('./predictor-process.ts', import.meta.url));
-
-/**
- * Start the process. The shared launcher (train/process-launcher.ts) knows the trainer and the
- * estimator entries; until 'predictor' is one of them (and built for Electron, electron.vite.config.ts),
- * this forks the TypeScript entry through tsx as that launcher does under plain Node.
- */
-function launchPredictor(): LaunchedWorker {
-  const entry = 'predictor' as WorkerEntry;
-  const launch = forkLauncher({ [entry]: PREDICTOR_SOURCE } as Record<WorkerEntry, string>, ['--import', pathToFileURL(require.resolve('tsx')).href]);
-  return launch(entry, { env: workerEnv() });
-}
 
 interface PendingJob {
   onMessage(message: PredictorMessage): void;
@@ -103,7 +86,7 @@ export class ProcessPredictor implements Predictor {
 
   private start(): LaunchedWorker {
     if (this.worker) return this.worker;
-    const worker = launchPredictor();
+    const worker = launchWorker('predictor', { env: workerEnv() });
     this.worker = worker;
     this.output = '';
     const keep = (chunk: Buffer) => {

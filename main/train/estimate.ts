@@ -266,7 +266,7 @@ function historyEstimate(db: Database, config: TrainConfig, variant: VariantSpec
   const secondsPerEpoch = trainImages / imagesPerSecond;
   const estimate: TrainEstimate = {
     backend: run.backend as BackendName,
-    device: run.backend,
+    device: `${run.backend} (as run #${run.id} used it; not measured now)`,
     batch,
     batchReason: `batch ${batch}: what run #${run.id} used`,
     trainImages,

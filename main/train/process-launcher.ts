@@ -1,6 +1,6 @@
 /**
  * How the engine starts its worker processes (the trainer of a run, the estimator of train.estimate,
- * the backend probe), kept behind one small interface so main/ never imports electron:
+ * the backend probe, the evaluation's predictor), kept behind one small interface so main/ never imports electron:
  *   - under plain Node (tests, CLI, browser mode) the default: child_process.fork of the TypeScript
  *     entry through tsx (`node --import tsx main/train/trainer-process.ts`);
  *   - under Electron the desktop shell installs its own launcher at startup (electron/worker-launcher.ts:
@@ -13,7 +13,7 @@
  * `forkLauncher` also runs built entries with plain Node, which is how the build is tested without
  * the Electron binary.
  *
- * The trainer and the estimator speak over one channel: process.send under child_process.fork, and
+ * The trainer, the estimator and the predictor speak over one channel: process.send under child_process.fork, and
  * process.parentPort under utilityProcess (see worker-channel.ts). The messages are the same. The
  * probe only prints its result on stdout.
  */
@@ -27,13 +27,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const require = createRequire(import.meta.url);
 
 /** The worker entries: each is one file the launcher starts (and one input of the Electron build). */
-export type WorkerEntry = 'trainer' | 'estimator' | 'probe';
+export type WorkerEntry = 'trainer' | 'estimator' | 'probe' | 'predictor';
 
 /** The TypeScript sources of the entries (the plain-Node default runs these through tsx). */
 export const WORKER_SOURCES: Record<WorkerEntry, string> = {
   trainer: fileURLToPath(new URL('./trainer-process.ts', import.meta.url)),
   estimator: fileURLToPath(new URL('./estimate-process.ts', import.meta.url)),
   probe: fileURLToPath(new URL('../backend/probe-child.ts', import.meta.url)),
+  predictor: fileURLToPath(new URL('../eval/predictor-process.ts', import.meta.url)),
 };
 
 /** Set by the Electron shell: the folder of the built worker entries (<entry>.js). */

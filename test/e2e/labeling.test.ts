@@ -143,6 +143,13 @@ describe('labeling', () => {
     await expect.poll(() => page.getByTestId('grid').getAttribute('data-focus'), { timeout: SLOW }).toBe(String(KEYS.length));
     expect(await focusedTile(page).getAttribute('data-class')).toBe('');
 
+    // Shift+End selects from the anchor to the last image; Esc goes back to the focused image alone.
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Shift+End');
+    await expect.poll(() => page.getByTestId('selection-count').getAttribute('data-count')).toBe(String(IMAGES));
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('selection-count').getAttribute('data-count')).toBe('1');
+
         // The cheat-sheet lists the keys and which class each number gives.
     await page.keyboard.press('?');
     await page.getByTestId('keyboard-help').waitFor({ timeout: SLOW });

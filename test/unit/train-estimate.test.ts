@@ -2,12 +2,17 @@
  * extrapolate(): timed pieces → an epoch and a run. Image modes take the slower of compute and
  * decoding for each phase that reads images (the pipeline prefetches), then add validation, the
  * BatchNorm recalibration and the checkpoint; head mode adds a one-off backbone pass over the
- * uncached images; the first step's warm-up is paid once per run.
+ * uncached images; the first step's warm-up is paid once per run. The Estimator (with a stand-in
+ * worker) measures each choice once, and drops a choice superseded while it waited its turn.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../../main/api/calls-train';
-import { extrapolate, formatSeconds } from '../../main/train/estimate';
-import type { BackendInfo, Measurement } from '../../main/train/estimate-protocol';
+import { Estimator, extrapolate, formatSeconds } from '../../main/train/estimate';
+import type { BackendInfo, EstimateRequest, Measurement } from '../../main/train/estimate-protocol';
+import { setProcessLauncher, type LaunchedWorker } from '../../main/train/process-launcher';
+import { createRun, recordEpoch } from '../../main/project/runs';
+import { makeTempDir, removeDir } from '../fixtures/temp';
+import { createTrainProject, type TrainProject } from '../fixtures/train-project';
 import { getVariant } from '../../main/model/variants';
 
 const backend: BackendInfo = { name: 'wasm', device: 'test CPU', memoryBytes: 4 * 1024 ** 3, memorySource: 'wasm32 limit' };
@@ -90,5 +95,78 @@ describe('formatSeconds', () => {
     expect(formatSeconds(4.25)).toBe('4.3 s');
     expect(formatSeconds(75)).toBe('1 min 15 s');
     expect(formatSeconds(5400)).toBe('1 h 30 min');
+  });
+});
+
+describe('Estimator', () => {
+  let dir: string;
+  let project: TrainProject;
+  const launched: string[] = [];
+
+  /** A worker that answers like the estimator would, after a moment, with figures made from the request. */
+  function fakeWorker(fail: string | null): LaunchedWorker {
+    const listeners: ((message: unknown) => void)[] = [];
+    let exit: ((exit: { code: number | null; signal: null }) => void) | null = null;
+    return {
+      pid: 1,
+      stdout: null,
+      stderr: null,
+      send(message) {
+        const request = message as EstimateRequest;
+        launched.push(`${request.config.model}@${request.config.resolution}`);
+        setTimeout(() => {
+          const answer = fail
+            ? { type: 'failed', code: 'internal', message: fail }
+            : { type: 'measured', backend, measurement: measured({ batch: request.config.batch ?? 8, stepSeconds: request.config.resolution / 1000 }) };
+          for (const l of listeners) l(answer);
+          exit?.({ code: 0, signal: null });
+        }, 30);
+      },
+      kill() {},
+      onMessage: (l) => void listeners.push(l),
+      onExit: (l) => void (exit = l),
+    };
+  }
+
+  beforeAll(async () => {
+    dir = makeTempDir('estimator');
+    project = await createTrainProject(dir, 4);
+  }, 60_000);
+  afterAll(() => {
+    setProcessLauncher(null);
+    project.registry.closeAll();
+    removeDir(dir);
+  });
+
+  const options = (resolution: number) => ({ model: 'phi=-8', resolution, mode: 'full' as const, seed: 1, imbalance: 'auto' as const, backend: 'wasm' as const });
+
+  it('measures once per choice, answers repeats from its cache, and drops a choice superseded while it waited', async () => {
+    setProcessLauncher(() => fakeWorker(null));
+    const estimator = new Estimator({ projects: project.registry });
+    const first = estimator.estimate(project.file, options(32));
+    await new Promise((r) => setTimeout(r, 0)); // the first one starts measuring
+    const skipped = estimator.estimate(project.file, options(40));
+    const latest = estimator.estimate(project.file, options(48));
+    await expect(skipped).rejects.toMatchObject({ code: 'cancelled' });
+    expect((await first).secondsPerStep).toBeCloseTo(0.032, 9);
+    expect((await latest).secondsPerStep).toBeCloseTo(0.048, 9);
+    expect(launched).toEqual(['phi=-8@32', 'phi=-8@48']);
+    const again = await estimator.estimate(project.file, { ...options(32), epochs: 7 });
+    expect(again.epochs).toBe(7);
+    expect(launched).toHaveLength(2);
+  });
+
+  it('says why when measuring fails and no earlier run can stand in; an earlier run of the same choice can', async () => {
+    setProcessLauncher(() => fakeWorker('the wasm backend does not load here'));
+    const estimator = new Estimator({ projects: project.registry });
+    await expect(estimator.estimate(project.file, options(56))).rejects.toMatchObject({ code: 'internal', message: 'the wasm backend does not load here' });
+
+    const { db } = project.handle;
+    const run = createRun(db, { config: { mode: 'full' }, variant: 'phi=-8', resolution: 56, classes: ['a', 'b', 'c'], backend: 'wasm', status: 'running' });
+    recordEpoch(db, run.id, { epoch: 0, trainLoss: 1, trainAcc: 0.5, valLoss: 1, valAcc: 0.5, imagesPerSecond: 4, seconds: 9, lr: 1e-3, batch: 8 });
+    const fallback = await estimator.estimate(project.file, options(56));
+    expect(fallback).toMatchObject({ basis: 'history', backend: 'wasm', batch: 8, secondsPerStep: 2, measuredSteps: 0 });
+    expect(fallback.secondsPerEpoch).toBeCloseTo(fallback.trainImages / 4, 9);
+    expect(fallback.explanation).toMatch(new RegExp(`From run #${run.id}'s speed \\(4\\.0 images/s\\): measuring failed`));
   });
 });

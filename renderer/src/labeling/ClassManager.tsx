@@ -5,14 +5,29 @@
  * Every change is one undoable edit; the undo/redo buttons name what they will undo.
  */
 import { useEffect, useRef, useState } from 'react';
+import { useClient } from '../api/client-context';
+import type { Client } from '../../../main/api/client';
 import type { ClassInfo } from '../../../main/api/calls-labels';
 import type { Labeling } from './use-labeling';
 import { UndoRedoButtons } from './UndoRedoButtons';
 
 type Confirm = { kind: 'merge'; from: ClassInfo; into: ClassInfo } | { kind: 'delete'; cls: ClassInfo };
 
-export function ClassManager({ labeling, onClose }: { labeling: Labeling; onClose: () => void }) {
+/**
+ * Every image a merge or delete touches: the class count covers only usable images, but the
+ * excluded, missing, rejected and duplicate ones carry the label too.
+ */
+async function imagesWithClass(client: Client, project: string, classId: number): Promise<number> {
+  const filters = (['ok', 'rejected', 'duplicate'] as const).flatMap((status) => [false, true].map((missing) => ({ classId, status, missing })));
+  const totals = await Promise.all(filters.map((filter) => client.call('images.list', { project, filter, limit: 1 }).then((r) => r.total)));
+  return totals.reduce((a, b) => a + b, 0);
+}
+
+export function ClassManager({ project, labeling, onClose }: { project: string; labeling: Labeling; onClose: () => void }) {
+  const client = useClient();
   const classes = labeling.classes ?? [];
+  /** all images of the class being merged or deleted (null while counting, or when counting failed) */
+  const [touched, setTouched] = useState<number | null>(null);
   const [newName, setNewName] = useState('');
   const [renaming, setRenaming] = useState<{ id: number; name: string } | null>(null);
   const [mergeFrom, setMergeFrom] = useState<number | null>(null);
@@ -38,6 +53,18 @@ export function ClassManager({ labeling, onClose }: { labeling: Labeling; onClos
     order.splice(index + delta, 0, id);
     void labeling.classCall('classes.reorder', { order });
   };
+
+  useEffect(() => {
+    setTouched(null);
+    if (!confirm) return;
+    let current = true;
+    const cls = confirm.kind === 'merge' ? confirm.from : confirm.cls;
+    // Counting is a courtesy: without it the confirmation still gives the usable count.
+    imagesWithClass(client, project, cls.id).then((n) => current && setTouched(n), () => undefined);
+    return () => {
+      current = false;
+    };
+  }, [client, project, confirm]);
 
   const runConfirmed = async () => {
     if (!confirm) return;
@@ -166,11 +193,13 @@ export function ClassManager({ labeling, onClose }: { labeling: Labeling; onClos
               {confirm.kind === 'merge' ? (
                 <>
                   Move all {plural(confirm.from.count, 'image')} of <strong>{confirm.from.name}</strong> into <strong>{confirm.into.name}</strong> (then {confirm.into.count + confirm.from.count}) and remove{' '}
-                  <strong>{confirm.from.name}</strong>?
+                  <strong>{confirm.from.name}</strong>?{otherImages(touched, confirm.from.count, 'move too')}
                 </>
               ) : (
                 <>
-                  Delete <strong>{confirm.cls.name}</strong>? {confirm.cls.count === 0 ? 'It has no images.' : `${plural(confirm.cls.count, 'image')} will become unlabeled.`}
+                  Delete <strong>{confirm.cls.name}</strong>?{' '}
+                  {(touched ?? confirm.cls.count) === 0 ? 'It has no images.' : `${plural(touched ?? confirm.cls.count, 'image')} will become unlabeled.`}
+                  {otherImages(touched, confirm.cls.count, 'among them')}
                 </>
               )}{' '}
               <span className="muted">You can undo this.</span>
@@ -205,6 +234,13 @@ export function ClassManager({ labeling, onClose }: { labeling: Labeling; onClos
       </div>
     </div>
   );
+}
+
+/** The images beyond the usable count (excluded, missing, rejected), when there are any. */
+function otherImages(touched: number | null, usable: number, words: string): string {
+  if (touched === null || touched <= usable) return '';
+  const others = touched - usable;
+  return ` (${plural(others, 'excluded, missing or rejected image')} ${words})`;
 }
 
 export function plural(n: number, word: string): string {

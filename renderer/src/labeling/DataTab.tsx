@@ -319,7 +319,7 @@ export function DataTab({
         />
       )}
       {typeof dialog === 'object' && dialog !== null && <ClassPicker classes={classes} targets={dialog.picker.length} onPick={(p) => void pick(p)} onClose={closeDialog} />}
-      {dialog === 'classes' && <ClassManager labeling={labeling} onClose={closeDialog} />}
+      {dialog === 'classes' && <ClassManager project={project} labeling={labeling} onClose={closeDialog} />}
       {dialog === 'help' && <KeyboardHelp classes={classes} onClose={closeDialog} />}
       {dialog === 'files' && <LabelFilesDialog project={project} startFolder={status?.sources.at(-1)?.folder} onClose={closeDialog} onChanged={changed} />}
     </>

@@ -63,6 +63,28 @@ export function useGridSelection(pages: ImagePages): GridSelection {
     [pages],
   );
 
+  // A range can reach rows never scrolled into view (shift+End): load their pages, then take the
+  // range again, as long as it is still the one the user made.
+  useEffect(() => {
+    const { anchor, focus, ids } = state;
+    if (anchor === null || focus === null || ids === null) return;
+    const [a, b] = anchor <= focus ? [anchor, focus] : [focus, anchor];
+    if (ids.size >= b - a + 1) return;
+    let current = true;
+    const missingPages = new Set<number>();
+    for (let i = a; i <= b; i++) if (!pages.get(i)) missingPages.add(Math.floor(i / pages.pageSize));
+    if (missingPages.size === 0) return;
+    void Promise.all([...missingPages].map((page) => pages.ensure(page * pages.pageSize))).then(() => {
+      if (!current) return;
+      // Only a larger range is news: a page that failed (or was evicted) must not start a loop.
+      const grown = rangeIds(anchor, focus);
+      setState((s) => (s.anchor === anchor && s.focus === focus && s.ids && grown.size > s.ids.size ? { ...s, ids: grown } : s));
+    });
+    return () => {
+      current = false;
+    };
+  }, [state, pages, rangeIds]);
+
   const focusedId = state.focus === null ? undefined : pages.get(state.focus)?.id;
 
   const click = useCallback(

@@ -318,9 +318,9 @@ function MeasuredEstimate({ state, mode }: { state: RunEstimateState; mode: Trai
   return (
     <>
       <p data-testid="estimate-measured" data-basis={e.basis} title={e.explanation}>
-        About <strong>{formatDuration(e.secondsPerEpoch)}</strong> per epoch on {e.backend} ({e.basis === 'measured' ? 'measured' : 'from an earlier run'}), {e.epochs} epoch{e.epochs === 1 ? '' : 's'} ≈{' '}
-        <strong>{formatDuration(e.secondsTotal)}</strong>
-        {e.embeddingSeconds > 0 ? ` (with ${formatDuration(e.embeddingSeconds)} once for the features of ${e.uncachedImages} new images)` : ''}; memory {formatMemory(e.memoryBytes)} at batch {e.batch}
+        About <strong>{formatStep(e.secondsPerEpoch)}</strong> per epoch on {e.backend} ({e.basis === 'measured' ? 'measured' : 'from an earlier run'}), {e.epochs} epoch{e.epochs === 1 ? '' : 's'} ≈{' '}
+        <strong>{formatStep(e.secondsTotal)}</strong>
+        {e.embeddingSeconds > 0 ? ` (with ${formatStep(e.embeddingSeconds)} once for the features of ${e.uncachedImages} new images)` : ''}; memory {formatMemory(e.memoryBytes)} at batch {e.batch}
         {mode !== 'full' ? ' (for training every layer; this mode needs less)' : ''}.
       </p>
       <p className="muted small" data-testid="estimate-detail">
@@ -330,7 +330,7 @@ function MeasuredEstimate({ state, mode }: { state: RunEstimateState; mode: Trai
   );
 }
 
-/** A step is often well under a second: milliseconds then. */
+/** A step (and a head-mode epoch) is often well under a second: milliseconds then. */
 function formatStep(seconds: number): string {
   return seconds < 1 ? `${Math.max(1, Math.round(seconds * 1000))} ms` : formatDuration(seconds);
 }
