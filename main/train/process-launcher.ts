@@ -73,8 +73,8 @@ export function workerEnv(extra: Record<string, string> = {}): Record<string, st
   return { UV_THREADPOOL_SIZE: String(Math.max(4, Math.min(16, os.availableParallelism()))), ...process.env, ...extra, ELECTRON_RUN_AS_NODE: '1' };
 }
 
-/** child_process.fork of `scripts[entry]` with these Node options, in `cwd` (default: this process's). */
-export function forkLauncher(scripts: Record<WorkerEntry, string>, execArgv: string[] = [], cwd?: string): ProcessLauncher {
+/** child_process.fork of `scripts[entry]` with these Node options, in `cwd` (default: the repository, where tsx finds tsconfig.json). */
+export function forkLauncher(scripts: Record<WorkerEntry, string>, execArgv: string[] = [], cwd = REPO_ROOT): ProcessLauncher {
   return (entry, options) => {
     const child = fork(scripts[entry], [], { cwd, execArgv, env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
     let ended = false;
@@ -108,15 +108,15 @@ export function forkLauncher(scripts: Record<WorkerEntry, string>, execArgv: str
   };
 }
 
-/** The plain-Node default: the TypeScript entries through tsx, in the repository (where tsx finds tsconfig.json). */
+/** The plain-Node default: the TypeScript entries through tsx. */
 export function tsxLauncher(): ProcessLauncher {
-  return forkLauncher(WORKER_SOURCES, ['--import', pathToFileURL(require.resolve('tsx')).href], REPO_ROOT);
+  return forkLauncher(WORKER_SOURCES, ['--import', pathToFileURL(require.resolve('tsx')).href]);
 }
 
 /** The built entries of `dir` (<entry>.js), forked as they are (in this process's folder: a packaged app's own is inside its asar archive). */
 export function builtLauncher(dir: string): ProcessLauncher {
   const scripts = Object.fromEntries((Object.keys(WORKER_SOURCES) as WorkerEntry[]).map((entry) => [entry, path.join(dir, `${entry}.js`)]));
-  return forkLauncher(scripts as Record<WorkerEntry, string>);
+  return forkLauncher(scripts as Record<WorkerEntry, string>, [], process.cwd());
 }
 
 let current: ProcessLauncher | null = null;
