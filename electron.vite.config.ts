@@ -13,7 +13,7 @@ import rendererConfig from './renderer/vite.config';
 const root = path.dirname(fileURLToPath(import.meta.url));
 
 /** Native or very large packages stay in node_modules and are loaded at run time, never bundled. */
-/** The engine's worker entries (main/train/process-launcher.ts WorkerEntry → source), built as out/electron/<entry>.js. */
+/** The engine's worker entries (main/workers/process-launcher.ts WorkerEntry → source), built as out/electron/<entry>.js. */
 export const workerEntries = {
   trainer: path.join(root, 'main/train/trainer-process.ts'),
   estimator: path.join(root, 'main/train/estimate-process.ts'),

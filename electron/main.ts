@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toErrorShape } from '../main/api/contract';
 import { Service } from '../main/api/service';
-import { setProcessLauncher, WORKER_DIR_ENV } from '../main/train/process-launcher';
+import { setProcessLauncher, WORKER_DIR_ENV } from '../main/workers/process-launcher';
 import { CHANNELS } from './bridge';
 import { sqliteBinding } from './native-binding';
 import { APP_ORIGIN, handleAppProtocol, handleMediaProtocol, registerSchemes } from './protocols';

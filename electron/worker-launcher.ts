@@ -5,13 +5,13 @@
  *
  * The workers are the entries electron-vite builds next to main.js (electron.vite.config.ts: one
  * input per WorkerEntry, named after it), so the packaged app needs neither tsx nor the .ts sources.
- * The trainer's and estimator's channel is process.parentPort (main/train/worker-channel.ts); the
+ * The trainer's and estimator's channel is process.parentPort (main/workers/worker-channel.ts); the
  * messages are the same as under child_process.fork. The probe prints its result on stdout.
  */
 import { utilityProcess } from 'electron';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { LaunchedWorker, ProcessLauncher, WorkerEntry, WorkerExit } from '../main/train/process-launcher';
+import type { LaunchedWorker, ProcessLauncher, WorkerEntry, WorkerExit } from '../main/workers/process-launcher';
 
 /** How long an exited worker's output may take to arrive. */
 const DRAIN_MS = 2000;

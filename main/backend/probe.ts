@@ -1,7 +1,7 @@
 /**
  * Probing the backend ladder safely: every backend that loads native code or a GPU driver is
  * probed in a child process of its own (probe-child.ts, started through the engine's process
- * launcher, main/train/process-launcher.ts, so the built app starts its built entry), all at once, so a backend that crashes
+ * launcher, main/workers/process-launcher.ts, so the built app starts its built entry), all at once, so a backend that crashes
  * while loading ends only its child, and the whole probe takes about as long as the slowest one.
  * Missing packages are recognised here without starting anything.
  */
@@ -13,7 +13,7 @@ import { gpuDriverHint, nativeRepairHint, tfjsNodeGpuHint, tfjsNodeHint, webgpuP
 import { listNvidiaGpus, nativeInstall, type NativePackage } from './native-tensorflow';
 import type { LocalProbe } from './probe-here';
 import { PROBE_BACKEND_ENV, PROBE_MARKER } from './probe-protocol';
-import { launchWorker } from '../train/process-launcher';
+import { launchWorker } from '../workers/process-launcher';
 import { cpuDescription } from './start-backend';
 import { dawnWarnings, findSwiftShaderIcd, swiftShaderEnv } from './webgpu-dawn';
 

@@ -6,7 +6,7 @@
  */
 import { ApiError } from '../api/contract';
 import { describeExit } from '../train/trainer-client';
-import { launchWorker, workerEnv, type LaunchedWorker } from '../train/process-launcher';
+import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process-launcher';
 import type { FileCallbacks, FilesPredicted, PredictJob, Predictor } from './predictor';
 import { PredictorMessage, type PredictorRequest } from './predictor-protocol';
 import type { ImageFile } from './predict-images';

@@ -5,7 +5,7 @@
  * (the client queues them), keeps the last model loaded, and exits when the service goes away.
  */
 import { ApiError } from '../api/contract';
-import { workerChannel } from '../train/worker-channel';
+import { workerChannel } from '../workers/worker-channel';
 import { LocalPredictor } from './predictor';
 import { PredictorRequest, type PredictorMessage } from './predictor-protocol';
 

@@ -11,7 +11,7 @@ import { openDatabase, type Database } from '../project/database';
 import { EstimateRequest, type EstimateAnswer } from './estimate-protocol';
 import { measureEpochParts } from './estimate-measure';
 import { memoryOverride } from './memory';
-import { workerChannel } from './worker-channel';
+import { workerChannel } from '../workers/worker-channel';
 
 let db: Database | null = null;
 let busy = false;

@@ -26,7 +26,7 @@ import { resolveTrainConfig, type ParsedTrainOptions } from './config';
 import { checkTrainable } from './data/trainable';
 import { EstimateAnswer, type BackendInfo, type EstimateRequest, type Measurement } from './estimate-protocol';
 import { chooseBatchSize, formatBytes } from './memory';
-import { launchWorker, workerEnv, type LaunchedWorker } from './process-launcher';
+import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process-launcher';
 
 /** A worker still measuring after this is stuck (or the model is far too large for this machine). */
 export const ESTIMATE_TIMEOUT_MS = 5 * 60_000;

@@ -13,7 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { ApiError, ErrorCode } from '../api/contract';
 import { TrainerMessage, type TrainerCommand, type TrainStarted } from '../api/calls-train';
-import { launchWorker, workerEnv, type LaunchedWorker } from './process-launcher';
+import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process-launcher';
 
 /** bytes of the child's output kept for the failure reason */
 const OUTPUT_TAIL = 8192;

@@ -22,7 +22,7 @@ import { RunControl } from './control';
 import { FaultPlan, memoryOverride } from './memory';
 import { TRAINER_PID_FILE } from './new-run';
 import { trainRun } from './train-run';
-import { workerChannel } from './worker-channel';
+import { workerChannel } from '../workers/worker-channel';
 
 const channel = {
   send: (message: TrainerMessage) => workerChannel.send(message),

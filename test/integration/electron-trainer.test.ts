@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Service } from '../../main/api/service';
 import { runProbeChild } from '../../main/backend/probe';
-import { forkLauncher, setProcessLauncher, tsxLauncher, WORKER_DIR_ENV, WORKER_SOURCES, type ProcessLauncher, type WorkerEntry } from '../../main/train/process-launcher';
+import { forkLauncher, setProcessLauncher, tsxLauncher, WORKER_DIR_ENV, WORKER_SOURCES, type ProcessLauncher, type WorkerEntry } from '../../main/workers/process-launcher';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { createTrainProject } from '../fixtures/train-project';
 

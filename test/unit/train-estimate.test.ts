@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../../main/api/calls-train';
 import { Estimator, extrapolate, formatSeconds } from '../../main/train/estimate';
 import type { BackendInfo, EstimateRequest, Measurement } from '../../main/train/estimate-protocol';
-import { setProcessLauncher, type LaunchedWorker } from '../../main/train/process-launcher';
+import { setProcessLauncher, type LaunchedWorker } from '../../main/workers/process-launcher';
 import { createRun, recordEpoch } from '../../main/project/runs';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { createTrainProject, type TrainProject } from '../fixtures/train-project';

@@ -31,8 +31,8 @@ export type WorkerEntry = 'trainer' | 'estimator' | 'probe' | 'predictor';
 
 /** The TypeScript sources of the entries (the plain-Node default runs these through tsx). */
 export const WORKER_SOURCES: Record<WorkerEntry, string> = {
-  trainer: fileURLToPath(new URL('./trainer-process.ts', import.meta.url)),
-  estimator: fileURLToPath(new URL('./estimate-process.ts', import.meta.url)),
+  trainer: fileURLToPath(new URL('../train/trainer-process.ts', import.meta.url)),
+  estimator: fileURLToPath(new URL('../train/estimate-process.ts', import.meta.url)),
   probe: fileURLToPath(new URL('../backend/probe-child.ts', import.meta.url)),
   predictor: fileURLToPath(new URL('../eval/predictor-process.ts', import.meta.url)),
 };
