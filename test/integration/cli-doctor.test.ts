@@ -3,35 +3,22 @@
  * ladder with whether it loads, trains and infers, why not and what to install; --json gives
  * exactly one JSON object.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BackendProbe } from '../../main/api/calls-backend';
 import { nativeInstall } from '../../main/backend/native-tensorflow';
 import { findSwiftShaderIcd } from '../../main/backend/webgpu-dawn';
+import { effitune as spawnEffitune } from '../fixtures/cli-runner';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(repoRoot, 'bin', 'effitune.mjs');
 // Node + tsx for the CLI, then one more per probed backend, on two shared cores.
 const SLOW = 180_000;
 
 const tmp = makeTempDir('cli-doctor');
 afterAll(() => removeDir(tmp));
 
-function effitune(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: { ...process.env, EFFITUNE_HOME: path.join(tmp, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 }));
-  });
-}
+/** The real binary, run in this file's temporary folder (EFFITUNE_HOME = <tmp>/home). */
+const effitune = (args: string[]) => spawnEffitune(args, { cwd: tmp });
 
 describe('effitune doctor', () => {
   it(

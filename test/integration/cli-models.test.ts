@@ -7,7 +7,6 @@
  * checksum mismatch that leaves nothing in the cache, and the offline message.
  * Models are tiny (φ = −8 at 48 px) or B0 at 64 px so the whole file runs in well under a minute.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,42 +21,19 @@ import { importWeights } from '../../main/model/weights/import';
 import { preprocessForInference } from '../../main/train/data/image-pixels';
 import { calibrateBatchNorm, randomB0, seededRandom, testImages } from '../fixtures/model/reference-efficientnet';
 import { IMAGENET_MEAN, IMAGENET_STD, timmTensors, writeKerasH5, writeSafetensors, type KerasLayer } from '../fixtures/model/weight-files';
+import { effitune as spawnEffitune, onlyJson } from '../fixtures/cli-runner';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(repoRoot, 'bin', 'effitune.mjs');
 // Each run starts Node + tsx + TensorFlow.js; on two busy CPU cores that alone can take seconds.
 const SLOW = 120_000;
 const TINY = { variant: 'phi=-8', size: 48, classes: 4 };
 const B0_SIZE = 64;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 let tmp: string;
 let home: string;
 
-function effitune(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: { ...process.env, EFFITUNE_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** With --json, stdout is exactly one JSON object. */
-function onlyJson(run: Run): any {
-  const lines = run.stdout.trim().split('\n');
-  expect(lines, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toHaveLength(1);
-  return JSON.parse(lines[0]);
-}
+/** The real binary in this file's temporary folder and EFFITUNE_HOME, with extra environment variables. */
+const effitune = (args: string[], env: Record<string, string> = {}) => spawnEffitune(args, { cwd: tmp, home, env });
 
 /** An .npy file written by hand: magic, version, padded dict header, raw data. */
 function writeNpy(file: string, descr: string, shape: number[], data: Uint8Array, version: 1 | 2 = 1): void {

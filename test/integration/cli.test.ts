@@ -4,14 +4,12 @@
  * words with non-zero exit codes, and Ctrl-C cancelling an import cleanly.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { effitune as spawnEffitune, onlyJson } from '../fixtures/cli-runner';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(repoRoot, 'bin', 'effitune.mjs');
 // Each run starts Node + tsx; on two busy CPU cores that alone can take seconds.
 const SLOW = 120_000;
 
@@ -19,32 +17,8 @@ let tmp: string;
 let home: string;
 let images: string;
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function effitune(args: string[], options: { onSpawn?: (pid: number) => void } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: { ...process.env, EFFITUNE_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    options.onSpawn?.(child.pid!);
-  });
-}
-
-/** With --json, stdout must be one JSON object and nothing else. */
-function onlyJson(run: Run): any {
-  const lines = run.stdout.trim().split('\n');
-  expect(lines, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toHaveLength(1);
-  return JSON.parse(lines[0]);
-}
+/** The real binary in this file's temporary folder and EFFITUNE_HOME; onSpawn gets the child's pid. */
+const effitune = (args: string[], options: { onSpawn?: (pid: number) => void } = {}) => spawnEffitune(args, { cwd: tmp, home, onSpawn: options.onSpawn });
 
 async function writeJpeg(file: string, width: number, height: number, color: string): Promise<void> {
   fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -5,60 +5,22 @@
  * per-class table and the matrix with class names; bad input is refused in words with the exit
  * code of its kind (those in-process).
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Evaluation } from '../../main/api/calls-eval';
-import { runCli } from '../../main/cli/main';
 import { createRun } from '../../main/project/runs';
+import { effitune as spawnEffitune, onlyJson, runInProcess } from '../fixtures/cli-runner';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { createTrainedRun, type TrainedRun } from '../fixtures/trained-run';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(repoRoot, 'bin', 'effitune.mjs');
 const SLOW = 120_000;
 
 let tmp: string;
 let fixture: TrainedRun;
 let queuedRun: number;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function effitune(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: { ...process.env, EFFITUNE_HOME: path.join(tmp, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function runInProcess(argv: string[]): Promise<Run> {
-  const out = { stdout: '', stderr: '' };
-  const sink = (key: 'stdout' | 'stderr') =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        out[key] += String(chunk);
-        done();
-      },
-    });
-  const code = await runCli(argv, { stdout: sink('stdout'), stderr: sink('stderr') });
-  return { code, ...out };
-}
-
-function onlyJson(run: Run): any {
-  const lines = run.stdout.trim().split('\n');
-  expect(lines, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toHaveLength(1);
-  return JSON.parse(lines[0]);
-}
+/** The real binary, run in this file's temporary folder (EFFITUNE_HOME = <tmp>/home). */
+const effitune = (args: string[]) => spawnEffitune(args, { cwd: tmp });
 
 beforeAll(async () => {
   tmp = makeTempDir('eval-cli');

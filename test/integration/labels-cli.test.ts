@@ -5,48 +5,23 @@
  * `labels export-folders`, and `effitune status` listing every class with its count. Most run
  * in-process (the same runner as bin/effitune.mjs); one run goes through the real binary.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runCli } from '../../main/cli/main';
 import { importFolder } from '../../main/dataset/import-folder';
 import { ProjectRegistry } from '../../main/project/registry';
+import { effitune, onlyJson as json, runInProcess } from '../fixtures/cli-runner';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
 const SLOW = 120_000;
 
 let tmp: string;
 let project: string;
 let images: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<Run> {
-  const out = { stdout: '', stderr: '' };
-  const sink = (key: 'stdout' | 'stderr') =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        out[key] += String(chunk);
-        done();
-      },
-    });
-  const code = await runCli(argv, { stdout: sink('stdout'), stderr: sink('stderr') });
-  return { code, ...out };
-}
-
-function json(run: Run): any {
-  const lines = run.stdout.trim().split('\n');
-  expect(lines, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toHaveLength(1);
-  return JSON.parse(lines[0]);
-}
+/** In-process runs: the same runner as bin/effitune.mjs, EFFITUNE_HOME from process.env. */
+const cli = (...argv: string[]) => runInProcess(argv);
 
 const homeBefore = process.env.EFFITUNE_HOME;
 beforeAll(async () => {
@@ -175,15 +150,7 @@ describe('effitune label, classes, undo', () => {
   });
 
   test('the real binary prints one JSON object', { timeout: SLOW }, async () => {
-    const run = await new Promise<Run>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'effitune.mjs'), 'classes', project, '--json'], { cwd: tmp, env: { ...process.env, EFFITUNE_HOME: path.join(tmp, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const run = await effitune(['classes', project, '--json'], { cwd: tmp });
     expect(run.code, run.stderr).toBe(0);
     expect(json(run).classes.map((c: any) => c.name)).toEqual(['fish', 'dogs', 'cats']);
   });
