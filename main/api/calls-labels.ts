@@ -95,6 +95,11 @@ export const labelCalls = {
     Edited.extend({ changed: z.number().int() }),
     'Exclude images from training and evaluation (the files stay), or include them again',
   ),
+  'labels.confirm': call(
+    z.object({ project: ProjectPath, imageIds: ImageIds }),
+    z.object({ confirmed: z.number().int().describe('labeled images whose label was confirmed') }),
+    "Confirm that images' labels are right (kept after a model disagreed): recorded in their history, and assist.disagreements no longer lists them until their label changes",
+  ),
   'labels.history': call(z.object({ project: ProjectPath, imageId: z.number().int() }), z.object({ entries: z.array(LabelHistoryEntry) }), "An image's label changes, oldest first"),
   'labels.import': call(
     z.object({

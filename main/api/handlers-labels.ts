@@ -7,7 +7,7 @@ import type { labelCalls } from './calls-labels';
 import type { Service } from './service';
 import type { Database } from '../project/database';
 import { createClass, deleteClass, listClasses, mergeClasses, recolorClass, renameClass, reorderClasses } from '../dataset/labels/classes';
-import { excludeImages, setLabels } from '../dataset/labels/image-labels';
+import { confirmLabels, excludeImages, setLabels } from '../dataset/labels/image-labels';
 import { importLabels } from '../dataset/labels/label-import';
 import { exportLabels } from '../dataset/labels/label-export';
 import { exportFolders } from '../dataset/labels/export-folders';
@@ -43,6 +43,7 @@ export function labelHandlers(service: Service): LabelHandlers {
       return changing(project, (d) => setLabels(d, { imageIds, class: ref, source, runId, createClass: create }, who));
     },
     'labels.exclude': ({ project, imageIds, excluded }) => changing(project, (d) => excludeImages(d, imageIds, excluded, who)),
+    'labels.confirm': ({ project, imageIds }) => confirmLabels(db(project), imageIds, who),
     'labels.history': ({ project, imageId }) => ({ entries: imageHistory(db(project), imageId) }),
     'labels.import': ({ project, file, format, createClasses }) => changing(project, (d) => importLabels(d, { file, format, createClasses }, who)),
     'labels.export': ({ project, file, format, force }) => exportLabels(db(project), { file, format, force }),

@@ -374,6 +374,17 @@ describe('model-assisted labeling', () => {
       await page.keyboard.press('r');
       await expect.poll(() => api('images.get', { project, id: firstError.id }).then((i) => i.className), { timeout: SLOW }).toBe(firstError.predictedClass);
       await expect.poll(() => rows.count(), { timeout: SLOW }).toBe(Math.min(errors.total, 100) - 1);
+      if (errors.total > 1) {
+        // k keeps the next one's label: stored, so the engine no longer lists it
+        const kept = errors.items[1];
+        const historyBefore = (await api('labels.history', { project, imageId: kept.id })).entries.length;
+        await page.keyboard.press('k');
+        await expect
+          .poll(() => api('labels.history', { project, imageId: kept.id }).then((h) => (h.entries.length > historyBefore ? h.entries.at(-1) : null)), { timeout: SLOW })
+          .toMatchObject({ fromClass: kept.trueClass, toClass: kept.trueClass });
+        const left = await api('assist.disagreements', { project, runId: trained.runId, minConfidence: 0.5 });
+        expect(left.items.map((i) => i.id)).not.toContain(kept.id);
+      }
     }
     expect(await page.getByTestId('error-toast').count()).toBe(0);
     await page.close();

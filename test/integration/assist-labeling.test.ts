@@ -83,6 +83,27 @@ describe('assist.disagreements', () => {
   });
 });
 
+describe('keeping a label (labels.confirm)', () => {
+  it('takes the image off the likely label errors until its label changes', { timeout: 90_000 }, async () => {
+    const all = await call('assist.disagreements', { project, runId, minConfidence: 0, limit: 1000 });
+    expect(all.total).toBeGreaterThan(0);
+    const kept = all.items[0];
+    expect(await call('labels.confirm', { project, imageIds: [kept.id] })).toEqual({ confirmed: 1 });
+    const history = await call('labels.history', { project, imageId: kept.id });
+    expect(history.entries.at(-1)).toMatchObject({ fromClass: kept.trueClass, toClass: kept.trueClass, source: 'user' });
+
+    const after = await call('assist.disagreements', { project, runId, minConfidence: 0, limit: 1000 });
+    expect(after.items.map((i) => i.id)).not.toContain(kept.id);
+    expect(after.total).toBe(all.total - 1);
+
+    // relabeled to another class the model still disagrees with: it is a new label, so listed again
+    const other = classes.find((c) => c !== kept.trueClass && c !== kept.predictedClass)!;
+    await call('labels.set', { project, imageIds: [kept.id], class: other });
+    const again = await call('assist.disagreements', { project, runId, minConfidence: 0, limit: 1000 });
+    expect(again.items.find((i) => i.id === kept.id)).toMatchObject({ trueClass: other });
+  });
+});
+
 describe('assist.suggestions', () => {
   let unlabeled: { id: number; path: string; label: string }[];
 

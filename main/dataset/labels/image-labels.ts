@@ -70,6 +70,30 @@ export function excludeImages(db: Database, imageIds: readonly number[], exclude
     .immediate();
 }
 
+/**
+ * The user looked at these images and keeps their labels: one label_history row each with the same
+ * class before and after (the only kind of row that has it), so "likely label errors" stops listing
+ * them until their label changes. Not an undoable edit: nothing about the images changes.
+ */
+export function confirmLabels(db: Database, imageIds: readonly number[], who: string): { confirmed: number } {
+  return db
+    .transaction(() => {
+      const states = statesOf(db, imageIds);
+      const names = new Map(allClasses(db).map((c) => [c.id, c.name]));
+      const at = new Date().toISOString();
+      const insert = db.prepare("INSERT INTO label_history (image_id, at, from_class, to_class, source, who) VALUES (?, ?, ?, ?, 'user', ?)");
+      let confirmed = 0;
+      for (const [id, state] of states) {
+        if (state.class_id === null) continue;
+        const name = names.get(state.class_id) ?? null;
+        insert.run(id, at, name, name, who);
+        confirmed++;
+      }
+      return { confirmed };
+    })
+    .immediate();
+}
+
 /** The states of the selected images; an id not in the project is an error naming it. */
 export function statesOf(db: Database, imageIds: readonly number[]): Map<number, ImageState> {
   const ids = [...new Set(imageIds)];

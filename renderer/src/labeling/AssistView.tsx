@@ -3,7 +3,7 @@
  * confident first (each label given there teaches the model the most), with the run's class and
  * confidence; `a` or Enter accepts the focused suggestion (stored as a model label naming the
  * run) and moves on. "Likely label errors": labeled images a confident prediction disagrees
- * with; `r` or Enter relabels to the prediction, `k` keeps the label. Number keys assign any
+ * with; `r` or Enter relabels to the prediction, `k` keeps the label (stored: labels.confirm). Number keys assign any
  * class, x excludes, ctrl+z undoes; the list is keyboard-first like the grid.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
@@ -115,12 +115,25 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
     if (runId !== null) void answer(item, () => labeling.assign([item.id], item.predictedClass, { runId }));
   };
 
+  /** "Keep": the label is right; stored (labels.confirm), so the run does not flag it again until the label changes. */
+  const keep = (item: PredictedImage) =>
+    void answer(item, () =>
+      client.call('labels.confirm', { project, imageIds: [item.id] }).then(
+        () => true,
+        (err) => {
+          reportError(err, 'Cannot keep the label');
+          return false;
+        },
+      ),
+    );
+
   const onKey = async (e: React.KeyboardEvent) => {
     if (isTypingTarget(e.target) || !current) return;
     const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
     if (key === 'ArrowDown' || key === 'ArrowRight') setFocus((f) => Math.min(f + 1, items.length - 1));
     else if (key === 'ArrowUp' || key === 'ArrowLeft') setFocus((f) => Math.max(f - 1, 0));
     else if (!e.ctrlKey && !e.metaKey && (key === 'Enter' || key === 'a' || (mode === 'disagreements' && key === 'r'))) accept(current);
+    else if (!e.ctrlKey && !e.metaKey && mode === 'disagreements' && key === 'k') keep(current);
     else if (!e.ctrlKey && !e.metaKey && (key === 'k' || key === 's')) done(current.id);
     else {
       const action = labelKeyAction(e);
@@ -269,7 +282,7 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
                 </table>
                 <div className="dialog-actions">
                   {mode === 'disagreements' && (
-                    <button className="button" onClick={() => done(current.id)} data-testid="assist-keep">
+                    <button className="button" onClick={() => keep(current)} data-testid="assist-keep">
                       <kbd>k</kbd> Keep {current.trueClass}
                     </button>
                   )}
