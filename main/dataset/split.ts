@@ -160,13 +160,19 @@ export function splitSummary(handle: { db: Database }): SplitSummary {
     totals.unsplit += c.unsplit;
   }
   const unlabeled = db.prepare(`SELECT COUNT(*) FROM images WHERE status = 'ok' AND missing = 0 AND excluded = 0 AND class_id IS NULL`).pluck().get() as number;
-  return { params: readSplitParams(db), classes: [...classes.values()], totals, unlabeled, locked: isTestLocked(db), warnings: smallClassWarnings([...classes.values()]) };
+  return { params: readSplitParams(db), classes: [...classes.values()], totals, unlabeled, locked: isTestLocked(db), warnings: smallClassWarnings([...classes.values()], totals) };
 }
 
-/** Classes too small to train on: fewer than 2 images, or none in the train split. */
-function smallClassWarnings(classes: SplitClassCounts[]): string[] {
+/**
+ * Classes too small to train on: fewer than 2 images, or none in the train split. Before any image
+ * is split that is one sentence for the whole project rather than the same one for every class.
+ */
+function smallClassWarnings(classes: SplitClassCounts[], totals: { images: number; unsplit: number }): string[] {
   const warnings: string[] = [];
+  const nothingSplit = totals.images > 0 && totals.unsplit === totals.images;
+  if (nothingSplit) warnings.push('no labeled image is split yet: split the project (train / validation / test) before training');
   for (const c of classes) {
+    if (nothingSplit && c.total >= 2) continue;
     if (c.total < 2) warnings.push(`class "${c.name}" has ${c.total === 0 ? 'no images' : 'only 1 image'}: a class needs at least 2 to train on (one to learn from, one to check)`);
     else if (c.train === 0) warnings.push(`class "${c.name}" has no image in the train split: ${c.unsplit > 0 ? 'split the project to assign its new images' : 'move some images to train or split again'}`);
   }

@@ -190,6 +190,12 @@ describe('splits by hand', () => {
     const few = addClass(p.db, 'few');
     const fewIds = addImages(p.db, few, 2);
     addImages(p.db, addClass(p.db, 'fine'), 10);
+    // before any split: one sentence for the project, plus the classes too small whatever the split
+    expect((await call('split.get')).warnings).toEqual([
+      'no labeled image is split yet: split the project (train / validation / test) before training',
+      'class "empty" has no images: a class needs at least 2 to train on (one to learn from, one to check)',
+      'class "single" has only 1 image: a class needs at least 2 to train on (one to learn from, one to check)',
+    ]);
     splitProject(p.handle, {});
     await call('split.move', { imageIds: fewIds, split: 'val' });
     const { warnings } = await call('split.get');

@@ -57,6 +57,8 @@ export function ProjectSidebar({
     }
     return found;
   }, [ordered, engineWarnings]);
+  // the engine's warnings about the whole project (e.g. nothing split yet), not about one class
+  const projectWarnings = (engineWarnings ?? []).filter((w) => !w.startsWith('class "'));
   const testLocked = split?.locked ?? false;
   if (!status) return <aside className="sidebar muted">Loading…</aside>;
   const totals: { key: string; label: string; value: number; view?: View; classFilter?: ClassFilter }[] = [
@@ -176,8 +178,11 @@ export function ProjectSidebar({
             </tfoot>
           </table>
         )}
-        {warnings.size > 0 && (
+        {(warnings.size > 0 || projectWarnings.length > 0) && (
           <ul className="class-warnings small" data-testid="class-warnings">
+            {projectWarnings.map((w) => (
+              <li key={w}>⚠ {w}</li>
+            ))}
             {ordered
               .filter((c) => warnings.has(c.id))
               .map((c) => (
