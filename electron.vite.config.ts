@@ -6,13 +6,21 @@
  * browser mode uses). Output: out/electron, out/preload, out/renderer.
  */
 import { defineConfig } from 'electron-vite';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import rendererConfig from './renderer/vite.config';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
-/** Native or very large packages stay in node_modules and are loaded at run time, never bundled. */
+// electron-vite takes Electron's version (for its Node build target) from the installed electron
+// package; where that optional package could not be installed, use the major version package.json asks for.
+if (!process.env.ELECTRON_MAJOR_VER && !fs.existsSync(path.join(root, 'node_modules/electron/package.json'))) {
+  const wanted = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).optionalDependencies?.electron as string | undefined;
+  const major = wanted?.match(/\d+/)?.[0];
+  if (major) process.env.ELECTRON_MAJOR_VER = major;
+}
+
 /** The engine's worker entries (main/workers/process-launcher.ts WorkerEntry → source), built as out/electron/<entry>.js. */
 export const workerEntries = {
   trainer: path.join(root, 'main/train/trainer-process.ts'),
@@ -21,6 +29,7 @@ export const workerEntries = {
   predictor: path.join(root, 'main/eval/predictor-process.ts'),
 };
 
+/** Native or very large packages stay in node_modules and are loaded at run time, never bundled. */
 const runtimeExternals = [/^better-sqlite3/, /^sharp/, /^@img\//, /^@tensorflow\//, /^onnxruntime-node/, /^webgpu/, /^h5wasm/];
 
 export default defineConfig({
