@@ -217,6 +217,17 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX exports_run ON exports(run_id, id);
   `,
+  // 5 -> 6: the class ids of a run beside their names, so a class renamed after training keeps its
+  // place in the run (evaluation, suggestions, exports show and match the current name). Existing
+  // runs get the ids of the classes that have their names now.
+  `
+  ALTER TABLE runs ADD COLUMN class_ids TEXT;
+  UPDATE runs SET class_ids = (
+    SELECT json_group_array(id) FROM (
+      SELECT (SELECT c.id FROM classes c WHERE c.name = j.value) AS id FROM json_each(runs.classes) j ORDER BY j.key
+    )
+  );
+  `,
 ];
 
 export const schemaVersion = migrations.length;

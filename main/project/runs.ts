@@ -64,10 +64,10 @@ export function createRun(db: Database, run: NewRun): RunRecord {
   const id = Number(
     db
       .prepare(
-        `INSERT INTO runs (created_at, updated_at, status, config, backend, variant, resolution, classes, checkpoint_dir, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (created_at, updated_at, status, config, backend, variant, resolution, classes, class_ids, checkpoint_dir, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(now, now, RunStatus.parse(status), JSON.stringify(run.config), run.backend ?? null, run.variant, run.resolution, JSON.stringify(run.classes), run.checkpointDir ?? null, FINAL.has(status) ? now : null)
+      .run(now, now, RunStatus.parse(status), JSON.stringify(run.config), run.backend ?? null, run.variant, run.resolution, JSON.stringify(run.classes), JSON.stringify(classIdsOf(db, run.classes)), run.checkpointDir ?? null, FINAL.has(status) ? now : null)
       .lastInsertRowid,
   );
   return getRun(db, id);
@@ -185,6 +185,7 @@ interface RunRow {
   variant: string;
   resolution: number;
   classes: string;
+  class_ids: string | null;
   best_epoch: number | null;
   best_val_loss: number | null;
   checkpoint_dir: string | null;
@@ -206,8 +207,29 @@ interface EpochRow {
 }
 
 const EPOCH_COLUMNS = 'epoch, train_loss, train_acc, val_loss, val_acc, images_per_second, seconds, lr, batch, at';
-const RUN_COLUMNS = `r.id, r.created_at, r.updated_at, r.status, r.reason, r.config, r.backend, r.variant, r.resolution, r.classes,
+const RUN_COLUMNS = `r.id, r.created_at, r.updated_at, r.status, r.reason, r.config, r.backend, r.variant, r.resolution, r.classes, r.class_ids,
   r.best_epoch, r.best_val_loss, r.checkpoint_dir, r.finished_at, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) AS epoch_count`;
+
+/** The ids of the classes named so now (null for a name no class has). */
+function classIdsOf(db: Database, names: readonly string[]): (number | null)[] {
+  const byName = new Map((db.prepare('SELECT id, name FROM classes').all() as { id: number; name: string }[]).map((c) => [c.name, c.id]));
+  return names.map((name) => byName.get(name) ?? null);
+}
+
+/**
+ * A run's classes by their current names: a class renamed since the run keeps its place under its
+ * new name. A class deleted or merged away keeps the name it had, marked when a current class of
+ * the run now has that name (names of a run stay unique).
+ */
+function currentClassNames(db: Database, row: RunRow): string[] {
+  const stored = parseJson(row.classes, `classes of run ${row.id}`) as string[];
+  const ids = row.class_ids ? (parseJson(row.class_ids, `class ids of run ${row.id}`) as (number | null)[]) : [];
+  if (ids.length !== stored.length) return stored;
+  const names = new Map((db.prepare('SELECT id, name FROM classes').all() as { id: number; name: string }[]).map((c) => [c.id, c.name]));
+  const current = ids.map((id) => (id === null ? undefined : names.get(id)));
+  const taken = new Set(current.filter((n): n is string => n !== undefined));
+  return stored.map((name, i) => current[i] ?? (taken.has(name) ? `${name} (removed class)` : name));
+}
 
 function toRun(db: Database, row: RunRow): RunRecord {
   return {
@@ -219,7 +241,7 @@ function toRun(db: Database, row: RunRow): RunRecord {
     backend: row.backend,
     variant: row.variant,
     resolution: row.resolution,
-    classes: parseJson(row.classes, `classes of run ${row.id}`) as string[],
+    classes: currentClassNames(db, row),
     bestEpoch: row.best_epoch,
     bestValLoss: row.best_val_loss,
     checkpointDir: row.checkpoint_dir,

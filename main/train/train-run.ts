@@ -102,7 +102,9 @@ class RunSession {
   private startedTraining = false;
 
   constructor(private readonly ctx: RunContext) {
-    this.config = TrainConfig.parse(getRun(ctx.db, ctx.runId).config);
+    // the run's classes by their current names (a class renamed since the run began keeps its output)
+    const run = getRun(ctx.db, ctx.runId);
+    this.config = { ...TrainConfig.parse(run.config), classes: run.classes };
   }
 
   async run(): Promise<RunResult> {

@@ -150,6 +150,20 @@ describe('eval.run', () => {
     first.classes.forEach((name, i) => db.prepare('UPDATE classes SET position = ? WHERE name = ?').run(i, name));
   });
 
+  it('a class renamed after training keeps its row and column under its new name', { timeout: 60_000 }, async () => {
+    const old = first.classes[0];
+    db.prepare('UPDATE classes SET name = ? WHERE name = ?').run(`${old} (renamed)`, old);
+    try {
+      const e = await evaluate();
+      expect(e.classes).toEqual([`${old} (renamed)`, ...first.classes.slice(1)]);
+      expect(e.images).toBe(first.images);
+      expect(e.confusion).toEqual(first.confusion);
+      expect(e.skipped).toEqual([]);
+    } finally {
+      db.prepare('UPDATE classes SET name = ? WHERE name = ?').run(old, `${old} (renamed)`);
+    }
+  });
+
   it('excluded images are not evaluated; deleted files and classes the run does not know are skipped with a reason', { timeout: 60_000 }, async () => {
     const [excluded, deleted, relabeled] = testImages();
     db.prepare('UPDATE images SET excluded = 1 WHERE id = ?').run(excluded.id);

@@ -193,3 +193,39 @@ describe('embeddings cache', () => {
     expect(errorOf(() => putEmbeddings(handle.db, { weightsKey: '', resolution: 224 }, [{ hash: 'a', vector: new Float32Array(1) }])).code).toBe('invalid_input');
   });
 });
+
+describe("a run's classes after class edits", () => {
+  it('shows a renamed class under its new name in its place; a deleted one keeps its name, marked when that name is taken', () => {
+    const { db } = handle;
+    const add = db.prepare("INSERT INTO classes (name, color) VALUES (?, '#123456')");
+    const cat = Number(add.run('cat').lastInsertRowid);
+    const dog = Number(add.run('dog').lastInsertRowid);
+    const run = createRun(db, { ...NEW_RUN, classes: ['cat', 'dog'] });
+    expect(run.classes).toEqual(['cat', 'dog']);
+
+    db.prepare('UPDATE classes SET name = ? WHERE id = ?').run('chat', cat);
+    expect(getRun(db, run.id).classes).toEqual(['chat', 'dog']);
+    expect(listRuns(db)[0].classes).toEqual(['chat', 'dog']);
+
+    // "dog" deleted, then "chat" renamed to "dog": the run's names stay unique
+    db.prepare('DELETE FROM classes WHERE id = ?').run(dog);
+    db.prepare('UPDATE classes SET name = ? WHERE id = ?').run('dog', cat);
+    expect(getRun(db, run.id).classes).toEqual(['dog', 'dog (removed class)']);
+  });
+
+  it('gives runs made before class ids were stored the ids of the classes with their names (schema step 5 -> 6)', () => {
+    const file = path.join(dir, 'old.effitune');
+    const old = openDatabase(file, { create: true, migrations: migrations.slice(0, 5) });
+    old.prepare("INSERT INTO classes (name, color) VALUES ('a', '#111111'), ('b', '#222222')").run();
+    old.prepare(
+      `INSERT INTO runs (created_at, updated_at, status, config, variant, resolution, classes) VALUES ('t', 't', 'completed', '{}', 'b0', 224, '["b","gone","a"]')`,
+    ).run();
+    old.close();
+    const db = openDatabase(file, { create: false });
+    expect(userVersion(db)).toBe(migrations.length);
+    expect(JSON.parse(db.prepare('SELECT class_ids FROM runs').pluck().get() as string)).toEqual([2, null, 1]);
+    db.prepare("UPDATE classes SET name = 'bee' WHERE id = 2").run();
+    expect(getRun(db, 1).classes).toEqual(['bee', 'gone', 'a']);
+    db.close();
+  });
+});
