@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ApiError } from '../api/contract';
 import type { Quantization } from '../api/calls-export';
-import { MODEL_JSON } from '../model/manager/model-folder';
+import { MODEL_JSON, modelArtifacts } from '../model/manager/model-folder';
 import { encodeWeights } from './quantize-weights';
 
 /** The TF.js converter's default shard size: small enough for browser caches, few requests. */
@@ -21,19 +21,6 @@ export interface WrittenModel {
   files: string[];
   /** model.json + shards */
   bytes: number;
-}
-
-/** The weights and topology of a model, as model.save would write them. */
-export async function modelArtifacts(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts & { weightSpecs: tf.io.WeightsManifestEntry[]; weightData: tf.io.WeightData }> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (!artifacts?.weightSpecs || artifacts.weightData === undefined) throw new ApiError('internal', 'tf.js returned no weights when saving the model');
-  return artifacts as never;
 }
 
 export async function writeTfjsModel(model: tfl.LayersModel, dir: string, quantize: Quantization, metadata: Record<string, unknown>, write: (file: string, data: Uint8Array) => void): Promise<WrittenModel> {

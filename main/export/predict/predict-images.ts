@@ -3,6 +3,7 @@
  * training decodes it (preprocessForInference), so an export predicts what the app predicts.
  * A file that cannot be decoded gets its error; the others are predicted.
  */
+import { rankClasses } from '../../eval/metrics';
 import { preprocessForInference } from '../../train/data/image-pixels';
 import type { PredictionModel } from './prediction-model';
 
@@ -45,15 +46,12 @@ export async function predictImages(model: PredictionModel, files: readonly stri
   return results;
 }
 
-/** Index of the largest probability (the first one on ties). */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
+/** Index of the largest probability (the first one on ties): the evaluation's argMax. */
+export { argMax as argmax } from '../../eval/metrics';
 
 /** The k most probable classes, most probable first (ties: class order). */
 export function topClasses(probabilities: ArrayLike<number>, classes: readonly string[], k: number): { className: string; probability: number }[] {
-  const order = Array.from(classes, (_, i) => i).sort((a, b) => probabilities[b] - probabilities[a] || a - b);
-  return order.slice(0, Math.min(k, classes.length)).map((i) => ({ className: classes[i], probability: probabilities[i] }));
+  return rankClasses(probabilities)
+    .slice(0, Math.min(k, classes.length))
+    .map((i) => ({ className: classes[i], probability: probabilities[i] }));
 }

@@ -37,14 +37,8 @@ export interface SavedFolder {
  * Write a model folder. The weights go first and model.json last, each through a temporary name
  * and a rename, so a folder with a model.json always has the weights it names.
  */
-export async function saveModelFolder(model: tfl.LayersModel, dir: string, metadata: ModelFolderMetadata, overwrite = false): Promise<SavedFolder> {
-  if (fs.existsSync(dir)) {
-    if (!fs.statSync(dir).isDirectory()) throw new ApiError('already_exists', `${dir} exists and is a file, not a folder`);
-    const present = fs.readdirSync(dir);
-    if (present.length > 0 && !overwrite) {
-      throw new ApiError('already_exists', `${dir} already exists and is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', …' : ''}); choose another folder or overwrite it (CLI: --force)`);
-    }
-  }
+/** The weights and topology of a model, as model.save would write them (kept in memory). */
+export async function modelArtifacts(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts & { weightSpecs: tf.io.WeightsManifestEntry[]; weightData: tf.io.WeightData }> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -53,6 +47,18 @@ export async function saveModelFolder(model: tfl.LayersModel, dir: string, metad
     }),
   );
   if (!artifacts?.weightSpecs || artifacts.weightData === undefined) throw new ApiError('internal', 'tf.js returned no weights when saving the model');
+  return artifacts as never;
+}
+
+export async function saveModelFolder(model: tfl.LayersModel, dir: string, metadata: ModelFolderMetadata, overwrite = false): Promise<SavedFolder> {
+  if (fs.existsSync(dir)) {
+    if (!fs.statSync(dir).isDirectory()) throw new ApiError('already_exists', `${dir} exists and is a file, not a folder`);
+    const present = fs.readdirSync(dir);
+    if (present.length > 0 && !overwrite) {
+      throw new ApiError('already_exists', `${dir} already exists and is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', …' : ''}); choose another folder or overwrite it (CLI: --force)`);
+    }
+  }
+  const artifacts = await modelArtifacts(model);
   const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
   const modelJson = {
     format: 'layers-model',

@@ -72,23 +72,13 @@ function ImportLabels({ project, startFolder, onChanged }: { project: string; st
   const client = useClient();
   const [file, setFile] = useState('');
   const [createClasses, setCreateClasses] = useState(true);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [result, setResult] = useState<ImportResult | null>(null);
-
-  const run = async () => {
-    setBusy(true);
-    setError(null);
-    setResult(null);
-    try {
-      setResult(await client.call('labels.import', { project, file: file.trim(), createClasses }));
+  const { busy, error, result, run: start } = useFileAction<ImportResult>();
+  const run = () =>
+    start(async () => {
+      const imported = await client.call('labels.import', { project, file: file.trim(), createClasses });
       onChanged();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+      return imported;
+    });
 
   return (
     <form
@@ -139,22 +129,8 @@ function ExportLabels({ project, startFolder }: { project: string; startFolder?:
   const client = useClient();
   const [file, setFile] = useState(startFolder ? joinPath(startFolder, 'labels.csv') : '');
   const [force, setForce] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<CallOutput<'labels.export'> | null>(null);
-
-  const run = async () => {
-    setBusy(true);
-    setError(null);
-    setDone(null);
-    try {
-      setDone(await client.call('labels.export', { project, file: file.trim(), force }));
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, result: done, run: start } = useFileAction<CallOutput<'labels.export'>>();
+  const run = () => start(() => client.call('labels.export', { project, file: file.trim(), force }));
   return (
     <form
       className="label-files-form"
@@ -189,22 +165,8 @@ function ExportFolders({ project, startFolder }: { project: string; startFolder?
   const [mode, setMode] = useState<'copy' | 'link'>('copy');
   const [bySplit, setBySplit] = useState(false);
   const [force, setForce] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<CallOutput<'labels.exportFolders'> | null>(null);
-
-  const run = async () => {
-    setBusy(true);
-    setError(null);
-    setDone(null);
-    try {
-      setDone(await client.call('labels.exportFolders', { project, out: out.trim(), mode, bySplit, force }));
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, result: done, run: start } = useFileAction<CallOutput<'labels.exportFolders'>>();
+  const run = () => start(() => client.call('labels.exportFolders', { project, out: out.trim(), mode, bySplit, force }));
   return (
     <form
       className="label-files-form"
@@ -244,6 +206,26 @@ function ExportFolders({ project, startFolder }: { project: string; startFolder?
       )}
     </form>
   );
+}
+
+/** A form's one call: busy while it runs, its error in words, or its result (each run starts clean). */
+function useFileAction<T>() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [result, setResult] = useState<T | null>(null);
+  const run = async (work: () => Promise<T>) => {
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      setResult(await work());
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, result, run };
 }
 
 function Stat({ value, label, warn, testId }: { value: number; label: string; warn?: boolean; testId?: string }) {
