@@ -214,7 +214,12 @@ describe('browser example', () => {
   it('loads the TF.js export in Chromium (tfjs from the CDN, served here) and gives predict\'s top-1 on clear images', async () => {
     const exportDir = (await tfjsExport()).dir;
     const predicted = await service.call('predict.files', { modelDir: exportDir, paths: testFiles, top: 1 });
-    const clear = predicted.predictions.filter((p) => p.top[0].probability >= 0.9).slice(0, 4);
+    // the page resizes with the canvas, not sharp's Lanczos3: compare on the images the model is
+    // surest of, where a slightly different resampling cannot flip the answer
+    const clear = predicted.predictions
+      .filter((p) => p.top[0].probability >= 0.9)
+      .sort((a, b) => b.top[0].probability - a.top[0].probability)
+      .slice(0, 4);
     expect(clear.length).toBeGreaterThan(0);
     const served = await serveFolder(exportDir);
     const browser = await launchBrowser();
