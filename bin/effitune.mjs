@@ -7,6 +7,8 @@ import { register } from 'tsx/esm/api';
 // Our own tsconfig, not whatever tsconfig.json sits in the folder the user runs us from.
 register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
 const { runCli } = await import('../main/cli/main.ts');
-const code = await runCli(process.argv.slice(2));
+// The composition root: the CLI door opens the HTTP door (serve) through this, never by import.
+const doors = { http: () => import('../main/server/server.ts') };
+const code = await runCli(process.argv.slice(2), undefined, doors);
 // Flush stdout before exiting: piped output must not be cut off by process.exit.
 process.stdout.write('', () => process.exit(code));

@@ -6,8 +6,8 @@
 import { app, BrowserWindow, dialog, ipcMain, shell, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toErrorShape } from '../main/api/contract';
-import { Service } from '../main/api/service';
+import { toErrorShape } from '../main/contract/contract';
+import { Service } from '../main/service/service';
 import { setProcessLauncher, WORKER_DIR_ENV } from '../main/workers/process-launcher';
 import { CHANNELS } from './bridge';
 import { sqliteBinding } from './native-binding';

@@ -1,10 +1,10 @@
 /**
  * The preload bridge: the renderer gets `window.effitune`, the same Transport the browser mode
- * builds over HTTP (main/api/client.ts), plus a native folder picker. Nothing else of Node or
+ * builds over HTTP (main/contract/client.ts), plus a native folder picker. Nothing else of Node or
  * Electron reaches the page (contextIsolation + sandbox).
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import type { Transport } from '../main/api/client';
+import type { Transport } from '../main/contract/client';
 import { CHANNELS, mediaUrl } from './bridge';
 
 export interface DesktopBridge extends Transport {

@@ -6,9 +6,9 @@
  */
 import { protocol } from 'electron';
 import fs from 'node:fs/promises';
-import { toErrorShape } from '../main/api/contract';
-import type { Service } from '../main/api/service';
-import { contentTypeOf, resolveStaticPath } from '../main/server/static-files';
+import { toErrorShape } from '../main/contract/contract';
+import type { Service } from '../main/service/service';
+import { contentTypeOf, resolveStaticPath } from '../main/service/static-files';
 
 export const APP_ORIGIN = 'effitune-app://app';
 

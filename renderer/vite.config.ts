@@ -27,6 +27,6 @@ export default defineConfig({
       },
     },
   },
-  // The renderer imports the pure contract and client from main/api.
+  // The renderer imports the pure contract and client from main/contract.
   server: { fs: { allow: [repoRoot] } },
 });

@@ -15,10 +15,10 @@ function newestMtime(target) {
   return fs.readdirSync(target).reduce((newest, name) => Math.max(newest, newestMtime(path.join(target, name))), stat.mtimeMs);
 }
 
-/** The renderer imports main/api (contract, client), so those count as its sources too. */
+/** The renderer imports main/contract (contract, client), so those count as its sources too. */
 export function rendererIsStale() {
   const builtAt = fs.statSync(path.join(repoRoot, 'out', 'renderer', 'index.html'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  const sources = ['renderer', 'main/api', 'package-lock.json'].map((p) => path.join(repoRoot, p));
+  const sources = ['renderer', 'main/contract', 'package-lock.json'].map((p) => path.join(repoRoot, p));
   return builtAt === 0 ? 'missing' : builtAt < Math.max(...sources.map(newestMtime)) ? 'stale' : null;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm run typecheck`: the engine, renderer, tests and scripts (tsconfig.json), then the desktop
+ * `npm run typecheck`: the engine, renderer, tests and scripts (tsconfig.json), the layer check
+ * (scripts/check-layers.mjs, ARCHITECTURE.md), then the desktop
  * shell (electron/tsconfig.json) when the electron package, which carries its types, is installed.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,8 @@ function check(project) {
 }
 
 let ok = check('tsconfig.json');
+console.error('node scripts/check-layers.mjs');
+ok = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'check-layers.mjs')], { cwd: repoRoot, stdio: 'inherit' }).status === 0 && ok;
 if (installedElectronVersion()) ok = check('electron/tsconfig.json') && ok;
 else console.error('Skipped electron/: the electron package is not installed, so its types are not available.');
 process.exitCode = ok ? 0 : 1;

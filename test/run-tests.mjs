@@ -25,6 +25,12 @@ try {
   setupFailures += 1;
 }
 
+// The layer check first: a wrong import is named in a second, before the long suites run (its
+// vitest test, test/unit/layer-check.test.ts, counts it among the tests).
+if (spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'check-layers.mjs')], { cwd: repoRoot, stdio: 'inherit' }).status !== 0) {
+  console.error('npm test: the layer check failed (see above); the suites run anyway');
+}
+
 fs.mkdirSync(path.dirname(reportFile), { recursive: true });
 fs.rmSync(reportFile, { force: true });
 const vitest = path.join(path.dirname(require.resolve('vitest/package.json')), 'vitest.mjs');

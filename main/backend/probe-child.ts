@@ -6,7 +6,7 @@
  * stdout; libraries may print other lines around it. Imports stay minimal (no contract, no zod):
  * the doctor waits for this process to start.
  */
-import type { BackendName } from '../api/calls-backend';
+import type { BackendName } from '../contract/calls-backend';
 import { PROBE_BACKEND_ENV, PROBE_MARKER } from './probe-protocol';
 import { probeHere } from './probe-here';
 import { releaseBackend, TFJS_BACKEND_NAME } from './start-backend';

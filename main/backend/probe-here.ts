@@ -5,7 +5,7 @@
  * The backend is started first so that a backend that does not start costs almost nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../api/calls-backend';
+import type { BackendName } from '../contract/calls-backend';
 import { convolutionSample, largestRelativeDifference, missingTrainingKernels, RELATIVE_TOLERANCE } from './capabilities';
 import { startBackend, TFJS_BACKEND_NAME, type ActiveBackend } from './start-backend';
 

@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendName, type BackendProbe, type BackendPurpose, type BackendReport, type SystemInfo } from '../api/calls-backend';
+import { BackendName, type BackendProbe, type BackendPurpose, type BackendReport, type SystemInfo } from '../contract/calls-backend';
 import { gpuDriverHint, nativeRepairHint, tfjsNodeGpuHint, tfjsNodeHint, webgpuPackageHint } from './install-hints';
 import { listNvidiaGpus, nativeInstall, type NativePackage } from './native-tensorflow';
 import type { LocalProbe } from './probe-here';

@@ -4,8 +4,8 @@
  * why not. Default: the best of the ladder that loads and can do the job; a software GPU is never
  * a default because it is slower than the CPU backends.
  */
-import { ApiError } from '../api/contract';
-import type { BackendName, BackendPurpose, BackendReport } from '../api/calls-backend';
+import { ApiError } from '../contract/contract';
+import type { BackendName, BackendPurpose, BackendReport } from '../contract/calls-backend';
 import { probeBackend, probeBackends, usableFor } from './probe';
 import { useBackend, type ActiveBackend } from './tfjs-backend';
 import { STARTUP_ONLY_ENV } from './webgpu-dawn';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../api/calls-backend';
+import type { BackendName } from '../contract/calls-backend';
 import { listNvidiaGpus, loadNativeTensorflow, NATIVE_TF_BACKEND } from './native-tensorflow';
 import { findWebGpuAdapter } from './webgpu-dawn';
 

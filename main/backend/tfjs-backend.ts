@@ -6,8 +6,8 @@
  * know yet whether a backend works here go through selectBackend (select-backend.ts), which
  * probes in child processes first.
  */
-import { ApiError } from '../api/contract';
-import type { BackendName } from '../api/calls-backend';
+import { ApiError } from '../contract/contract';
+import type { BackendName } from '../contract/calls-backend';
 import { startBackend, type ActiveBackend } from './start-backend';
 
 export type { BackendName, ActiveBackend };

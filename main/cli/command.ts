@@ -4,7 +4,7 @@
  * service calls and says how to print the result.
  */
 import type { ParseArgsConfig } from 'node:util';
-import type { AppMode, Service } from '../api/service';
+import type { AppMode, Service } from '../service/service';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -17,6 +17,21 @@ export interface CommandInput {
   service(): Service;
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stdout: NodeJS.WritableStream;
+  /** The other doors this process can open (serve opens the HTTP door); see OtherDoors. */
+  doors: OtherDoors;
+}
+
+/**
+ * A door never imports another door (ARCHITECTURE.md). The HTTP door that `effitune serve` opens
+ * is handed in by the composition root (bin/effitune.mjs), loaded only when serve asks for it.
+ */
+export interface OtherDoors {
+  http?: () => Promise<HttpDoor>;
+}
+
+export interface HttpDoor {
+  defaultStaticDir(): string;
+  startServer(options: { service: Service; port: number; staticDir: string }): Promise<{ url: string; port: number; token: string; close(): Promise<void> }>;
 }
 
 export interface CommandResult {

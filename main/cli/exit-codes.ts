@@ -2,7 +2,7 @@
  * Exit codes of the CLI, so scripts can tell a typo from a missing file from a crash.
  * They are documented in `effitune help`.
  */
-import type { ErrorCode } from '../api/contract';
+import type { ErrorCode } from '../contract/contract';
 
 export const EXIT = {
   ok: 0,

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ApiError, toErrorShape } from '../api/contract';
-import type { Service } from '../api/service';
-import { usageOf, type Command, type CommandInput } from './command';
+import { ApiError, toErrorShape } from '../contract/contract';
+import type { Service } from '../service/service';
+import { usageOf, type Command, type CommandInput, type OtherDoors } from './command';
 import { COMMANDS } from './commands';
 import { commandHelp, HELP_HINT, overview } from './commands/help';
 import { EXIT, exitCodeOf } from './exit-codes';
@@ -95,7 +95,11 @@ function joinNegativeValues(args: string[], options: NonNullable<Command['option
   return out;
 }
 
-export async function runCli(argv: string[], streams: CliStreams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function runCli(
+  argv: string[],
+  streams: CliStreams = { stdout: process.stdout, stderr: process.stderr },
+  doors: OtherDoors = {},
+): Promise<number> {
   const { stdout, stderr } = streams;
   const endOfOptions = argv.indexOf('--');
   const wantsJson = (endOfOptions < 0 ? argv : argv.slice(0, endOfOptions)).includes('--json');
@@ -122,11 +126,12 @@ export async function runCli(argv: string[], streams: CliStreams = { stdout: pro
       return EXIT.ok;
     }
     // The engine (SQLite, sharp) is loaded only for commands that use it, so help always works.
-    const engine = cmd.withoutService ? undefined : await import('../api/service');
+    const engine = cmd.withoutService ? undefined : await import('../service/service');
     const result = await cmd.run({
       ...args,
       stdout,
       stderr,
+      doors,
       service: () => {
         if (!engine) throw new Error(`the "${cmd.words.join(' ')}" command is marked as not using the service`);
         return (service ??= new engine.Service({ mode: cmd.mode ?? 'cli', version: appVersion() }));

@@ -2,7 +2,7 @@
  * A one-line progress bar for long commands, drawn on stderr only when stderr is a terminal
  * (so logs and pipes never fill with carriage returns). Redraws are throttled.
  */
-import type { ImportProgress } from '../api/contract';
+import type { ImportProgress } from '../contract/contract';
 
 interface Terminal {
   write(text: string): unknown;

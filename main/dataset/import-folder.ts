@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApiError, type ImportProgress, type ImportResult } from '../api/contract';
+import { ApiError, type ImportProgress, type ImportResult } from '../contract/contract';
 import type { ProjectHandle } from '../project/registry';
 import { inspectImage } from './inspect-image';
 import { ImportWriter, type ExistingImage } from './import-writer';

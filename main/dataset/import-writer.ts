@@ -4,7 +4,7 @@
  * moment leaves whole rows behind and a re-run carries on from there.
  */
 import { cleanName, foldName, pickColor } from './labels/class-names';
-import type { ImageStatus } from '../api/contract';
+import type { ImageStatus } from '../contract/contract';
 import type { Database } from '../project/database';
 
 /** A file's row as it was before this import touched it. */

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 
 export interface DirectoryListing {
   path: string;

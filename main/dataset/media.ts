@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import sharp from 'sharp';
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 import { MAX_PIXELS, sharpMessage } from './inspect-image';
 
 export const FULL_IMAGE_MAX_SIZE = 2048;

@@ -23,8 +23,8 @@
  * nothing enters test and resetTest is refused.
  * The parameters are kept in meta('split'), so a later split of new images reuses them by default.
  */
-import { ApiError, type SplitName } from '../api/contract';
-import { SplitParams, type SplitClassCounts, type SplitResult, type SplitSummary } from '../api/calls-data';
+import { ApiError, type SplitName } from '../contract/contract';
+import { SplitParams, type SplitClassCounts, type SplitResult, type SplitSummary } from '../contract/calls-data';
 import type { Database } from '../project/database';
 import { mulberry32 } from './sample';
 import { isTestLocked, LOCKED_MESSAGE } from './labels/split-moves';

@@ -5,7 +5,7 @@
  * confident prediction (likely label errors), most confident first. Predictions are stored per
  * image (predictions.ts), so paging through the lists predicts nothing again.
  */
-import type { PredictedImage } from '../api/calls-eval';
+import type { PredictedImage } from '../contract/calls-eval';
 import type { SkippedImage } from './predict-images';
 import { margin, toPredictedImage } from './predicted-image';
 import { runPredictions, type PredictContext } from './predictions';

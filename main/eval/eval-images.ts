@@ -4,8 +4,8 @@
  * evaluation (computing it first when there is none or it is stale), so the images listed are
  * exactly the ones the matrix counts.
  */
-import { ApiError } from '../api/contract';
-import type { EvalSplit, PredictedImage } from '../api/calls-eval';
+import { ApiError } from '../contract/contract';
+import type { EvalSplit, PredictedImage } from '../contract/calls-eval';
 import { evaluateRun, splitImages } from './evaluate-run';
 import { toPredictedImage } from './predicted-image';
 import { readPredictions } from './prediction-store';

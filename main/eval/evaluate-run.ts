@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { Evaluation, type EvalSplit } from '../api/calls-eval';
+import { Evaluation, type EvalSplit } from '../contract/calls-eval';
 import type { Database } from '../project/database';
 import { computeMetrics, type ScoredImage } from './metrics';
 import { runPredictions, type PredictContext, type ProjectImage } from './predictions';

@@ -4,10 +4,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError } from '../api/contract';
-import type { ClassProbability } from '../api/calls-eval';
+import { ApiError } from '../contract/contract';
+import type { ClassProbability } from '../contract/calls-eval';
 import { sharpMessage } from '../dataset/inspect-image';
-import { orientedSize, preprocessForInference } from '../train/data/image-pixels';
+import { orientedSize, preprocessForInference } from '../dataset/image-pixels';
 import { rankClasses } from './metrics';
 import type { PredictContext } from './predictions';
 import { finishedRun } from './run-model';

@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { preprocessForInference } from '../train/data/image-pixels';
+import { preprocessForInference } from '../dataset/image-pixels';
 import type { RunModel } from './run-model';
 
 export interface ImageFile {

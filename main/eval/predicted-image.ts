@@ -1,5 +1,5 @@
 /** One image with what a run predicted for it, as the eval and assist calls return it. */
-import type { PredictedImage } from '../api/calls-eval';
+import type { PredictedImage } from '../contract/calls-eval';
 import { rankClasses } from './metrics';
 
 /** Classes listed per image, most probable first. */

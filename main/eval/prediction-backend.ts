@@ -7,7 +7,7 @@
  * wasm, the fast CPU choice, else the JS cpu backend). A caller may force one (--backend).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../api/calls-backend';
+import type { BackendName } from '../contract/calls-backend';
 import { selectBackend } from '../backend/select-backend';
 import { TFJS_BACKEND_NAME } from '../backend/start-backend';
 import { useBackend } from '../backend/tfjs-backend';

@@ -6,8 +6,8 @@
  * it, and results must not count images that are no longer there.
  */
 import fs from 'node:fs';
-import type { BackendName } from '../api/calls-backend';
-import type { PredictProgress } from '../api/calls-eval';
+import type { BackendName } from '../contract/calls-backend';
+import type { PredictProgress } from '../contract/calls-eval';
 import type { ProjectHandle } from '../project/registry';
 import { MISSING_FILE_REASON, type SkippedImage } from './predict-images';
 import { readPredictions, writePredictions } from './prediction-store';

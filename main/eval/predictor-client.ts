@@ -4,8 +4,8 @@
  * fast) and ended after IDLE_MS without work or when the service closes. A crash fails the jobs in
  * flight with the process's last words; the next job starts a fresh process.
  */
-import { ApiError } from '../api/contract';
-import { describeExit } from '../train/trainer-client';
+import { ApiError } from '../contract/contract';
+import { describeExit } from '../workers/process-exit';
 import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process-launcher';
 import type { FileCallbacks, FilesPredicted, PredictJob, Predictor } from './predictor';
 import { PredictorMessage, type PredictorRequest } from './predictor-protocol';

@@ -4,7 +4,7 @@
  * a backend that crashes or runs out of memory ends only this process. It serves one job at a time
  * (the client queues them), keeps the last model loaded, and exits when the service goes away.
  */
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 import { workerChannel } from '../workers/worker-channel';
 import { LocalPredictor } from './predictor';
 import { PredictorRequest, type PredictorMessage } from './predictor-protocol';

@@ -4,8 +4,8 @@
  * Probabilities and pixels travel as plain number arrays (JSON has no typed arrays).
  */
 import { z } from 'zod';
-import { BackendName } from '../api/calls-backend';
-import { ErrorCode } from '../api/contract';
+import { BackendName } from '../contract/calls-backend';
+import { ErrorCode } from '../contract/contract';
 
 const ModelRef = z.object({ dir: z.string(), resolution: z.number().int(), classes: z.number().int() });
 const Job = z.object({ job: z.number().int(), model: ModelRef, backend: BackendName.optional() });

@@ -4,7 +4,7 @@
  * predictor process (predictor-client.ts) so the tensor work never blocks it; the process itself
  * runs a LocalPredictor, which is also what a process that may block (a script, a test) can use.
  */
-import type { BackendName } from '../api/calls-backend';
+import type { BackendName } from '../contract/calls-backend';
 import { ensurePredictionBackend } from './prediction-backend';
 import { predictImages, predictPixels, type ImageFile, type SkippedImage } from './predict-images';
 import { RunModelCache, type ModelRef } from './run-model';

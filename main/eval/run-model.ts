@@ -8,12 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ApiError } from '../api/contract';
-import type { RunRecord } from '../api/calls-data';
+import { ApiError } from '../contract/contract';
+import type { RunRecord } from '../contract/calls-data';
 import { loadModelFolder, MODEL_JSON } from '../model/manager/model-folder';
 import type { Database } from '../project/database';
 import { getRun } from '../project/runs';
-import { FINAL_MODEL_DIR, runFolderName } from '../train/new-run';
+import { FINAL_MODEL_DIR, runFolderName } from '../project/run-folders';
 
 /** What a predicting process needs to know about a run's model. */
 export interface ModelRef {

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 
 export interface StagedFolder {
   /** the folder being written */

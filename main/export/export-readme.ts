@@ -1,6 +1,6 @@
 /** The README.md of an export folder: what is in it and how to use it from Node, a browser and Python. */
-import type { ExportFormat, PrecisionReport, Quantization } from '../api/calls-export';
-import { EVALUATION_RESIZE } from '../train/data/image-pixels';
+import type { ExportFormat, PrecisionReport, Quantization } from '../contract/calls-export';
+import { EVALUATION_RESIZE } from '../dataset/image-pixels';
 
 export function exportReadme(options: { title: string; format: ExportFormat; quantize: Quantization; resolution: number; classes: readonly string[]; modelFiles: readonly string[]; precisions: readonly PrecisionReport[] }): string {
   const { format, resolution } = options;

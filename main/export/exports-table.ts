@@ -1,6 +1,6 @@
 /** The exports table (schema step 4 → 5): one row per finished export, with its full report. */
 import fs from 'node:fs';
-import type { ExportRecord, ExportResult } from '../api/calls-export';
+import type { ExportRecord, ExportResult } from '../contract/calls-export';
 import type { Database } from '../project/database';
 
 export function recordExport(db: Database, result: ExportResult, at: string): number {

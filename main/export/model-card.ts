@@ -5,10 +5,10 @@
  * per-class metrics, confusion matrix), what each weight precision costs, and how closely the export
  * matches the app's model.
  */
-import type { EpochRecord, RunRecord } from '../api/calls-data';
-import type { ExportFormat, PrecisionReport, Quantization } from '../api/calls-export';
+import type { EpochRecord, RunRecord } from '../contract/calls-data';
+import type { ExportFormat, PrecisionReport, Quantization } from '../contract/calls-export';
 import type { VariantSpec } from '../model/variants';
-import { EVALUATION_RESIZE } from '../train/data/image-pixels';
+import { EVALUATION_RESIZE } from '../dataset/image-pixels';
 import type { ClassCounts } from './project-data';
 import type { Metrics } from '../eval/metrics';
 

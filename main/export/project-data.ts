@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import type { z } from 'zod';
-import type { SplitName as SplitNameSchema } from '../api/define';
+import type { SplitName as SplitNameSchema } from '../contract/define';
 import type { Database } from '../project/database';
 
 type SplitName = z.infer<typeof SplitNameSchema>;

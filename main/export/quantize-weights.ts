@@ -5,7 +5,7 @@
  * float16: IEEE half precision). Computation stays float32: only the files shrink.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Quantization } from '../api/calls-export';
+import type { Quantization } from '../contract/calls-export';
 
 export interface EncodedWeights {
   specs: tf.io.WeightsManifestEntry[];

@@ -5,7 +5,7 @@
  * The texts avoid template literals so they can live in this file as plain strings; __RESOLUTION__
  * is replaced by the model's size.
  */
-import type { ExportFormat } from '../api/calls-export';
+import type { ExportFormat } from '../contract/calls-export';
 
 export interface UsageExample {
   /** relative to the export folder */

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ApiError } from '../api/contract';
-import type { Quantization } from '../api/calls-export';
+import { ApiError } from '../contract/contract';
+import type { Quantization } from '../contract/calls-export';
 import { MODEL_JSON, modelArtifacts } from '../model/manager/model-folder';
 import { encodeWeights } from './quantize-weights';
 

@@ -2,7 +2,7 @@
  * The options of a model build, resolved against the variant's defaults. Kept apart from the
  * builder so the layer table and the estimates (CLI `models --json`) work without loading tf.js.
  */
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 import type { Preprocessing, VariantSpec } from './variants';
 
 export interface BuildOptions {

@@ -6,7 +6,7 @@
  * Sources: Keras applications efficientnet.py / efficientnet_v2.py (tables, rounding rules, layer
  * names) and ../shared/reference/efficientnet.md (published figures).
  */
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 
 export type BlockKind = 'mbconv' | 'fused';
 

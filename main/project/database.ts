@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 import { migrations as projectMigrations } from './migrations';
 
 export type Database = BetterSqlite3.Database;

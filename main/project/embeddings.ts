@@ -4,7 +4,7 @@
  * not by image id, so a renamed or re-imported file keeps its vector and retraining after labeling
  * more images computes only the new ones. Vectors are float32, little-endian, in a BLOB.
  */
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 import type { Database } from './database';
 
 export interface EmbeddingKey {

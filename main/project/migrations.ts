@@ -198,7 +198,7 @@ export const migrations: readonly string[] = [
     -- digest of what was evaluated (image ids, hashes, labels, classes): stale when any changed
     data_key TEXT NOT NULL,
     at       TEXT NOT NULL,
-    -- JSON of the Evaluation shape in main/api/calls-eval.ts
+    -- JSON of the Evaluation shape in main/contract/calls-eval.ts
     result   TEXT NOT NULL,
     PRIMARY KEY (run_id, split)
   );
@@ -212,7 +212,7 @@ export const migrations: readonly string[] = [
     dir           TEXT NOT NULL,
     bytes         INTEGER NOT NULL,
     test_accuracy REAL,
-    -- JSON of the ExportResult shape in main/api/calls-export.ts
+    -- JSON of the ExportResult shape in main/contract/calls-export.ts
     report        TEXT NOT NULL
   );
   CREATE INDEX exports_run ON exports(run_id, id);

@@ -3,7 +3,7 @@
  * thumbnails. All synchronous; the grid query is shaped so SQLite walks indexes in order and never
  * sorts the whole table (see listImages).
  */
-import { ApiError, type ImageDetail, type ImageFilter, type ImageStatus, type ImageSummary, type ProjectStatus, type SplitName } from '../api/contract';
+import { ApiError, type ImageDetail, type ImageFilter, type ImageStatus, type ImageSummary, type ProjectStatus, type SplitName } from '../contract/contract';
 import type { Database } from './database';
 import type { ProjectHandle } from './registry';
 

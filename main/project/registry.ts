@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ApiError, type ProjectInfo, type RecentProject } from '../api/contract';
+import { ApiError, type ProjectInfo, type RecentProject } from '../contract/contract';
 import { openDatabase, userVersion, type Database } from './database';
 
 export interface ProjectHandle {

@@ -3,8 +3,8 @@
  * ended, best epoch) and one row per finished epoch. The trainer writes them, the UI and CLI read
  * them. Every write is one transaction, so a trainer killed mid-write leaves a consistent record.
  */
-import { ApiError } from '../api/contract';
-import { RunStatus, type EpochRecord, type RunRecord } from '../api/calls-data';
+import { ApiError } from '../contract/contract';
+import { RunStatus, type EpochRecord, type RunRecord } from '../contract/calls-data';
 import type { Database } from './database';
 
 export interface NewRun {

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
-import type { EventName } from '../api/contract';
+import type { EventName } from '../contract/contract';
 
 /** A slow page must not make the server buffer without bound; progress events are skipped for it. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;

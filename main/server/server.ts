@@ -14,12 +14,12 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
-import { ApiError, toErrorShape, type ApiErrorShape, type ErrorCode, type EventName } from '../api/contract';
+import { ApiError, toErrorShape, type ApiErrorShape, type ErrorCode, type EventName } from '../contract/contract';
 import { bearerToken, createToken, hostAllowed, originAllowed, tokenMatches } from './security';
-import { serveStatic } from './static-files';
+import { serveStatic } from '../service/static-files';
 import { EventsSocket } from './events-socket';
 
-/** What the server needs from the service; the real one is main/api/service.ts. */
+/** What the server needs from the service; the real one is main/service/service.ts. */
 export interface ServedService {
   call(name: string, rawInput: unknown): Promise<unknown>;
   onEvent(listener: (event: EventName, payload: unknown) => void): () => void;

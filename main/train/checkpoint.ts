@@ -22,9 +22,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { ApiError } from '../api/contract';
-import { EpochRecord } from '../api/calls-data';
-import { FINAL_MODEL_DIR } from './new-run';
+import { ApiError } from '../contract/contract';
+import { EpochRecord } from '../contract/calls-data';
+import { FINAL_MODEL_DIR } from '../project/run-folders';
 import type { NamedTensor } from './optimizer';
 import { LABELS_JSON, MODEL_JSON, saveModelFolder, WEIGHTS_BIN } from '../model/manager/model-folder';
 

@@ -11,9 +11,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 import type { z } from 'zod';
-import type { TrainConfig, TrainOptions } from '../api/calls-train';
+import type { TrainConfig, TrainOptions } from '../contract/calls-train';
 import { getVariant, planArchitecture, type VariantSpec } from '../model/variants';
 import { resolveAugmentation } from './data/augmentation';
 

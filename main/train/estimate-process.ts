@@ -5,7 +5,7 @@
  * backend exactly as a run would, times the pieces of an epoch (estimate-measure.ts), answers once
  * and exits.
  */
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 import { selectBackend } from '../backend/select-backend';
 import { openDatabase, type Database } from '../project/database';
 import { EstimateRequest, type EstimateAnswer } from './estimate-protocol';

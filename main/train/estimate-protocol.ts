@@ -1,11 +1,11 @@
 /**
  * The messages between the service's Estimator (estimate.ts) and its worker (estimate-process.ts):
  * one request, then exactly one answer (measured or failed), then the worker exits. Separate from
- * the trainer's protocol (main/api/calls-train.ts), which stays exactly as it is.
+ * the trainer's protocol (main/contract/calls-train.ts), which stays exactly as it is.
  */
 import { z } from 'zod';
-import { BackendName } from '../api/calls-backend';
-import { TrainConfig } from '../api/calls-train';
+import { BackendName } from '../contract/calls-backend';
+import { TrainConfig } from '../contract/calls-train';
 
 export const EstimateRequest = z.object({
   type: z.literal('measure'),

@@ -14,9 +14,9 @@
  * identical requests share one measurement, and a request still waiting its turn is cancelled when
  * a newer one of the same project arrives.
  */
-import { ApiError, ErrorCode } from '../api/contract';
-import type { BackendName } from '../api/calls-backend';
-import type { TrainConfig, TrainEstimate } from '../api/calls-train';
+import { ApiError, ErrorCode } from '../contract/contract';
+import type { BackendName } from '../contract/calls-backend';
+import type { TrainConfig, TrainEstimate } from '../contract/calls-train';
 import { describeVariant } from '../model/estimates';
 import { getVariant, type VariantSpec } from '../model/variants';
 import type { Database } from '../project/database';

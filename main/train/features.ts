@@ -14,11 +14,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { SplitName } from '../api/contract';
+import type { SplitName } from '../contract/contract';
 import type { BuildOptions } from '../model/build-options';
 import type { Database } from '../project/database';
 import { getEmbeddings, putEmbeddings, type EmbeddingKey } from '../project/embeddings';
-import { preprocessForInference } from './data/image-pixels';
+import { preprocessForInference } from '../dataset/image-pixels';
 import type { SkippedImage } from './data/pipeline';
 
 export interface LabeledImage {

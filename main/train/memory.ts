@@ -11,7 +11,7 @@
  *   EFFITUNE_TRAIN_FAULT=oom@<step>[,exit@<step>]  throw an out-of-memory error once at that
  *     optimizer step (0-based, counted over the run), or exit the process with code 7 there.
  */
-import { ApiError } from '../api/contract';
+import { ApiError } from '../contract/contract';
 import { describeVariant } from '../model/estimates';
 import type { VariantSpec } from '../model/variants';
 

@@ -16,8 +16,8 @@
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { ApiError } from '../api/contract';
-import type { TrainConfig } from '../api/calls-train';
+import { ApiError } from '../contract/contract';
+import type { TrainConfig } from '../contract/calls-train';
 import { loadModelFolder } from '../model/manager/model-folder';
 import { PREPROCESS_LAYER, type BuildOptions } from '../model/build-options';
 import { buildEfficientNet } from '../model/builder';

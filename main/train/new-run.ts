@@ -3,8 +3,7 @@
  * the run as queued with its resolved configuration. Nothing is built or decoded: a bad data set or
  * option fails here, before a trainer process starts.
  */
-import path from 'node:path';
-import type { RunRecord } from '../api/calls-data';
+import type { RunRecord } from '../contract/calls-data';
 import type { Database } from '../project/database';
 import { createRun } from '../project/runs';
 import { resolveTrainConfig, type ParsedTrainOptions } from './config';
@@ -27,17 +26,3 @@ export function createTrainingRun(handle: { db: Database }, options: ParsedTrain
   for (const warning of all) addRunNote(handle.db, run.id, 'warning', warning);
   return { run, warnings: all };
 }
-
-/** The run's side folder: <project>.d/runs/<id> (registry.sideFolder makes it). */
-export function runFolderName(runId: number): string {
-  return path.join('runs', String(runId));
-}
-
-/**
- * Written in the run's folder while a trainer works on it ({pid, startedAt}): lets another app
- * instance tell a run that trains elsewhere from a stale record left by a stopped app.
- */
-export const TRAINER_PID_FILE = 'trainer.json';
-
-/** The finished run's model folder inside the run's folder (checkpoint.ts renames the best epoch to it). */
-export const FINAL_MODEL_DIR = 'model';

@@ -12,7 +12,7 @@
  * continues with warm moments rather than restarting Adam's bias correction.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { OptimizerName } from '../api/calls-train';
+import type { OptimizerName } from '../contract/calls-train';
 
 export const SGD_MOMENTUM = 0.9;
 

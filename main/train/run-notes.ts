@@ -3,7 +3,7 @@
  * running out of memory, images skipped because their files are gone, decisions the trainer took.
  * The run record says how a run ended; the notes say what happened on the way.
  */
-import type { TrainNote } from '../api/calls-train';
+import type { TrainNote } from '../contract/calls-train';
 import type { Database } from '../project/database';
 
 export function addRunNote(db: Database, runId: number, kind: TrainNote['kind'], message: string): TrainNote {

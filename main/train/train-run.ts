@@ -10,9 +10,9 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { ApiError } from '../api/contract';
-import type { EpochRecord, RunStatus } from '../api/calls-data';
-import { TrainConfig, type TrainNote, type TrainProgress, type TrainStarted } from '../api/calls-train';
+import { ApiError } from '../contract/contract';
+import type { EpochRecord, RunStatus } from '../contract/calls-data';
+import { TrainConfig, type TrainNote, type TrainProgress, type TrainStarted } from '../contract/calls-train';
 import type { ActiveBackend } from '../backend/tfjs-backend';
 import type { Database } from '../project/database';
 import { discardEpochsAfter, getRun, recordEpoch, runHistory, updateRunStatus } from '../project/runs';

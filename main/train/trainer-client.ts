@@ -11,19 +11,14 @@
  * process's stderr for debugging.
  */
 import { EventEmitter } from 'node:events';
-import { ApiError, ErrorCode } from '../api/contract';
-import { TrainerMessage, type TrainerCommand, type TrainStarted } from '../api/calls-train';
+import { ApiError, ErrorCode } from '../contract/contract';
+import { TrainerMessage, type TrainerCommand, type TrainStarted } from '../contract/calls-train';
+import { describeExit, type ProcessExit as TrainerExit } from '../workers/process-exit';
 import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process-launcher';
 
 /** bytes of the child's output kept for the failure reason */
 const OUTPUT_TAIL = 8192;
 
-export interface TrainerExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** the last lines the process printed (stderr and stdout) */
-  output: string;
-}
 
 export interface TrainerProcessOptions {
   /** extra environment (tests: EFFITUNE_TRAIN_FAULT, EFFITUNE_TRAIN_MEMORY_BYTES) */
@@ -108,19 +103,4 @@ export class TrainerProcess extends EventEmitter {
   private send(command: TrainerCommand): void {
     this.child.send(command);
   }
-}
-
-/** How a trainer process ended, in words: "killed by SIGKILL", "exit code 134: JavaScript heap out of memory". */
-export function describeExit(exit: TrainerExit): string {
-  const last = lastMeaningfulLine(exit.output);
-  if (exit.signal) return `killed by ${exit.signal}${exit.signal === 'SIGKILL' ? ' (out of memory, or killed by hand)' : ''}${last ? `; it last printed: ${last}` : ''}`;
-  if (exit.code === null) return last || 'it could not be started';
-  return `exit code ${exit.code}${last ? `: ${last}` : ''}`;
-}
-
-function lastMeaningfulLine(output: string): string {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
-  // V8's fatal out-of-memory message is the most useful line when it is there
-  const oom = lines.find((l) => /heap out of memory|out of memory/i.test(l));
-  return (oom ?? lines.at(-1) ?? '').slice(0, 300);
 }

@@ -6,21 +6,21 @@
  *
  * The process opens the project itself (its own SQLite connection, WAL, so the app's reads never
  * wait), selects the backend, runs the training loop (train-run.ts) and reports over IPC with the
- * messages of main/api/calls-train.ts. It never lets an error escape without a record: any failure
+ * messages of main/contract/calls-train.ts. It never lets an error escape without a record: any failure
  * marks the run failed with the reason, tells the service, and exits.
  * If the app that started it goes away (the IPC channel closes), the run is cancelled at the next
  * step, keeping its last checkpoint.
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import { ApiError } from '../api/contract';
-import { TrainerCommand, TrainConfig, type TrainerMessage } from '../api/calls-train';
+import { ApiError } from '../contract/contract';
+import { TrainerCommand, TrainConfig, type TrainerMessage } from '../contract/calls-train';
 import { selectBackend } from '../backend/select-backend';
 import { openDatabase, type Database } from '../project/database';
 import { getRun, updateRunStatus } from '../project/runs';
 import { RunControl } from './control';
 import { FaultPlan, memoryOverride } from './memory';
-import { TRAINER_PID_FILE } from './new-run';
+import { TRAINER_PID_FILE } from '../project/run-folders';
 import { trainRun } from './train-run';
 import { workerChannel } from '../workers/worker-channel';
 

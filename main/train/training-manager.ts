@@ -8,16 +8,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError, type EventName, type EventPayload } from '../api/contract';
-import type { RunRecord, RunStatus } from '../api/calls-data';
-import type { ActiveRun, TrainerMessage, TrainOutcome, TrainProgress, TrainStarted } from '../api/calls-train';
-import type { BackendName } from '../api/calls-backend';
+import { ApiError, type EventName, type EventPayload } from '../contract/contract';
+import type { RunRecord, RunStatus } from '../contract/calls-data';
+import type { ActiveRun, TrainerMessage, TrainOutcome, TrainProgress, TrainStarted } from '../contract/calls-train';
+import type { BackendName } from '../contract/calls-backend';
 import type { ProjectHandle, ProjectRegistry } from '../project/registry';
 import { getRun, runHistory, updateRunStatus } from '../project/runs';
 import type { ParsedTrainOptions } from './config';
-import { createTrainingRun, FINAL_MODEL_DIR, runFolderName, TRAINER_PID_FILE } from './new-run';
+import { FINAL_MODEL_DIR, runFolderName, TRAINER_PID_FILE } from '../project/run-folders';
+import { createTrainingRun } from './new-run';
 import { addRunNote, runNotes } from './run-notes';
-import { describeExit, TrainerProcess, type TrainerExit } from './trainer-client';
+import { describeExit, type ProcessExit as TrainerExit } from '../workers/process-exit';
+import { TrainerProcess } from './trainer-client';
 
 export interface TrainingManagerOptions {
   projects: ProjectRegistry;

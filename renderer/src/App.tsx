@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import { useClient, useReportError, errorMessage } from './api/client-context';
-import type { CallOutput, ProjectInfo } from '../../main/api/contract';
+import type { CallOutput, ProjectInfo } from '../../main/contract/contract';
 import { StartScreen } from './screens/StartScreen';
 import { ProjectHome } from './screens/ProjectHome';
 

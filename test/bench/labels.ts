@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Service } from '../../main/api/service';
+import { Service } from '../../main/service/service';
 import type { Database } from '../../main/project/database';
 import { emit, machine, option, round } from './lib/report';
 

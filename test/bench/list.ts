@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ImageFilter } from '../../main/api/contract';
+import type { ImageFilter } from '../../main/contract/contract';
 import type { Database } from '../../main/project/database';
 import { listImages, projectStatus } from '../../main/project/queries';
 import { ProjectRegistry } from '../../main/project/registry';

@@ -16,7 +16,7 @@ import { importFolder } from '../../main/dataset/import-folder';
 import { generateSampleFolder } from '../../main/dataset/sample';
 import { splitProject } from '../../main/dataset/split';
 import { ProjectRegistry, type ProjectHandle } from '../../main/project/registry';
-import { decodeCentreCrop } from '../../main/train/data/image-pixels';
+import { decodeCentreCrop } from '../../main/dataset/image-pixels';
 import { createDataPipeline, type PipelineOptions } from '../../main/train/data/pipeline';
 import { generatePhotoLikeJpegs } from '../../test/fixtures/photo-like';
 import { emit, log, machine, option, round } from '../../test/bench/lib/report';

@@ -17,7 +17,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { RESULTS_DIR, useBrowserSession } from './harness';
-import type { CallInput, CallName, CallOutput } from '../../main/api/contract';
+import type { CallInput, CallName, CallOutput } from '../../main/contract/contract';
 import { createTrainedRun } from '../fixtures/trained-run';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 

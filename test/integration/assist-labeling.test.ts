@@ -8,8 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PredictProgress } from '../../main/api/calls-eval';
-import { Service } from '../../main/api/service';
+import type { PredictProgress } from '../../main/contract/calls-eval';
+import { Service } from '../../main/service/service';
 import { writePredictions } from '../../main/eval/prediction-store';
 import type { Database } from '../../main/project/database';
 import { makeTempDir, removeDir } from '../fixtures/temp';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BackendProbe } from '../../main/api/calls-backend';
+import { BackendProbe } from '../../main/contract/calls-backend';
 import { nativeInstall } from '../../main/backend/native-tensorflow';
 import { findSwiftShaderIcd } from '../../main/backend/webgpu-dawn';
 import { effitune as spawnEffitune } from '../fixtures/cli-runner';

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { useBackend } from '../../main/backend/tfjs-backend';
 import { buildEfficientNet } from '../../main/model/builder';
 import { importWeights } from '../../main/model/weights/import';
-import { preprocessForInference } from '../../main/train/data/image-pixels';
+import { preprocessForInference } from '../../main/dataset/image-pixels';
 import { calibrateBatchNorm, randomB0, seededRandom, testImages } from '../fixtures/model/reference-efficientnet';
 import { IMAGENET_MEAN, IMAGENET_STD, timmTensors, writeKerasH5, writeSafetensors, type KerasLayer } from '../fixtures/model/weight-files';
 import { effitune as spawnEffitune, onlyJson } from '../fixtures/cli-runner';

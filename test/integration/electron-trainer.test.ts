@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Service } from '../../main/api/service';
+import { Service } from '../../main/service/service';
 import { runProbeChild } from '../../main/backend/probe';
 import { forkLauncher, setProcessLauncher, tsxLauncher, WORKER_DIR_ENV, WORKER_SOURCES, type ProcessLauncher, type WorkerEntry } from '../../main/workers/process-launcher';
 import { makeTempDir, removeDir } from '../fixtures/temp';

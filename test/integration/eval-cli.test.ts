@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Evaluation } from '../../main/api/calls-eval';
+import { Evaluation } from '../../main/contract/calls-eval';
 import { createRun } from '../../main/project/runs';
 import { effitune as spawnEffitune, onlyJson, runInProcess } from '../fixtures/cli-runner';
 import { makeTempDir, removeDir } from '../fixtures/temp';

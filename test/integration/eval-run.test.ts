@@ -9,14 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Evaluation, PredictProgress } from '../../main/api/calls-eval';
-import { Service } from '../../main/api/service';
+import type { Evaluation, PredictProgress } from '../../main/contract/calls-eval';
+import { Service } from '../../main/service/service';
 import { argMax } from '../../main/eval/metrics';
 import { decodeProbs } from '../../main/eval/prediction-store';
 import { loadModelFolder } from '../../main/model/manager/model-folder';
 import type { Database } from '../../main/project/database';
 import { createRun } from '../../main/project/runs';
-import { preprocessForInference } from '../../main/train/data/image-pixels';
+import { preprocessForInference } from '../../main/dataset/image-pixels';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { createTrainedRun, type TrainedRun } from '../fixtures/trained-run';
 

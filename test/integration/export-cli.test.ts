@@ -8,9 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExportResult } from '../../main/api/calls-export';
-import { exportCalls } from '../../main/api/calls-export';
-import { TrainOptions } from '../../main/api/calls-train';
+import { ExportResult } from '../../main/contract/calls-export';
+import { exportCalls } from '../../main/contract/calls-export';
+import { TrainOptions } from '../../main/contract/calls-train';
 import { EXIT } from '../../main/cli/exit-codes';
 import { createTrainingRun } from '../../main/train/new-run';
 import { effitune as spawnEffitune, onlyJson, runInProcess } from '../fixtures/cli-runner';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError, type ImportProgress, type ImportResult } from '../../main/api/contract';
+import { ApiError, type ImportProgress, type ImportResult } from '../../main/contract/contract';
 import { importFolder } from '../../main/dataset/import-folder';
 import { generateSampleFolder } from '../../main/dataset/sample';
 import { openDatabase } from '../../main/project/database';

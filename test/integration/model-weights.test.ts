@@ -15,7 +15,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { useBackend } from '../../main/backend/tfjs-backend';
 import { importWeights, type ImportWeightsOptions } from '../../main/model/weights/import';
 import { calibrateBatchNorm, randomB0, referenceForward, testImages, type RefForwardOptions, type RefNet, type RefOutput } from '../fixtures/model/reference-efficientnet';

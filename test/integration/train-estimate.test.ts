@@ -9,8 +9,8 @@
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainEstimate } from '../../main/api/calls-train';
-import { Service } from '../../main/api/service';
+import type { TrainEstimate } from '../../main/contract/calls-train';
+import { Service } from '../../main/service/service';
 import { runCli } from '../../main/cli/main';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { createTrainProject } from '../fixtures/train-project';

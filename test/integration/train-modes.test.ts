@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TrainOptions, type TrainNote, type TrainProgress, type TrainStarted } from '../../main/api/calls-train';
+import { TrainOptions, type TrainNote, type TrainProgress, type TrainStarted } from '../../main/contract/calls-train';
 import { useBackend, type ActiveBackend } from '../../main/backend/tfjs-backend';
 import { importFolder } from '../../main/dataset/import-folder';
 import { splitProject } from '../../main/dataset/split';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { BackendName } from '../../main/api/calls-backend';
+import type { BackendName } from '../../main/contract/calls-backend';
 import { probeBackend } from '../../main/backend/probe';
 import { findSwiftShaderIcd } from '../../main/backend/webgpu-dawn';
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BackendName, type BackendReport } from '../../main/api/calls-backend';
+import { BackendName, type BackendReport } from '../../main/contract/calls-backend';
 import { convolutionSample, largestRelativeDifference, missingTrainingKernels, TRAINING_KERNELS } from '../../main/backend/capabilities';
 import { gpuDriverHint, tfjsNodeGpuHint } from '../../main/backend/install-hints';
 import { parseNvidiaSmi } from '../../main/backend/native-tensorflow';

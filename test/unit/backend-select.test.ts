@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BackendName } from '../../main/api/calls-backend';
-import { ApiError } from '../../main/api/contract';
+import { BackendName } from '../../main/contract/calls-backend';
+import { ApiError } from '../../main/contract/contract';
 import { fastCpuKernelsRegistered } from '../../main/backend/cpu-kernels';
 import { nativeInstall } from '../../main/backend/native-tensorflow';
 import { selectBackend } from '../../main/backend/select-backend';

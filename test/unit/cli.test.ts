@@ -1,7 +1,7 @@
 /** The CLI's pieces in-process: command lookup, argument checks, error wording, tables, progress. */
 import { describe, expect, test } from 'vitest';
 import { Writable } from 'node:stream';
-import type { ImportProgress } from '../../main/api/contract';
+import type { ImportProgress } from '../../main/contract/contract';
 import { usageOf } from '../../main/cli/command';
 import { COMMANDS } from '../../main/cli/commands';
 import { EXIT, exitCodeOf } from '../../main/cli/exit-codes';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { listDirectory } from '../../main/dataset/list-directory';
 import { renderFullImage } from '../../main/dataset/media';
 import { generateSampleFolder, SAMPLE_CLASSES } from '../../main/dataset/sample';

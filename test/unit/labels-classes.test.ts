@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../main/project/database';
 import { migrations } from '../../main/project/migrations';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { CLASS_PALETTE } from '../../main/dataset/labels/class-names';
 import { addClass, addImages, classOf, makeLabelsProject, snapshot, type LabelsProject } from './labels-helpers';
 

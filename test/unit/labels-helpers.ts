@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Database } from '../../main/project/database';
 import type { ProjectHandle } from '../../main/project/registry';
-import { Service } from '../../main/api/service';
+import { Service } from '../../main/service/service';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 
 export interface LabelsProject {

@@ -4,7 +4,7 @@
  * warnings for classes too small to train on — each with its undo and redo, and the per-image history.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { splitProject } from '../../main/dataset/split';
 import { checkTrainable } from '../../main/train/data/trainable';
 import { createDataPipeline } from '../../main/train/data/pipeline';

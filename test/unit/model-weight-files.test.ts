@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { readKerasH5 } from '../../main/model/weights/keras-h5';
 import { parseSafetensors } from '../../main/model/weights/safetensors';
 import type { FileTensor } from '../../main/model/weights/tensors';

@@ -5,9 +5,9 @@
  */
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { augmentPixels, drawAugmentation, randomResizedCrop, resolveAugmentation, type SampleAugmentation } from '../../main/train/data/augmentation';
-import { decodeCrop, preprocessForInference } from '../../main/train/data/image-pixels';
+import { decodeCrop, preprocessForInference } from '../../main/dataset/image-pixels';
 import { randomFor } from '../../main/train/data/random';
 import { classWeights, epochOrder } from '../../main/train/data/sampling';
 

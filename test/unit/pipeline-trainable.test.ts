@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError, type SplitName } from '../../main/api/contract';
+import { ApiError, type SplitName } from '../../main/contract/contract';
 import { ProjectRegistry, type ProjectHandle } from '../../main/project/registry';
 import { checkTrainable } from '../../main/train/data/trainable';
 import { makeTempDir, removeDir } from '../fixtures/temp';

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importFolder } from '../../main/dataset/import-folder';
 import { splitProject } from '../../main/dataset/split';
 import { ProjectRegistry, type ProjectHandle } from '../../main/project/registry';
-import { preprocessForInference } from '../../main/train/data/image-pixels';
+import { preprocessForInference } from '../../main/dataset/image-pixels';
 import { createDataPipeline, type Batch, type DataPipeline } from '../../main/train/data/pipeline';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 

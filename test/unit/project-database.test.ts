@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { APPLICATION_ID, openDatabase } from '../../main/project/database';
 import { migrations } from '../../main/project/migrations';
 import { makeTempDir, removeDir } from '../fixtures/temp';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError, type ImageFilter, type ImageStatus, type SplitName } from '../../main/api/contract';
+import { ApiError, type ImageFilter, type ImageStatus, type SplitName } from '../../main/contract/contract';
 import { mulberry32 } from '../../main/dataset/sample';
 import { getImageDetail, getThumbnail, listImages, projectStatus } from '../../main/project/queries';
 import { ProjectRegistry, type ProjectHandle } from '../../main/project/registry';

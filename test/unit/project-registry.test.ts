@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { ProjectRegistry } from '../../main/project/registry';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { migrations } from '../../main/project/migrations';

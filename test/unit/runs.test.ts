@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { openDatabase, userVersion } from '../../main/project/database';
 import { deleteEmbeddings, getEmbeddings, putEmbeddings } from '../../main/project/embeddings';
 import { migrations } from '../../main/project/migrations';

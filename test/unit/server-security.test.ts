@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import path from 'node:path';
 import { hostAllowed, originAllowed, tokenMatches } from '../../main/server/security';
-import { resolveStaticPath } from '../../main/server/static-files';
+import { resolveStaticPath } from '../../main/service/static-files';
 import { httpStatusOf } from '../../main/server/server';
 
 describe('hostAllowed', () => {

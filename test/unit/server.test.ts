@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import WebSocket from 'ws';
-import { Service } from '../../main/api/service';
+import { Service } from '../../main/service/service';
 import { CONTENT_SECURITY_POLICY, MAX_BODY_BYTES, startServer, type RunningServer } from '../../main/server/server';
 
 let tmp: string;

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError, type SplitName } from '../../main/api/contract';
+import { ApiError, type SplitName } from '../../main/contract/contract';
 import { readSplitParams, splitCounts, splitProject, splitSummary } from '../../main/dataset/split';
 import { ProjectRegistry, type ProjectHandle } from '../../main/project/registry';
 import { makeTempDir, removeDir } from '../fixtures/temp';

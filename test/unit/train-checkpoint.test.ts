@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { EpochRecord } from '../../main/api/calls-data';
+import type { EpochRecord } from '../../main/contract/calls-data';
 import { loadModelFolder } from '../../main/model/manager/model-folder';
 import { epochDirName, finalizeModel, findLatestCheckpoint, loadCheckpoint, pruneCheckpoints, verifyCheckpoint, writeCheckpoint } from '../../main/train/checkpoint';
 import { createOptimizer } from '../../main/train/optimizer';

@@ -1,7 +1,7 @@
 /** The `effitune train` flags as the contract's input, negative option values, and the progress line. */
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
-import { TrainOptions } from '../../main/api/calls-train';
+import { ApiError } from '../../main/contract/contract';
+import { TrainOptions } from '../../main/contract/calls-train';
 import { configFromFlags, renderTrainProgress, trainCommand } from '../../main/cli/commands/train';
 import { parseCommandArgs } from '../../main/cli/main';
 

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
-import { TrainOptions } from '../../main/api/calls-train';
+import { ApiError } from '../../main/contract/contract';
+import { TrainOptions } from '../../main/contract/calls-train';
 import { findWeightsFile, resolveTrainConfig } from '../../main/train/config';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 

@@ -6,7 +6,7 @@
  * worker) measures each choice once, and drops a choice superseded while it waited its turn.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainConfig } from '../../main/api/calls-train';
+import type { TrainConfig } from '../../main/contract/calls-train';
 import { Estimator, extrapolate, formatSeconds } from '../../main/train/estimate';
 import type { BackendInfo, EstimateRequest, Measurement } from '../../main/train/estimate-protocol';
 import { setProcessLauncher, type LaunchedWorker } from '../../main/workers/process-launcher';

@@ -9,12 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { useBackend } from '../../main/backend/tfjs-backend';
 import { buildEfficientNet } from '../../main/model/builder';
 import { loadModelFolder, saveModelFolder } from '../../main/model/manager/model-folder';
 import { parseNpyFloat32 } from '../../main/model/manager/npy';
-import { predictWithModelFolder } from '../../main/model/manager/predict';
+import { predictWithModelFolder } from '../../main/eval/predict-model-folder';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 
 function npyBytes(header: string, data: Uint8Array, version = 1): Buffer {

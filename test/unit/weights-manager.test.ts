@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../main/api/contract';
+import { ApiError } from '../../main/contract/contract';
 import { useBackend } from '../../main/backend/tfjs-backend';
 import { buildEfficientNet } from '../../main/model/builder';
 import { catalogueAt, catalogueWithStatus, findPretrained, PRETRAINED_FILES, type PretrainedFile } from '../../main/model/manager/catalogue';
@@ -442,7 +442,7 @@ describe('importFile', () => {
 
 describe('the model calls of the service', () => {
   it('describe a custom compound scaling, list the cache and download with weights.progress events', async () => {
-    const { Service } = await import('../../main/api/service');
+    const { Service } = await import('../../main/service/service');
     const dir = makeTempDir('weights-service');
     dirs.push(dir);
     const service = new Service({ mode: 'cli', dataDir: dir, weightsBaseUrl: server.url });

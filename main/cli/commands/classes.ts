@@ -1,5 +1,5 @@
-import type { ClassInfo } from '../../api/calls-labels';
-import { ApiError } from '../../api/contract';
+import type { ClassInfo } from '../../contract/calls-labels';
+import { ApiError } from '../../contract/contract';
 import type { Command } from '../command';
 import { resolvePathArg } from '../paths';
 import { formatTable, plural } from '../text-table';

@@ -1,4 +1,4 @@
-import type { BackendProbe, BackendReport } from '../../api/calls-backend';
+import type { BackendProbe, BackendReport } from '../../contract/calls-backend';
 import type { Command } from '../command';
 import { formatTable } from '../text-table';
 import { formatBytes } from './models';

@@ -2,9 +2,9 @@
  * `effitune eval <project> --run <id>`: the metrics of a finished run on a split, stored in the
  * project and recomputed only when the data or labels changed (or with --recompute).
  */
-import { ApiError } from '../../api/contract';
-import type { BackendName } from '../../api/calls-backend';
-import type { Evaluation, PredictProgress } from '../../api/calls-eval';
+import { ApiError } from '../../contract/contract';
+import type { BackendName } from '../../contract/calls-backend';
+import type { Evaluation, PredictProgress } from '../../contract/calls-eval';
 import type { Command, CommandInput } from '../command';
 import { resolvePathArg } from '../paths';
 import { formatTable, plural } from '../text-table';

@@ -1,5 +1,5 @@
-import type { ExportResult } from '../../api/calls-export';
-import { ApiError } from '../../api/contract';
+import type { ExportResult } from '../../contract/calls-export';
+import { ApiError } from '../../contract/contract';
 import type { Command } from '../command';
 import { numberOrText } from '../numbers';
 import { resolvePathArg } from '../paths';

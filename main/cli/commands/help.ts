@@ -1,4 +1,4 @@
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 import { usageOf, type Command } from '../command';
 import { EXIT_CODE_HELP } from '../exit-codes';
 

@@ -1,4 +1,4 @@
-import type { EventPayload, ImportResult } from '../../api/contract';
+import type { EventPayload, ImportResult } from '../../contract/contract';
 import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
 import { resolvePathArg } from '../paths';

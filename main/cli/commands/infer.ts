@@ -1,5 +1,5 @@
-import { ApiError } from '../../api/contract';
-import type { BackendName } from '../../api/calls-backend';
+import { ApiError } from '../../contract/contract';
+import type { BackendName } from '../../contract/calls-backend';
 import type { Command } from '../command';
 import { numberOrText } from '../numbers';
 import { resolvePathArg } from '../paths';

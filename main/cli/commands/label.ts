@@ -1,6 +1,6 @@
 import type { LabelImportResult } from '../../dataset/labels/label-import';
-import { ApiError } from '../../api/contract';
-import type { Service } from '../../api/service';
+import { ApiError } from '../../contract/contract';
+import type { Service } from '../../service/service';
 import type { Command } from '../command';
 import { resolvePathArg } from '../paths';
 import { plural } from '../text-table';

@@ -1,4 +1,4 @@
-import type { VariantFigures } from '../../api/calls-models';
+import type { VariantFigures } from '../../contract/calls-models';
 import type { Command } from '../command';
 import { numberOrText } from '../numbers';
 import { formatTable } from '../text-table';

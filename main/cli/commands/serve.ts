@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError } from '../../api/contract';
-import { defaultStaticDir, startServer } from '../../server/server';
+import { ApiError } from '../../contract/contract';
 import type { Command } from '../command';
 import { openInBrowser } from '../open-browser';
 
@@ -18,8 +17,10 @@ export const serveCommand: Command = {
   ],
   options: { port: { type: 'string' }, 'no-open': { type: 'boolean' } },
   mode: 'browser',
-  async run({ values, json, service, stdout, stderr }) {
+  async run({ values, json, service, stdout, stderr, doors }) {
     const port = parsePort(values.port);
+    if (!doors.http) throw new ApiError('internal', 'this process cannot open the HTTP door: run serve from the effitune command (bin/effitune.mjs)');
+    const { defaultStaticDir, startServer } = await doors.http();
     const staticDir = defaultStaticDir();
     if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
       stderr.write(`Warning: the user interface is not built (${staticDir} has no index.html); run "npm run build:renderer".\n`);

@@ -1,5 +1,5 @@
-import type { SplitResult } from '../../api/calls-data';
-import { ApiError } from '../../api/contract';
+import type { SplitResult } from '../../contract/calls-data';
+import { ApiError } from '../../contract/contract';
 import type { Command } from '../command';
 import { resolvePathArg } from '../paths';
 import { formatTable } from '../text-table';

@@ -1,4 +1,4 @@
-import type { ProjectStatus } from '../../api/contract';
+import type { ProjectStatus } from '../../contract/contract';
 import type { Command } from '../command';
 import { resolvePathArg } from '../paths';
 import { formatTable } from '../text-table';

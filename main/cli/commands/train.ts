@@ -1,6 +1,6 @@
-import type { EpochRecord } from '../../api/calls-data';
-import type { TrainEstimate, TrainOutcome, TrainProgress, TrainStarted } from '../../api/calls-train';
-import { ApiError, type EventPayload } from '../../api/contract';
+import type { EpochRecord } from '../../contract/calls-data';
+import type { TrainEstimate, TrainOutcome, TrainProgress, TrainStarted } from '../../contract/calls-train';
+import { ApiError, type EventPayload } from '../../contract/contract';
 import { formatSeconds } from '../../train/estimate';
 import type { Command, CommandInput } from '../command';
 import { EXIT } from '../exit-codes';

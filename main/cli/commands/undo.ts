@@ -1,4 +1,4 @@
-import type { EditInfo } from '../../api/calls-labels';
+import type { EditInfo } from '../../contract/calls-labels';
 import type { Command } from '../command';
 import { resolvePathArg } from '../paths';
 import { formatTable } from '../text-table';

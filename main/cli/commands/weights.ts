@@ -1,5 +1,5 @@
-import type { LocalWeights, WeightsProgress } from '../../api/calls-models';
-import { ApiError, type EventPayload } from '../../api/contract';
+import type { LocalWeights, WeightsProgress } from '../../contract/calls-models';
+import { ApiError, type EventPayload } from '../../contract/contract';
 import type { Command, CommandInput } from '../command';
 import { EXIT } from '../exit-codes';
 import { numberOrText } from '../numbers';

@@ -3,8 +3,8 @@
  * toLocaleLowerCase), so "Chat", "chat" and a decomposed "chât" are one class; a new class takes
  * the first palette colour no class uses yet. Also finds a class by id or name (ClassRef).
  */
-import { ApiError } from '../../api/contract';
-import type { ClassRef } from '../../api/calls-labels';
+import { ApiError } from '../../contract/contract';
+import type { ClassRef } from '../../contract/calls-labels';
 import type { Database } from '../../project/database';
 
 export interface ClassRow {

@@ -2,8 +2,8 @@
  * Class management: create, rename, recolour, reorder, merge and delete, each one undoable edit
  * (see journal.ts). Names are trimmed, unique ignoring case, any language; every error names the class.
  */
-import { ApiError } from '../../api/contract';
-import type { ClassInfo, ClassRef, EditInfo } from '../../api/calls-labels';
+import { ApiError } from '../../contract/contract';
+import type { ClassInfo, ClassRef, EditInfo } from '../../contract/calls-labels';
 import type { Database } from '../../project/database';
 import { allClasses, checkNameFree, cleanName, findClass, pickColor, type ClassRow } from './class-names';
 import { changedStates, encodeStates, readStates } from './image-state';

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 import type { Database } from '../../project/database';
 import { labeledImageRows } from './label-export';
 

@@ -2,8 +2,8 @@
  * Labeling a selection of images (set or clear the class, by hand or by accepting a model's
  * suggestion) and excluding images from training; each call is one undoable edit.
  */
-import { ApiError } from '../../api/contract';
-import type { ClassRef, EditInfo } from '../../api/calls-labels';
+import { ApiError } from '../../contract/contract';
+import type { ClassRef, EditInfo } from '../../contract/calls-labels';
 import type { Database } from '../../project/database';
 import { allClasses, classByName, findClass, type ClassRow } from './class-names';
 import { newClassRow } from './classes';

@@ -5,8 +5,8 @@
  * transaction with its edits row and its label_history rows: a crash loses nothing and the journal
  * never disagrees with the data. A new edit drops the undone ones (the redo branch), as editors do.
  */
-import { ApiError } from '../../api/contract';
-import type { EditInfo } from '../../api/calls-labels';
+import { ApiError } from '../../contract/contract';
+import type { EditInfo } from '../../contract/calls-labels';
 import type { Database } from '../../project/database';
 import { allClasses, foldName, type ClassRow } from './class-names';
 import { decodeStates, readStates, writeStates, type EncodedStates } from './image-state';

@@ -1,6 +1,6 @@
 /** Which label file format a file is: the one asked for, else its extension (.csv, .json). */
 import path from 'node:path';
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 
 export type LabelFileFormat = 'csv' | 'json';
 

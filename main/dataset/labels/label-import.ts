@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError } from '../../api/contract';
-import { ClassName, type EditInfo } from '../../api/calls-labels';
+import { ApiError } from '../../contract/contract';
+import { ClassName, type EditInfo } from '../../contract/calls-labels';
 import type { Database } from '../../project/database';
 import { allClasses, classByName, type ClassRow } from './class-names';
 import { newClassRow } from './classes';

@@ -3,8 +3,8 @@
  * later split.run keeps them where they are), and the lock of the test split (meta 'test_lock'):
  * while locked nothing enters or leaves test, so results stay comparable across runs.
  */
-import { ApiError, type SplitName } from '../../api/contract';
-import type { EditInfo } from '../../api/calls-labels';
+import { ApiError, type SplitName } from '../../contract/contract';
+import type { EditInfo } from '../../contract/calls-labels';
 import type { Database } from '../../project/database';
 import { changedStates, encodeStates } from './image-state';
 import { statesOf } from './image-labels';

@@ -8,7 +8,7 @@
  * a linear convolution is folded into its weights and bias.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 import { emitActivation, SUPPORTED_ACTIVATIONS } from './activations';
 import { attr, type OnnxGraph } from './graph';
 import { soleConsumer, type LayerCall, type ModelGraph } from './model-graph';

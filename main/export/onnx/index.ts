@@ -9,7 +9,7 @@
  * DequantizeLinear (per-axis needs opset ≥ 13); arithmetic stays float32 either way.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 import { LayerConverter } from './convert-layers';
 import { OnnxGraph, type Quantize } from './graph';
 import { readModelGraph } from './model-graph';

@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApiError, type CallArgs, type CallOutput } from '../../api/contract';
-import type { FilePrediction } from '../../api/calls-export';
+import { ApiError, type CallArgs, type CallOutput } from '../../contract/contract';
+import type { FilePrediction } from '../../contract/calls-export';
 import { collectImageFiles } from './image-files';
 import { openPredictionModel } from './prediction-model';
 import { predictImages, topClasses } from './predict-images';

@@ -4,7 +4,7 @@
  * A file that cannot be decoded gets its error; the others are predicted.
  */
 import { rankClasses } from '../../eval/metrics';
-import { preprocessForInference } from '../../train/data/image-pixels';
+import { preprocessForInference } from '../../dataset/image-pixels';
 import type { PredictionModel } from './prediction-model';
 
 export interface ImageProbabilities {

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ApiError } from '../../api/contract';
-import type { ExportFormat } from '../../api/calls-export';
-import { ensureBackend } from '../../model/manager/backend-ready';
+import { ApiError } from '../../contract/contract';
+import type { ExportFormat } from '../../contract/calls-export';
+import { ensureBackend } from '../../backend/ensure-backend';
 import { LABELS_JSON, loadModelFolder, MODEL_JSON } from '../../model/manager/model-folder';
 
 export const MODEL_ONNX = 'model.onnx';

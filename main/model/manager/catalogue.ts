@@ -6,7 +6,7 @@
  * efficientnet_v2.py: BASE_WEIGHTS_PATH + file name, WEIGHTS_HASHES[variant] = (top, notop)).
  * Keras checks them with keras.utils.get_file, which takes a 32-character hash as MD5.
  */
-import type { LocalWeights, PretrainedFile as PretrainedFileStatus } from '../../api/calls-models';
+import type { LocalWeights, PretrainedFile as PretrainedFileStatus } from '../../contract/calls-models';
 import { getVariant } from '../variants';
 
 export interface PretrainedFile {

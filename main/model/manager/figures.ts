@@ -2,8 +2,8 @@
  * What the model picker and `effitune models` show per variant: the honest figures from
  * estimates.ts joined with what the weights cache holds and what can be downloaded.
  */
-import type { LocalWeights, PretrainedFile, VariantFigures } from '../../api/calls-models';
-import type { CallArgs, CallOutput } from '../../api/contract';
+import type { LocalWeights, PretrainedFile, VariantFigures } from '../../contract/calls-models';
+import type { CallArgs, CallOutput } from '../../contract/contract';
 import { describeVariant, describeVariants, type VariantFigures as Figures } from '../estimates';
 import { customVariant, flopsGrowthPerPhi, getVariant } from '../variants';
 import { catalogueWithStatus } from './catalogue';

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 
 export interface TransferProgress {
   receivedBytes: number;

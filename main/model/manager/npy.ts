@@ -4,7 +4,7 @@
  * then the raw array. Parsed by hand: the format is a page long, and every field can be checked
  * with an error that names the file.
  */
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 
 export interface NpyArray {
   /** numpy dtype string, e.g. "<f4" */

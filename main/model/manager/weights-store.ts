@@ -14,8 +14,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { WeightsFormat, type LocalWeights } from '../../api/calls-models';
-import { ApiError } from '../../api/contract';
+import { WeightsFormat, type LocalWeights } from '../../contract/calls-models';
+import { ApiError } from '../../contract/contract';
 import { getVariant } from '../variants';
 import { findPretrained, findPretrainedByMd5, PRETRAINED_FILES, catalogueAt, type PretrainedFile } from './catalogue';
 import { md5File } from './file-hash';
@@ -30,6 +30,11 @@ export interface WeightsStoreOptions {
   catalogue?: readonly PretrainedFile[];
   /** network inactivity that aborts a download; default 15 s */
   timeoutMs?: number;
+  /**
+   * Readies the TF.js backend that verifying an imported file needs (it builds the model). The
+   * service passes the backend room's ensureBackend; without it the process must have one active.
+   */
+  prepareCompute?: () => Promise<unknown>;
 }
 
 export type DownloadPhase = 'connecting' | 'downloading' | 'verifying' | 'done' | 'failed' | 'cancelled';
@@ -221,7 +226,7 @@ export class WeightsStore {
       timmModel = arch.tag ? `${arch.name}.${arch.tag}` : arch.name;
     }
     const { importWeights } = await import('../weights/import');
-    await (await import('./backend-ready')).ensureBackend();
+    await this.options.prepareCompute?.();
     const imported = await importWeights({ file: source, variant: requested?.id ?? published?.variant, timmModel: options.timmModel, includeTop });
     imported.model.dispose();
 

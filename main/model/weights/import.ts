@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 import { PREPROCESS_LAYER, type BuildOptions } from '../build-options';
 import { buildEfficientNet } from '../builder';
 import { describeLayers } from '../layers';

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import h5wasm, { Dataset, File as H5File, Group } from 'h5wasm/node';
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 import type { FileTensor } from './tensors';
 
 /** First bytes of every HDF5 file without a user block (h5py and Keras never write one). */

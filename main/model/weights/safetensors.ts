@@ -5,7 +5,7 @@
  * is small and a hand-written reader can check every offset before trusting it.
  */
 import fs from 'node:fs';
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 import { elementCount, formatShape, type FileTensor } from './tensors';
 
 const FLOAT_DTYPES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };

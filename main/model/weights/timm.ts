@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 import { IMAGENET_PREPROCESSING, type Preprocessing } from '../variants';
 import { formatShape, type FileTensor } from './tensors';
 

@@ -9,9 +9,9 @@
  *     [1 - x, 1 + x] as torchvision's ColorJitter defines them, clamped to 0..255 after each.
  * The last two run in JavaScript on the resolution² pixels while they are written into the batch.
  */
-import { ApiError } from '../../api/contract';
-import { Augmentation } from '../../api/calls-data';
-import type { CropBox } from './image-pixels';
+import { ApiError } from '../../contract/contract';
+import { Augmentation } from '../../contract/calls-data';
+import type { CropBox } from '../../dataset/image-pixels';
 import { uniform, type Random } from './random';
 
 export type AugmentationInput = Partial<Augmentation>;

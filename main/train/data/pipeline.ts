@@ -14,12 +14,12 @@
  * Everything random comes from `seed` (see random.ts): the same seed gives the same batches.
  */
 import fs from 'node:fs';
-import { ApiError, type SplitName } from '../../api/contract';
-import type { Augmentation } from '../../api/calls-data';
+import { ApiError, type SplitName } from '../../contract/contract';
+import type { Augmentation } from '../../contract/calls-data';
 import { sharpMessage } from '../../dataset/inspect-image';
 import type { Database } from '../../project/database';
 import { augmentPixels, drawAugmentation, resolveAugmentation, type AugmentationInput, type SampleAugmentation } from './augmentation';
-import { decodeCentreCrop, decodeCrop, orientedSize, toFloat32 } from './image-pixels';
+import { decodeCentreCrop, decodeCrop, orientedSize, toFloat32 } from '../../dataset/image-pixels';
 import { randomFor } from './random';
 import { classWeights, epochOrder, type Sampling } from './sampling';
 

@@ -3,7 +3,7 @@
  * so a bad data set fails in a second with a message naming the classes to fix.
  * Counts are of usable labeled images: status ok and the file present at the last import.
  */
-import { ApiError } from '../../api/contract';
+import { ApiError } from '../../contract/contract';
 import { splitSummary } from '../../dataset/split';
 import type { Database } from '../../project/database';
 

@@ -1,5 +1,5 @@
 /** The preload bridge the Electron door exposes as `window.effitune` (see electron/preload.ts). */
-import type { Transport } from '../../../main/api/client';
+import type { Transport } from '../../../main/contract/client';
 
 declare global {
   interface Window {

@@ -1,7 +1,7 @@
 /** React access to the contract client and to the error toasts every failed call ends up in. */
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
-import type { Client } from '../../../main/api/client';
-import type { EventName, EventPayload } from '../../../main/api/contract';
+import type { Client } from '../../../main/contract/client';
+import type { EventName, EventPayload } from '../../../main/contract/contract';
 
 const ClientContext = createContext<Client | null>(null);
 

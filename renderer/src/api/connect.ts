@@ -2,7 +2,7 @@
  * Picks the transport for the door the UI was opened through: the Electron preload bridge when it
  * exists, otherwise browser mode over HTTP with the token from the URL.
  */
-import { createClient, type Client } from '../../../main/api/client';
+import { createClient, type Client } from '../../../main/contract/client';
 import { createHttpTransport, readToken } from './http-transport';
 
 export type Connection = { client: Client } | { problem: string };

@@ -3,8 +3,8 @@
  * WebSocket that reconnects when it drops, and images are plain URLs carrying the token (an <img>
  * cannot send headers).
  */
-import type { Transport } from '../../../main/api/client';
-import type { ApiErrorShape } from '../../../main/api/contract';
+import type { Transport } from '../../../main/contract/client';
+import type { ApiErrorShape } from '../../../main/contract/contract';
 
 type Listener = (event: string, payload: unknown) => void;
 type Reply = { ok: true; value: unknown } | { ok: false; error: ApiErrorShape };

@@ -1,6 +1,6 @@
 /** Which images the grid shows: usable / excluded / rejected / duplicates / missing, a class, a path search. */
 import { useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
-import type { ImageFilter, ProjectStatus } from '../../../main/api/contract';
+import type { ImageFilter, ProjectStatus } from '../../../main/contract/contract';
 import type { ImagePages } from '../grid/image-pages';
 
 export type View = 'ok' | 'excluded' | 'rejected' | 'duplicate' | 'missing';

@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import { useClient, useReportError } from '../api/client-context';
-import type { CallOutput } from '../../../main/api/contract';
+import type { CallOutput } from '../../../main/contract/contract';
 
 type Listing = CallOutput<'fs.list'>;
 

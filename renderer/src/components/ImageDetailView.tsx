@@ -5,8 +5,8 @@
  */
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { useClient, useReportError } from '../api/client-context';
-import type { ImageDetail } from '../../../main/api/contract';
-import type { ClassInfo } from '../../../main/api/calls-labels';
+import type { ImageDetail } from '../../../main/contract/contract';
+import type { ClassInfo } from '../../../main/contract/calls-labels';
 import type { ImagePages } from '../grid/image-pages';
 import { formatBytes } from '../paths';
 import { labelKeyAction, type LabelKeyAction } from '../labeling/keys';

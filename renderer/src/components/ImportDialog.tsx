@@ -5,7 +5,7 @@
  */
 import { useRef, useState } from 'react';
 import { useClient, useEvent, useReportError, errorMessage } from '../api/client-context';
-import type { ImportProgress, ImportResult } from '../../../main/api/contract';
+import type { ImportProgress, ImportResult } from '../../../main/contract/contract';
 import { FolderBrowser } from './FolderBrowser';
 import { BrowseButton } from './BrowseButton';
 

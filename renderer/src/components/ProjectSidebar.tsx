@@ -3,9 +3,9 @@
  * grid), warnings for classes too small to train on, the test-split lock, and sources.
  */
 import { useMemo } from 'react';
-import type { ClassCount, ProjectStatus } from '../../../main/api/contract';
-import type { SplitSummary } from '../../../main/api/calls-data';
-import type { ClassInfo } from '../../../main/api/calls-labels';
+import type { ClassCount, ProjectStatus } from '../../../main/contract/contract';
+import type { SplitSummary } from '../../../main/contract/calls-data';
+import type { ClassInfo } from '../../../main/contract/calls-labels';
 import type { ClassFilter, View } from './FilterBar';
 
 /** Below this many images a class trains poorly and its validation / test counts say little. */

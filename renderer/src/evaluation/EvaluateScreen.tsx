@@ -5,8 +5,8 @@
  * the export dialog for the chosen run.
  */
 import { useEffect, useMemo, useState } from 'react';
-import type { RunRecord } from '../../../main/api/calls-data';
-import type { EvalSplit } from '../../../main/api/calls-eval';
+import type { RunRecord } from '../../../main/contract/calls-data';
+import type { EvalSplit } from '../../../main/contract/calls-eval';
 import { formatLoss, formatPercent } from '../training/train-format';
 import { runLabel } from './eval-format';
 import { EvaluationView } from './EvaluationView';

@@ -3,8 +3,8 @@
  * or column), the per-class table, the most confident mistakes and "try an image".
  */
 import { useState } from 'react';
-import type { RunRecord } from '../../../main/api/calls-data';
-import type { EvalSplit } from '../../../main/api/calls-eval';
+import type { RunRecord } from '../../../main/contract/calls-data';
+import type { EvalSplit } from '../../../main/contract/calls-eval';
 import { ConfusionMatrix, type CellChoice } from './ConfusionMatrix';
 import { MetricsSummary } from './MetricsSummary';
 import { PerClassTable } from './PerClassTable';

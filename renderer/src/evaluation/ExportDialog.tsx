@@ -6,8 +6,8 @@
  */
 import { useEffect, useState } from 'react';
 import { errorMessage, useClient, useEvent } from '../api/client-context';
-import type { ExportFormat, ExportResult, Quantization } from '../../../main/api/calls-export';
-import type { RunRecord } from '../../../main/api/calls-data';
+import type { ExportFormat, ExportResult, Quantization } from '../../../main/contract/calls-export';
+import type { RunRecord } from '../../../main/contract/calls-data';
 import { BrowseButton } from '../components/BrowseButton';
 import { FolderBrowser } from '../components/FolderBrowser';
 import { joinPath, baseName as pathBaseName } from '../paths';

@@ -1,7 +1,7 @@
 /** Earlier exports of the project (export.list), newest first; the run being viewed is highlighted. */
 import { useEffect, useState } from 'react';
 import { errorMessage, useClient } from '../api/client-context';
-import type { ExportRecord } from '../../../main/api/calls-export';
+import type { ExportRecord } from '../../../main/contract/calls-export';
 import { formatDate } from '../training/train-format';
 import { formatBytes, formatPercent } from './eval-format';
 

@@ -1,5 +1,5 @@
 /** What an export wrote: the folder, the files and sizes, float32 against the quantized variant (size, test accuracy, agreement) and the parity check. */
-import type { ExportResult } from '../../../main/api/calls-export';
+import type { ExportResult } from '../../../main/contract/calls-export';
 import { formatBytes, formatPercent } from './eval-format';
 
 const PRECISION_NAMES = { none: 'float32', float16: 'float16', uint8: 'uint8' } as const;

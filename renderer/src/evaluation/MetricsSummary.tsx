@@ -1,5 +1,5 @@
 /** The overall figures of an evaluation: accuracy, top-k, loss, macro and weighted P/R/F1, images, and what was skipped and why. */
-import type { Evaluation } from '../../../main/api/calls-eval';
+import type { Evaluation } from '../../../main/contract/calls-eval';
 import { formatLoss } from '../training/train-format';
 import { formatPercent, formatRatio } from './eval-format';
 

@@ -4,7 +4,7 @@
  * split) read "—" and always sort last. Clicking a row shows that class's images.
  */
 import { useMemo, useState } from 'react';
-import type { ClassMetrics } from '../../../main/api/calls-eval';
+import type { ClassMetrics } from '../../../main/contract/calls-eval';
 import { formatRatio } from './eval-format';
 
 type Column = keyof ClassMetrics;

@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import { errorMessage, useClient } from '../api/client-context';
-import type { EvalSplit, PredictedImage } from '../../../main/api/calls-eval';
+import type { EvalSplit, PredictedImage } from '../../../main/contract/calls-eval';
 import { baseName, formatPercent } from './eval-format';
 
 const PAGE = 60;

@@ -4,8 +4,8 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { errorMessage, useClient } from '../api/client-context';
-import type { EpochRecord, RunRecord } from '../../../main/api/calls-data';
-import type { EvalSplit, Evaluation } from '../../../main/api/calls-eval';
+import type { EpochRecord, RunRecord } from '../../../main/contract/calls-data';
+import type { EvalSplit, Evaluation } from '../../../main/contract/calls-eval';
 import { LineChart, type ChartSeries } from '../training/LineChart';
 import { formatLoss } from '../training/train-format';
 import { ConfusionMatrix } from './ConfusionMatrix';

@@ -4,7 +4,7 @@
  */
 import { useEffect, useState, type DragEvent } from 'react';
 import { errorMessage, useClient } from '../api/client-context';
-import type { CallOutput } from '../../../main/api/contract';
+import type { CallOutput } from '../../../main/contract/contract';
 import { formatPercent } from './eval-format';
 
 type Prediction = CallOutput<'eval.predictImage'>;

@@ -1,5 +1,5 @@
 /** How the evaluation screen writes its figures: metrics that may be undefined, sizes, confidences. */
-import type { RunRecord } from '../../../main/api/calls-data';
+import type { RunRecord } from '../../../main/contract/calls-data';
 import { formatDate, formatPercent, variantLabel } from '../training/train-format';
 
 export { formatPercent };

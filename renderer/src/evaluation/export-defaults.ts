@@ -1,5 +1,5 @@
 /** Where an export goes unless the user says otherwise: beside the project file, named after it, the run and the format. */
-import type { ExportFormat, Quantization } from '../../../main/api/calls-export';
+import type { ExportFormat, Quantization } from '../../../main/contract/calls-export';
 import { baseName, joinPath, safeFileName } from '../paths';
 
 export function defaultExportFolder(project: string, runId: number, format: ExportFormat, quantize: Quantization): string {

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import { errorMessage, useClient, useEvent } from '../api/client-context';
-import type { Evaluation, EvalSplit } from '../../../main/api/calls-eval';
+import type { Evaluation, EvalSplit } from '../../../main/contract/calls-eval';
 
 export interface EvaluationState {
   evaluation: Evaluation | null;

@@ -1,7 +1,7 @@
 /** The project's completed runs (runs.list), newest first: the only ones with a model to evaluate or export. */
 import { useCallback, useEffect, useState } from 'react';
 import { errorMessage, useClient, useEvent } from '../api/client-context';
-import type { RunRecord } from '../../../main/api/calls-data';
+import type { RunRecord } from '../../../main/contract/calls-data';
 
 export interface FinishedRuns {
   runs: RunRecord[] | null;

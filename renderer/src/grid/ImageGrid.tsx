@@ -6,7 +6,7 @@
  */
 import { memo, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import type { ImageSummary } from '../../../main/api/contract';
+import type { ImageSummary } from '../../../main/contract/contract';
 import type { ImagePages } from './image-pages';
 import { baseName } from '../paths';
 

@@ -3,7 +3,7 @@
  * a 50,000-image project never loads more than a few thousand summaries. Stale pages (after the
  * project changed) stay visible until their fresh copy arrives, so a refresh does not flicker.
  */
-import type { ImageSummary } from '../../../main/api/contract';
+import type { ImageSummary } from '../../../main/contract/contract';
 
 export type FetchPage = (offset: number, limit: number) => Promise<{ total: number; items: ImageSummary[] }>;
 

@@ -8,8 +8,8 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
-import type { PredictedImage } from '../../../main/api/calls-eval';
-import type { RunRecord } from '../../../main/api/calls-data';
+import type { PredictedImage } from '../../../main/contract/calls-eval';
+import type { RunRecord } from '../../../main/contract/calls-data';
 import type { Labeling } from './use-labeling';
 import { isTypingTarget, labelKeyAction } from './keys';
 import { baseName } from '../paths';

@@ -6,8 +6,8 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { useClient } from '../api/client-context';
-import type { Client } from '../../../main/api/client';
-import type { ClassInfo } from '../../../main/api/calls-labels';
+import type { Client } from '../../../main/contract/client';
+import type { ClassInfo } from '../../../main/contract/calls-labels';
 import type { Labeling } from './use-labeling';
 import { UndoRedoButtons } from './UndoRedoButtons';
 

@@ -3,7 +3,7 @@
  * a name no class has yet offers to create it. For projects with more classes than number keys.
  */
 import { useMemo, useState } from 'react';
-import type { ClassInfo } from '../../../main/api/calls-labels';
+import type { ClassInfo } from '../../../main/contract/calls-labels';
 
 export type PickedClass = { kind: 'existing'; cls: ClassInfo } | { kind: 'create'; name: string };
 

@@ -6,8 +6,8 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
-import type { ImageDetail, ProjectStatus } from '../../../main/api/contract';
-import type { SplitSummary } from '../../../main/api/calls-data';
+import type { ImageDetail, ProjectStatus } from '../../../main/contract/contract';
+import type { SplitSummary } from '../../../main/contract/calls-data';
 import type { ImagePages } from '../grid/image-pages';
 import { ImageGrid } from '../grid/ImageGrid';
 import { ImageDetailView } from '../components/ImageDetailView';

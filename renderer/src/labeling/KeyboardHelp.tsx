@@ -1,5 +1,5 @@
 /** The keyboard cheat-sheet (?): every labeling key, and which class each number key assigns. */
-import type { ClassInfo } from '../../../main/api/calls-labels';
+import type { ClassInfo } from '../../../main/contract/calls-labels';
 import { DETAIL_KEYS, GRID_KEYS, LABEL_KEYS } from './keys';
 
 export function KeyboardHelp({ classes, onClose }: { classes: ClassInfo[]; onClose: () => void }) {

@@ -7,7 +7,7 @@
  */
 import { useState } from 'react';
 import { useClient, errorMessage } from '../api/client-context';
-import type { CallOutput } from '../../../main/api/contract';
+import type { CallOutput } from '../../../main/contract/contract';
 import { BrowseButton } from '../components/BrowseButton';
 import { FolderBrowser } from '../components/FolderBrowser';
 import { plural } from './ClassManager';

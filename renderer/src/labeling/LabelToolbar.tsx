@@ -3,8 +3,8 @@
  * clear / exclude, move to a split, undo / redo, and the way to the class manager, the label
  * files and the keyboard cheat-sheet. Everything here has a key too; the buttons teach the keys.
  */
-import type { SplitName } from '../../../main/api/contract';
-import type { ClassInfo } from '../../../main/api/calls-labels';
+import type { SplitName } from '../../../main/contract/contract';
+import type { ClassInfo } from '../../../main/contract/calls-labels';
 import type { Labeling } from './use-labeling';
 import { UndoRedoButtons } from './UndoRedoButtons';
 

@@ -6,8 +6,8 @@
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
-import type { ClassInfo, ClassRef, EditInfo } from '../../../main/api/calls-labels';
-import type { CallInput, CallName, CallOutput, SplitName } from '../../../main/api/contract';
+import type { ClassInfo, ClassRef, EditInfo } from '../../../main/contract/calls-labels';
+import type { CallInput, CallName, CallOutput, SplitName } from '../../../main/contract/contract';
 
 export interface Journal {
   canUndo: boolean;

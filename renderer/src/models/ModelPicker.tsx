@@ -5,7 +5,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useReportError, errorMessage } from '../api/client-context';
-import type { CallOutput } from '../../../main/api/contract';
+import type { CallOutput } from '../../../main/contract/contract';
 import { BATCH_SIZE, CUSTOM, DEFAULT_BATCH, type CustomScaling, type ModelSelection } from './model-selection';
 import { VariantTable } from './VariantTable';
 import { FlopsAccuracyPlot, type PlotPoint } from './FlopsAccuracyPlot';

@@ -4,7 +4,7 @@
  * project file does not store it yet.
  */
 import { useCallback, useState } from 'react';
-import { calls } from '../../../main/api/contract';
+import { calls } from '../../../main/contract/contract';
 
 export interface CustomScaling {
   phi: number;

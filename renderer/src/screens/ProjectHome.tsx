@@ -6,7 +6,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
-import type { ImageFilter, ProjectInfo, ProjectStatus } from '../../../main/api/contract';
+import type { ImageFilter, ProjectInfo, ProjectStatus } from '../../../main/contract/contract';
 import { ImagePages } from '../grid/image-pages';
 import { ImportDialog } from '../components/ImportDialog';
 import { toImageFilter, type FilterState } from '../components/FilterBar';

@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import { useClient, useReportError } from '../api/client-context';
-import type { CallOutput, ProjectInfo, RecentProject } from '../../../main/api/contract';
+import type { CallOutput, ProjectInfo, RecentProject } from '../../../main/contract/contract';
 import { FolderBrowser } from '../components/FolderBrowser';
 import { BrowseButton } from '../components/BrowseButton';
 import { joinPath, safeFileName } from '../paths';

@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { useClient, useReportError } from '../api/client-context';
-import type { TrainStarted } from '../../../main/api/calls-train';
+import type { TrainStarted } from '../../../main/contract/calls-train';
 import type { LiveRun } from './use-live-runs';
 import { RunCharts } from './RunCharts';
 import { formatDuration, formatLoss, formatPercent, formatRate } from './train-format';

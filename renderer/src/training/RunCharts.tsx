@@ -1,5 +1,5 @@
 /** Loss and accuracy per epoch, training against validation: the two charts of a run. */
-import type { EpochRecord } from '../../../main/api/calls-data';
+import type { EpochRecord } from '../../../main/contract/calls-data';
 import { LineChart, type ChartSeries } from './LineChart';
 
 function series(records: EpochRecord[], id: string, label: string, className: string, pick: (r: EpochRecord) => number | null): ChartSeries {

@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import { useClient, useReportError } from '../api/client-context';
-import type { EpochRecord, RunRecord } from '../../../main/api/calls-data';
+import type { EpochRecord, RunRecord } from '../../../main/contract/calls-data';
 import { RunCharts } from './RunCharts';
 import { requestEvaluation } from '../evaluation/open-evaluation';
 import { formatDate, formatDuration, formatLoss, formatPercent, formatRate, variantLabel } from './train-format';

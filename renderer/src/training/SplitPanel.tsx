@@ -6,7 +6,7 @@
  */
 import { useState } from 'react';
 import { useClient, useReportError } from '../api/client-context';
-import type { SplitSummary } from '../../../main/api/calls-data';
+import type { SplitSummary } from '../../../main/contract/calls-data';
 
 export const SPLIT_FRACTIONS = { val: 0.15, test: 0.15 } as const;
 

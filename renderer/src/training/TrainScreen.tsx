@@ -5,10 +5,10 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import { useClient, useEvent, useReportError, errorMessage } from '../api/client-context';
-import type { SplitSummary } from '../../../main/api/calls-data';
-import type { BackendProbe } from '../../../main/api/calls-backend';
-import type { TrainStarted } from '../../../main/api/calls-train';
-import type { Client } from '../../../main/api/client';
+import type { SplitSummary } from '../../../main/contract/calls-data';
+import type { BackendProbe } from '../../../main/contract/calls-backend';
+import type { TrainStarted } from '../../../main/contract/calls-train';
+import type { Client } from '../../../main/contract/client';
 import type { ModelSelection } from '../models/model-selection';
 import { SplitPanel } from './SplitPanel';
 import { TrainSetup } from './TrainSetup';

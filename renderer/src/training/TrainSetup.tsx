@@ -8,10 +8,10 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useReportError, errorMessage } from '../api/client-context';
-import type { CallOutput } from '../../../main/api/contract';
-import type { RunRecord, SplitSummary } from '../../../main/api/calls-data';
-import type { BackendName, BackendProbe } from '../../../main/api/calls-backend';
-import { OptimizerName, TrainMode, type TrainEstimate, type TrainOptions, type TrainStarted } from '../../../main/api/calls-train';
+import type { CallOutput } from '../../../main/contract/contract';
+import type { RunRecord, SplitSummary } from '../../../main/contract/calls-data';
+import type { BackendName, BackendProbe } from '../../../main/contract/calls-backend';
+import { OptimizerName, TrainMode, type TrainEstimate, type TrainOptions, type TrainStarted } from '../../../main/contract/calls-train';
 import { CUSTOM, DEFAULT_BATCH, type ModelSelection } from '../models/model-selection';
 import { formatMemory, formatPhi } from '../models/format';
 import { AUGMENT_DEFAULTS, defaultHint, toTrainOptions, type TrainForm } from './train-form';

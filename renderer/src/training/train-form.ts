@@ -3,9 +3,9 @@
  * fields are left out so the engine picks its default for the model and mode (the contract's
  * descriptions, shown as hints, say what those are).
  */
-import { TrainOptions, type OptimizerName, type TrainMode } from '../../../main/api/calls-train';
-import { Augmentation } from '../../../main/api/calls-data';
-import type { BackendName } from '../../../main/api/calls-backend';
+import { TrainOptions, type OptimizerName, type TrainMode } from '../../../main/contract/calls-train';
+import { Augmentation } from '../../../main/contract/calls-data';
+import type { BackendName } from '../../../main/contract/calls-backend';
 
 export interface AugmentToggles {
   randomCrop: boolean;

@@ -6,8 +6,8 @@
  */
 import { useCallback, useEffect, useReducer } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
-import type { EpochRecord, RunStatus } from '../../../main/api/calls-data';
-import type { TrainNote, TrainProgress, TrainStarted } from '../../../main/api/calls-train';
+import type { EpochRecord, RunStatus } from '../../../main/contract/calls-data';
+import type { TrainNote, TrainProgress, TrainStarted } from '../../../main/contract/calls-train';
 
 export interface LiveRun {
   runId: number;

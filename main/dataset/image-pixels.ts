@@ -8,8 +8,8 @@
  * Pixels are 0..255; normalisation happens inside the model.
  */
 import sharp, { type Sharp } from 'sharp';
-import { ApiError } from '../../api/contract';
-import { MAX_PIXELS, sharpMessage } from '../../dataset/inspect-image';
+import { ApiError } from '../contract/contract';
+import { MAX_PIXELS, sharpMessage } from './inspect-image';
 
 export const EVALUATION_RESIZE = 'EXIF-rotated, alpha flattened onto white, 8-bit sRGB; shorter side resized to the resolution (Lanczos3), centre crop; RGB 0..255';
 

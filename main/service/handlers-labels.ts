@@ -1,9 +1,9 @@
 /**
- * Service handlers of the labeling calls (main/api/calls-labels.ts). Thin: the work is in
+ * Service handlers of the labeling calls (main/contract/calls-labels.ts). Thin: the work is in
  * main/dataset/labels. Every change emits 'project.changed' so open windows refresh their counts.
  */
-import type { CallArgs, CallOutput } from './contract';
-import type { labelCalls } from './calls-labels';
+import type { CallArgs, CallOutput } from '../contract/contract';
+import type { labelCalls } from '../contract/calls-labels';
 import type { Service } from './service';
 import type { Database } from '../project/database';
 import { createClass, deleteClass, listClasses, mergeClasses, recolorClass, renameClass, reorderClasses } from '../dataset/labels/classes';
@@ -15,7 +15,7 @@ import { imageHistory } from '../dataset/labels/label-history';
 import { listEdits, redoNext, undoLast } from '../dataset/labels/journal';
 import { moveToSplit, setTestLocked } from '../dataset/labels/split-moves';
 import { currentUser } from '../dataset/labels/who';
-import { ApiError } from './contract';
+import { ApiError } from '../contract/contract';
 
 type LabelCallName = keyof typeof labelCalls;
 type LabelHandlers = { [N in LabelCallName]: (args: CallArgs<N>) => Promise<CallOutput<N>> | CallOutput<N> };

@@ -4,11 +4,11 @@
  * layers-model format with Effitune's metadata (variant, resolution, where the weights came from).
  */
 import path from 'node:path';
-import type { CallArgs, CallOutput } from '../../api/contract';
-import { importWeights } from '../weights/import';
-import { ensureBackend } from './backend-ready';
-import { md5File } from './file-hash';
-import { saveModelFolder } from './model-folder';
+import type { CallArgs, CallOutput } from '../contract/contract';
+import { importWeights } from '../model/weights/import';
+import { ensureBackend } from '../backend/ensure-backend';
+import { md5File } from '../model/manager/file-hash';
+import { saveModelFolder } from '../model/manager/model-folder';
 
 export const MODEL_INPUT = 'RGB pixels 0..255 as float32, NHWC; normalisation is inside the model';
 

@@ -145,7 +145,7 @@ export const DirEntry = z.object({ name: z.string(), path: z.string(), isDirecto
 
 // ---------- calls ----------
 
-// Calls of later areas (models, training, ...) live in main/api/calls-<area>.ts, each built with
+// Calls of later areas (models, training, ...) live in main/contract/calls-<area>.ts, each built with
 // `call` from ./define and spread into this table, so every area's schemas stay in one small file.
 export const calls = {
   ...dataCalls,

@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Prediction } from '../../api/calls-models';
-import { ApiError, type CallOutput } from '../../api/contract';
-import type { BackendName } from '../../api/calls-backend';
-import { ensureBackend } from './backend-ready';
-import { EVALUATION_RESIZE, preprocessForInference } from '../../train/data/image-pixels';
-import { LABELS_JSON, loadModelFolder } from './model-folder';
-import { parseNpyFloat32, type NpyArray } from './npy';
+import type { Prediction } from '../contract/calls-models';
+import { ApiError, type CallOutput } from '../contract/contract';
+import type { BackendName } from '../contract/calls-backend';
+import { ensureBackend } from '../backend/ensure-backend';
+import { EVALUATION_RESIZE, preprocessForInference } from '../dataset/image-pixels';
+import { LABELS_JSON, loadModelFolder } from '../model/manager/model-folder';
+import { parseNpyFloat32, type NpyArray } from '../model/manager/npy';
 
 export interface PredictOptions {
   model: string;

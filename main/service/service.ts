@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
-import { ApiError, calls, isCallName, parseInput, type CallArgs, type CallName, type CallOutput, type EventName, type EventPayload } from './contract';
+import { ApiError, calls, isCallName, parseInput, type CallArgs, type CallName, type CallOutput, type EventName, type EventPayload } from '../contract/contract';
 import { ProjectRegistry } from '../project/registry';
 import { getImageDetail, getThumbnail, listImages, projectStatus } from '../project/queries';
 import { importFolder } from '../dataset/import-folder';
@@ -55,7 +55,11 @@ export class Service {
     this.dataDir = options.dataDir ?? defaultDataDir();
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.projects = new ProjectRegistry(this.dataDir);
-    this.weights = new WeightsStore({ dir: path.join(this.dataDir, 'weights'), baseUrl: options.weightsBaseUrl ?? (process.env.EFFITUNE_WEIGHTS_URL || undefined) });
+    this.weights = new WeightsStore({
+      dir: path.join(this.dataDir, 'weights'),
+      baseUrl: options.weightsBaseUrl ?? (process.env.EFFITUNE_WEIGHTS_URL || undefined),
+      prepareCompute: async () => (await import('../backend/ensure-backend')).ensureBackend(),
+    });
     this.handlers = this.createHandlers();
   }
 

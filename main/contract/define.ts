@@ -1,6 +1,6 @@
 /**
- * Building blocks of the contract, shared by main/api/contract.ts and the per-area call tables
- * (main/api/calls-*.ts) so that those tables never import contract.ts (no import cycle).
+ * Building blocks of the contract, shared by main/contract/contract.ts and the per-area call tables
+ * (main/contract/calls-*.ts) so that those tables never import contract.ts (no import cycle).
  */
 import { z } from 'zod';
 

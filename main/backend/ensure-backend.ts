@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../../api/calls-backend';
-import { TFJS_BACKEND_NAME } from '../../backend/start-backend';
-import { useBackend } from '../../backend/tfjs-backend';
+import type { BackendName } from '../contract/calls-backend';
+import { TFJS_BACKEND_NAME } from './start-backend';
+import { useBackend } from './tfjs-backend';
 
 /**
  * Building or running a model needs an active TensorFlow.js backend. A process that picked one

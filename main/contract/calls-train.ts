@@ -2,7 +2,7 @@
  * Contract of training: the calls that start and steer a run (start, pause, resume, cancel, wait),
  * the live events of a run, and the messages between the service and its trainer process
  * (main/train/trainer-process.ts). The records of finished epochs and runs reuse the shapes of
- * main/api/calls-data.ts (runs.list / runs.get read them back).
+ * main/contract/calls-data.ts (runs.list / runs.get read them back).
  */
 import { z } from 'zod';
 import { call, ProjectPath } from './define';

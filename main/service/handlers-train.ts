@@ -1,12 +1,12 @@
 /**
- * Service handlers of the training calls (main/api/calls-train.ts). Thin: the runs this service
+ * Service handlers of the training calls (main/contract/calls-train.ts). Thin: the runs this service
  * trains are kept by a TrainingManager (main/train/training-manager.ts), one per service, which
  * starts a trainer process per run and turns its messages into train.* events. Closing the service
  * cancels its runs (each keeps its last finished epoch's checkpoint). train.estimate has an Estimator
  * per service (main/train/estimate.ts), which measures in a worker process and keeps what it measured.
  */
-import type { CallArgs, CallOutput } from './contract';
-import type { trainCalls } from './calls-train';
+import type { CallArgs, CallOutput } from '../contract/contract';
+import type { trainCalls } from '../contract/calls-train';
 import type { Service } from './service';
 import { TrainingManager } from '../train/training-manager';
 import { Estimator } from '../train/estimate';

@@ -1,12 +1,12 @@
 /**
- * Service handlers of evaluation and model-assisted labeling (main/api/calls-eval.ts). Thin: the
+ * Service handlers of evaluation and model-assisted labeling (main/contract/calls-eval.ts). Thin: the
  * work is in main/eval. The tensor work runs in one predictor process per service
  * (eval/predictor-client.ts), so a large model on a CPU backend never holds this process's event
  * loop; this process decodes nothing, it reads and stores predictions and computes the metrics.
  * Two identical eval.run calls at once share one computation.
  */
-import type { CallArgs, CallOutput } from './contract';
-import type { evalCalls } from './calls-eval';
+import type { CallArgs, CallOutput } from '../contract/contract';
+import type { evalCalls } from '../contract/calls-eval';
 import type { Service } from './service';
 import { disagreements, suggestions } from '../eval/assist';
 import { evaluatedImages } from '../eval/eval-images';
@@ -14,7 +14,7 @@ import { evaluateRun } from '../eval/evaluate-run';
 import { predictImageFile } from '../eval/predict-file';
 import type { PredictContext } from '../eval/predictions';
 import { ProcessPredictor } from '../eval/predictor-client';
-import type { BackendName } from './calls-backend';
+import type { BackendName } from '../contract/calls-backend';
 
 type EvalCallName = keyof typeof evalCalls;
 type EvalHandlers = { [N in EvalCallName]: (args: CallArgs<N>) => Promise<CallOutput<N>> | CallOutput<N> };

@@ -1,9 +1,9 @@
 /**
- * Service handlers of export and prediction (main/api/calls-export.ts). Thin: the work is in
+ * Service handlers of export and prediction (main/contract/calls-export.ts). Thin: the work is in
  * main/export (export-run.ts writes an export, predict/ runs one on image files).
  */
-import type { CallArgs, CallOutput } from './contract';
-import type { exportCalls } from './calls-export';
+import type { CallArgs, CallOutput } from '../contract/contract';
+import type { exportCalls } from '../contract/calls-export';
 import type { Service } from './service';
 import { exportRun } from '../export/export-run';
 import { listExports } from '../export/exports-table';

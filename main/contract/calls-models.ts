@@ -2,7 +2,7 @@
  * Contract of the model zoo: the EfficientNet variants and their figures (models.*), the
  * pretrained-weights cache (weights.*: list, download with progress, import from a file, convert to
  * a TF.js model folder) and inference on a model folder (models.predict). Handlers:
- * main/api/handlers-models.ts; the work: main/model/manager.
+ * main/service/handlers-models.ts; the work: main/model/manager.
  */
 import { z } from 'zod';
 import { call } from './define';

@@ -1,10 +1,10 @@
 /**
- * Service handlers of the model calls (main/api/calls-models.ts). Thin: the work is in
+ * Service handlers of the model calls (main/contract/calls-models.ts). Thin: the work is in
  * main/model/manager. Modules that load TensorFlow.js are imported on first use, so calls of
  * other areas (and CLI commands without models) start without it.
  */
-import { ApiError, type CallArgs, type CallOutput } from './contract';
-import type { modelCalls } from './calls-models';
+import { ApiError, type CallArgs, type CallOutput } from '../contract/contract';
+import type { modelCalls } from '../contract/calls-models';
 import type { Service } from './service';
 import { catalogueWithStatus } from '../model/manager/catalogue';
 
@@ -16,7 +16,7 @@ export function modelHandlers(service: Service): ModelHandlers {
   return {
     'models.list': async ({ batch }) => (await import('../model/manager/figures')).listVariantFigures(batch, store),
     'models.describe': async (args) => (await import('../model/manager/figures')).describeOneVariant(args, store),
-    'models.predict': async (args) => (await import('../model/manager/predict')).predictWithModelFolder(args),
+    'models.predict': async (args) => (await import('../eval/predict-model-folder')).predictWithModelFolder(args),
     'weights.list': () => {
       const weights = store.list();
       return { dir: store.dir, weights, catalogue: catalogueWithStatus(store.catalogue, weights) };
@@ -28,7 +28,7 @@ export function modelHandlers(service: Service): ModelHandlers {
       return { cancelled: Boolean(controller) };
     },
     'weights.importFile': ({ file, variant, timmModel }) => store.importFile(file, { variant, timmModel }),
-    'weights.convert': async (args) => (await import('../model/manager/convert')).convertWeightsToModelFolder(args),
+    'weights.convert': async (args) => (await import('../export/convert-weights')).convertWeightsToModelFolder(args),
   };
 }
 

@@ -1,9 +1,9 @@
 /**
- * Service handlers of the data calls (main/api/calls-data.ts): the split, and the records of
+ * Service handlers of the data calls (main/contract/calls-data.ts): the split, and the records of
  * training runs. Thin: the work is in main/dataset/split and main/project/runs.
  */
-import type { CallArgs, CallOutput } from './contract';
-import type { dataCalls } from './calls-data';
+import type { CallArgs, CallOutput } from '../contract/contract';
+import type { dataCalls } from '../contract/calls-data';
 import type { Service } from './service';
 import { splitProject, splitSummary } from '../dataset/split';
 import { getRun, listRuns, runHistory } from '../project/runs';

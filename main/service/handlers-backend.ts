@@ -1,10 +1,10 @@
 /**
- * Service handlers of the backend calls (main/api/calls-backend.ts). The probe runs each
+ * Service handlers of the backend calls (main/contract/calls-backend.ts). The probe runs each
  * backend that loads native code or a GPU driver in a child process, so a crashing driver can
  * never take the app down with it.
  */
-import type { CallArgs, CallOutput } from './contract';
-import type { backendCalls } from './calls-backend';
+import type { CallArgs, CallOutput } from '../contract/contract';
+import type { backendCalls } from '../contract/calls-backend';
 import { probeBackends } from '../backend/probe';
 
 type BackendCallName = keyof typeof backendCalls;
