@@ -79,7 +79,7 @@ export async function exportRun(handle: ProjectHandle, args: ExportArgs, hooks: 
     const writeModel = async (dir: string, quantize: Quantization) => {
       if (args.format === 'tfjs') return (await writeTfjsModel(appModel!, dir, quantize, metadata, write)).files;
       // the ONNX converter is a sibling module; loaded on demand with its protobuf writer
-      const { tfjsModelToOnnx } = await import('./onnx');
+      const { tfjsModelToOnnx } = await import('../inference/onnx');
       write(path.join(dir, MODEL_ONNX), await tfjsModelToOnnx(appModel!, { quantize }));
       return [MODEL_ONNX];
     };
