@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../main/backend/tfjs-backend';
 import { samePads } from '../../main/inference/onnx/convert-layers.ts';
 import { MIN_QUANTIZED_ELEMENTS } from '../../main/inference/onnx/graph.ts';
-import { tfjsModelToOnnx } from '../../main/inference/onnx/index.ts';
+import { tfjsModelToOnnx } from '../../main/inference/onnx/index';
 import { decodeModel } from '../../main/inference/onnx/onnx-proto.ts';
 import { quantizeUint8PerChannel, toFloat16Bits } from '../../main/inference/onnx/quantize.ts';
 import { buildEfficientNet } from '../../main/model/builder';
