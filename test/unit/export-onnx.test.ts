@@ -8,11 +8,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../main/backend/tfjs-backend';
-import { samePads } from '../../main/inference/onnx/convert-layers.ts';
-import { MIN_QUANTIZED_ELEMENTS } from '../../main/inference/onnx/graph.ts';
+import { samePads } from '../../main/inference/onnx/convert-layers';
+import { MIN_QUANTIZED_ELEMENTS } from '../../main/inference/onnx/graph';
 import { tfjsModelToOnnx } from '../../main/inference/onnx/index';
-import { decodeModel } from '../../main/inference/onnx/onnx-proto.ts';
-import { quantizeUint8PerChannel, toFloat16Bits } from '../../main/inference/onnx/quantize.ts';
+import { decodeModel } from '../../main/inference/onnx/onnx-proto';
+import { quantizeUint8PerChannel, toFloat16Bits } from '../../main/inference/onnx/quantize';
 import { buildEfficientNet } from '../../main/model/builder';
 import type { BuildOptions } from '../../main/model/build-options';
 
