@@ -26,6 +26,7 @@ export const workerEntries = {
   trainer: path.join(root, 'main/train/trainer-process.ts'),
   estimator: path.join(root, 'main/train/estimate-process.ts'),
   probe: path.join(root, 'main/backend/probe-child.ts'),
+  'provider-probe': path.join(root, 'main/inference/provider-probe-child.ts'),
   predictor: path.join(root, 'main/eval/predictor-process.ts'),
 };
 

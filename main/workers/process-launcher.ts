@@ -27,13 +27,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const require = createRequire(import.meta.url);
 
 /** The worker entries: each is one file the launcher starts (and one input of the Electron build). */
-export type WorkerEntry = 'trainer' | 'estimator' | 'probe' | 'predictor';
+export type WorkerEntry = 'trainer' | 'estimator' | 'probe' | 'provider-probe' | 'predictor';
 
 /** The TypeScript sources of the entries (the plain-Node default runs these through tsx). */
 export const WORKER_SOURCES: Record<WorkerEntry, string> = {
   trainer: fileURLToPath(new URL('../train/trainer-process.ts', import.meta.url)),
   estimator: fileURLToPath(new URL('../train/estimate-process.ts', import.meta.url)),
   probe: fileURLToPath(new URL('../backend/probe-child.ts', import.meta.url)),
+  'provider-probe': fileURLToPath(new URL('../inference/provider-probe-child.ts', import.meta.url)),
   predictor: fileURLToPath(new URL('../eval/predictor-process.ts', import.meta.url)),
 };
 
