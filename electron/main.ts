@@ -7,6 +7,7 @@ import { app, BrowserWindow, dialog, ipcMain, shell, type IpcMainInvokeEvent } f
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toErrorShape } from '../main/contract/contract';
+import type { DoorService } from '../main/service/door-service';
 import { Service } from '../main/service/service';
 import { setProcessLauncher, WORKER_DIR_ENV } from '../main/workers/process-launcher';
 import { CHANNELS } from './bridge';
@@ -77,7 +78,7 @@ function isTrustedSender(event: IpcMainInvokeEvent): boolean {
   return url.startsWith(`${APP_ORIGIN}/`) || (devServerUrl !== undefined && url.startsWith(devServerUrl));
 }
 
-function registerIpc(svc: Service): void {
+function registerIpc(svc: DoorService): void {
   ipcMain.handle(CHANNELS.call, async (event, name: unknown, input: unknown) => {
     if (!isTrustedSender(event)) return { ok: false, error: { code: 'invalid_input', message: 'call refused: it did not come from the Effitune window' } };
     try {

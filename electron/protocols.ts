@@ -7,7 +7,7 @@
 import { protocol } from 'electron';
 import fs from 'node:fs/promises';
 import { toErrorShape } from '../main/contract/contract';
-import type { Service } from '../main/service/service';
+import type { DoorService } from '../main/service/door-service';
 import { contentTypeOf, resolveStaticPath } from '../main/service/static-files';
 
 export const APP_ORIGIN = 'effitune-app://app';
@@ -49,7 +49,7 @@ export function handleAppProtocol(rendererDir: string): void {
   });
 }
 
-export function handleMediaProtocol(service: Service): void {
+export function handleMediaProtocol(service: DoorService): void {
   protocol.handle('effitune-media', async (request) => {
     const url = new URL(request.url);
     const kind = url.hostname;

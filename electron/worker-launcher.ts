@@ -1,6 +1,6 @@
 /**
  * How the desktop app starts the engine's worker processes (a run's trainer, train.estimate's
- * estimator): Electron's utilityProcess, as DESIGN.md says. The engine (main/) never imports
+ * estimator): Electron's utilityProcess, so the window never blocks and a crash or out-of-memory ends only the worker. The engine (main/) never imports
  * electron; electron/main.ts installs this launcher with setProcessLauncher at startup.
  *
  * The workers are the entries electron-vite builds next to main.js (electron.vite.config.ts: one

@@ -1,10 +1,15 @@
 /**
  * The shape of one CLI command. Commands are data in a table (commands/index.ts), so adding
  * `effitune train ...` later is one new entry: its words, its options and a `run` that makes
- * service calls and says how to print the result.
+ * calls of the contract through its typed client and says how to print the result.
  */
 import type { ParseArgsConfig } from 'node:util';
-import type { AppMode, Service } from '../service/service';
+import type { Client } from '../contract/client';
+import type { CallOutput } from '../contract/contract';
+import type { DoorService } from '../service/door-service';
+
+/** The app mode a command's service runs in. */
+export type AppMode = CallOutput<'app.info'>['mode'];
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -13,8 +18,13 @@ export interface CommandInput {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];
   json: boolean;
-  /** The service, created on first use with the command's mode; closed by the runner. */
-  service(): Service;
+  /** The contract's typed client over this process's service (created on first use with the command's mode; closed by the runner). */
+  client(): Client;
+  /**
+   * The same service as the HTTP door needs it (every call by name, every event, image bytes), for
+   * `serve` only: it hands the service to the door it opens. Every other command uses client().
+   */
+  serviceForDoor(): DoorService;
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stdout: NodeJS.WritableStream;
   /** The other doors this process can open (serve opens the HTTP door); see OtherDoors. */
@@ -31,7 +41,7 @@ export interface OtherDoors {
 
 export interface HttpDoor {
   defaultStaticDir(): string;
-  startServer(options: { service: Service; port: number; staticDir: string }): Promise<{ url: string; port: number; token: string; close(): Promise<void> }>;
+  startServer(options: { service: DoorService; port: number; staticDir: string }): Promise<{ url: string; port: number; token: string; close(): Promise<void> }>;
 }
 
 export interface CommandResult {

@@ -1,14 +1,17 @@
 /**
  * The `effitune` command line: finds the command in the table, parses its options with
- * util.parseArgs, runs it over the service (which validates every input with the contract) and
- * prints either a readable summary or, with --json, exactly one JSON object on stdout.
+ * util.parseArgs, runs it with the contract's typed client over a service in this process (which
+ * validates every input with the contract) and prints either a readable summary or, with --json,
+ * exactly one JSON object on stdout. This is the CLI's one place that makes a Service.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ApiError, toErrorShape } from '../contract/contract';
+import type { Client } from '../contract/client';
 import type { Service } from '../service/service';
+import { inProcessClient } from '../service/in-process-client';
 import { usageOf, type Command, type CommandInput, type OtherDoors } from './command';
 import { COMMANDS } from './commands';
 import { commandHelp, HELP_HINT, overview } from './commands/help';
@@ -127,15 +130,18 @@ export async function runCli(
     }
     // The engine (SQLite, sharp) is loaded only for commands that use it, so help always works.
     const engine = cmd.withoutService ? undefined : await import('../service/service');
+    const commandService = (): Service => {
+      if (!engine) throw new Error(`the "${cmd.words.join(' ')}" command is marked as not using the service`);
+      return (service ??= new engine.Service({ mode: cmd.mode ?? 'cli', version: appVersion() }));
+    };
+    let client: Client | undefined;
     const result = await cmd.run({
       ...args,
       stdout,
       stderr,
       doors,
-      service: () => {
-        if (!engine) throw new Error(`the "${cmd.words.join(' ')}" command is marked as not using the service`);
-        return (service ??= new engine.Service({ mode: cmd.mode ?? 'cli', version: appVersion() }));
-      },
+      client: () => (client ??= inProcessClient(commandService())),
+      serviceForDoor: commandService,
     });
     if (result) print(result.json, result.text);
     return result?.exitCode ?? EXIT.ok;

@@ -90,10 +90,27 @@ export const Augmentation = z
   .refine((a) => a.ratioMin <= a.ratioMax, { path: ['ratioMin'], message: 'must not be above ratioMax' });
 export type Augmentation = z.output<typeof Augmentation>;
 
+// ---------- skipped images ----------
+
+/** An image left out of training, evaluation or prediction, and why (missing file, unreadable, class unknown to the run). */
+export const SkippedImage = z.object({ id: z.number().int(), path: z.string(), reason: z.string() });
+export type SkippedImage = z.infer<typeof SkippedImage>;
+
 // ---------- runs ----------
 
 export const RunStatus = z.enum(['queued', 'running', 'paused', 'completed', 'failed', 'cancelled']);
 export type RunStatus = z.infer<typeof RunStatus>;
+
+/**
+ * The statuses in which a run has ended: no trainer works on it and it has a finished_at. A failed
+ * or cancelled run may still run again (train --resume); only a completed one never does.
+ */
+export const FinalRunStatus = RunStatus.extract(['completed', 'failed', 'cancelled']);
+export type FinalRunStatus = z.infer<typeof FinalRunStatus>;
+
+export function isFinalRunStatus(status: RunStatus): status is FinalRunStatus {
+  return FinalRunStatus.safeParse(status).success;
+}
 
 export const EpochRecord = z.object({
   epoch: z.number().int(),

@@ -7,12 +7,16 @@
  */
 import { z } from 'zod';
 import { BackendName } from './calls-backend';
+import { ProviderName } from './calls-inference';
+import { SkippedImage } from './calls-data';
 import { call, ProjectPath, SplitName } from './define';
 
 const RunId = z.number().int('must be a whole number').min(1, 'must be a run id (1 or more)');
 
 /** The backend predictions run on; by default the one the app already uses, else the best that can infer here. */
-const PredictBackend = BackendName.optional().describe('default: the backend this process already uses, else the best that can infer here (a GPU, else wasm)');
+const PredictBackend = BackendName.optional().describe('force TF.js on this backend; default: ONNX Runtime (TF.js only where ONNX Runtime cannot load)');
+/** The ONNX Runtime execution provider predictions run on; default: the best that loads on real hardware. */
+const PredictProvider = ProviderName.optional().describe('force an ONNX Runtime execution provider (cuda, dml, coreml, webgpu, cpu)');
 
 /** A split to evaluate on; train is allowed (to see over-fitting) but val and test are the usual ones. */
 export const EvalSplit = SplitName;
@@ -34,8 +38,6 @@ export type ClassMetrics = z.infer<typeof ClassMetrics>;
 
 export const AveragedMetrics = z.object({ precision: z.number().nullable(), recall: z.number().nullable(), f1: z.number().nullable() });
 
-export const SkippedEvalImage = z.object({ id: z.number().int(), path: z.string(), reason: z.string() });
-
 export const Evaluation = z.object({
   project: z.string(),
   runId: z.number().int(),
@@ -49,8 +51,8 @@ export const Evaluation = z.object({
   macro: AveragedMetrics.describe('unweighted mean over classes with a defined value'),
   weighted: AveragedMetrics.describe('mean weighted by support'),
   confusion: z.array(z.array(z.number().int())).describe('rows = true class, columns = predicted class, in `classes` order'),
-  skipped: z.array(SkippedEvalImage).describe('images of the split not evaluated: missing file, unreadable, class unknown to the run'),
-  backend: z.string().nullable().optional().describe('the TensorFlow.js backend that predicted; null when every prediction was already stored'),
+  skipped: z.array(SkippedImage).describe('images of the split not evaluated: missing file, unreadable, class unknown to the run'),
+  backend: z.string().nullable().optional().describe("what predicted: 'onnxruntime:<provider>' or the TensorFlow.js backend; null when every prediction was already stored"),
   computedAt: z.string(),
   cached: z.boolean().describe('true when read back from the project (nothing changed since)'),
   seconds: z.number().describe('time spent computing (0 when cached)'),
@@ -80,6 +82,7 @@ export const EvalImagesInput = z.object({
   offset: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(1000).default(100),
   backend: PredictBackend,
+  provider: PredictProvider,
 });
 
 /** "Try an image": a file on disk, or its bytes (browser mode: dropped or picked in the page). */
@@ -92,11 +95,17 @@ export const PredictImageInput = z
     name: z.string().optional().describe('file name of dataBase64, for messages'),
     top: z.number().int().min(1).max(100).default(5),
     backend: PredictBackend,
+    provider: PredictProvider,
   })
   .refine((v) => (v.path === undefined) !== (v.dataBase64 === undefined), { path: ['path'], message: 'give exactly one of path or dataBase64' });
 
+/** What "try an image" answers: the top classes, how long the prediction took, and the image's size (EXIF orientation applied). */
+export const PredictImageResult = z.object({ top: z.array(ClassProbability), milliseconds: z.number(), width: z.number().int(), height: z.number().int() });
+export type PredictImageResult = z.infer<typeof PredictImageResult>;
+
 /** A page of model-assisted labeling, and the images that could not be predicted (missing or unreadable files). */
-export const AssistList = z.object({ total: z.number().int(), items: z.array(PredictedImage), skipped: z.array(SkippedEvalImage) });
+export const AssistList = z.object({ total: z.number().int(), items: z.array(PredictedImage), skipped: z.array(SkippedImage) });
+export type AssistList = z.infer<typeof AssistList>;
 
 export const SuggestionOrder = z.enum(['uncertain', 'confident']).describe('uncertain: least confident first (each label teaches the most)');
 
@@ -120,6 +129,7 @@ export const evalCalls = {
       split: EvalSplit.default('test'),
       recompute: z.boolean().default(false).describe('ignore the stored evaluation'),
       backend: PredictBackend,
+      provider: PredictProvider,
     }),
     Evaluation,
     "Accuracy, top-k, per-class precision/recall/F1, averages and the confusion matrix of a finished run on a split",
@@ -127,7 +137,7 @@ export const evalCalls = {
   'eval.images': call(EvalImagesInput, z.object({ total: z.number().int(), items: z.array(PredictedImage) }), 'The evaluated images of a split with their predictions: a confusion-matrix cell, a class, or the mistakes'),
   'eval.predictImage': call(
     PredictImageInput,
-    z.object({ top: z.array(ClassProbability), milliseconds: z.number(), width: z.number().int(), height: z.number().int() }),
+    PredictImageResult,
     "Run a finished run's model on one image file, with the same preprocessing as training",
   ),
   'assist.suggestions': call(
@@ -138,6 +148,7 @@ export const evalCalls = {
       offset: z.number().int().min(0).default(0),
       limit: z.number().int().min(1).max(1000).default(100),
       backend: PredictBackend,
+      provider: PredictProvider,
     }),
     AssistList,
     'Suggested classes for the unlabeled images (predicted once and stored), least confident first by default',
@@ -150,6 +161,7 @@ export const evalCalls = {
       offset: z.number().int().min(0).default(0),
       limit: z.number().int().min(1).max(1000).default(100),
       backend: PredictBackend,
+      provider: PredictProvider,
     }),
     AssistList,
     'Labeled images whose label differs from a confident prediction (likely label errors), most confident first',

@@ -6,6 +6,7 @@
  * and an existing folder is only replaced with force.
  */
 import { z } from 'zod';
+import { ProviderName } from './calls-inference';
 import { call, ProjectPath } from './define';
 import { ClassProbability } from './calls-eval';
 
@@ -99,6 +100,7 @@ export const exportCalls = {
       paths: z.array(z.string().trim().min(1)).min(1, 'give at least one image file or folder'),
       top: z.number().int().min(1).max(100).default(5),
       csv: z.string().trim().min(1).optional().describe('also write the predictions to this CSV file'),
+      provider: ProviderName.optional().describe('force an ONNX Runtime execution provider; default: the best that loads on real hardware'),
     }),
     z.object({
       format: ExportFormat,
@@ -107,6 +109,7 @@ export const exportCalls = {
       predictions: z.array(FilePrediction),
       csv: z.string().nullable(),
       imagesPerSecond: z.number(),
+      ranOn: z.string().describe("what computed: 'onnxruntime:<provider>' or 'tfjs:<backend>' (TF.js where ONNX Runtime cannot load)"),
     }),
     'Predict image files (folders are searched recursively) with an exported model, same preprocessing as training',
   ),

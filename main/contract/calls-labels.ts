@@ -53,6 +53,7 @@ export const LabelImportResult = z.object({
   edit: EditInfo.nullable(),
   seconds: z.number(),
 });
+export type LabelImportResult = z.infer<typeof LabelImportResult>;
 
 const Edited = z.object({ edit: EditInfo.nullable().describe('null when nothing changed') });
 

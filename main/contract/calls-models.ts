@@ -7,6 +7,26 @@
 import { z } from 'zod';
 import { call } from './define';
 import { BackendName } from './calls-backend';
+import { ProviderName } from './calls-inference';
+
+// ---------- limits (the schemas below use them; the engine and the UI read them from here) ----------
+
+/** Input height and width of a model, in pixels. */
+export const RESOLUTION_RANGE = { min: 16, max: 2048 } as const;
+/** φ of a custom compound scaling: −10 is a 56 px network with one block per stage, +10 far beyond B7. */
+export const PHI_RANGE = { min: -10, max: 10 } as const;
+/** α, β, γ of a custom compound scaling: the paper asks each ≥ 1 (no dimension shrinks as φ grows); at most 3. */
+export const SCALING_COEFFICIENT_RANGE = { min: 1, max: 3 } as const;
+/** The paper's α, β, γ (grid search on B0 under α·β²·γ² ≈ 2): what a custom scaling assumes unless told. */
+export const PAPER_SCALING = { alpha: 1.2, beta: 1.1, gamma: 1.15 } as const;
+
+const between = ({ min, max }: { readonly min: number; readonly max: number }) => `must be between ${min} and ${max}`;
+
+export const Resolution = z
+  .number()
+  .int('must be a whole number')
+  .min(RESOLUTION_RANGE.min, `must be at least ${RESOLUTION_RANGE.min} pixels`)
+  .max(RESOLUTION_RANGE.max, `must be at most ${RESOLUTION_RANGE.max} pixels`);
 
 // ---------- shapes ----------
 
@@ -35,16 +55,17 @@ export type LocalWeights = z.infer<typeof LocalWeights>;
 
 /** A published file Effitune can download (Keras applications ImageNet weights). */
 export const PretrainedFile = z.object({
-  variant: z.string(),
+  variant: z.string().describe('Effitune variant id: b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l'),
   includeTop: z.boolean(),
-  fileName: z.string(),
+  fileName: z.string().describe('the name Keras downloads it under, e.g. efficientnetb0_notop.h5'),
   url: z.string(),
-  md5: z.string(),
+  md5: z.string().describe("hex MD5 of the whole file, as published in Keras' WEIGHTS_HASHES"),
   local: z.boolean().describe('already in the weights cache'),
 });
 export type PretrainedFile = z.infer<typeof PretrainedFile>;
 
-export const VariantFigures = z.object({
+/** What the engine computes for a variant before building it (main/model/estimates.ts). */
+export const ArchitectureFigures = z.object({
   id: z.string(),
   name: z.string(),
   family: z.enum(['v1', 'v2']),
@@ -58,16 +79,23 @@ export const VariantFigures = z.object({
   depth: z.number(),
   dropout: z.number(),
   blocks: z.number().int(),
+});
+export type ArchitectureFigures = z.infer<typeof ArchitectureFigures>;
+
+/** A variant's figures with the pretrained weights the cache holds and the files it could download. */
+export const VariantFigures = ArchitectureFigures.extend({
   weights: z.array(LocalWeights).describe('pretrained weights for this variant in the local cache'),
   pretrained: z.array(PretrainedFile).describe('published files that can be downloaded for it'),
 });
 export type VariantFigures = z.infer<typeof VariantFigures>;
 
+const ScalingCoefficient = z.number().finite().min(SCALING_COEFFICIENT_RANGE.min, between(SCALING_COEFFICIENT_RANGE)).max(SCALING_COEFFICIENT_RANGE.max, between(SCALING_COEFFICIENT_RANGE));
+
 export const CustomScaling = z.object({
-  phi: z.number().finite(),
-  alpha: z.number().finite().default(1.2),
-  beta: z.number().finite().default(1.1),
-  gamma: z.number().finite().default(1.15),
+  phi: z.number().finite().min(PHI_RANGE.min, between(PHI_RANGE)).max(PHI_RANGE.max, between(PHI_RANGE)),
+  alpha: ScalingCoefficient.default(PAPER_SCALING.alpha),
+  beta: ScalingCoefficient.default(PAPER_SCALING.beta),
+  gamma: ScalingCoefficient.default(PAPER_SCALING.gamma),
 });
 
 export const WeightsProgress = z.object({
@@ -102,7 +130,7 @@ export const modelCalls = {
   ),
   'models.describe': call(
     z
-      .object({ variant: VariantId.optional(), custom: CustomScaling.optional(), batch: BatchSize, resolution: z.number().int().min(16).max(2048).optional() })
+      .object({ variant: VariantId.optional(), custom: CustomScaling.optional(), batch: BatchSize, resolution: Resolution.optional() })
       .refine((v) => (v.variant === undefined) !== (v.custom === undefined), { message: 'give either variant or custom {phi, alpha, beta, gamma}, not both' }),
     VariantFigures.extend({
       scaling: z
@@ -118,7 +146,8 @@ export const modelCalls = {
         npy: z.string().trim().min(1).optional().describe('NHWC float32 .npy of RGB pixels 0..255'),
         images: z.array(z.string().trim().min(1)).optional(),
         top: z.number().int().min(1).max(1000).default(5),
-        backend: BackendName.optional().describe("default: the process's active backend, else cpu"),
+        backend: BackendName.optional().describe('force TF.js on this backend; default: ONNX Runtime (TF.js where it cannot load)'),
+        provider: ProviderName.optional().describe('force an ONNX Runtime execution provider; default: the best that loads on real hardware'),
       })
       .refine((v) => (v.npy === undefined) !== (v.images === undefined || v.images.length === 0), { message: 'give either an .npy file or image files' }),
     z.object({
@@ -126,7 +155,7 @@ export const modelCalls = {
       input: z.object({ kind: z.enum(['npy', 'images']), shape: z.array(z.number().int()), resize: z.string().nullable() }),
       predictions: z.array(Prediction),
       warnings: z.array(z.string()),
-      backend: z.string(),
+      backend: z.string().describe("what computed: 'onnxruntime:<provider>' or the TF.js backend"),
       elapsedSeconds: z.number(),
     }),
     'Class probabilities of a TF.js model folder for an .npy of pixels or image files',
@@ -153,7 +182,7 @@ export const modelCalls = {
       out: z.string().trim().min(1, 'output folder is required'),
       variant: VariantId.optional(),
       classes: z.number().int().min(1).max(100_000).optional().describe("classifier size; a count other than the file's gets a new head"),
-      resolution: z.number().int().min(16).max(2048).optional(),
+      resolution: Resolution.optional(),
       timmModel: z.string().trim().min(1).optional(),
       seed: z.number().int().optional().describe('seeds a new head'),
       overwrite: z.boolean().default(false),

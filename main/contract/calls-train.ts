@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { call, ProjectPath } from './define';
 import { Augmentation, EpochRecord, RunRecord, RunStatus } from './calls-data';
 import { BackendName } from './calls-backend';
+import { Resolution } from './calls-models';
 
 // ---------- configuration ----------
 
@@ -35,7 +36,7 @@ export const AugmentationChoice = z.union([z.literal(false), z.object(Augmentati
 /** What a caller chooses for a new run; everything left out gets the default for the model and mode. */
 export const TrainOptions = z.object({
   model: z.string().trim().min(1, 'model is required').describe('b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or a custom "phi=<n>[,alpha=..,beta=..,gamma=..]"'),
-  resolution: z.number().int('must be a whole number').min(16, 'must be at least 16 pixels').max(2048, 'must be at most 2048 pixels').optional().describe("default: the model's"),
+  resolution: Resolution.optional().describe("default: the model's"),
   mode: TrainMode.default('head'),
   epochs: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000).optional().describe('default: head 20, top 15, full 30'),
   batch: z.number().int('must be a whole number').min(1, 'must be at least 1').max(4096).optional().describe("default: the largest that fits the backend's memory (at most 32)"),
@@ -119,8 +120,6 @@ export const TrainNote = z.object({
   message: z.string(),
 });
 export type TrainNote = z.infer<typeof TrainNote>;
-
-export const SkippedImage = z.object({ id: z.number().int(), path: z.string(), reason: z.string() });
 
 export const TrainStarted = z.object({
   run: RunRecord,

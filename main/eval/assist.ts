@@ -5,8 +5,7 @@
  * confident prediction (likely label errors), most confident first. Predictions are stored per
  * image (predictions.ts), so paging through the lists predicts nothing again.
  */
-import type { PredictedImage } from '../contract/calls-eval';
-import type { SkippedImage } from './predict-images';
+import type { AssistList } from '../contract/calls-eval';
 import { margin, toPredictedImage } from './predicted-image';
 import { runPredictions, type PredictContext } from './predictions';
 import { finishedRun } from './run-model';
@@ -14,12 +13,6 @@ import { finishedRun } from './run-model';
 export interface Page {
   offset: number;
   limit: number;
-}
-
-export interface AssistList {
-  total: number;
-  items: PredictedImage[];
-  skipped: SkippedImage[];
 }
 
 /** Unlabeled usable images (status ok, file present at the last import, not excluded), by id. */

@@ -11,11 +11,11 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import type { SkippedImage } from '../contract/calls-data';
 import { Evaluation, type EvalSplit } from '../contract/calls-eval';
 import type { Database } from '../project/database';
 import { computeMetrics, type ScoredImage } from './metrics';
 import { runPredictions, type PredictContext, type ProjectImage } from './predictions';
-import type { SkippedImage } from './predict-images';
 import { finishedRun } from './run-model';
 
 /** Bump when the stored result's meaning changes, so older stored evaluations are recomputed. */

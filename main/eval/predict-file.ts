@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../contract/contract';
-import type { ClassProbability } from '../contract/calls-eval';
+import type { PredictImageResult } from '../contract/calls-eval';
 import { sharpMessage } from '../dataset/inspect-image';
 import { orientedSize, preprocessForInference } from '../dataset/image-pixels';
 import { rankClasses } from './metrics';
@@ -20,14 +20,7 @@ export interface PredictFileOptions {
   top: number;
 }
 
-export interface FilePrediction {
-  top: ClassProbability[];
-  milliseconds: number;
-  width: number;
-  height: number;
-}
-
-export async function predictImageFile(ctx: PredictContext, options: PredictFileOptions): Promise<FilePrediction> {
+export async function predictImageFile(ctx: PredictContext, options: PredictFileOptions): Promise<PredictImageResult> {
   const started = performance.now();
   const { run, model } = finishedRun(ctx.handle.db, ctx.handle.path, options.runId);
   const { input, label } = readInput(options);
@@ -42,7 +35,7 @@ export async function predictImageFile(ctx: PredictContext, options: PredictFile
     const why = err instanceof ApiError ? (err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message) : sharpMessage(err);
     throw new ApiError('invalid_input', `${label} is not an image Effitune can read: ${why}`);
   }
-  const probs = await ctx.predictor.predictPixels({ model, backend: ctx.backend }, pixels);
+  const probs = await ctx.predictor.predictPixels({ model, backend: ctx.backend, provider: ctx.provider }, pixels);
   const top = rankClasses(probs)
     .slice(0, options.top)
     .map((c) => ({ className: run.classes[c], probability: probs[c] }));

@@ -10,18 +10,21 @@
  */
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import type { SkippedImage } from '../contract/calls-data';
 import { preprocessForInference } from '../dataset/image-pixels';
 import type { RunModel } from './run-model';
+
+/** Whatever predicts pixels: a run's model on ONNX Runtime or on TF.js (predictor.ts picks). */
+export interface PixelModel {
+  resolution: number;
+  classes: number;
+  /** probabilities [count × classes] of `count` images of model-input pixels (NHWC, RGB 0..255) */
+  predict(pixels: Float32Array, count: number): Promise<Float32Array>;
+}
 
 export interface ImageFile {
   id: number;
   path: string;
-}
-
-export interface SkippedImage {
-  id: number;
-  path: string;
-  reason: string;
 }
 
 export interface PredictOptions {
@@ -38,7 +41,7 @@ const MAX_BATCH = 32;
 
 export const MISSING_FILE_REASON = 'the file no longer exists';
 
-export async function predictImages(runModel: RunModel, images: readonly ImageFile[], options: PredictOptions = {}): Promise<{ skipped: SkippedImage[] }> {
+export async function predictImages(runModel: PixelModel, images: readonly ImageFile[], options: PredictOptions = {}): Promise<{ skipped: SkippedImage[] }> {
   const skipped: SkippedImage[] = [];
   const size = runModel.resolution * runModel.resolution * 3;
   let batch = FIRST_BATCH;
@@ -59,7 +62,7 @@ export async function predictImages(runModel: RunModel, images: readonly ImageFi
       const started = performance.now();
       const pixels = new Float32Array(decoded.length * size);
       decoded.forEach((d, i) => pixels.set(d.pixels, i * size));
-      const values = await predictPixels(runModel, pixels, decoded.length);
+      const values = await runModel.predict(pixels, decoded.length);
       const classes = runModel.classes;
       options.onBatch?.(decoded.map((d, i) => ({ id: d.id, probs: values.slice(i * classes, (i + 1) * classes) })));
       const perImage = (performance.now() - started) / decoded.length;
@@ -73,7 +76,7 @@ export async function predictImages(runModel: RunModel, images: readonly ImageFi
   return { skipped };
 }
 
-/** Probabilities [count × classes] of `count` images of model-input pixels (NHWC, RGB 0..255). */
+/** Probabilities [count × classes] of `count` images of model-input pixels (NHWC, RGB 0..255), on TF.js. */
 export async function predictPixels(runModel: RunModel, pixels: Float32Array, count: number): Promise<Float32Array> {
   const out = tf.tidy(() => {
     const y = runModel.model.predict(tf.tensor4d(pixels, [count, runModel.resolution, runModel.resolution, 3])) as tf.Tensor;

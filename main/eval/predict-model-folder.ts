@@ -1,7 +1,9 @@
 /**
  * Runs a TF.js model folder on pixels: an NHWC float32 .npy of RGB values 0..255, or image files
  * decoded exactly as training evaluates them (preprocessForInference). Prints nothing; returns class probabilities and the top classes, with
- * labels from labels.json beside the model when it is there.
+ * labels from labels.json beside the model when it is there. It runs on ONNX Runtime (the folder
+ * converted once, cached in the app's data folder), or on TF.js when a TF.js backend is forced or
+ * ONNX Runtime cannot load.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,14 +16,23 @@ import { ensureBackend } from '../backend/ensure-backend';
 import { EVALUATION_RESIZE, preprocessForInference } from '../dataset/image-pixels';
 import { LABELS_JSON, loadModelFolder } from '../model/manager/model-folder';
 import { parseNpyFloat32, type NpyArray } from '../model/manager/npy';
+import type { ProviderName } from '../contract/calls-inference';
+import { InferenceEngine } from '../inference/inference-engine';
+import { sharedOnnxCacheDir } from '../project/data-dir';
 
 export interface PredictOptions {
   model: string;
   npy?: string;
   images?: string[];
   top: number;
+  /** force TF.js on this backend; default: ONNX Runtime */
   backend?: BackendName;
+  /** force an ONNX Runtime execution provider; default: the best that loads on real hardware */
+  provider?: ProviderName;
 }
+
+/** One engine per process: its sessions are reused while the model folder is unchanged. */
+const engine = new InferenceEngine();
 
 type PredictResult = CallOutput<'models.predict'>;
 
@@ -30,7 +41,8 @@ const BATCH = 16;
 
 export async function predictWithModelFolder(options: PredictOptions): Promise<PredictResult> {
   const started = Date.now();
-  const backend = await ensureBackend(options.backend);
+  // TF.js reads the folder (shapes, labels, and the conversion to ONNX): any backend will do
+  let backend = await ensureBackend(options.backend);
 
   const dir = path.resolve(options.model);
   // a broken .npy or a missing image is refused before the model is loaded: neither needs it
@@ -46,7 +58,11 @@ export async function predictWithModelFolder(options: PredictOptions): Promise<P
     const warnings: string[] = [];
     const input = npy ? checkNpyInput(npy, height, width, dir, warnings) : await readImages(options.images ?? [], height, width, dir);
 
-    const probabilities = runBatches(model, input.pixels, input.sources.length, height, width, warnings);
+    const onnx = options.backend && !options.provider ? null : await engine.open(dir, { kind: 'probabilities' }, { cacheDir: sharedOnnxCacheDir(), provider: options.provider });
+    if (onnx) backend = `onnxruntime:${onnx.record.provider}`;
+    const probabilities = onnx
+      ? await runOnnxBatches(onnx.run, input.pixels, input.sources.length, height * width * 3, warnings, model)
+      : runBatches(model, input.pixels, input.sources.length, height, width, warnings);
     const predictions: Prediction[] = input.sources.map((source, i) => {
       const probs = Array.from(probabilities.subarray(i * classes, (i + 1) * classes));
       const order = probs.map((_, k) => k).sort((a, b) => probs[b] - probs[a] || a - b);
@@ -147,7 +163,25 @@ async function readImages(files: string[], height: number, width: number, dir: s
   return { sources, pixels };
 }
 
-/** Probabilities for every image, [n × classes]; a model ending in logits gets a softmax. */
+/** The same on ONNX Runtime (the engine applies the softmax a logits model needs). */
+async function runOnnxBatches(run: (pixels: Float32Array, n: number) => Promise<Float32Array>, pixels: Float32Array, n: number, size: number, warnings: string[], model: tfl.LayersModel): Promise<Float32Array> {
+  const last = model.layers[model.layers.length - 1].getConfig() as { activation?: string };
+  if (last.activation !== 'softmax') warnings.push(`the model's last layer has activation "${last.activation ?? 'none'}": a softmax was applied to its outputs`);
+  const parts: Float32Array[] = [];
+  for (let start = 0; start < n; start += BATCH) {
+    const count = Math.min(BATCH, n - start);
+    parts.push(await run(pixels.slice(start * size, (start + count) * size), count));
+  }
+  const all = new Float32Array(parts.reduce((k, p) => k + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
+
+/** Probabilities for every image, [n × classes] on TF.js; a model ending in logits gets a softmax. */
 function runBatches(model: tfl.LayersModel, pixels: Float32Array, n: number, height: number, width: number, warnings: string[]): Float32Array {
   const size = height * width * 3;
   const last = model.layers[model.layers.length - 1].getConfig() as { activation?: string };

@@ -7,9 +7,11 @@
  */
 import fs from 'node:fs';
 import type { BackendName } from '../contract/calls-backend';
+import type { ProviderName } from '../contract/calls-inference';
+import type { SkippedImage } from '../contract/calls-data';
 import type { PredictProgress } from '../contract/calls-eval';
 import type { ProjectHandle } from '../project/registry';
-import { MISSING_FILE_REASON, type SkippedImage } from './predict-images';
+import { MISSING_FILE_REASON } from './predict-images';
 import { readPredictions, writePredictions } from './prediction-store';
 import type { Predictor } from './predictor';
 import type { ModelRef } from './run-model';
@@ -18,8 +20,10 @@ import type { ModelRef } from './run-model';
 export interface PredictContext {
   handle: ProjectHandle;
   predictor: Predictor;
-  /** force a backend; default: the process's, else the best that can infer here */
+  /** force a TF.js backend (predicting on TF.js); default: ONNX Runtime */
   backend?: BackendName;
+  /** force an ONNX Runtime execution provider; default: the best that loads on real hardware */
+  provider?: ProviderName;
   emit?: (progress: PredictProgress) => void;
 }
 
@@ -33,7 +37,7 @@ export interface RunPredictions {
   /** probabilities per image id, in the run's output order */
   probs: Map<number, Float32Array>;
   skipped: SkippedImage[];
-  /** the backend that predicted them; null when none was needed */
+  /** what predicted them ('onnxruntime:<provider>' or the TF.js backend); null when none was needed */
   backend: string | null;
 }
 
@@ -53,7 +57,7 @@ export async function runPredictions(ctx: PredictContext, run: { id: number; mod
   const hashes = new Map(toPredict.map((image) => [image.id, image.hash]));
   const progress = (done: number) => ctx.emit?.({ project: ctx.handle.path, runId, purpose, done, total: toPredict.length });
   progress(0);
-  const predicted = await ctx.predictor.predictFiles({ model: run.model, backend: ctx.backend }, toPredict, {
+  const predicted = await ctx.predictor.predictFiles({ model: run.model, backend: ctx.backend, provider: ctx.provider }, toPredict, {
     onBatch: (batch) => {
       for (const p of batch) probs.set(p.id, p.probs);
       const storable = batch.filter((p) => hashes.get(p.id)).map((p) => ({ imageId: p.id, hash: hashes.get(p.id)!, probs: p.probs }));

@@ -35,7 +35,7 @@ export class ProcessPredictor implements Predictor {
 
   predictFiles(job: PredictJob, images: readonly ImageFile[], callbacks: FileCallbacks): Promise<FilesPredicted> {
     return new Promise((resolve, reject) => {
-      this.submit({ type: 'files', job: 0, model: job.model, backend: job.backend, images: images.map(({ id, path }) => ({ id, path })) }, {
+      this.submit({ type: 'files', job: 0, model: job.model, backend: job.backend, provider: job.provider, images: images.map(({ id, path }) => ({ id, path })) }, {
         onMessage: (message) => {
           if (message.type === 'batch') {
             callbacks.onBatch(message.results.map((r) => ({ id: r.id, probs: Float32Array.from(r.probs) })));
@@ -49,7 +49,7 @@ export class ProcessPredictor implements Predictor {
 
   predictPixels(job: PredictJob, pixels: Float32Array): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      this.submit({ type: 'pixels', job: 0, model: job.model, backend: job.backend, pixels: Array.from(pixels) }, {
+      this.submit({ type: 'pixels', job: 0, model: job.model, backend: job.backend, provider: job.provider, pixels: Array.from(pixels) }, {
         onMessage: (message) => {
           if (message.type === 'pixelsDone') resolve(Float32Array.from(message.probs));
         },

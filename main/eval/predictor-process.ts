@@ -10,6 +10,8 @@ import { LocalPredictor } from './predictor';
 import { PredictorRequest, type PredictorMessage } from './predictor-protocol';
 
 const predictor = new LocalPredictor();
+// a session holds native memory: release it before the process goes
+process.on('exit', () => predictor.close());
 let queue: Promise<void> = Promise.resolve();
 
 process.on('SIGINT', () => undefined);
@@ -23,7 +25,7 @@ workerChannel.onMessage((raw) => {
 });
 
 async function serve(request: PredictorRequest): Promise<void> {
-  const job = { model: request.model, backend: request.backend };
+  const job = { model: request.model, backend: request.backend, provider: request.provider };
   if (request.type === 'pixels') {
     const probs = await predictor.predictPixels(job, Float32Array.from(request.pixels));
     return send({ type: 'pixelsDone', job: request.job, probs: Array.from(probs) });

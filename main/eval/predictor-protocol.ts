@@ -5,10 +5,11 @@
  */
 import { z } from 'zod';
 import { BackendName } from '../contract/calls-backend';
+import { ProviderName } from '../contract/calls-inference';
 import { ErrorCode } from '../contract/contract';
 
 const ModelRef = z.object({ dir: z.string(), resolution: z.number().int(), classes: z.number().int() });
-const Job = z.object({ job: z.number().int(), model: ModelRef, backend: BackendName.optional() });
+const Job = z.object({ job: z.number().int(), model: ModelRef, backend: BackendName.optional(), provider: ProviderName.optional() });
 
 export const PredictorRequest = z.discriminatedUnion('type', [
   Job.extend({ type: z.literal('files'), images: z.array(z.object({ id: z.number().int(), path: z.string() })) }),

@@ -14,7 +14,8 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { ApiError } from '../contract/contract';
 import type { InferenceRecord, ProviderName, ProviderProbe } from '../contract/calls-inference';
 import { STARTUP_ONLY_ENV } from '../backend/webgpu-dawn';
-import { onnxFileFor, softmaxRows, type GraphCut, type OnnxFile } from './onnx-file';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { onnxFileFor, onnxFileForModel, softmaxRows, type GraphCut, type OnnxFile } from './onnx-file';
 import { physicalCores } from './physical-cores';
 import { probeProviders } from './provider-probe';
 import { INPUT_NAME, OUTPUT_NAME } from './onnx';
@@ -69,7 +70,17 @@ export class InferenceEngine {
   async open(modelDir: string, cut: GraphCut, options: OpenOptions): Promise<InferenceModel | null> {
     const provider = await this.chooseProvider(options.provider);
     if (provider === null) return null;
-    const onnx = await onnxFileFor(modelDir, cut, options.cacheDir);
+    return this.openFile(await onnxFileFor(modelDir, cut, options.cacheDir), provider);
+  }
+
+  /** The same for a model in memory (the trainer's frozen backbone or trunk); cached by the cut part's weights. */
+  async openModel(model: tfl.LayersModel, cut: GraphCut, options: OpenOptions): Promise<InferenceModel | null> {
+    const provider = await this.chooseProvider(options.provider);
+    if (provider === null) return null;
+    return this.openFile(await onnxFileForModel(model, cut, options.cacheDir), provider);
+  }
+
+  private async openFile(onnx: OnnxFile, provider: ProviderName): Promise<InferenceModel> {
     const threads = provider === 'cpu' ? physicalCores() : null;
     const session = await this.session(onnx.file, provider, threads);
     const ort = await this.loadOrt();

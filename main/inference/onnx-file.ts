@@ -110,30 +110,65 @@ async function convert(modelDir: string, cut: GraphCut, digest: string, base: st
   await ensureBackend();
   const { model } = await loadModelFolder(modelDir);
   try {
-    const graph = cutModel(model, cut, modelDir);
-    const last = graph === model ? (model.layers[model.layers.length - 1].getConfig() as { activation?: string }) : null;
-    const bytes = await tfjsModelToOnnx(graph);
-    const [, height, width, channels] = model.inputs[0].shape as number[];
-    const record: CacheRecord = {
-      revision: CONVERTER_REVISION,
-      digest,
-      cut,
-      input: [height, width, channels],
-      output: (graph.outputs[0].shape as number[]).slice(1),
-      needsSoftmax: last !== null && last.activation !== 'softmax',
-      sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
-    };
-    fs.mkdirSync(path.dirname(base), { recursive: true });
-    // written under temporary names and renamed: a killed process leaves no half file under the real name
-    const suffix = `.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    fs.writeFileSync(`${base}.onnx${suffix}`, bytes);
-    fs.renameSync(`${base}.onnx${suffix}`, `${base}.onnx`);
-    fs.writeFileSync(`${base}.json${suffix}`, JSON.stringify(record));
-    fs.renameSync(`${base}.json${suffix}`, `${base}.json`);
-    return { file: `${base}.onnx`, digest, cut, input: record.input, output: record.output, needsSoftmax: record.needsSoftmax, converted: true };
+    return await writeOnnx(model, cut, digest, base, modelDir);
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * The ONNX file of a model in memory (the trainer's frozen backbone or trunk), cached under a
+ * digest of the cut part's weights: the frozen part of a run converts once, and a resumed run or a
+ * later run from the same weights finds it.
+ */
+export async function onnxFileForModel(model: tfl.LayersModel, cut: GraphCut, cacheDir: string): Promise<OnnxFile> {
+  const graph = cutModel(model, cut);
+  const digest = await weightsDigest(graph);
+  const base = path.join(cacheDir, `${cutName(cut)}-${digest.slice(0, 24)}`);
+  const cached = readCache(base, digest, cut);
+  if (cached) return cached;
+  let job = building.get(base);
+  if (!job) {
+    job = writeOnnx(model, cut, digest, base, model.name).finally(() => building.delete(base));
+    building.set(base, job);
+  }
+  return job;
+}
+
+/** sha256 over the names, shapes and values of every weight of a model, in order. */
+export async function weightsDigest(model: tfl.LayersModel): Promise<string> {
+  const hash = crypto.createHash('sha256').update(model.inputs[0].shape.join('x'));
+  for (const w of model.weights) {
+    hash.update(`${w.originalName}:${w.shape.join('x')}`);
+    // asynchronous reads: WebGPU in Node has no synchronous read-back
+    const data = (await w.read().data()) as Float32Array;
+    hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+  return hash.digest('hex');
+}
+
+async function writeOnnx(model: tfl.LayersModel, cut: GraphCut, digest: string, base: string, where: string): Promise<OnnxFile> {
+  const graph = cutModel(model, cut, where);
+  const last = graph === model ? (model.layers[model.layers.length - 1].getConfig() as { activation?: string }) : null;
+  const bytes = await tfjsModelToOnnx(graph);
+  const [, height, width, channels] = model.inputs[0].shape as number[];
+  const record: CacheRecord = {
+    revision: CONVERTER_REVISION,
+    digest,
+    cut,
+    input: [height, width, channels],
+    output: (graph.outputs[0].shape as number[]).slice(1),
+    needsSoftmax: last !== null && last.activation !== 'softmax',
+    sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
+  };
+  fs.mkdirSync(path.dirname(base), { recursive: true });
+  // written under temporary names and renamed: a killed process leaves no half file under the real name
+  const suffix = `.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  fs.writeFileSync(`${base}.onnx${suffix}`, bytes);
+  fs.renameSync(`${base}.onnx${suffix}`, `${base}.onnx`);
+  fs.writeFileSync(`${base}.json${suffix}`, JSON.stringify(record));
+  fs.renameSync(`${base}.json${suffix}`, `${base}.json`);
+  return { file: `${base}.onnx`, digest, cut, input: record.input, output: record.output, needsSoftmax: record.needsSoftmax, converted: true };
 }
 
 /** The part of the model the cut asks for, sharing the model's weights. */
@@ -148,7 +183,8 @@ export function cutModel(model: tfl.LayersModel, cut: GraphCut, where = model.na
   // block, so everything before it is a function of the image alone
   const first = model.layers.find((l) => l.name.startsWith(`${cut.block}_`));
   if (!first) throw new ApiError('invalid_input', `the model in ${where} has no block ${cut.block}`);
-  const input = first.input as tfl.SymbolicTensor | tfl.SymbolicTensor[];
+  // getInputAt(0): the call inside this model (a top model of train/ may have called the layer again)
+  const input = first.getInputAt(0) as tfl.SymbolicTensor | tfl.SymbolicTensor[];
   if (Array.isArray(input)) throw new ApiError('invalid_input', `block ${cut.block} of the model in ${where} takes several inputs: it cannot start a trainable top`);
   return tfl.model({ inputs: model.inputs, outputs: input, name: `${model.name}_trunk_${cut.block}` });
 }

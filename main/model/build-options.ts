@@ -2,6 +2,7 @@
  * The options of a model build, resolved against the variant's defaults. Kept apart from the
  * builder so the layer table and the estimates (CLI `models --json`) work without loading tf.js.
  */
+import { RESOLUTION_RANGE } from '../contract/calls-models';
 import { ApiError } from '../contract/contract';
 import type { Preprocessing, VariantSpec } from './variants';
 
@@ -60,8 +61,9 @@ export function resolveBuildOptions(variant: VariantSpec, options: BuildOptions 
     seed: options.seed,
   };
   if (!Number.isInteger(resolved.classes) || resolved.classes < 1) throw new ApiError('invalid_input', `classes must be a whole number ≥ 1, got ${resolved.classes}`);
-  if (!Number.isInteger(resolved.resolution) || resolved.resolution < 16 || resolved.resolution > 2048) {
-    throw new ApiError('invalid_input', `resolution must be a whole number of pixels between 16 and 2048, got ${resolved.resolution}`);
+  const { min, max } = RESOLUTION_RANGE;
+  if (!Number.isInteger(resolved.resolution) || resolved.resolution < min || resolved.resolution > max) {
+    throw new ApiError('invalid_input', `resolution must be a whole number of pixels between ${min} and ${max}, got ${resolved.resolution}`);
   }
   for (const key of ['dropout', 'dropConnect'] as const) {
     if (!(resolved[key] >= 0 && resolved[key] < 1)) throw new ApiError('invalid_input', `${key} must be in [0, 1), got ${resolved[key]}`);

@@ -1,6 +1,7 @@
 /**
- * Builds EfficientNet V1/V2 as tf.layers functional models from an ArchitecturePlan, the way
- * Keras' applications/efficientnet.py does, with Keras' layer names so Keras weights map by name.
+ * Builds EfficientNet V1/V2 as tf.layers functional models: the network recipe (recipe.ts) walks
+ * the ArchitecturePlan, with Keras' layer names so Keras weights map by name, and each of its steps
+ * becomes a tf.layers layer here, with Keras' initialisers.
  *
  * Every layer is a stock tf.layers class, so a saved model.json reloads with plain
  * tf.loadLayersModel in any TF.js program, without Effitune code:
@@ -11,15 +12,19 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { PREPROCESS_LAYER, resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './build-options';
-import { getVariant, planArchitecture, type ArchitecturePlan, type BlockPlan, type Preprocessing, type VariantSpec } from './variants';
+import { resolveBuildOptions, type BuildOptions } from './build-options';
+import { walkNetwork, type ConvLayer, type DepthwiseLayer, type LayerOps } from './recipe';
+import { getVariant, planArchitecture, type Preprocessing, type VariantSpec } from './variants';
 
 /** Build a fresh, randomly initialised model (Keras initialisers) for a variant or variant id. */
 export function buildEfficientNet(variantOrId: VariantSpec | string, options: BuildOptions = {}): tfl.LayersModel {
   const variant = typeof variantOrId === 'string' ? getVariant(variantOrId) : variantOrId;
   const opts = resolveBuildOptions(variant, options);
-  const plan = planArchitecture(variant, opts.dropConnect);
-  return new Builder(plan, opts).build();
+  const layers = new TfLayers(opts.seed);
+  const output = walkNetwork(planArchitecture(variant, opts.dropConnect), opts, layers);
+  const model = tfl.model({ inputs: layers.modelInput(), outputs: output, name: modelName(variant) });
+  layers.setPreprocessing(opts.preprocessing);
+  return model;
 }
 
 /** The constants of the preprocess layer: kernel [1,1,3,1] = 1/(divisor·std), bias = −mean/std. */
@@ -35,143 +40,91 @@ export function preprocessWeights(p: Preprocessing): { kernel: Float32Array; bia
 
 type Sym = tfl.SymbolicTensor;
 
-class Builder {
+/** The recipe's steps as stock tf.layers layers, with Keras' initialisers. */
+class TfLayers implements LayerOps<Sym> {
   private seedCounter = 0;
+  private inputTensor: Sym | null = null;
+  private preprocessLayer: tfl.layers.Layer | null = null;
 
-  constructor(
-    private readonly plan: ArchitecturePlan,
-    private readonly opts: ResolvedBuildOptions,
-  ) {}
+  constructor(private readonly seed: number | undefined) {}
 
-  build(): tfl.LayersModel {
-    const { plan, opts } = this;
-    const input = tfl.input({ shape: [opts.resolution, opts.resolution, 3], name: 'pixels' });
-    const preprocess = tfl.layers.depthwiseConv2d({ kernelSize: 1, useBias: true, trainable: false, name: PREPROCESS_LAYER });
-    let x = preprocess.apply(input) as Sym;
+  input(name: string, shape: readonly [number, number, number]): Sym {
+    this.inputTensor = tfl.input({ shape: [...shape], name });
+    return this.inputTensor;
+  }
 
-    x = this.conv(x, plan.stemFilters, 3, 2, 'stem_conv');
-    x = this.bn(x, 'stem_bn');
-    x = this.act(x, 'stem_activation');
-    for (const block of plan.blocks) x = block.kind === 'mbconv' ? this.mbconv(x, block) : this.fusedMbconv(x, block);
+  preprocess(x: Sym, name: string): Sym {
+    this.preprocessLayer = tfl.layers.depthwiseConv2d({ kernelSize: 1, useBias: true, trainable: false, name });
+    return this.preprocessLayer.apply(x) as Sym;
+  }
 
-    x = this.conv(x, plan.headFilters, 1, 1, 'top_conv');
-    x = this.bn(x, 'top_bn');
-    x = this.act(x, 'top_activation');
-    if (opts.includeTop) {
-      x = tfl.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(x) as Sym;
-      if (opts.dropout > 0) x = tfl.layers.dropout({ rate: opts.dropout, name: 'top_dropout' }).apply(x) as Sym;
-      x = tfl.layers
-        .dense({
-          units: opts.classes,
-          activation: opts.classifierActivation,
-          kernelInitializer: tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanOut', distribution: 'uniform', seed: this.nextSeed() }),
-          name: 'predictions',
-        })
-        .apply(x) as Sym;
-    } else if (opts.pooling === 'avg') {
-      x = tfl.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(x) as Sym;
-    } else if (opts.pooling === 'max') {
-      x = tfl.layers.globalMaxPooling2d({ name: 'max_pool' }).apply(x) as Sym;
-    }
+  pad(x: Sym, pad: number, name: string): Sym {
+    return tfl.layers.zeroPadding2d({ padding: [[pad, pad], [pad, pad]], name }).apply(x) as Sym;
+  }
 
-    const model = tfl.model({ inputs: input, outputs: x, name: modelName(plan.variant) });
-    const { kernel, bias } = preprocessWeights(opts.preprocessing);
-    tf.tidy(() => preprocess.setWeights([tf.tensor4d(kernel, [1, 1, 3, 1]), tf.tensor1d(bias)]));
+  conv(x: Sym, c: ConvLayer): Sym {
+    const { name, filters, kernel, stride, padding, useBias, activation } = c;
+    return tfl.layers.conv2d({ filters, kernelSize: kernel, strides: stride, padding, useBias, activation, kernelInitializer: this.convInit(), name }).apply(x) as Sym;
+  }
+
+  depthwise(x: Sym, c: DepthwiseLayer): Sym {
+    const { name, kernel, stride, padding } = c;
+    return tfl.layers.depthwiseConv2d({ kernelSize: kernel, strides: stride, padding, useBias: false, depthwiseInitializer: this.convInit(), name }).apply(x) as Sym;
+  }
+
+  batchNorm(x: Sym, name: string, momentum: number, epsilon: number): Sym {
+    return tfl.layers.batchNormalization({ axis: 3, momentum, epsilon, name }).apply(x) as Sym;
+  }
+
+  swish(x: Sym, name: string): Sym {
+    return tfl.layers.activation({ activation: 'swish', name }).apply(x) as Sym;
+  }
+
+  globalPool(x: Sym, pooling: 'avg' | 'max', name: string): Sym {
+    const layer = pooling === 'avg' ? tfl.layers.globalAveragePooling2d({ name }) : tfl.layers.globalMaxPooling2d({ name });
+    return layer.apply(x) as Sym;
+  }
+
+  reshape(x: Sym, shape: readonly [number, number, number], name: string): Sym {
+    return tfl.layers.reshape({ targetShape: [...shape], name }).apply(x) as Sym;
+  }
+
+  multiply(x: Sym, y: Sym, name: string): Sym {
+    return tfl.layers.multiply({ name }).apply([x, y]) as Sym;
+  }
+
+  add(x: Sym, y: Sym, name: string): Sym {
+    return tfl.layers.add({ name }).apply([x, y]) as Sym;
+  }
+
+  dropout(x: Sym, rate: number, name: string): Sym {
+    return tfl.layers.dropout({ rate, name }).apply(x) as Sym;
+  }
+
+  /** Dropout with noiseShape [batch, 1, 1, 1]: drops the whole branch per sample in training, identity in inference. */
+  dropBranch(x: Sym, rate: number, name: string): Sym {
+    return tfl.layers.dropout({ rate, noiseShape: [null, 1, 1, 1] as unknown as number[], name }).apply(x) as Sym;
+  }
+
+  dense(x: Sym, units: number, activation: 'softmax' | 'linear', name: string): Sym {
+    const kernelInitializer = tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanOut', distribution: 'uniform', seed: this.nextSeed() });
+    return tfl.layers.dense({ units, activation, kernelInitializer, name }).apply(x) as Sym;
+  }
+
+  modelInput(): Sym {
+    if (!this.inputTensor) throw new Error('the recipe made no input layer');
+    return this.inputTensor;
+  }
+
+  /** Load the normalisation constants into the preprocess layer and freeze it. */
+  setPreprocessing(p: Preprocessing): void {
+    const layer = this.preprocessLayer;
+    if (!layer) throw new Error('the recipe made no preprocess layer');
+    const { kernel, bias } = preprocessWeights(p);
+    tf.tidy(() => layer.setWeights([tf.tensor4d(kernel, [1, 1, 3, 1]), tf.tensor1d(bias)]));
     // the constructor's trainable:false keeps the layer out of trainableWeights, but its variables
     // are created trainable; the setter freezes them too, so no optimizer or tf.variableGrads touches them
-    preprocess.trainable = false;
-    return model;
-  }
-
-  /** Keras block(): expand 1×1 → depthwise k×k → SE → project 1×1 → (drop + add). */
-  private mbconv(input: Sym, b: BlockPlan): Sym {
-    const p = `${b.name}_`;
-    const v2 = this.plan.variant.family === 'v2';
-    let x = input;
-    if (b.expand !== 1) {
-      x = this.conv(x, b.filtersMid, 1, 1, `${p}expand_conv`);
-      x = this.bn(x, `${p}expand_bn`);
-      x = this.act(x, `${p}expand_activation`);
-    }
-    // Keras V2 calls the depthwise layer "dwconv2"
-    x = this.depthwise(x, b.kernel, b.stride, `${p}${v2 ? 'dwconv2' : 'dwconv'}`);
-    x = this.bn(x, `${p}bn`);
-    x = this.act(x, `${p}activation`);
-    if (b.seFilters > 0) x = this.squeezeExcite(x, b, p);
-    x = this.conv(x, b.filtersOut, 1, 1, `${p}project_conv`);
-    x = this.bn(x, `${p}project_bn`);
-    return this.residual(x, input, b, p);
-  }
-
-  /** Keras V2 FusedMBConvBlock: expand k×k (stride) → SE → project 1×1; with expand 1 just k×k + act. */
-  private fusedMbconv(input: Sym, b: BlockPlan): Sym {
-    const p = `${b.name}_`;
-    let x = input;
-    if (b.expand !== 1) {
-      x = this.conv(x, b.filtersMid, b.kernel, b.stride, `${p}expand_conv`);
-      x = this.bn(x, `${p}expand_bn`);
-      x = this.act(x, `${p}expand_activation`);
-    }
-    if (b.seFilters > 0) x = this.squeezeExcite(x, b, p);
-    x = b.expand !== 1 ? this.conv(x, b.filtersOut, 1, 1, `${p}project_conv`) : this.conv(x, b.filtersOut, b.kernel, b.stride, `${p}project_conv`);
-    x = this.bn(x, `${p}project_bn`);
-    if (b.expand === 1) x = this.act(x, `${p}project_activation`);
-    return this.residual(x, input, b, p);
-  }
-
-  private squeezeExcite(x: Sym, b: BlockPlan, p: string): Sym {
-    let se = tfl.layers.globalAveragePooling2d({ name: `${p}se_squeeze` }).apply(x) as Sym;
-    se = tfl.layers.reshape({ targetShape: [1, 1, b.filtersMid], name: `${p}se_reshape` }).apply(se) as Sym;
-    se = tfl.layers
-      .conv2d({ filters: b.seFilters, kernelSize: 1, padding: 'same', activation: 'swish', kernelInitializer: this.convInit(), name: `${p}se_reduce` })
-      .apply(se) as Sym;
-    se = tfl.layers
-      .conv2d({ filters: b.filtersMid, kernelSize: 1, padding: 'same', activation: 'sigmoid', kernelInitializer: this.convInit(), name: `${p}se_expand` })
-      .apply(se) as Sym;
-    return tfl.layers.multiply({ name: `${p}se_excite` }).apply([x, se]) as Sym;
-  }
-
-  private residual(x: Sym, input: Sym, b: BlockPlan, p: string): Sym {
-    if (!b.residual) return x;
-    if (b.dropRate > 0) x = tfl.layers.dropout({ rate: b.dropRate, noiseShape: [null, 1, 1, 1] as unknown as number[], name: `${p}drop` }).apply(x) as Sym;
-    return tfl.layers.add({ name: `${p}add` }).apply([x, input]) as Sym;
-  }
-
-  private conv(x: Sym, filters: number, kernel: number, stride: number, name: string): Sym {
-    x = this.padForStride(x, kernel, stride, name);
-    return tfl.layers
-      .conv2d({ filters, kernelSize: kernel, strides: stride, padding: this.convPadding(stride), useBias: false, kernelInitializer: this.convInit(), name })
-      .apply(x) as Sym;
-  }
-
-  private depthwise(x: Sym, kernel: number, stride: number, name: string): Sym {
-    x = this.padForStride(x, kernel, stride, name);
-    return tfl.layers
-      .depthwiseConv2d({ kernelSize: kernel, strides: stride, padding: this.convPadding(stride), useBias: false, depthwiseInitializer: this.convInit(), name })
-      .apply(x) as Sym;
-  }
-
-  /**
-   * tf.layers 'same' is TensorFlow SAME (extra pixel bottom/right for stride 2), which is what
-   * Keras' ZeroPadding2D(correct_pad) + 'valid' computes. Stride 1 with odd kernels pads k//2 on
-   * both sides either way; only stride 2 in 'symmetric' mode needs an explicit padding layer.
-   */
-  private padForStride(x: Sym, kernel: number, stride: number, name: string): Sym {
-    if (stride === 1 || this.opts.padding === 'tf-same') return x;
-    const p = Math.floor(kernel / 2);
-    return tfl.layers.zeroPadding2d({ padding: [[p, p], [p, p]], name: `${name}_pad` }).apply(x) as Sym;
-  }
-
-  private convPadding(stride: number): 'same' | 'valid' {
-    return stride !== 1 && this.opts.padding === 'symmetric' ? 'valid' : 'same';
-  }
-
-  private bn(x: Sym, name: string): Sym {
-    return tfl.layers.batchNormalization({ axis: 3, momentum: this.plan.variant.bnMomentum, epsilon: this.opts.bnEpsilon, name }).apply(x) as Sym;
-  }
-
-  private act(x: Sym, name: string): Sym {
-    return tfl.layers.activation({ activation: 'swish', name }).apply(x) as Sym;
+    layer.trainable = false;
   }
 
   /** Keras CONV_KERNEL_INITIALIZER: VarianceScaling(2.0, fan_out, truncated normal). */
@@ -182,7 +135,7 @@ class Builder {
   /** Distinct seed per layer: the same seed everywhere would give equal-shaped layers equal weights. */
   private nextSeed(): number | undefined {
     this.seedCounter += 1;
-    return this.opts.seed === undefined ? undefined : this.opts.seed * 100_003 + this.seedCounter;
+    return this.seed === undefined ? undefined : this.seed * 100_003 + this.seedCounter;
   }
 }
 

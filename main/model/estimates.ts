@@ -3,6 +3,7 @@
  * the memory a training step needs at a batch size. All come from the layer table (layers.ts),
  * which tests check against built models.
  */
+import type { ArchitectureFigures } from '../contract/calls-models';
 import { describeLayers, type LayerInfo } from './layers';
 import { NAMED_VARIANTS, getVariant, planArchitecture, type VariantSpec } from './variants';
 import type { BuildOptions } from './build-options';
@@ -23,25 +24,6 @@ export const TFJS_ACTIVATION_FLOATS_PER_ELEMENT = 8;
  * update frees its temporaries variable by variable: the stock tf.train.adam runs the whole update
  * in one tidy and so keeps about 11 more floats per parameter until it ends.
  */
-
-export interface VariantFigures {
-  id: string;
-  name: string;
-  family: 'v1' | 'v2';
-  resolution: number;
-  /** trainable parameters with the given class count (published figures use 1000) */
-  params: number;
-  /** multiply-adds of one image at this resolution (convolutions and classifier) */
-  flops: number;
-  /** bytes of one training step at batch size `batch` (see trainingMemory) */
-  trainingMemoryBytes: number;
-  batch: number;
-  top1: number | null;
-  width: number;
-  depth: number;
-  dropout: number;
-  blocks: number;
-}
 
 export function trainableParams(layers: readonly LayerInfo[]): number {
   return sum(layers.flatMap((l) => l.weights.filter((w) => w.trainable).map((w) => product(w.shape))));
@@ -92,8 +74,12 @@ export function trainingMemory(layers: readonly LayerInfo[], batch: number): Tra
   return { ...parts, total: parts.activations + parts.weights + parts.gradients + parts.optimizerState };
 }
 
-/** Figures for one variant (named or custom) at its own resolution unless options say otherwise. */
-export function describeVariant(variantOrId: VariantSpec | string, batch: number, options: BuildOptions = {}): VariantFigures {
+/**
+ * Figures for one variant (named or custom) at its own resolution unless options say otherwise:
+ * trainable parameters with the given class count (published figures use 1000), and the memory of
+ * one training step at `batch` (see trainingMemory).
+ */
+export function describeVariant(variantOrId: VariantSpec | string, batch: number, options: BuildOptions = {}): ArchitectureFigures {
   const variant = typeof variantOrId === 'string' ? getVariant(variantOrId) : variantOrId;
   const layers = describeLayers(variant, options);
   return {
@@ -114,7 +100,7 @@ export function describeVariant(variantOrId: VariantSpec | string, batch: number
 }
 
 /** Every published variant at its native resolution with a 1000-class head (the CLI's `models --json`). */
-export function describeVariants(batch: number): VariantFigures[] {
+export function describeVariants(batch: number): ArchitectureFigures[] {
   return NAMED_VARIANTS.map((v) => describeVariant(v, batch));
 }
 

@@ -1,11 +1,13 @@
 /**
  * The layer table of a built model, derived from the ArchitecturePlan without building it:
- * every layer's name, output shape, weights and multiply-adds, in the builder's order. Parameter
- * counts, FLOPs and memory estimates read this table, so B7 costs nothing to describe; tests check
- * it equals the layers of actually built models (names, shapes, weights) for small variants.
+ * every layer's name, output shape, weights and multiply-adds, in the builder's order. It is the
+ * same walk of the network recipe (recipe.ts) the builder makes, with shapes instead of tensors.
+ * Parameter counts, FLOPs and memory estimates read this table, so B7 costs nothing to describe;
+ * tests check it equals the layers of actually built models (names, shapes, weights).
  */
-import { planArchitecture, type ArchitecturePlan, type BlockPlan, type VariantSpec } from './variants';
-import { PREPROCESS_LAYER, resolveBuildOptions, type BuildOptions, type ResolvedBuildOptions } from './build-options';
+import { resolveBuildOptions, type BuildOptions } from './build-options';
+import { walkNetwork, type ConvLayer, type DepthwiseLayer, type LayerOps } from './recipe';
+import { planArchitecture, type VariantSpec } from './variants';
 
 export type LayerKind =
   | 'input'
@@ -39,134 +41,92 @@ export interface LayerInfo {
   readonly macs: number;
 }
 
-type Shape = readonly [number, number, number];
+type Shape = readonly number[];
 
 export function describeLayers(variant: VariantSpec, options: BuildOptions = {}): LayerInfo[] {
   const opts = resolveBuildOptions(variant, options);
-  return new LayerTable(planArchitecture(variant, opts.dropConnect), opts).layers;
+  const table = new LayerTable();
+  walkNetwork(planArchitecture(variant, opts.dropConnect), opts, table);
+  return table.layers;
 }
 
-/** Mirrors Builder in builder.ts step by step; keep the two in the same order. */
-class LayerTable {
+/** The recipe's steps as rows: output shape (height, width, channels), weights as tf.layers names them, multiply-adds. */
+class LayerTable implements LayerOps<Shape> {
   readonly layers: LayerInfo[] = [];
 
-  constructor(
-    private readonly plan: ArchitecturePlan,
-    private readonly opts: ResolvedBuildOptions,
-  ) {
-    const r = opts.resolution;
-    let s: Shape = [r, r, 3];
-    this.push('pixels', 'input', s);
-    this.push(PREPROCESS_LAYER, 'preprocess', s, [w('depthwise_kernel', [1, 1, 3, 1], false), w('bias', [3], false)], 0);
-    s = this.conv(s, plan.stemFilters, 3, 2, 'stem_conv');
-    this.bn(s, 'stem_bn');
-    this.act(s, 'stem_activation');
-    for (const b of plan.blocks) s = b.kind === 'mbconv' ? this.mbconv(s, b) : this.fused(s, b);
-    s = this.conv(s, plan.headFilters, 1, 1, 'top_conv');
-    this.bn(s, 'top_bn');
-    this.act(s, 'top_activation');
-    const c = s[2];
-    if (opts.includeTop) {
-      this.push('avg_pool', 'pool', [c]);
-      if (opts.dropout > 0) this.push('top_dropout', 'dropout', [c]);
-      this.push('predictions', 'dense', [opts.classes], [w('kernel', [c, opts.classes]), w('bias', [opts.classes])], c * opts.classes);
-    } else if (opts.pooling) {
-      this.push(opts.pooling === 'avg' ? 'avg_pool' : 'max_pool', 'pool', [c]);
-    }
+  input(name: string, shape: readonly [number, number, number]): Shape {
+    return this.push(name, 'input', shape);
   }
 
-  private mbconv(input: Shape, b: BlockPlan): Shape {
-    const p = `${b.name}_`;
-    let s = input;
-    if (b.expand !== 1) {
-      s = this.conv(s, b.filtersMid, 1, 1, `${p}expand_conv`);
-      this.bn(s, `${p}expand_bn`);
-      this.act(s, `${p}expand_activation`);
-    }
-    s = this.depthwise(s, b.kernel, b.stride, `${p}${this.plan.variant.family === 'v2' ? 'dwconv2' : 'dwconv'}`);
-    this.bn(s, `${p}bn`);
-    this.act(s, `${p}activation`);
-    if (b.seFilters > 0) this.squeezeExcite(s, b, p);
-    s = this.conv(s, b.filtersOut, 1, 1, `${p}project_conv`);
-    this.bn(s, `${p}project_bn`);
-    this.residual(s, b, p);
-    return s;
+  preprocess(s: Shape, name: string): Shape {
+    return this.push(name, 'preprocess', s, [w('depthwise_kernel', [1, 1, 3, 1], false), w('bias', [3], false)]);
   }
 
-  private fused(input: Shape, b: BlockPlan): Shape {
-    const p = `${b.name}_`;
-    let s = input;
-    if (b.expand !== 1) {
-      s = this.conv(s, b.filtersMid, b.kernel, b.stride, `${p}expand_conv`);
-      this.bn(s, `${p}expand_bn`);
-      this.act(s, `${p}expand_activation`);
-    }
-    if (b.seFilters > 0) this.squeezeExcite(s, b, p);
-    s = b.expand !== 1 ? this.conv(s, b.filtersOut, 1, 1, `${p}project_conv`) : this.conv(s, b.filtersOut, b.kernel, b.stride, `${p}project_conv`);
-    this.bn(s, `${p}project_bn`);
-    if (b.expand === 1) this.act(s, `${p}project_activation`);
-    this.residual(s, b, p);
-    return s;
+  pad(s: Shape, pad: number, name: string): Shape {
+    return this.push(name, 'pad', [s[0] + 2 * pad, s[1] + 2 * pad, s[2]]);
   }
 
-  private squeezeExcite(s: Shape, b: BlockPlan, p: string): void {
-    const mid = b.filtersMid;
-    this.push(`${p}se_squeeze`, 'pool', [mid]);
-    this.push(`${p}se_reshape`, 'reshape', [1, 1, mid]);
-    this.push(`${p}se_reduce`, 'conv', [1, 1, b.seFilters], [w('kernel', [1, 1, mid, b.seFilters]), w('bias', [b.seFilters])], mid * b.seFilters);
-    this.push(`${p}se_expand`, 'conv', [1, 1, mid], [w('kernel', [1, 1, b.seFilters, mid]), w('bias', [mid])], b.seFilters * mid);
-    this.push(`${p}se_excite`, 'multiply', s);
-  }
-
-  private residual(s: Shape, b: BlockPlan, p: string): void {
-    if (!b.residual) return;
-    if (b.dropRate > 0) this.push(`${p}drop`, 'dropout', s);
-    this.push(`${p}add`, 'add', s);
-  }
-
-  private conv(s: Shape, filters: number, k: number, stride: number, name: string): Shape {
+  conv(s: Shape, c: ConvLayer): Shape {
     const inC = s[2];
-    s = this.pad(s, k, stride, name);
-    const out = this.outShape(s, k, stride, filters);
-    this.push(name, 'conv', out, [w('kernel', [k, k, inC, filters])], out[0] * out[1] * filters * k * k * inC);
-    return out;
+    const out = outShape(s, c, c.filters);
+    const weights = [w('kernel', [c.kernel, c.kernel, inC, c.filters]), ...(c.useBias ? [w('bias', [c.filters])] : [])];
+    return this.push(c.name, 'conv', out, weights, out[0] * out[1] * c.filters * c.kernel * c.kernel * inC);
   }
 
-  private depthwise(s: Shape, k: number, stride: number, name: string): Shape {
+  depthwise(s: Shape, c: DepthwiseLayer): Shape {
+    const channels = s[2];
+    const out = outShape(s, c, channels);
+    return this.push(c.name, 'depthwise', out, [w('depthwise_kernel', [c.kernel, c.kernel, channels, 1])], out[0] * out[1] * channels * c.kernel * c.kernel);
+  }
+
+  batchNorm(s: Shape, name: string): Shape {
     const c = s[2];
-    s = this.pad(s, k, stride, name);
-    const out = this.outShape(s, k, stride, c);
-    this.push(name, 'depthwise', out, [w('depthwise_kernel', [k, k, c, 1])], out[0] * out[1] * c * k * k);
-    return out;
+    return this.push(name, 'batchnorm', s, [w('gamma', [c]), w('beta', [c]), w('moving_mean', [c], false), w('moving_variance', [c], false)]);
   }
 
-  private pad(s: Shape, k: number, stride: number, name: string): Shape {
-    if (stride === 1 || this.opts.padding === 'tf-same') return s;
-    const p = Math.floor(k / 2);
-    const padded: Shape = [s[0] + 2 * p, s[1] + 2 * p, s[2]];
-    this.push(`${name}_pad`, 'pad', padded);
-    return padded;
+  swish(s: Shape, name: string): Shape {
+    return this.push(name, 'activation', s);
   }
 
-  /** 'same': ceil(n/stride); 'valid' after explicit symmetric padding: floor((n − k)/stride) + 1. */
-  private outShape(s: Shape, k: number, stride: number, filters: number): Shape {
-    const explicit = stride !== 1 && this.opts.padding === 'symmetric';
-    const size = (n: number) => (explicit ? Math.floor((n - k) / stride) + 1 : Math.ceil(n / stride));
-    return [size(s[0]), size(s[1]), filters];
+  globalPool(s: Shape, _pooling: 'avg' | 'max', name: string): Shape {
+    return this.push(name, 'pool', [s[2]]);
   }
 
-  private bn(s: Shape, name: string): void {
-    const c = s[2];
-    this.push(name, 'batchnorm', s, [w('gamma', [c]), w('beta', [c]), w('moving_mean', [c], false), w('moving_variance', [c], false)]);
+  reshape(_s: Shape, shape: readonly [number, number, number], name: string): Shape {
+    return this.push(name, 'reshape', shape);
   }
 
-  private act(s: Shape, name: string): void {
-    this.push(name, 'activation', s);
+  multiply(s: Shape, _y: Shape, name: string): Shape {
+    return this.push(name, 'multiply', s);
   }
 
-  private push(name: string, kind: LayerKind, outputShape: readonly number[], weights: WeightInfo[] = [], macs = 0): void {
+  add(s: Shape, _y: Shape, name: string): Shape {
+    return this.push(name, 'add', s);
+  }
+
+  dropout(s: Shape, _rate: number, name: string): Shape {
+    return this.push(name, 'dropout', s);
+  }
+
+  dropBranch(s: Shape, _rate: number, name: string): Shape {
+    return this.push(name, 'dropout', s);
+  }
+
+  dense(s: Shape, units: number, _activation: 'softmax' | 'linear', name: string): Shape {
+    const c = s[0];
+    return this.push(name, 'dense', [units], [w('kernel', [c, units]), w('bias', [units])], c * units);
+  }
+
+  private push(name: string, kind: LayerKind, outputShape: Shape, weights: WeightInfo[] = [], macs = 0): Shape {
     this.layers.push({ name, kind, outputShape, weights, macs });
+    return outputShape;
   }
+}
+
+/** 'same': ceil(n/stride); 'valid' (after explicit symmetric padding): floor((n − k)/stride) + 1. */
+function outShape(s: Shape, c: { kernel: number; stride: number; padding: 'same' | 'valid' }, channels: number): Shape {
+  const size = (n: number) => (c.padding === 'valid' ? Math.floor((n - c.kernel) / c.stride) + 1 : Math.ceil(n / c.stride));
+  return [size(s[0]), size(s[1]), channels];
 }
 
 function w(name: string, shape: number[], trainable = true): WeightInfo {

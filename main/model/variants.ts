@@ -1,26 +1,34 @@
 /**
  * EfficientNet architectures as data: the base block tables of V1 (B0) and V2, the scaling
  * coefficients of every published variant, a custom compound-scaling φ variant, and the
- * resolved per-block plan that both the builder and the estimates read.
+ * resolved per-block plan that the network recipe (recipe.ts) walks for the builder and the estimates.
  *
  * Sources: Keras applications efficientnet.py / efficientnet_v2.py (tables, rounding rules, layer
- * names) and ../shared/reference/efficientnet.md (published figures).
+ * names), the EfficientNet and EfficientNetV2 papers (Tan & Le, 2019 and 2021: coefficients,
+ * published top-1); docs/efficientnet-reference.md collects the figures.
  */
+import { PAPER_SCALING, PHI_RANGE, SCALING_COEFFICIENT_RANGE } from '../contract/calls-models';
 import { ApiError } from '../contract/contract';
 
+/** Keras V2's conv_type: 'mbconv' (expand 1×1, depthwise k×k, SE, project) or 'fused' (expand k×k, project). */
 export type BlockKind = 'mbconv' | 'fused';
 
-/** One stage of a base block table, before width/depth scaling. */
+/**
+ * One stage of a base block table, before width/depth scaling: a row of Keras' DEFAULT_BLOCKS_ARGS
+ * (efficientnet.py, efficientnet_v2.py) under the same names. Keras' id_skip is true in every row
+ * of every table, so it is not a field: the skip rule is in planArchitecture.
+ */
 export interface StageSpec {
-  readonly kind: BlockKind;
-  readonly expand: number;
-  readonly kernel: number;
-  readonly stride: number;
+  readonly convType: BlockKind;
+  readonly kernelSize: number;
+  readonly repeats: number;
   readonly filtersIn: number;
   readonly filtersOut: number;
-  readonly repeats: number;
-  /** squeeze-and-excitation ratio of the block's INPUT filters; 0 = no SE */
-  readonly se: number;
+  readonly expandRatio: number;
+  /** of the stage's first block; the others have stride 1 */
+  readonly strides: number;
+  /** squeeze-and-excitation bottleneck as a fraction of the block's INPUT filters; 0 = no SE */
+  readonly seRatio: number;
 }
 
 /** Per-channel affine map applied to RGB pixels 0..255 inside the model: y = x·scale + offset. */
@@ -68,83 +76,68 @@ export interface VariantSpec {
   readonly scaling?: CompoundScaling;
 }
 
-const mb = (expand: number, kernel: number, stride: number, filtersIn: number, filtersOut: number, repeats: number, se = 0.25): StageSpec => ({
-  kind: 'mbconv',
-  expand,
-  kernel,
-  stride,
-  filtersIn,
-  filtersOut,
-  repeats,
-  se,
-});
-const fused = (expand: number, stride: number, filtersIn: number, filtersOut: number, repeats: number): StageSpec => ({
-  kind: 'fused',
-  expand,
-  kernel: 3,
-  stride,
-  filtersIn,
-  filtersOut,
-  repeats,
-  se: 0,
-});
-
 /** B0's table (paper Table 1, Keras DEFAULT_BLOCKS_ARGS); B1..B7 scale it. */
 export const V1_BASE_STAGES: readonly StageSpec[] = [
-  mb(1, 3, 1, 32, 16, 1),
-  mb(6, 3, 2, 16, 24, 2),
-  mb(6, 5, 2, 24, 40, 2),
-  mb(6, 3, 2, 40, 80, 3),
-  mb(6, 5, 1, 80, 112, 3),
-  mb(6, 5, 2, 112, 192, 4),
-  mb(6, 3, 1, 192, 320, 1),
+  { convType: 'mbconv', kernelSize: 3, repeats: 1, filtersIn: 32, filtersOut: 16, expandRatio: 1, strides: 1, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 2, filtersIn: 16, filtersOut: 24, expandRatio: 6, strides: 2, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 5, repeats: 2, filtersIn: 24, filtersOut: 40, expandRatio: 6, strides: 2, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 3, filtersIn: 40, filtersOut: 80, expandRatio: 6, strides: 2, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 5, repeats: 3, filtersIn: 80, filtersOut: 112, expandRatio: 6, strides: 1, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 5, repeats: 4, filtersIn: 112, filtersOut: 192, expandRatio: 6, strides: 2, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 1, filtersIn: 192, filtersOut: 320, expandRatio: 6, strides: 1, seRatio: 0.25 },
 ];
 
-/** EfficientNetV2-B0 table; B1..B3 scale it (Keras efficientnet_v2.py). */
+/** EfficientNetV2-B0's table (Keras efficientnet_v2.py DEFAULT_BLOCKS_ARGS["efficientnetv2-b0"]); B1..B3 scale it. */
 const V2_B_STAGES: readonly StageSpec[] = [
-  fused(1, 1, 32, 16, 1),
-  fused(4, 2, 16, 32, 2),
-  fused(4, 2, 32, 48, 2),
-  mb(4, 3, 2, 48, 96, 3),
-  mb(6, 3, 1, 96, 112, 5),
-  mb(6, 3, 2, 112, 192, 8),
+  { convType: 'fused', kernelSize: 3, repeats: 1, filtersIn: 32, filtersOut: 16, expandRatio: 1, strides: 1, seRatio: 0 },
+  { convType: 'fused', kernelSize: 3, repeats: 2, filtersIn: 16, filtersOut: 32, expandRatio: 4, strides: 2, seRatio: 0 },
+  { convType: 'fused', kernelSize: 3, repeats: 2, filtersIn: 32, filtersOut: 48, expandRatio: 4, strides: 2, seRatio: 0 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 3, filtersIn: 48, filtersOut: 96, expandRatio: 4, strides: 2, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 5, filtersIn: 96, filtersOut: 112, expandRatio: 6, strides: 1, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 8, filtersIn: 112, filtersOut: 192, expandRatio: 6, strides: 2, seRatio: 0.25 },
 ];
 const V2_S_STAGES: readonly StageSpec[] = [
-  fused(1, 1, 24, 24, 2),
-  fused(4, 2, 24, 48, 4),
-  fused(4, 2, 48, 64, 4),
-  mb(4, 3, 2, 64, 128, 6),
-  mb(6, 3, 1, 128, 160, 9),
-  mb(6, 3, 2, 160, 256, 15),
+  { convType: 'fused', kernelSize: 3, repeats: 2, filtersIn: 24, filtersOut: 24, expandRatio: 1, strides: 1, seRatio: 0 },
+  { convType: 'fused', kernelSize: 3, repeats: 4, filtersIn: 24, filtersOut: 48, expandRatio: 4, strides: 2, seRatio: 0 },
+  { convType: 'fused', kernelSize: 3, repeats: 4, filtersIn: 48, filtersOut: 64, expandRatio: 4, strides: 2, seRatio: 0 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 6, filtersIn: 64, filtersOut: 128, expandRatio: 4, strides: 2, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 9, filtersIn: 128, filtersOut: 160, expandRatio: 6, strides: 1, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 15, filtersIn: 160, filtersOut: 256, expandRatio: 6, strides: 2, seRatio: 0.25 },
 ];
 const V2_M_STAGES: readonly StageSpec[] = [
-  fused(1, 1, 24, 24, 3),
-  fused(4, 2, 24, 48, 5),
-  fused(4, 2, 48, 80, 5),
-  mb(4, 3, 2, 80, 160, 7),
-  mb(6, 3, 1, 160, 176, 14),
-  mb(6, 3, 2, 176, 304, 18),
-  mb(6, 3, 1, 304, 512, 5),
+  { convType: 'fused', kernelSize: 3, repeats: 3, filtersIn: 24, filtersOut: 24, expandRatio: 1, strides: 1, seRatio: 0 },
+  { convType: 'fused', kernelSize: 3, repeats: 5, filtersIn: 24, filtersOut: 48, expandRatio: 4, strides: 2, seRatio: 0 },
+  { convType: 'fused', kernelSize: 3, repeats: 5, filtersIn: 48, filtersOut: 80, expandRatio: 4, strides: 2, seRatio: 0 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 7, filtersIn: 80, filtersOut: 160, expandRatio: 4, strides: 2, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 14, filtersIn: 160, filtersOut: 176, expandRatio: 6, strides: 1, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 18, filtersIn: 176, filtersOut: 304, expandRatio: 6, strides: 2, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 5, filtersIn: 304, filtersOut: 512, expandRatio: 6, strides: 1, seRatio: 0.25 },
 ];
 const V2_L_STAGES: readonly StageSpec[] = [
-  fused(1, 1, 32, 32, 4),
-  fused(4, 2, 32, 64, 7),
-  fused(4, 2, 64, 96, 7),
-  mb(4, 3, 2, 96, 192, 10),
-  mb(6, 3, 1, 192, 224, 19),
-  mb(6, 3, 2, 224, 384, 25),
-  mb(6, 3, 1, 384, 640, 7),
+  { convType: 'fused', kernelSize: 3, repeats: 4, filtersIn: 32, filtersOut: 32, expandRatio: 1, strides: 1, seRatio: 0 },
+  { convType: 'fused', kernelSize: 3, repeats: 7, filtersIn: 32, filtersOut: 64, expandRatio: 4, strides: 2, seRatio: 0 },
+  { convType: 'fused', kernelSize: 3, repeats: 7, filtersIn: 64, filtersOut: 96, expandRatio: 4, strides: 2, seRatio: 0 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 10, filtersIn: 96, filtersOut: 192, expandRatio: 4, strides: 2, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 19, filtersIn: 192, filtersOut: 224, expandRatio: 6, strides: 1, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 25, filtersIn: 224, filtersOut: 384, expandRatio: 6, strides: 2, seRatio: 0.25 },
+  { convType: 'mbconv', kernelSize: 3, repeats: 7, filtersIn: 384, filtersOut: 640, expandRatio: 6, strides: 1, seRatio: 0.25 },
 ];
 
-function v1(n: number, width: number, depth: number, resolution: number, dropout: number, top1: number | null): VariantSpec {
+/** A published variant's coefficients: Keras' EfficientNetB0..B7(width, depth, resolution, dropout) plus its top-1. */
+interface Coefficients {
+  readonly width: number;
+  readonly depth: number;
+  readonly resolution: number;
+  readonly dropout: number;
+  readonly top1: number | null;
+}
+
+function v1(n: number, c: Coefficients): VariantSpec {
   return {
     id: `b${n}`,
     name: `EfficientNet-B${n}`,
     family: 'v1',
-    width,
-    depth,
-    resolution,
-    dropout,
+    ...c,
     dropConnect: 0.2,
     stages: V1_BASE_STAGES,
     stemFilters: 32,
@@ -153,28 +146,16 @@ function v1(n: number, width: number, depth: number, resolution: number, dropout
     bnEpsilon: 1e-3,
     roundUpTenPercent: true,
     preprocessing: IMAGENET_PREPROCESSING,
-    top1,
   };
 }
 
-function v2(
-  suffix: string,
-  stages: readonly StageSpec[],
-  width: number,
-  depth: number,
-  resolution: number,
-  dropout: number,
-  top1: number | null,
-): VariantSpec {
+function v2(suffix: string, stages: readonly StageSpec[], c: Coefficients): VariantSpec {
   const bVariant = suffix.startsWith('b');
   return {
     id: `v2-${suffix}`,
     name: `EfficientNetV2-${suffix.toUpperCase()}`,
     family: 'v2',
-    width,
-    depth,
-    resolution,
-    dropout,
+    ...c,
     dropConnect: 0.2,
     stages,
     stemFilters: stages[0].filtersIn,
@@ -184,32 +165,28 @@ function v2(
     roundUpTenPercent: false,
     // Keras: the B variants keep V1's ImageNet normalisation, S/M/L map pixels to [-1, 1]
     preprocessing: bVariant ? IMAGENET_PREPROCESSING : MINUS_ONE_TO_ONE_PREPROCESSING,
-    top1,
   };
 }
 
 /** The published variants, in the order the model picker lists them. */
 export const NAMED_VARIANTS: readonly VariantSpec[] = [
-  v1(0, 1.0, 1.0, 224, 0.2, 77.1),
-  v1(1, 1.0, 1.1, 240, 0.2, 79.1),
-  v1(2, 1.1, 1.2, 260, 0.3, 80.1),
-  v1(3, 1.2, 1.4, 300, 0.3, 81.6),
-  v1(4, 1.4, 1.8, 380, 0.4, 82.9),
-  v1(5, 1.6, 2.2, 456, 0.4, 83.6),
-  v1(6, 1.8, 2.6, 528, 0.5, 84.0),
-  v1(7, 2.0, 3.1, 600, 0.5, 84.3),
-  // top-1 only where the reference sheet gives it; B1..B3 have no figure there
-  v2('b0', V2_B_STAGES, 1.0, 1.0, 224, 0.2, 78.7),
-  v2('b1', V2_B_STAGES, 1.0, 1.1, 240, 0.2, null),
-  v2('b2', V2_B_STAGES, 1.1, 1.2, 260, 0.3, null),
-  v2('b3', V2_B_STAGES, 1.2, 1.4, 300, 0.3, null),
-  v2('s', V2_S_STAGES, 1.0, 1.0, 384, 0.2, 83.9),
-  v2('m', V2_M_STAGES, 1.0, 1.0, 480, 0.3, 85.2),
-  v2('l', V2_L_STAGES, 1.0, 1.0, 480, 0.4, 85.7),
+  v1(0, { width: 1.0, depth: 1.0, resolution: 224, dropout: 0.2, top1: 77.1 }),
+  v1(1, { width: 1.0, depth: 1.1, resolution: 240, dropout: 0.2, top1: 79.1 }),
+  v1(2, { width: 1.1, depth: 1.2, resolution: 260, dropout: 0.3, top1: 80.1 }),
+  v1(3, { width: 1.2, depth: 1.4, resolution: 300, dropout: 0.3, top1: 81.6 }),
+  v1(4, { width: 1.4, depth: 1.8, resolution: 380, dropout: 0.4, top1: 82.9 }),
+  v1(5, { width: 1.6, depth: 2.2, resolution: 456, dropout: 0.4, top1: 83.6 }),
+  v1(6, { width: 1.8, depth: 2.6, resolution: 528, dropout: 0.5, top1: 84.0 }),
+  v1(7, { width: 2.0, depth: 3.1, resolution: 600, dropout: 0.5, top1: 84.3 }),
+  // top-1 only where the EfficientNetV2 paper gives it; B1..B3 have no figure there
+  v2('b0', V2_B_STAGES, { width: 1.0, depth: 1.0, resolution: 224, dropout: 0.2, top1: 78.7 }),
+  v2('b1', V2_B_STAGES, { width: 1.0, depth: 1.1, resolution: 240, dropout: 0.2, top1: null }),
+  v2('b2', V2_B_STAGES, { width: 1.1, depth: 1.2, resolution: 260, dropout: 0.3, top1: null }),
+  v2('b3', V2_B_STAGES, { width: 1.2, depth: 1.4, resolution: 300, dropout: 0.3, top1: null }),
+  v2('s', V2_S_STAGES, { width: 1.0, depth: 1.0, resolution: 384, dropout: 0.2, top1: 83.9 }),
+  v2('m', V2_M_STAGES, { width: 1.0, depth: 1.0, resolution: 480, dropout: 0.3, top1: 85.2 }),
+  v2('l', V2_L_STAGES, { width: 1.0, depth: 1.0, resolution: 480, dropout: 0.4, top1: 85.7 }),
 ];
-
-export const DEFAULT_SCALING = { alpha: 1.2, beta: 1.1, gamma: 1.15 } as const;
-export const PHI_RANGE = { min: -10, max: 10 } as const;
 
 /** α·β²·γ² — the paper constrains it to ≈ 2 so FLOPs grow about 2^φ. */
 export function flopsGrowthPerPhi(alpha: number, beta: number, gamma: number): number {
@@ -233,26 +210,27 @@ export function customResolution(phi: number, gamma: number): number {
  */
 export function customVariant(scaling: Partial<CompoundScaling> & { phi: number }): VariantSpec {
   const { phi } = scaling;
-  const alpha = scaling.alpha ?? DEFAULT_SCALING.alpha;
-  const beta = scaling.beta ?? DEFAULT_SCALING.beta;
-  const gamma = scaling.gamma ?? DEFAULT_SCALING.gamma;
+  const alpha = scaling.alpha ?? PAPER_SCALING.alpha;
+  const beta = scaling.beta ?? PAPER_SCALING.beta;
+  const gamma = scaling.gamma ?? PAPER_SCALING.gamma;
   for (const [name, value] of Object.entries({ phi, alpha, beta, gamma })) {
     if (!Number.isFinite(value)) throw new ApiError('invalid_input', `${name} must be a finite number, got ${value}`);
   }
-  if (phi < PHI_RANGE.min || phi > PHI_RANGE.max) {
-    throw new ApiError('invalid_input', `phi must be between ${PHI_RANGE.min} and ${PHI_RANGE.max}, got ${phi}`);
-  }
-  for (const [name, value] of Object.entries({ alpha, beta, gamma })) {
-    if (value < 1 || value > 3) throw new ApiError('invalid_input', `${name} must be between 1 and 3, got ${value}`);
-  }
-  const isDefault = alpha === DEFAULT_SCALING.alpha && beta === DEFAULT_SCALING.beta && gamma === DEFAULT_SCALING.gamma;
+  // the contract's ranges (models.describe checks them at the door); model ids like "phi=-4" arrive as strings
+  checkRange('phi', phi, PHI_RANGE);
+  for (const [name, value] of Object.entries({ alpha, beta, gamma })) checkRange(name, value, SCALING_COEFFICIENT_RANGE);
+  const isDefault = alpha === PAPER_SCALING.alpha && beta === PAPER_SCALING.beta && gamma === PAPER_SCALING.gamma;
   const id = isDefault ? `phi=${phi}` : `phi=${phi},alpha=${alpha},beta=${beta},gamma=${gamma}`;
   return {
-    ...v1(0, beta ** phi, alpha ** phi, customResolution(phi, gamma), 0.2, null),
+    ...v1(0, { width: beta ** phi, depth: alpha ** phi, resolution: customResolution(phi, gamma), dropout: 0.2, top1: null }),
     id,
     name: isDefault ? `EfficientNet φ=${phi}` : `EfficientNet φ=${phi} (α ${alpha}, β ${beta}, γ ${gamma})`,
     scaling: { phi, alpha, beta, gamma },
   };
+}
+
+function checkRange(name: string, value: number, range: { readonly min: number; readonly max: number }): void {
+  if (value < range.min || value > range.max) throw new ApiError('invalid_input', `${name} must be between ${range.min} and ${range.max}, got ${value}`);
 }
 
 const ALIASES: Record<string, string> = {};
@@ -286,12 +264,15 @@ function parseCustomId(key: string): CompoundScaling {
     }
     values[name] = Number(raw);
   }
-  return { phi: values.phi, alpha: values.alpha ?? DEFAULT_SCALING.alpha, beta: values.beta ?? DEFAULT_SCALING.beta, gamma: values.gamma ?? DEFAULT_SCALING.gamma };
+  return { phi: values.phi, alpha: values.alpha ?? PAPER_SCALING.alpha, beta: values.beta ?? PAPER_SCALING.beta, gamma: values.gamma ?? PAPER_SCALING.gamma };
 }
 
 // ---------- resolved plan ----------
 
-/** One concrete block after scaling: what the builder builds and the estimates count. */
+/**
+ * One concrete block after scaling: what the network recipe (recipe.ts) walks, for the builder and
+ * the layer table alike. Fields are per block, so stride is this block's, not the stage's.
+ */
 export interface BlockPlan {
   /** Keras layer-name prefix without the trailing underscore, e.g. "block2a" */
   readonly name: string;
@@ -306,7 +287,7 @@ export interface BlockPlan {
   readonly filtersMid: number;
   readonly kernel: number;
   readonly stride: number;
-  /** SE bottleneck filters: max(1, floor(filtersIn·se)); 0 = no SE */
+  /** SE bottleneck filters: max(1, floor(filtersIn·seRatio)); 0 = no SE */
   readonly seFilters: number;
   readonly residual: boolean;
   /** stochastic-depth drop rate of the residual branch (0 when the block has no residual) */
@@ -336,12 +317,21 @@ export function roundRepeats(repeats: number, depth: number): number {
   return Math.ceil(depth * repeats - 1e-9);
 }
 
+/** A block adds its input back when it keeps the shape (timm: stride 1 and in == out; Keras' id_skip is always on). */
+const hasResidual = (stride: number, filtersIn: number, filtersOut: number) => stride === 1 && filtersIn === filtersOut;
+/** The SE bottleneck is a fraction of the block's input filters, at least one (Keras, timm). */
+const seFiltersOf = (filtersIn: number, seRatio: number) => (seRatio > 0 ? Math.max(1, Math.floor(filtersIn * seRatio)) : 0);
+/** Stochastic depth grows linearly: block b of N (counting from 0) drops with rate dropConnect·b/N. */
+const dropRateOf = (dropConnect: number, block: number, blocks: number) => (dropConnect * block) / blocks;
+/** Keras names repeats a, b, c, … (V2-L's longest stage has 25, still within a..z). */
+const blockName = (stage: number, repeat: number) => `block${stage + 1}${String.fromCharCode(97 + repeat)}`;
+
 /**
  * Resolve a variant into concrete blocks, as Keras' builder loop does: the first block of a stage
- * takes the stage's stride and input filters, the rest stride 1 and in = out. Stochastic depth:
- * block b of N drops with rate dropConnect·b/N, on residual blocks only, N counting the scaled
- * blocks (paper, timm, Keras V1; Keras V2 divides by the unscaled count, which lets deep variants
- * exceed the nominal rate — we keep one rule for both families).
+ * takes the stage's stride and input filters, the rest stride 1 and in = out. Stochastic depth
+ * applies to residual blocks only, N counting the scaled blocks (paper, timm, Keras V1; Keras V2
+ * divides by the unscaled count, which lets deep variants exceed the nominal rate — we keep one
+ * rule for both families).
  */
 export function planArchitecture(variant: VariantSpec, dropConnect = variant.dropConnect): ArchitecturePlan {
   const round = (f: number) => roundFilters(f, variant.width, variant.roundUpTenPercent);
@@ -352,29 +342,24 @@ export function planArchitecture(variant: VariantSpec, dropConnect = variant.dro
     for (let j = 0; j < repeats; j++) {
       const filtersIn = j === 0 ? round(stage.filtersIn) : round(stage.filtersOut);
       const filtersOut = round(stage.filtersOut);
-      const stride = j === 0 ? stage.stride : 1;
-      const residual = stride === 1 && filtersIn === filtersOut;
+      const stride = j === 0 ? stage.strides : 1;
+      const residual = hasResidual(stride, filtersIn, filtersOut);
       blocks.push({
-        name: `block${stageIndex + 1}${blockLetter(j)}`,
+        name: blockName(stageIndex, j),
         stage: stageIndex,
         repeat: j,
-        kind: stage.kind,
+        kind: stage.convType,
         filtersIn,
         filtersOut,
-        expand: stage.expand,
-        filtersMid: filtersIn * stage.expand,
-        kernel: stage.kernel,
+        expand: stage.expandRatio,
+        filtersMid: filtersIn * stage.expandRatio,
+        kernel: stage.kernelSize,
         stride,
-        seFilters: stage.se > 0 ? Math.max(1, Math.floor(filtersIn * stage.se)) : 0,
+        seFilters: seFiltersOf(filtersIn, stage.seRatio),
         residual,
-        dropRate: residual ? (dropConnect * blocks.length) / total : 0,
+        dropRate: residual ? dropRateOf(dropConnect, blocks.length, total) : 0,
       });
     }
   });
   return { variant, stemFilters: round(variant.stemFilters), headFilters: round(variant.headFilters), blocks };
-}
-
-/** Keras names repeats a, b, c, … (V2-L's longest stage has 25, still within a..z). */
-function blockLetter(j: number): string {
-  return String.fromCharCode(97 + j);
 }

@@ -4,7 +4,7 @@
  * them. Every write is one transaction, so a trainer killed mid-write leaves a consistent record.
  */
 import { ApiError } from '../contract/contract';
-import { RunStatus, type EpochRecord, type RunRecord } from '../contract/calls-data';
+import { isFinalRunStatus, RunStatus, type EpochRecord, type RunRecord } from '../contract/calls-data';
 import type { Database } from './database';
 
 export interface NewRun {
@@ -53,7 +53,6 @@ const NEXT_STATUS: Record<RunStatus, readonly RunStatus[]> = {
   cancelled: ['running'],
   completed: [],
 };
-const FINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled']);
 
 export function createRun(db: Database, run: NewRun): RunRecord {
   if (!run.variant.trim()) throw new ApiError('invalid_input', 'a run needs a model variant');
@@ -67,7 +66,7 @@ export function createRun(db: Database, run: NewRun): RunRecord {
         `INSERT INTO runs (created_at, updated_at, status, config, backend, variant, resolution, classes, class_ids, checkpoint_dir, finished_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(now, now, RunStatus.parse(status), JSON.stringify(run.config), run.backend ?? null, run.variant, run.resolution, JSON.stringify(run.classes), JSON.stringify(classIdsOf(db, run.classes)), run.checkpointDir ?? null, FINAL.has(status) ? now : null)
+      .run(now, now, RunStatus.parse(status), JSON.stringify(run.config), run.backend ?? null, run.variant, run.resolution, JSON.stringify(run.classes), JSON.stringify(classIdsOf(db, run.classes)), run.checkpointDir ?? null, isFinalRunStatus(status) ? now : null)
       .lastInsertRowid,
   );
   return getRun(db, id);
@@ -91,7 +90,7 @@ export function updateRunStatus(db: Database, id: number, status: RunStatus, cha
         `UPDATE runs SET status = ?, updated_at = ?, reason = ?, finished_at = ?,
            backend = COALESCE(?, backend), checkpoint_dir = COALESCE(?, checkpoint_dir)
          WHERE id = ?`,
-      ).run(status, now, change.reason ?? null, FINAL.has(status) ? now : null, change.backend ?? null, change.checkpointDir ?? null, id);
+      ).run(status, now, change.reason ?? null, isFinalRunStatus(status) ? now : null, change.backend ?? null, change.checkpointDir ?? null, id);
       return getRun(db, id);
     })
     .immediate();

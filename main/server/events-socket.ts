@@ -6,14 +6,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { EventName } from '../contract/contract';
+import type { DoorService } from '../service/door-service';
 
 /** A slow page must not make the server buffer without bound; progress events are skipped for it. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 30_000;
 
-export interface EventSource {
-  onEvent(listener: (event: EventName, payload: unknown) => void): () => void;
-}
+/** The one thing this socket needs of the service: every event. */
+export type EventSource = Pick<DoorService, 'onEvent'>;
 
 export class EventsSocket {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });

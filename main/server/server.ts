@@ -14,21 +14,15 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
-import { ApiError, toErrorShape, type ApiErrorShape, type ErrorCode, type EventName } from '../contract/contract';
+import { ApiError, toErrorShape, type ApiErrorShape, type ErrorCode } from '../contract/contract';
 import { bearerToken, createToken, hostAllowed, originAllowed, tokenMatches } from './security';
+import type { DoorService } from '../service/door-service';
 import { serveStatic } from '../service/static-files';
 import { EventsSocket } from './events-socket';
 
-/** What the server needs from the service; the real one is main/service/service.ts. */
-export interface ServedService {
-  call(name: string, rawInput: unknown): Promise<unknown>;
-  onEvent(listener: (event: EventName, payload: unknown) => void): () => void;
-  thumbnail(project: string, id: number): Buffer | null;
-  fullImage(project: string, id: number): Promise<{ data: Buffer; contentType: string }>;
-}
-
 export interface ServerOptions {
-  service: ServedService;
+  /** What the server needs of the service (main/service/door-service.ts); the real one is main/service/service.ts. */
+  service: DoorService;
   /** 0 (default) picks a free port. */
   port?: number;
   /** Built renderer; default <repo>/out/renderer. */

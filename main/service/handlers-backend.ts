@@ -3,14 +3,11 @@
  * backend that loads native code or a GPU driver in a child process, so a crashing driver can
  * never take the app down with it.
  */
-import type { CallArgs, CallOutput } from '../contract/contract';
 import type { backendCalls } from '../contract/calls-backend';
+import type { HandlersOf } from './handler';
 import { probeBackends } from '../backend/probe';
 
-type BackendCallName = keyof typeof backendCalls;
-type BackendHandlers = { [N in BackendCallName]: (args: CallArgs<N>) => Promise<CallOutput<N>> | CallOutput<N> };
-
-export function backendHandlers(): BackendHandlers {
+export function backendHandlers(): HandlersOf<typeof backendCalls> {
   return {
     'backend.probe': () => probeBackends(),
   };

@@ -2,16 +2,13 @@
  * Service handlers of the data calls (main/contract/calls-data.ts): the split, and the records of
  * training runs. Thin: the work is in main/dataset/split and main/project/runs.
  */
-import type { CallArgs, CallOutput } from '../contract/contract';
 import type { dataCalls } from '../contract/calls-data';
+import type { HandlersOf } from './handler';
 import type { Service } from './service';
 import { splitProject, splitSummary } from '../dataset/split';
 import { getRun, listRuns, runHistory } from '../project/runs';
 
-type DataCallName = keyof typeof dataCalls;
-type DataHandlers = { [N in DataCallName]: (args: CallArgs<N>) => Promise<CallOutput<N>> | CallOutput<N> };
-
-export function dataHandlers(service: Service): DataHandlers {
+export function dataHandlers(service: Service): HandlersOf<typeof dataCalls> {
   return {
     'split.run': ({ project, ...options }) => {
       const handle = service.projects.get(project);

@@ -2,18 +2,15 @@
  * Service handlers of export and prediction (main/contract/calls-export.ts). Thin: the work is in
  * main/export (export-run.ts writes an export, predict/ runs one on image files).
  */
-import type { CallArgs, CallOutput } from '../contract/contract';
 import type { exportCalls } from '../contract/calls-export';
+import type { HandlersOf } from './handler';
 import type { Service } from './service';
 import { exportRun } from '../export/export-run';
 import { listExports } from '../export/exports-table';
 import { predictFiles } from '../export/predict/predict-files';
 import { getRun } from '../project/runs';
 
-type ExportCallName = keyof typeof exportCalls;
-type ExportHandlers = { [N in ExportCallName]: (args: CallArgs<N>) => Promise<CallOutput<N>> | CallOutput<N> };
-
-export function exportHandlers(service: Service): ExportHandlers {
+export function exportHandlers(service: Service): HandlersOf<typeof exportCalls> {
   return {
     'export.run': (args) => exportRun(service.projects.get(args.project), args, { onProgress: (p) => service.emit('export.progress', p) }),
     'export.list': ({ project, runId }) => {

@@ -2,8 +2,8 @@
  * Service handlers of the labeling calls (main/contract/calls-labels.ts). Thin: the work is in
  * main/dataset/labels. Every change emits 'project.changed' so open windows refresh their counts.
  */
-import type { CallArgs, CallOutput } from '../contract/contract';
 import type { labelCalls } from '../contract/calls-labels';
+import type { HandlersOf } from './handler';
 import type { Service } from './service';
 import type { Database } from '../project/database';
 import { createClass, deleteClass, listClasses, mergeClasses, recolorClass, renameClass, reorderClasses } from '../dataset/labels/classes';
@@ -17,10 +17,7 @@ import { moveToSplit, setTestLocked } from '../dataset/labels/split-moves';
 import { currentUser } from '../dataset/labels/who';
 import { ApiError } from '../contract/contract';
 
-type LabelCallName = keyof typeof labelCalls;
-type LabelHandlers = { [N in LabelCallName]: (args: CallArgs<N>) => Promise<CallOutput<N>> | CallOutput<N> };
-
-export function labelHandlers(service: Service): LabelHandlers {
+export function labelHandlers(service: Service): HandlersOf<typeof labelCalls> {
   const db = (project: string): Database => service.projects.get(project).db;
   /** Run a change and tell open windows about it. */
   const changing = <T>(project: string, work: (db: Database) => T): T => {

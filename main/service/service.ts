@@ -2,28 +2,39 @@
  * The service behind the contract: one handler per call, thin, delegating to the feature modules.
  * Every door (IPC, HTTP, CLI) calls `service.call(name, rawInput)`, which validates the input with
  * the contract's schema first, so no door can skip validation.
+ *
+ * Per-service state lives in one place: the managers below are fields made in the constructor
+ * (none starts a process or opens a file before it is used), handlers-<area>.ts reach them through
+ * the service, and close() ends them in one order. Long work with a job id runs in `jobs`.
  */
 import { EventEmitter } from 'node:events';
-import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
-import { ApiError, calls, isCallName, parseInput, type CallArgs, type CallName, type CallOutput, type EventName, type EventPayload } from '../contract/contract';
+import { ApiError, calls, isCallName, parseInput, type CallName, type CallOutput, type EventName, type EventPayload } from '../contract/contract';
 import { ProjectRegistry } from '../project/registry';
-import { getImageDetail, getThumbnail, listImages, projectStatus } from '../project/queries';
-import { importFolder } from '../dataset/import-folder';
-import { generateSampleFolder } from '../dataset/sample';
+import { defaultDataDir } from '../project/data-dir';
+import { getImageDetail, getThumbnail } from '../project/queries';
 import { renderFullImage } from '../dataset/media';
-import { listDirectory } from '../dataset/list-directory';
+import { WeightsStore } from '../model/manager/weights-store';
+import { TrainingManager } from '../train/training-manager';
+import { Estimator } from '../train/estimate';
+import { ProcessPredictor } from '../eval/predictor-client';
+import type { DoorService } from './door-service';
+import type { HandlersOf } from './handler';
+import { JobRegistry } from './jobs';
+import { projectHandlers } from './handlers-project';
+import { importHandlers } from './handlers-import';
+import { imageHandlers } from './handlers-images';
 import { dataHandlers } from './handlers-data';
 import { backendHandlers } from './handlers-backend';
-import { WeightsStore } from '../model/manager/weights-store';
+import { inferenceHandlers } from './handlers-inference';
 import { modelHandlers } from './handlers-models';
 import { trainHandlers } from './handlers-train';
 import { exportHandlers } from './handlers-export';
 import { evalHandlers } from './handlers-eval';
 import { labelHandlers } from './handlers-labels';
 
-export type AppMode = 'electron' | 'browser' | 'cli';
+export type AppMode = CallOutput<'app.info'>['mode'];
 
 export interface ServiceOptions {
   mode: AppMode;
@@ -34,32 +45,38 @@ export interface ServiceOptions {
   weightsBaseUrl?: string;
 }
 
-type Handlers = { [N in CallName]: (args: CallArgs<N>) => Promise<CallOutput<N>> | CallOutput<N> };
 
-export function defaultDataDir(): string {
-  return process.env.EFFITUNE_HOME || path.join(os.homedir(), '.effitune');
-}
-
-export class Service {
-  readonly events = new EventEmitter();
+export class Service implements DoorService {
+  private readonly events = new EventEmitter();
+  readonly dataDir: string;
+  /** The open projects (one SQLite connection each) and the recent-projects list. */
   readonly projects: ProjectRegistry;
-  private readonly imports = new Map<string, AbortController>();
-  /** Running weight downloads by job id (weights.cancel aborts them). */
-  readonly downloads = new Map<string, AbortController>();
   /** The pretrained-weights cache in <dataDir>/weights; only weights.download reaches the network. */
   readonly weights: WeightsStore;
-  private readonly handlers: Handlers;
-  readonly dataDir: string;
+  /** Running imports and weight downloads by job id: busy, cancel, progress events. */
+  readonly jobs: JobRegistry;
+  /** The runs this service trains, a trainer process each; their messages become train.* events. */
+  readonly trainings: TrainingManager;
+  /** train.estimate: measures in a worker process and keeps what it measured while the service lives. */
+  readonly estimator: Estimator;
+  /** The predictor process of evaluation, assist and predictions, started on the first prediction. */
+  readonly predictor: ProcessPredictor;
+  private readonly handlers: HandlersOf<typeof calls>;
 
   constructor(readonly options: ServiceOptions) {
     this.dataDir = options.dataDir ?? defaultDataDir();
     fs.mkdirSync(this.dataDir, { recursive: true });
+    const emit = <E extends EventName>(event: E, payload: EventPayload<E>) => this.emit(event, payload);
     this.projects = new ProjectRegistry(this.dataDir);
     this.weights = new WeightsStore({
       dir: path.join(this.dataDir, 'weights'),
       baseUrl: options.weightsBaseUrl ?? (process.env.EFFITUNE_WEIGHTS_URL || undefined),
       prepareCompute: async () => (await import('../backend/ensure-backend')).ensureBackend(),
     });
+    this.jobs = new JobRegistry(emit);
+    this.trainings = new TrainingManager({ projects: this.projects, emit });
+    this.estimator = new Estimator({ projects: this.projects });
+    this.predictor = new ProcessPredictor();
     this.handlers = this.createHandlers();
   }
 
@@ -91,66 +108,28 @@ export class Service {
   }
 
   close(): void {
-    // areas with work of their own (training runs) stop it on this event
-    this.events.emit('close');
-    for (const c of this.imports.values()) c.abort();
-    for (const c of this.downloads.values()) c.abort();
+    // work of its own first: runs are cancelled (each keeps its last finished epoch's checkpoint),
+    // measuring and predicting workers end, jobs are aborted; then the project files close
+    void this.trainings.shutdown();
+    this.estimator.close();
+    this.predictor.close();
+    this.jobs.abortAll();
     this.projects.closeAll();
   }
 
-  private createHandlers(): Handlers {
+  private createHandlers(): HandlersOf<typeof calls> {
     return {
       ...dataHandlers(this),
       ...backendHandlers(),
-      ...trainHandlers(this),
-      ...exportHandlers(this),
-      ...evalHandlers(this),
-      'app.info': () => ({ version: this.options.version ?? '0.0.0', dataDir: this.dataDir, platform: process.platform, mode: this.options.mode }),
-      'project.create': ({ path: file, name }) => this.projects.create(file, name),
-      'project.open': ({ path: file }) => this.projects.open(file),
-      'project.recent': () => ({ projects: this.projects.recent() }),
-      'project.rename': ({ project, name }) => this.projects.rename(project, name),
-      'project.close': ({ project }) => ({ closed: this.projects.close(project) }),
-      'project.status': ({ project }) => projectStatus(this.projects.get(project)),
-      'import.folder': (args) => this.runImport(args),
-      'import.cancel': ({ jobId }) => {
-        const controller = this.imports.get(jobId);
-        controller?.abort();
-        return { cancelled: Boolean(controller) };
-      },
-      'images.list': ({ project, filter, offset, limit }) => listImages(this.projects.get(project).db, filter, offset, limit),
-      'images.get': ({ project, id }) => getImageDetail(this.projects.get(project).db, id),
-      'sample.create': async ({ path: file, imagesPerClass }) => {
-        const info = this.projects.create(file, 'Sample shapes');
-        const folder = this.projects.sideFolder(file, 'sample-images');
-        await generateSampleFolder(folder, imagesPerClass);
-        const result = await this.runImport({ project: file, folder, labelsFromFolders: true });
-        return { project: info, folder, import: result };
-      },
-      'fs.list': ({ path: dir }) => listDirectory(dir ?? os.homedir()),
+      ...inferenceHandlers(),
+      ...projectHandlers(this),
+      ...importHandlers(this),
+      ...imageHandlers(this),
       ...modelHandlers(this),
+      ...trainHandlers(this),
+      ...evalHandlers(this),
+      ...exportHandlers(this),
       ...labelHandlers(this),
     };
-  }
-
-  private async runImport(args: CallArgs<'import.folder'>): Promise<CallOutput<'import.folder'>> {
-    const jobId = args.jobId ?? `import-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-    if (this.imports.has(jobId)) throw new ApiError('busy', `an import with job id "${jobId}" is already running`);
-    const handle = this.projects.get(args.project);
-    const controller = new AbortController();
-    this.imports.set(jobId, controller);
-    try {
-      const result = await importFolder(handle, {
-        folder: args.folder,
-        labelsFromFolders: args.labelsFromFolders,
-        jobId,
-        signal: controller.signal,
-        onProgress: (p) => this.emit('import.progress', p),
-      });
-      this.emit('project.changed', { project: handle.path });
-      return result;
-    } finally {
-      this.imports.delete(jobId);
-    }
   }
 }

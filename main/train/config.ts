@@ -1,6 +1,6 @@
 /**
  * A run's configuration: what the caller chose, completed with the defaults of the fine-tuning
- * recipe for the model and mode (shared/reference/efficientnet.md), and checked before any work
+ * recipe for the model and mode (docs/efficientnet-reference.md, "Fine-tuning recipe"), and checked before any work
  * starts. Runs in the service process, without TensorFlow.js: a bad configuration fails in
  * milliseconds with a message naming the option.
  *

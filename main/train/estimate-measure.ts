@@ -1,6 +1,6 @@
 /**
  * Timing the pieces of an epoch for train.estimate, in the estimator worker (estimate-process.ts)
- * with the backend a run would use: the run's own model (built exactly as train-run.ts builds it,
+ * with the backend a run would use: the run's own model (built exactly as a run builds it (run-setup.ts, buildTrainingModel),
  * weights included, prepared for the mode) and optimizer, on random input of the run's shape.
  *   image modes: optimizer steps on [batch, res, res, 3], an evaluation pass (validation) and, while
  *     BatchNorm trains, a training-mode forward pass (the per-epoch BatchNorm recalibration);

@@ -30,7 +30,7 @@ import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process
 
 /** A worker still measuring after this is stuck (or the model is far too large for this machine). */
 export const ESTIMATE_TIMEOUT_MS = 5 * 60_000;
-/** Images whose BatchNorm statistics are recomputed after each epoch (train-run.ts PRECISE_BN_IMAGES). */
+/** Images whose BatchNorm statistics are recomputed after each epoch (precise-batch-norm.ts PRECISE_BN_IMAGES: a constant of its own here, so the service never loads TensorFlow.js). */
 const PRECISE_BN_IMAGES = 256;
 const OUTPUT_TAIL = 4096;
 

@@ -15,11 +15,11 @@ import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { SplitName } from '../contract/contract';
+import type { SkippedImage } from '../contract/calls-data';
 import type { BuildOptions } from '../model/build-options';
 import type { Database } from '../project/database';
 import { getEmbeddings, putEmbeddings, type EmbeddingKey } from '../project/embeddings';
 import { preprocessForInference } from '../dataset/image-pixels';
-import type { SkippedImage } from './data/pipeline';
 
 export interface LabeledImage {
   id: number;

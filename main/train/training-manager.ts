@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApiError, type EventName, type EventPayload } from '../contract/contract';
-import type { RunRecord, RunStatus } from '../contract/calls-data';
+import { FinalRunStatus, isFinalRunStatus, type RunRecord, type RunStatus } from '../contract/calls-data';
 import type { ActiveRun, TrainerMessage, TrainOutcome, TrainProgress, TrainStarted } from '../contract/calls-train';
 import type { BackendName } from '../contract/calls-backend';
 import type { ProjectHandle, ProjectRegistry } from '../project/registry';
@@ -44,8 +44,6 @@ interface LiveRun {
   ended: Promise<void>;
 }
 
-const FINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled']);
-
 export class TrainingManager {
   private readonly live = new Map<string, LiveRun>();
 
@@ -65,21 +63,21 @@ export class TrainingManager {
     const live = this.live.get(key(handle.path, runId));
     if (live) {
       if (live.status !== 'paused') throw new ApiError('busy', `run ${runId} is ${live.status}, not paused: nothing to resume`);
-      const changed = this.waitForStatus(live, ['running', ...FINAL]);
+      const changed = this.waitForStatus(live, ['running', ...FinalRunStatus.options]);
       live.process.resume();
       await changed;
       return { run: getRun(handle.db, runId), ...live.info!, batch: live.progress?.batch ?? live.info!.batch, notes: ['resumed after a pause'], warnings: [] };
     }
     const run = getRun(handle.db, runId);
     if (run.status === 'completed') throw new ApiError('invalid_input', `run ${runId} completed: there is nothing to resume (start a new run to train more)`);
-    if (run.status === 'running' || run.status === 'paused' || run.status === 'queued') this.takeOverStale(handle, run);
+    if (!isFinalRunStatus(run.status)) this.takeOverStale(handle, run);
     return this.launch(handle, runId, true, backend ?? null);
   }
 
   async pause(project: string, runId: number): Promise<RunRecord> {
     const { handle, live } = this.requireLive(project, runId, 'pause');
     if (live.status === 'paused') return getRun(handle.db, runId);
-    const changed = this.waitForStatus(live, ['paused', ...FINAL]);
+    const changed = this.waitForStatus(live, ['paused', ...FinalRunStatus.options]);
     live.process.pause();
     await changed;
     return getRun(handle.db, runId);
@@ -91,7 +89,7 @@ export class TrainingManager {
     const live = this.live.get(key(handle.path, runId));
     if (!live) {
       const run = getRun(handle.db, runId);
-      if (FINAL.has(run.status)) throw new ApiError('invalid_input', `run ${runId} is not training (it ${run.status === 'completed' ? 'completed' : `is ${run.status}`})`);
+      if (isFinalRunStatus(run.status)) throw new ApiError('invalid_input', `run ${runId} is not training (it ${run.status === 'completed' ? 'completed' : `is ${run.status}`})`);
       this.takeOverStale(handle, run, 'cancelled', reason);
       return getRun(handle.db, runId);
     }
@@ -191,14 +189,14 @@ export class TrainingManager {
   /** The trainer ended without a last word: record how, unless the run already has a final status. */
   private recordCrash(handle: ProjectHandle, runId: number, exit: TrainerExit): RunRecord {
     const run = getRun(handle.db, runId);
-    if (FINAL.has(run.status)) return run;
+    if (isFinalRunStatus(run.status)) return run;
     return this.record(handle, runId, 'failed', `the trainer process ended unexpectedly (${describeExit(exit)}); the run can be resumed from its last finished epoch`);
   }
 
   /** End a run that has no final status yet; a final one keeps its record (and gets the reason as a note). */
   private record(handle: ProjectHandle, runId: number, status: RunStatus, reason: string): RunRecord {
     const run = getRun(handle.db, runId);
-    if (FINAL.has(run.status)) {
+    if (isFinalRunStatus(run.status)) {
       if (run.status !== status) addRunNote(handle.db, runId, 'warning', reason);
       return run;
     }

@@ -1,7 +1,7 @@
 /**
- * Import of generated folders, end to end against a real project file: every bad file of issue 2
- * item 6, unreadable files, a folder vanishing mid-import, SIGKILL mid-import, cancel, incremental
- * re-import (added, changed, deleted, moved, returning files).
+ * Import of generated folders, end to end against a real project file: every bad file of
+ * test/fixtures/bad-images.ts, unreadable files, a folder vanishing mid-import, SIGKILL mid-import,
+ * cancel, incremental re-import (added, changed, deleted, moved, returning files).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -3,7 +3,7 @@ import { activationElements, allParams, describeVariant, describeVariants, multi
 import { describeLayers } from '../../main/model/layers';
 import { getVariant } from '../../main/model/variants';
 
-/** ../shared/reference/efficientnet.md: trainable parameters with a 1000-class head (torchvision and timm agree). */
+/** docs/efficientnet-reference.md: trainable parameters with a 1000-class head (torchvision and timm agree). */
 const PUBLISHED_PARAMS = { b0: 5_288_548, b1: 7_794_184, b2: 9_109_994, b3: 12_233_232, b4: 19_341_616, b5: 30_389_784, b6: 43_040_704, b7: 66_347_960 };
 /** Same sheet: FLOPs (multiply-adds) at native resolution, in G. */
 const PUBLISHED_GFLOPS = { b0: 0.39, b1: 0.7, b2: 1.0, b3: 1.8, b4: 4.2, b5: 9.9, b6: 19, b7: 37 };
@@ -13,7 +13,7 @@ const PUBLISHED_GFLOPS = { b0: 0.39, b1: 0.7, b2: 1.0, b3: 1.8, b4: 4.2, b5: 9.9
  * must equal it exactly.
  */
 const KERAS_V2_TOTAL = { 'v2-b0': 7_200_312, 'v2-b1': 8_212_124, 'v2-b2': 10_178_374, 'v2-b3': 14_467_622, 'v2-s': 21_612_360, 'v2-m': 54_431_388, 'v2-l': 119_027_848 };
-/** Published V2 sizes from the reference sheet, in millions (rounded there, so within 1 %). */
+/** Published V2 sizes from docs/efficientnet-reference.md ("EfficientNetV2"), in millions (rounded there, so within 1 %). */
 const PUBLISHED_V2_MILLIONS = { 'v2-b0': 7.1, 'v2-s': 21.5, 'v2-m': 54.1, 'v2-l': 119.5 };
 
 describe('parameter counts', () => {

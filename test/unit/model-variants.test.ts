@@ -11,7 +11,7 @@ import {
   roundRepeats,
 } from '../../main/model/variants';
 
-/** ../shared/reference/efficientnet.md, "Variants" table. */
+/** docs/efficientnet-reference.md, "Variants" table. */
 const REFERENCE = {
   b0: { stem: 32, head: 1280, repeats: [1, 2, 2, 3, 3, 4, 1], blocks: 16, res: 224, dropout: 0.2 },
   b1: { stem: 32, head: 1280, repeats: [2, 3, 3, 4, 4, 5, 2], blocks: 23, res: 240, dropout: 0.2 },

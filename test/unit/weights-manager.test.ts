@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../main/contract/contract';
 import { useBackend } from '../../main/backend/tfjs-backend';
 import { buildEfficientNet } from '../../main/model/builder';
-import { catalogueAt, catalogueWithStatus, findPretrained, PRETRAINED_FILES, type PretrainedFile } from '../../main/model/manager/catalogue';
+import { catalogueAt, catalogueWithStatus, findPretrained, PRETRAINED_FILES, type PublishedWeightsFile } from '../../main/model/manager/catalogue';
 import { WeightsStore, type DownloadProgress } from '../../main/model/manager/weights-store';
 import { importWeights } from '../../main/model/weights/import';
 import { randomB0 } from '../fixtures/model/reference-efficientnet';
@@ -102,7 +102,7 @@ function fakeWeights(bytes: number, seed: number): Buffer {
 let server: TestServer;
 let tmp: string;
 let payload: Buffer;
-let catalogue: PretrainedFile[];
+let catalogue: PublishedWeightsFile[];
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -401,7 +401,7 @@ describe('importFile', () => {
     const file = path.join(dir, 'copied-from-usb.h5');
     await writeKerasH5(file, kerasLayersOf(model));
     model.dispose();
-    const published: PretrainedFile = { variant: 'phi=-8', includeTop: false, fileName: 'tiny_notop.h5', url: 'unused', md5: md5(fs.readFileSync(file)), format: 'keras-h5' };
+    const published: PublishedWeightsFile = { variant: 'phi=-8', includeTop: false, fileName: 'tiny_notop.h5', url: 'unused', md5: md5(fs.readFileSync(file)), format: 'keras-h5' };
     const store = newStore({ catalogue: [published] });
 
     const result = await store.importFile(file);

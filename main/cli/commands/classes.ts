@@ -31,7 +31,7 @@ export const classesCommand: Command = {
   ],
   options: { color: { type: 'string' }, yes: { type: 'boolean' } },
   fields: { project: '<project>', name: '<name>', color: '--color', class: '<name>', from: '<from>', into: '<into>', order: '<name>...' },
-  async run({ positionals: [projectArg, action = 'list', ...names], values, service }) {
+  async run({ positionals: [projectArg, action = 'list', ...names], values, client }) {
     const project = resolvePathArg(projectArg)!;
     const spec = ACTIONS[action];
     if (!spec) throw new ApiError('invalid_input', `unknown classes action "${action}"; known: ${Object.keys(ACTIONS).join(', ')}`);
@@ -39,7 +39,7 @@ export const classesCommand: Command = {
       throw new ApiError('invalid_input', `classes ${action} takes ${spec.count === 0 ? 'no names' : spec.names}${names.length > spec.count ? `; unexpected "${names[spec.count]}"` : ''}`);
     }
     if (values.color !== undefined && action !== 'add') throw new ApiError('invalid_input', `--color goes with "classes add"; to change a colour use: classes recolor <name> <#hex>`);
-    const s = service();
+    const s = client();
     switch (action) {
       case 'list': {
         const { classes } = await s.call('classes.list', { project });

@@ -1,4 +1,5 @@
 import type { BackendProbe, BackendReport } from '../../contract/calls-backend';
+import type { ProviderProbe, ProviderReport } from '../../contract/calls-inference';
 import type { Command } from '../command';
 import { formatTable } from '../text-table';
 import { formatBytes } from './models';
@@ -6,13 +7,45 @@ import { formatBytes } from './models';
 export const doctorCommand: Command = {
   words: ['doctor'],
   args: [],
-  summary: 'Which compute backends work on this machine, why the others do not, and what to install',
-  details: ['Each backend is started and checked on a small convolution (and its gradients, for training).'],
-  async run({ service }) {
-    const probe = await service().call('backend.probe', {});
-    return { json: probe, text: formatDoctor(probe) };
+  summary: 'Which compute backends and inference providers work on this machine, why the others do not, and what to install',
+  details: [
+    'Each TF.js backend (training) is started and checked on a small convolution (and its gradients, for training).',
+    'Each ONNX Runtime execution provider (inference) is tried in a process of its own on a small convolution.',
+    '--json: the backend probe with its ONNX Runtime providers under "inference".',
+  ],
+  async run({ client }) {
+    const [probe, inference] = await Promise.all([client().call('backend.probe', {}), client().call('inference.providers', {})]);
+    return { json: { ...probe, inference }, text: `${formatDoctor(probe)}\n\n${formatProviders(inference)}` };
   },
 };
+
+export function formatProviders(probe: ProviderProbe): string {
+  if (probe.onnxruntime === null) return 'Inference: onnxruntime-node is not installed; inference runs on TF.js (npm install restores it).';
+  const lines = [
+    `Inference on ONNX Runtime ${probe.onnxruntime}:`,
+    '',
+    formatTable(
+      ['PROVIDER', 'LOADS', 'DEVICE'],
+      probe.providers.map((p) => [p.name, yesNo(p.loads) + (p.software ? ' (software)' : ''), p.device ?? '-']),
+      '  ',
+    ),
+    '',
+    probe.default
+      ? `  Default for inference: ${probe.default}${probe.default === 'cpu' ? ` with ${probe.threads} threads` : ''} (choose another with --provider)`
+      : '  No provider loads: inference falls back to TF.js.',
+  ];
+  const notes = probe.providers.filter((p) => p.reason || p.install);
+  if (notes.length > 0) lines.push('', ...notes.flatMap(describeProviderNote));
+  return lines.join('\n');
+}
+
+function describeProviderNote(p: ProviderReport): string[] {
+  const lines = [`  ${p.name}: ${p.reason ?? 'works'}`];
+  if (p.install) lines.push(`    install: ${p.install}`);
+  const env = Object.entries(p.env);
+  if (env.length > 0) lines.push(`    needs: ${env.map(([key, value]) => `${key}=${value}`).join(' ')}`);
+  return lines;
+}
 
 const yesNo = (value: boolean) => (value ? 'yes' : 'no');
 

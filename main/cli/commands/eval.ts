@@ -3,47 +3,47 @@
  * project and recomputed only when the data or labels changed (or with --recompute).
  */
 import { ApiError } from '../../contract/contract';
-import type { BackendName } from '../../contract/calls-backend';
 import type { Evaluation, PredictProgress } from '../../contract/calls-eval';
 import type { Command, CommandInput } from '../command';
 import { resolvePathArg } from '../paths';
+import { fromFlags } from '../user-input';
 import { formatTable, plural } from '../text-table';
 
 export const evalCommand: Command = {
   words: ['eval'],
   args: ['project'],
-  optionsUsage: '--run ID [--split val|test|train] [--recompute] [--backend NAME]',
+  optionsUsage: '--run ID [--split val|test|train] [--recompute] [--provider NAME] [--backend NAME]',
   summary: "Accuracy, per-class precision/recall/F1 and the confusion matrix of a finished run on a split",
   details: [
     '--run ID         the training run (effitune runs <project> lists them); it must have completed',
     '--split NAME     test (default), val, or train (to see over-fitting)',
     '--recompute      predict again instead of reading the stored evaluation',
-    '--backend NAME   TensorFlow.js backend to predict on (default: the best that can infer here)',
+    '--provider NAME  ONNX Runtime execution provider: cuda, dml, coreml, webgpu or cpu (default: the best that loads here; effitune doctor lists them)',
+    '--backend NAME   predict on TF.js with this backend instead of ONNX Runtime',
     'The evaluation is stored in the project and reused until an image, label or split changes.',
     'Precision is n/a for a class never predicted, recall n/a for a class absent from the split;',
     'macro averages the classes where a value is defined, weighted weighs them by support.',
     '--json: the matrix is rows = true class, columns = predicted, in the order of `classes`.',
   ],
-  options: { run: { type: 'string' }, split: { type: 'string' }, recompute: { type: 'boolean' }, backend: { type: 'string' } },
-  fields: { project: '<project>', runId: '--run', split: '--split', backend: '--backend' },
+  options: { run: { type: 'string' }, split: { type: 'string' }, recompute: { type: 'boolean' }, backend: { type: 'string' }, provider: { type: 'string' } },
+  fields: { project: '<project>', runId: '--run', split: '--split', backend: '--backend', provider: '--provider' },
   async run(input) {
     const { positionals, values } = input;
     if (typeof values.run !== 'string') throw new ApiError('invalid_input', '--run ID is required: the training run to evaluate (effitune runs <project> lists them)');
     if (!/^\s*\d+\s*$/.test(values.run)) throw new ApiError('invalid_input', `--run: "${values.run}" is not a run id (a whole number, 1 or more)`);
     const project = resolvePathArg(positionals[0]);
-    const service = input.service();
+    const client = input.client();
     const progress = new PredictLine(input);
-    const stop = service.onEvent((event, payload) => {
-      if (event === 'predict.progress') progress.update(payload as PredictProgress);
-    });
+    const stop = client.on('predict.progress', (p) => progress.update(p));
     try {
-      const evaluation = await service.call('eval.run', {
+      const evaluation = await client.call('eval.run', fromFlags({
         project,
         runId: Number(values.run),
         split: values.split,
         recompute: values.recompute === true,
-        backend: values.backend as BackendName | undefined,
-      });
+        backend: values.backend,
+        provider: values.provider,
+      }));
       return { json: evaluation, text: formatEvaluation(evaluation) };
     } finally {
       stop();

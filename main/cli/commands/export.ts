@@ -3,6 +3,7 @@ import { ApiError } from '../../contract/contract';
 import type { Command } from '../command';
 import { numberOrText } from '../numbers';
 import { resolvePathArg } from '../paths';
+import { fromFlags } from '../user-input';
 import { formatTable } from '../text-table';
 
 export const exportCommand: Command = {
@@ -23,17 +24,15 @@ export const exportCommand: Command = {
   ],
   options: { run: { type: 'string' }, format: { type: 'string' }, quantize: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
   fields: { project: '<project>', runId: '--run', format: '--format', quantize: '--quantize', out: '--out' },
-  async run({ positionals: [project], values, service, stderr }) {
+  async run({ positionals: [project], values, client, stderr }) {
     if (values.run === undefined) throw new ApiError('invalid_input', '--run ID is required: the run to export (see `effitune runs <project>`)');
     if (values.out === undefined) throw new ApiError('invalid_input', '--out DIR is required: the folder to write the export to');
     const jobId = `export-cli-${process.pid}`;
-    const svc = service();
-    const stop = svc.onEvent((event, payload) => {
-      const p = payload as { jobId?: string; phase?: string; message?: string };
-      if (event === 'export.progress' && p.jobId === jobId && p.phase !== 'done' && p.phase !== 'failed') stderr.write(`${p.message}...\n`);
+    const stop = client().on('export.progress', (p) => {
+      if (p.jobId === jobId && p.phase !== 'done' && p.phase !== 'failed') stderr.write(`${p.message}...\n`);
     });
     try {
-      const result = await svc.call('export.run', {
+      const result = await client().call('export.run', fromFlags({
         project: resolvePathArg(project),
         runId: numberOrText(values.run),
         format: values.format,
@@ -41,7 +40,7 @@ export const exportCommand: Command = {
         out: resolvePathArg(values.out as string),
         force: values.force === true,
         jobId,
-      });
+      }));
       return { json: result, text: formatExport(result) };
     } finally {
       stop();

@@ -1,4 +1,4 @@
-import type { EventPayload, ImportResult } from '../../contract/contract';
+import type { ImportResult } from '../../contract/contract';
 import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
 import { resolvePathArg } from '../paths';
@@ -19,12 +19,11 @@ export const importFolderCommand: Command = {
   ],
   options: { 'labels-from-folders': { type: 'boolean' } },
   fields: { project: '<project>', folder: '<folder>' },
-  async run({ positionals: [project, folder], values, service, stderr }) {
+  async run({ positionals: [project, folder], values, client, stderr }) {
     const jobId = `cli-${process.pid}-${Date.now().toString(36)}`;
     const bar = new ProgressBar(stderr);
-    const stopProgress = service().onEvent((event, payload) => {
-      const progress = payload as EventPayload<'import.progress'>;
-      if (event === 'import.progress' && progress.jobId === jobId) bar.update(progress);
+    const stopProgress = client().on('import.progress', (progress) => {
+      if (progress.jobId === jobId) bar.update(progress);
     });
     // First Ctrl-C asks the import to stop at a consistent point; a second one quits at once.
     let cancelling = false;
@@ -33,11 +32,11 @@ export const importFolderCommand: Command = {
       cancelling = true;
       bar.clear();
       stderr.write('Cancelling the import... (press Ctrl-C again to quit at once)\n');
-      service().call('import.cancel', { jobId }).catch(() => undefined);
+      client().call('import.cancel', { jobId }).catch(() => undefined);
     };
     process.on('SIGINT', onInterrupt);
     try {
-      const result = await service().call('import.folder', {
+      const result = await client().call('import.folder', {
         project: resolvePathArg(project),
         folder: resolvePathArg(folder),
         labelsFromFolders: values['labels-from-folders'] === true,

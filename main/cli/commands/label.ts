@@ -1,6 +1,5 @@
-import type { LabelImportResult } from '../../dataset/labels/label-import';
-import { ApiError } from '../../contract/contract';
-import type { Service } from '../../service/service';
+import type { Client } from '../../contract/client';
+import { ApiError, type CallOutput } from '../../contract/contract';
 import type { Command } from '../command';
 import { resolvePathArg } from '../paths';
 import { plural } from '../text-table';
@@ -26,40 +25,40 @@ export const labelCommand: Command = {
     csv: { type: 'string' },
   },
   fields: { project: '<project>', file: '--csv', imageIds: '--image', class: '--class', name: '--class' },
-  async run({ positionals: [projectArg], values, service }) {
+  async run({ positionals: [projectArg], values, client }) {
     const project = resolvePathArg(projectArg)!;
     const images = (values.image as unknown as string[] | undefined) ?? [];
     const csv = values.csv as string | undefined;
     if (csv !== undefined && images.length > 0) throw new ApiError('invalid_input', 'give either --csv FILE or --image with --class, not both');
     if (csv !== undefined) {
-      const result = await service().call('labels.import', { project, file: resolvePathArg(csv), createClasses: true });
+      const result = await client().call('labels.import', { project, file: resolvePathArg(csv), createClasses: true });
       return { json: result, text: formatImport(result) };
     }
     if (images.length === 0) throw new ApiError('invalid_input', 'say which images to label: --image PATH|ID (repeatable) or --csv FILE');
     const className = values.unlabel === true ? '' : (values.class as string | undefined);
     if (className === undefined) throw new ApiError('invalid_input', '--class: give the class (--class NAME), or --unlabel (or --class "") to clear the label');
     if (values.unlabel === true && values.class !== undefined && String(values.class).trim() !== '') throw new ApiError('invalid_input', 'give either --class NAME or --unlabel, not both');
-    const imageIds = await findImages(service(), project, images);
+    const imageIds = await findImages(client(), project, images);
     const label = className.trim() === '' ? null : className;
-    const result = await service().call('labels.set', { project, imageIds, class: label, createClass: true });
+    const result = await client().call('labels.set', { project, imageIds, class: label, createClass: true });
     const text = result.edit ? `${result.edit.summary[0].toUpperCase()}${result.edit.summary.slice(1)}.` : `Nothing to change: ${plural(imageIds.length, 'image')} already ${label === null ? 'unlabeled' : `labeled "${label}"`}.`;
     return { json: { ...result, imageIds, class: label }, text };
   },
 };
 
 /** Ids of the images given by id (digits) or by path (as typed, resolved against the working folder). */
-async function findImages(service: Service, project: string, refs: string[]): Promise<number[]> {
+async function findImages(client: Client, project: string, refs: string[]): Promise<number[]> {
   const ids: number[] = [];
   for (const ref of refs) {
     if (/^\d+$/.test(ref.trim())) {
-      ids.push((await service.call('images.get', { project, id: Number(ref) })).id);
+      ids.push((await client.call('images.get', { project, id: Number(ref) })).id);
       continue;
     }
     const file = resolvePathArg(ref)!;
     let found: number | undefined;
     for (const status of ['ok', 'rejected', 'duplicate'] as const) {
       for (const missing of [false, true]) {
-        const page = await service.call('images.list', { project, filter: { search: file, status, missing }, limit: 50 });
+        const page = await client.call('images.list', { project, filter: { search: file, status, missing }, limit: 50 });
         found = page.items.find((i) => i.path === file)?.id;
         if (found !== undefined) break;
       }
@@ -71,7 +70,7 @@ async function findImages(service: Service, project: string, refs: string[]): Pr
   return ids;
 }
 
-function formatImport(r: LabelImportResult): string {
+function formatImport(r: CallOutput<'labels.import'>): string {
   const lines = [`${plural(r.labeled, 'image')} labeled from ${plural(r.rows, 'row')} (${r.unchanged} already so) in ${r.seconds.toFixed(2)} s`];
   if (r.createdClasses.length > 0) lines.push(`  New classes: ${r.createdClasses.map((c) => `"${c}"`).join(', ')}`);
   if (r.unknown.length > 0) {

@@ -1,5 +1,6 @@
 import type { Command } from '../command';
 import { resolvePathArg } from '../paths';
+import { fromFlags } from '../user-input';
 import { plural } from '../text-table';
 
 export const labelsExport: Command = {
@@ -10,8 +11,8 @@ export const labelsExport: Command = {
   details: ['--out FILE   .csv (header path,hash,class,split) or .json; it imports back with `effitune label <project> --csv FILE`', '--force      overwrite the file'],
   options: { out: { type: 'string' }, force: { type: 'boolean' } },
   fields: { project: '<project>', file: '--out' },
-  async run({ positionals: [project], values, service }) {
-    const result = await service().call('labels.export', { project: resolvePathArg(project), file: resolvePathArg(values.out as string | undefined), force: values.force === true });
+  async run({ positionals: [project], values, client }) {
+    const result = await client().call('labels.export', fromFlags({ project: resolvePathArg(project), file: resolvePathArg(values.out as string | undefined), force: values.force === true }));
     return { json: result, text: `Wrote ${plural(result.rows, 'labeled image')} to ${result.file}` };
   },
 };
@@ -30,14 +31,14 @@ export const labelsExportFolders: Command = {
   ],
   options: { out: { type: 'string' }, link: { type: 'boolean' }, 'by-split': { type: 'boolean' }, force: { type: 'boolean' } },
   fields: { project: '<project>', out: '--out' },
-  async run({ positionals: [project], values, service }) {
-    const result = await service().call('labels.exportFolders', {
+  async run({ positionals: [project], values, client }) {
+    const result = await client().call('labels.exportFolders', fromFlags({
       project: resolvePathArg(project),
       out: resolvePathArg(values.out as string | undefined),
       mode: values.link === true ? 'link' : 'copy',
       bySplit: values['by-split'] === true,
       force: values.force === true,
-    });
+    }));
     const lines = [`${values.link === true ? 'Linked' : 'Copied'} ${plural(result.images, 'image')} of ${plural(result.classes, 'class', 'classes')} into ${result.dir}`];
     if (result.skipped.length > 0) lines.push(`  ${plural(result.skipped.length, 'image')} skipped:`, ...result.skipped.slice(0, 20).map((s) => `    ${s.path}: ${s.reason}`));
     return { json: result, text: lines.join('\n') };

@@ -16,8 +16,8 @@ export const modelsList: Command = {
   ],
   options: { batch: { type: 'string' } },
   fields: { batch: '--batch' },
-  async run({ values, service }) {
-    const result = await service().call('models.list', { batch: numberOrText(values.batch) as number | undefined });
+  async run({ values, client }) {
+    const result = await client().call('models.list', { batch: numberOrText(values.batch) as number | undefined });
     return { json: result, text: formatVariantTable(result.variants, result.batch) };
   },
 };
@@ -30,8 +30,8 @@ export const modelsDescribe: Command = {
   details: ['--batch N        batch size of the training-memory estimate (default 32)', '--resolution N   input size in pixels (default the variant\'s)'],
   options: { batch: { type: 'string' }, resolution: { type: 'string' } },
   fields: { variant: '<variant>', batch: '--batch', resolution: '--resolution' },
-  async run({ positionals: [variant], values, service }) {
-    const figures = await service().call('models.describe', {
+  async run({ positionals: [variant], values, client }) {
+    const figures = await client().call('models.describe', {
       variant,
       batch: numberOrText(values.batch) as number | undefined,
       resolution: numberOrText(values.resolution) as number | undefined,

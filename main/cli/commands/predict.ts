@@ -2,11 +2,12 @@ import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
 import { numberOrText } from '../numbers';
 import { resolvePathArg } from '../paths';
+import { fromFlags } from '../user-input';
 
 export const predictCommand: Command = {
   words: ['predict'],
   args: ['model-dir', 'image-or-folder...'],
-  optionsUsage: '[--top K] [--csv FILE]',
+  optionsUsage: '[--top K] [--csv FILE] [--provider NAME]',
   summary: 'Classify image files with an exported model (TF.js or ONNX) or a run\'s model folder',
   details: [
     '<model-dir>        an export folder (model.json or model.onnx with labels.json) or <project>.d/runs/<id>/model',
@@ -15,18 +16,21 @@ export const predictCommand: Command = {
     '                   shorter side resized to the model size (Lanczos3), centre square cropped.',
     '--top K            classes per image (default 5)',
     '--csv FILE         also write path,top1,probability1,top2,probability2,...,error per image',
+    '--provider NAME    ONNX Runtime execution provider: cuda, dml, coreml, webgpu or cpu (default: the best that loads here)',
+    'TF.js folders are converted to ONNX once (cached in the data folder) and run on ONNX Runtime like ONNX exports.',
     'A file that cannot be read is reported with its error and the others are still classified;',
     'the exit code is 2 when no image at all could be classified.',
   ],
-  options: { top: { type: 'string' }, csv: { type: 'string' } },
-  fields: { modelDir: '<model-dir>', paths: '<image-or-folder>', top: '--top', csv: '--csv' },
-  async run({ positionals: [modelDir, ...paths], values, service }) {
-    const result = await service().call('predict.files', {
+  options: { top: { type: 'string' }, csv: { type: 'string' }, provider: { type: 'string' } },
+  fields: { modelDir: '<model-dir>', paths: '<image-or-folder>', top: '--top', csv: '--csv', provider: '--provider' },
+  async run({ positionals: [modelDir, ...paths], values, client }) {
+    const result = await client().call('predict.files', fromFlags({
       modelDir: resolvePathArg(modelDir),
       paths: paths.map((p) => resolvePathArg(p)),
       top: numberOrText(values.top),
       csv: resolvePathArg(values.csv as string | undefined),
-    });
+      provider: values.provider,
+    }));
     const lines: string[] = [];
     let predicted = 0;
     for (const p of result.predictions) {
@@ -40,7 +44,7 @@ export const predictCommand: Command = {
       for (const t of p.top) lines.push(`  ${t.className.padEnd(width)}  ${(100 * t.probability).toFixed(2).padStart(6)} %`);
     }
     const failed = result.predictions.length - predicted;
-    lines.push(`(${predicted} image${predicted === 1 ? '' : 's'} classified${failed > 0 ? `, ${failed} not` : ''}; ${result.format} model, ${result.resolution} px, ${result.imagesPerSecond.toFixed(1)} images/s${result.csv ? `; CSV: ${result.csv}` : ''})`);
+    lines.push(`(${predicted} image${predicted === 1 ? '' : 's'} classified${failed > 0 ? `, ${failed} not` : ''}; ${result.format} model, ${result.resolution} px, on ${result.ranOn}, ${result.imagesPerSecond.toFixed(1)} images/s${result.csv ? `; CSV: ${result.csv}` : ''})`);
     return { json: result, text: lines.join('\n'), exitCode: predicted === 0 ? EXIT.notFound : EXIT.ok };
   },
 };

@@ -10,8 +10,8 @@ export const projectCreate: Command = {
   details: ['--name NAME   display name (default: the file name)'],
   options: { name: { type: 'string' } },
   fields: { path: '<file>', name: '--name' },
-  async run({ positionals: [file], values, service }) {
-    const info = await service().call('project.create', { path: resolvePathArg(file), name: values.name as string | undefined });
+  async run({ positionals: [file], values, client }) {
+    const info = await client().call('project.create', { path: resolvePathArg(file), name: values.name as string | undefined });
     return { json: info, text: `Created project "${info.name}" at ${info.path}` };
   },
 };
@@ -21,8 +21,8 @@ export const projectRename: Command = {
   args: ['file', 'name'],
   summary: "Change a project's display name (the file stays where it is)",
   fields: { project: '<file>', name: '<name>' },
-  async run({ positionals: [file, name], service }) {
-    const info = await service().call('project.rename', { project: resolvePathArg(file), name });
+  async run({ positionals: [file, name], client }) {
+    const info = await client().call('project.rename', { project: resolvePathArg(file), name });
     return { json: info, text: `Renamed project ${info.path} to "${info.name}"` };
   },
 };
@@ -31,8 +31,8 @@ export const projectList: Command = {
   words: ['project', 'list'],
   args: [],
   summary: 'List recently opened projects',
-  async run({ service }) {
-    const recent = await service().call('project.recent', {});
+  async run({ client }) {
+    const recent = await client().call('project.recent', {});
     if (recent.projects.length === 0) return { json: recent, text: 'No recent projects. Create one with: effitune project create <file>' };
     const rows = recent.projects.map((p) => [p.name, p.path, p.openedAt, p.exists ? '' : 'missing']);
     return { json: recent, text: formatTable(['NAME', 'PATH', 'OPENED', ''], rows) };

@@ -17,7 +17,7 @@ export const serveCommand: Command = {
   ],
   options: { port: { type: 'string' }, 'no-open': { type: 'boolean' } },
   mode: 'browser',
-  async run({ values, json, service, stdout, stderr, doors }) {
+  async run({ values, json, client, serviceForDoor, stdout, stderr, doors }) {
     const port = parsePort(values.port);
     if (!doors.http) throw new ApiError('internal', 'this process cannot open the HTTP door: run serve from the effitune command (bin/effitune.mjs)');
     const { defaultStaticDir, startServer } = await doors.http();
@@ -25,8 +25,8 @@ export const serveCommand: Command = {
     if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
       stderr.write(`Warning: the user interface is not built (${staticDir} has no index.html); run "npm run build:renderer".\n`);
     }
-    const { dataDir } = await service().call('app.info', {});
-    const server = await startServer({ service: service(), port, staticDir });
+    const { dataDir } = await client().call('app.info', {});
+    const server = await startServer({ service: serviceForDoor(), port, staticDir });
     if (json) {
       stdout.write(JSON.stringify({ url: server.url, port: server.port, token: server.token, dataDir }) + '\n');
     } else {

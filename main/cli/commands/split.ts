@@ -2,6 +2,7 @@ import type { SplitResult } from '../../contract/calls-data';
 import { ApiError } from '../../contract/contract';
 import type { Command } from '../command';
 import { resolvePathArg } from '../paths';
+import { fromFlags } from '../user-input';
 import { formatTable } from '../text-table';
 
 export const splitCommand: Command = {
@@ -30,20 +31,20 @@ export const splitCommand: Command = {
     'unlock-test': { type: 'boolean' },
   },
   fields: { project: '<project>', val: '--val', test: '--test', seed: '--seed' },
-  async run({ positionals: [project], values, service }) {
+  async run({ positionals: [project], values, client }) {
     if (values['lock-test'] === true || values['unlock-test'] === true) {
       if (values['lock-test'] === true && values['unlock-test'] === true) throw new ApiError('invalid_input', '--lock-test and --unlock-test: give one of them');
-      const { locked } = await service().call('split.lock', { project: resolvePathArg(project), locked: values['lock-test'] === true });
+      const { locked } = await client().call('split.lock', { project: resolvePathArg(project), locked: values['lock-test'] === true });
       return { json: { locked }, text: locked ? 'The test split is locked: nothing enters or leaves it (--unlock-test to unlock).' : 'The test split is unlocked.' };
     }
-    const result = await service().call('split.run', {
+    const result = await client().call('split.run', fromFlags({
       project: resolvePathArg(project),
       val: numberOrText(values.val),
       test: numberOrText(values.test),
       seed: numberOrText(values.seed),
       resetTest: values['reset-test'] === true,
       reshuffle: values.reshuffle === true ? true : undefined,
-    });
+    }));
     return { json: result, text: formatSplitResult(result) };
   },
 };

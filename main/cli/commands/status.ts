@@ -8,8 +8,8 @@ export const statusCommand: Command = {
   args: ['project'],
   summary: 'Totals of a project: images per class and split, rejected, duplicates, missing',
   fields: { project: '<project>' },
-  async run({ positionals: [project], service }) {
-    const status = await service().call('project.status', { project: resolvePathArg(project) });
+  async run({ positionals: [project], client }) {
+    const status = await client().call('project.status', { project: resolvePathArg(project) });
     return { json: status, text: formatStatus(status) };
   },
 };

@@ -1,10 +1,12 @@
 import type { EpochRecord } from '../../contract/calls-data';
 import type { TrainEstimate, TrainOutcome, TrainProgress, TrainStarted } from '../../contract/calls-train';
-import { ApiError, type EventPayload } from '../../contract/contract';
-import { formatSeconds } from '../../train/estimate';
+import type { Client } from '../../contract/client';
+import { ApiError } from '../../contract/contract';
 import type { Command, CommandInput } from '../command';
+import { formatDuration, formatSeconds } from '../durations';
 import { EXIT } from '../exit-codes';
 import { resolvePathArg } from '../paths';
+import { fromFlags } from '../user-input';
 import { formatTable } from '../text-table';
 
 /** Options that configure a new run; --resume continues a run with its stored configuration instead. */
@@ -93,9 +95,9 @@ export const trainCommand: Command = {
   async run(input) {
     const project = resolvePathArg(input.positionals[0])!;
     if (input.values.estimate === true) return estimateRun(input, project);
-    const service = input.service();
+    const client = input.client();
     const display = new TrainDisplay(input);
-    const stopEvents = service.onEvent((event, payload) => display.onEvent(event, payload, project));
+    const stopEvents = display.follow(client, project);
     let runId: number | null = null;
     let cancelling = false;
     const onInterrupt = () => {
@@ -103,14 +105,14 @@ export const trainCommand: Command = {
       cancelling = true;
       display.clear();
       input.stderr.write(`Cancelling run ${runId} after its current step... (press Ctrl-C again to quit at once)\n`);
-      service.call('train.cancel', { project, runId }).catch(() => undefined);
+      client.call('train.cancel', { project, runId }).catch(() => undefined);
     };
     process.on('SIGINT', onInterrupt);
     try {
-      const started = input.values.resume !== undefined ? await resumeRun(input, project) : await service.call('train.start', { project, ...configFromFlags(input.values) });
+      const started = input.values.resume !== undefined ? await resumeRun(input, project) : await client.call('train.start', fromFlags({ project, ...configFromFlags(input.values) }));
       runId = started.run.id;
       display.started(started);
-      const outcome = await service.call('train.wait', { project, runId });
+      const outcome = await client.call('train.wait', { project, runId });
       display.clear();
       const status = outcome.run.status;
       return { json: outcomeJson(started, outcome), text: formatOutcome(started, outcome), exitCode: status === 'completed' ? EXIT.ok : status === 'cancelled' ? EXIT.interrupted : EXIT.internal };
@@ -125,7 +127,7 @@ export const trainCommand: Command = {
 /** --estimate: the figures of train.estimate, nothing trained. */
 async function estimateRun(input: CommandInput, project: string): Promise<{ json: TrainEstimate; text: string }> {
   if (input.values.resume !== undefined) throw new ApiError('invalid_input', '--estimate applies to a new run; leave out --resume');
-  const estimate = await input.service().call('train.estimate', { project, ...configFromFlags(input.values) });
+  const estimate = await input.client().call('train.estimate', fromFlags({ project, ...configFromFlags(input.values) }));
   const lines = [
     estimate.explanation,
     `  backend ${estimate.backend} (${estimate.device}), ${estimate.batchReason}`,
@@ -139,7 +141,7 @@ async function resumeRun(input: CommandInput, project: string): Promise<TrainSta
   if (given.length > 0) {
     throw new ApiError('invalid_input', `--resume continues run ${input.values.resume} with its own configuration; leave out ${given.map((g) => `--${g}`).join(', ')}`);
   }
-  return input.service().call('train.resume', { project, runId: numberOrText(input.values.resume) as number, backend: input.values.backend as never });
+  return input.client().call('train.resume', fromFlags({ project, runId: numberOrText(input.values.resume), backend: input.values.backend }));
 }
 
 /** The flags of a new run as the contract's train.start input (the contract checks every value). */
@@ -206,18 +208,23 @@ class TrainDisplay {
     this.line(lines.join('\n'));
   }
 
-  onEvent(event: string, payload: unknown, project: string): void {
-    const p = payload as { project?: string };
-    if (p.project !== project) return;
-    if (event === 'train.progress') this.bar(payload as TrainProgress);
-    else if (event === 'train.epoch') this.line(formatEpochLine((payload as EventPayload<'train.epoch'>).record, (payload as EventPayload<'train.epoch'>).epochs, (payload as EventPayload<'train.epoch'>).isBest));
-    else if (event === 'train.note') {
-      const note = (payload as EventPayload<'train.note'>).note;
-      if (note.kind === 'oom' || note.kind === 'skipped') this.line(`  ${note.kind === 'oom' ? 'out of memory' : 'skipped'}: ${note.message}`);
-    } else if (event === 'train.status') {
-      const s = payload as EventPayload<'train.status'>;
-      if (s.status === 'paused') this.line(`  paused${s.reason ? `: ${s.reason}` : ''}`);
-    }
+  /** Show the events of this project's runs until the returned function is called. */
+  follow(client: Client, project: string): () => void {
+    const stops = [
+      client.on('train.progress', (p) => {
+        if (p.project === project) this.bar(p);
+      }),
+      client.on('train.epoch', (e) => {
+        if (e.project === project) this.line(formatEpochLine(e.record, e.epochs, e.isBest));
+      }),
+      client.on('train.note', ({ project: p, note }) => {
+        if (p === project && (note.kind === 'oom' || note.kind === 'skipped')) this.line(`  ${note.kind === 'oom' ? 'out of memory' : 'skipped'}: ${note.message}`);
+      }),
+      client.on('train.status', (s) => {
+        if (s.project === project && s.status === 'paused') this.line(`  paused${s.reason ? `: ${s.reason}` : ''}`);
+      }),
+    ];
+    return () => stops.forEach((stop) => stop());
   }
 
   clear(): void {
@@ -298,15 +305,15 @@ export const runsCommand: Command = {
   args: ['project', 'run?'],
   summary: 'Training runs of a project (newest first), or one run with its epochs',
   fields: { project: '<project>', id: '[run]', runId: '[run]' },
-  async run({ positionals: [project, run], service }) {
+  async run({ positionals: [project, run], client }) {
     const file = resolvePathArg(project)!;
     if (run !== undefined) {
       const id = numberOrText(run) as number;
-      const one = await service().call('runs.get', { project: file, id });
-      const { notes } = await service().call('train.notes', { project: file, runId: id });
+      const one = await client().call('runs.get', { project: file, id });
+      const { notes } = await client().call('train.notes', { project: file, runId: id });
       return { json: { ...one, notes }, text: formatRun(one.run, one.epochs, notes) };
     }
-    const { runs } = await service().call('runs.list', { project: file });
+    const { runs } = await client().call('runs.list', { project: file });
     const rows = runs.map((r) => [r.id, r.status, r.variant, String(r.config.mode ?? ''), r.epochCount, r.lastEpoch?.valAcc != null ? percent(r.lastEpoch.valAcc) : '', r.backend ?? '', r.createdAt.slice(0, 19).replace('T', ' ')]);
     const text = runs.length === 0 ? 'No training runs yet: start one with `effitune train <project> --model ...`' : formatTable(['RUN', 'STATUS', 'MODEL', 'MODE', 'EPOCHS', 'VAL ACC', 'BACKEND', 'CREATED'], rows);
     return { json: { runs }, text };
@@ -329,10 +336,4 @@ function fixed(value: number | null): string {
 
 function percent(value: number | null | undefined): string {
   return value === null || value === undefined ? 'n/a' : `${(value * 100).toFixed(1)}%`;
-}
-
-function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${Math.round(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.round((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }

@@ -8,8 +8,8 @@ export const undoCommand: Command = {
   args: ['project'],
   summary: 'Undo the last labeling edit of a project (labels, classes, merges, splits moved by hand, label imports)',
   fields: { project: '<project>' },
-  async run({ positionals: [project], service }) {
-    const result = await service().call('edits.undo', { project: resolvePathArg(project) });
+  async run({ positionals: [project], client }) {
+    const result = await client().call('edits.undo', { project: resolvePathArg(project) });
     return { json: result, text: result.edit ? `Undone: ${result.edit.summary}` : 'Nothing to undo.' };
   },
 };
@@ -19,8 +19,8 @@ export const redoCommand: Command = {
   args: ['project'],
   summary: 'Redo the last undone labeling edit of a project',
   fields: { project: '<project>' },
-  async run({ positionals: [project], service }) {
-    const result = await service().call('edits.redo', { project: resolvePathArg(project) });
+  async run({ positionals: [project], client }) {
+    const result = await client().call('edits.redo', { project: resolvePathArg(project) });
     return { json: result, text: result.edit ? `Redone: ${result.edit.summary}` : 'Nothing to redo.' };
   },
 };
@@ -32,9 +32,9 @@ export const editsCommand: Command = {
   summary: 'The undo/redo journal of a project, newest first',
   options: { limit: { type: 'string' } },
   fields: { project: '<project>', limit: '--limit' },
-  async run({ positionals: [project], values, service }) {
+  async run({ positionals: [project], values, client }) {
     const limit = values.limit === undefined ? undefined : Number.isFinite(Number(values.limit)) ? Number(values.limit) : values.limit;
-    const result = await service().call('edits.list', { project: resolvePathArg(project), limit: limit as number | undefined });
+    const result = await client().call('edits.list', { project: resolvePathArg(project), limit: limit as number | undefined });
     return { json: result, text: formatEdits(result.edits) };
   },
 };

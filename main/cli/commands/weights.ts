@@ -1,5 +1,5 @@
 import type { LocalWeights, WeightsProgress } from '../../contract/calls-models';
-import { ApiError, type EventPayload } from '../../contract/contract';
+import { ApiError } from '../../contract/contract';
 import type { Command, CommandInput } from '../command';
 import { EXIT } from '../exit-codes';
 import { numberOrText } from '../numbers';
@@ -11,8 +11,8 @@ export const weightsList: Command = {
   words: ['weights', 'list'],
   args: [],
   summary: 'Pretrained weights in the local cache, and the published files that can be downloaded',
-  async run({ service }) {
-    const result = await service().call('weights.list', {});
+  async run({ client }) {
+    const result = await client().call('weights.list', {});
     const lines = [`Weights cache: ${result.dir}`, ''];
     if (result.weights.length === 0) lines.push('  No weights yet. effitune weights download <variant> [--notop] fetches a published file; effitune weights import <file> adds one you have.');
     else lines.push(formatWeightsTable(result.weights, '  '));
@@ -38,21 +38,20 @@ export const weightsDownload: Command = {
   ],
   options: { notop: { type: 'boolean' } },
   fields: { variant: '<variant>' },
-  async run({ positionals: [variant], values, service, stderr }) {
+  async run({ positionals: [variant], values, client, stderr }) {
     const jobId = `cli-${process.pid}-${Date.now().toString(36)}`;
     const line = new DownloadLine(stderr);
-    const stopProgress = service().onEvent((event, payload) => {
-      const progress = payload as EventPayload<'weights.progress'>;
-      if (event === 'weights.progress' && progress.jobId === jobId) line.update(progress);
+    const stopProgress = client().on('weights.progress', (progress) => {
+      if (progress.jobId === jobId) line.update(progress);
     });
     const onInterrupt = () => {
       line.clear();
       stderr.write('Stopping the download; run the same command again to resume.\n');
-      service().call('weights.cancel', { jobId }).catch(() => undefined);
+      client().call('weights.cancel', { jobId }).catch(() => undefined);
     };
     process.on('SIGINT', onInterrupt);
     try {
-      const result = await service().call('weights.download', { variant, includeTop: values.notop !== true, jobId });
+      const result = await client().call('weights.download', { variant, includeTop: values.notop !== true, jobId });
       const w = result.weights;
       const text = result.alreadyPresent
         ? `Already in the cache: ${w.file} (${formatBytes(w.bytes)}, MD5 ${w.md5})`
@@ -104,10 +103,10 @@ export const weightsImport: Command = {
   },
 };
 
-async function importIntoCache({ positionals: [file], values, service }: CommandInput) {
+async function importIntoCache({ positionals: [file], values, client }: CommandInput) {
   const onlyWithOut = ['classes', 'resolution', 'seed', 'force'].filter((k) => values[k] !== undefined);
   if (onlyWithOut.length > 0) throw new ApiError('invalid_input', `--${onlyWithOut[0]} applies to the model folder: add --out DIR`);
-  const result = await service().call('weights.importFile', {
+  const result = await client().call('weights.importFile', {
     file: resolvePathArg(file) as string,
     variant: values.model as string | undefined,
     timmModel: values['timm-model'] as string | undefined,
@@ -122,8 +121,8 @@ async function importIntoCache({ positionals: [file], values, service }: Command
   return { json: result, text };
 }
 
-async function writeModelFolder({ positionals: [file], values, service }: CommandInput) {
-  const result = await service().call('weights.convert', {
+async function writeModelFolder({ positionals: [file], values, client }: CommandInput) {
+  const result = await client().call('weights.convert', {
     file: resolvePathArg(file) as string,
     out: resolvePathArg(values.out as string) as string,
     variant: values.model as string | undefined,

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../../contract/contract';
-import { ClassName, type EditInfo } from '../../contract/calls-labels';
+import { ClassName, type EditInfo, type LabelImportResult } from '../../contract/calls-labels';
 import type { Database } from '../../project/database';
 import { allClasses, classByName, type ClassRow } from './class-names';
 import { newClassRow } from './classes';
@@ -21,17 +21,6 @@ export interface LabelImportOptions {
   file: string;
   format?: LabelFileFormat;
   createClasses: boolean;
-}
-
-export interface LabelImportResult {
-  rows: number;
-  labeled: number;
-  unchanged: number;
-  createdClasses: string[];
-  unknown: { line: number; key: string }[];
-  errors: { line: number; message: string }[];
-  edit: EditInfo | null;
-  seconds: number;
 }
 
 /** One row of the file: which image (by path or hash) gets which class (null: no label). */

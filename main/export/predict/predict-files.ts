@@ -14,7 +14,7 @@ import { predictImages, topClasses } from './predict-images';
 export async function predictFiles(args: CallArgs<'predict.files'>): Promise<CallOutput<'predict.files'>> {
   const csv = args.csv === undefined ? null : path.resolve(args.csv);
   if (csv !== null && !fs.existsSync(path.dirname(csv))) throw new ApiError('not_found', `the folder of the CSV file ${csv} does not exist`);
-  const model = await openPredictionModel(path.resolve(args.modelDir));
+  const model = await openPredictionModel(path.resolve(args.modelDir), { runtime: 'auto', provider: args.provider });
   try {
     const { files, problems } = collectImageFiles(args.paths);
     const started = performance.now();
@@ -26,7 +26,7 @@ export async function predictFiles(args: CallArgs<'predict.files'>): Promise<Cal
     ];
     const predicted = results.filter((r) => r.probabilities).length;
     if (csv !== null) writeCsv(csv, predictions, Math.min(args.top, model.classes.length));
-    return { format: model.format, classes: model.classes, resolution: model.resolution, predictions, csv, imagesPerSecond: seconds > 0 ? predicted / seconds : 0 };
+    return { format: model.format, classes: model.classes, resolution: model.resolution, predictions, csv, imagesPerSecond: seconds > 0 ? predicted / seconds : 0, ranOn: model.ranOn };
   } finally {
     model.dispose();
   }

@@ -12,6 +12,10 @@ import { ApiError } from '../../contract/contract';
 import type { ExportFormat } from '../../contract/calls-export';
 import { ensureBackend } from '../../backend/ensure-backend';
 import { LABELS_JSON, loadModelFolder, MODEL_JSON } from '../../model/manager/model-folder';
+import type { ProviderName } from '../../contract/calls-inference';
+import { InferenceEngine } from '../../inference/inference-engine';
+import { physicalCores } from '../../inference/physical-cores';
+import { sharedOnnxCacheDir } from '../../project/data-dir';
 
 export const MODEL_ONNX = 'model.onnx';
 export const MODEL_CARD_JSON = 'model-card.json';
@@ -23,6 +27,8 @@ export interface PredictionModel {
   resolution: number;
   /** the most images one call of `run` takes */
   maxBatch: number;
+  /** what computes: 'onnxruntime:<provider>' or 'tfjs:<backend>' */
+  ranOn: string;
   /** probabilities, [n × classes], of n images given as NHWC RGB 0..255 */
   run(pixels: Float32Array, n: number): Promise<Float32Array>;
   dispose(): void;
@@ -39,13 +45,27 @@ export function detectFormat(dir: string): ExportFormat {
   throw new ApiError('not_found', `${dir} holds neither ${MODEL_JSON} (TF.js) nor ${MODEL_ONNX} (ONNX): is it an Effitune export or a run's model folder?`);
 }
 
-export async function openPredictionModel(dir: string): Promise<PredictionModel> {
-  const resolved = path.resolve(dir);
-  return detectFormat(resolved) === 'onnx' ? openOnnx(resolved) : openTfjs(resolved);
+export interface OpenOptions {
+  /**
+   * What runs a TF.js folder: 'tfjs' runs it in TF.js (an export's verification: the TF.js files
+   * must give the answers in TF.js), 'auto' on ONNX Runtime through the inference engine, falling
+   * back to TF.js where ONNX Runtime cannot load. ONNX folders always run on ONNX Runtime.
+   */
+  runtime?: 'tfjs' | 'auto';
+  /** force an ONNX Runtime execution provider */
+  provider?: ProviderName;
 }
 
-async function openTfjs(dir: string): Promise<PredictionModel> {
-  await ensureBackend();
+/** One engine per process: sessions are reused while a folder is unchanged, and the provider probe runs once. */
+const engine = new InferenceEngine();
+
+export async function openPredictionModel(dir: string, options: OpenOptions = {}): Promise<PredictionModel> {
+  const resolved = path.resolve(dir);
+  return detectFormat(resolved) === 'onnx' ? openOnnx(resolved, options) : openTfjs(resolved, options);
+}
+
+async function openTfjs(dir: string, options: OpenOptions): Promise<PredictionModel> {
+  const backend = await ensureBackend();
   const { model } = await loadModelFolder(dir);
   try {
     const [, height, width, channels] = model.inputs[0].shape;
@@ -56,12 +76,27 @@ async function openTfjs(dir: string): Promise<PredictionModel> {
     if (model.outputs[0].shape.length !== 2 || typeof outputs !== 'number') throw new ApiError('invalid_input', `the model in ${dir} has no classifier (output [${model.outputs[0].shape.join(', ')}])`);
     const classes = readLabels(dir, outputs);
     const softmaxInside = lastActivation(model) === 'softmax';
+    const onnx = options.runtime === 'auto' || options.provider ? await engine.open(dir, { kind: 'probabilities' }, { cacheDir: sharedOnnxCacheDir(), provider: options.provider }) : null;
+    if (onnx) {
+      model.dispose();
+      return {
+        format: 'tfjs',
+        dir,
+        classes,
+        resolution: height,
+        maxBatch: BATCH,
+        ranOn: `onnxruntime:${onnx.record.provider}`,
+        run: (pixels, n) => onnx.run(pixels.slice(0, n * height * height * 3), n),
+        dispose: () => undefined,
+      };
+    }
     return {
       format: 'tfjs',
       dir,
       classes,
       resolution: height,
       maxBatch: BATCH,
+      ranOn: `tfjs:${backend}`,
       run: async (pixels, n) => {
         const out = tf.tidy(() => {
           const y = model.predict(tf.tensor4d(pixels.subarray(0, n * height * height * 3), [n, height, height, 3])) as tf.Tensor;
@@ -85,13 +120,14 @@ function lastActivation(model: tfl.LayersModel): string | undefined {
   return (model.layers[model.layers.length - 1].getConfig() as { activation?: string }).activation;
 }
 
-async function openOnnx(dir: string): Promise<PredictionModel> {
+async function openOnnx(dir: string, options: OpenOptions): Promise<PredictionModel> {
   // loaded on demand: the native runtime is only needed for ONNX folders
   const ort = await import('onnxruntime-node');
   const file = path.join(dir, MODEL_ONNX);
+  const provider = (await engine.chooseProvider(options.provider)) ?? 'cpu';
   let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
   try {
-    session = await ort.InferenceSession.create(file);
+    session = await ort.InferenceSession.create(file, { executionProviders: [provider], ...(provider === 'cpu' ? { intraOpNumThreads: physicalCores(), interOpNumThreads: 1 } : {}) });
   } catch (err) {
     throw new ApiError('invalid_input', `onnxruntime cannot load ${file}: ${(err as Error).message}`);
   }
@@ -112,6 +148,7 @@ async function openOnnx(dir: string): Promise<PredictionModel> {
     resolution,
     // a model exported with a fixed batch of 1 takes one image per call
     maxBatch: typeof shape[0] === 'number' ? shape[0] : BATCH,
+    ranOn: `onnxruntime:${provider}`,
     run: async (pixels, n) => {
       const size = resolution * resolution * 3;
       const tensor = new ort.Tensor('float32', pixels.slice(0, n * size), [n, resolution, resolution, 3]);

@@ -6,18 +6,11 @@
  * efficientnet_v2.py: BASE_WEIGHTS_PATH + file name, WEIGHTS_HASHES[variant] = (top, notop)).
  * Keras checks them with keras.utils.get_file, which takes a 32-character hash as MD5.
  */
-import type { LocalWeights, PretrainedFile as PretrainedFileStatus } from '../../contract/calls-models';
+import type { LocalWeights, PretrainedFile } from '../../contract/calls-models';
 import { getVariant } from '../variants';
 
-export interface PretrainedFile {
-  /** Effitune variant id: b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l */
-  readonly variant: string;
-  readonly includeTop: boolean;
-  /** the name Keras downloads it under, e.g. efficientnetb0_notop.h5 */
-  readonly fileName: string;
-  readonly url: string;
-  /** hex MD5 of the whole file, as published in Keras' WEIGHTS_HASHES */
-  readonly md5: string;
+/** A published file as the catalogue holds it: the contract's PretrainedFile without the cache status, plus its format. */
+export interface PublishedWeightsFile extends Readonly<Omit<PretrainedFile, 'local'>> {
   readonly format: 'keras-h5';
 }
 
@@ -46,14 +39,14 @@ const V2_HASHES: Record<string, [string, string]> = {
   l: ['27e6d408b53c7ebc868fefa357689935', 'b0b66b5c863aef5b46e8608fe1711615'],
 };
 
-function files(variant: string, stem: string, baseUrl: string, [top, notop]: [string, string]): PretrainedFile[] {
+function files(variant: string, stem: string, baseUrl: string, [top, notop]: [string, string]): PublishedWeightsFile[] {
   return [
     { variant, includeTop: true, fileName: `${stem}.h5`, url: `${baseUrl}${stem}.h5`, md5: top, format: 'keras-h5' },
     { variant, includeTop: false, fileName: `${stem}_notop.h5`, url: `${baseUrl}${stem}_notop.h5`, md5: notop, format: 'keras-h5' },
   ];
 }
 
-export const PRETRAINED_FILES: readonly PretrainedFile[] = [
+export const PRETRAINED_FILES: readonly PublishedWeightsFile[] = [
   ...Object.entries(V1_HASHES).flatMap(([n, hashes]) => files(n, `efficientnet${n}`, KERAS_V1_BASE_URL, hashes)),
   ...Object.entries(V2_HASHES).flatMap(([n, hashes]) => files(`v2-${n}`, `efficientnetv2-${n}`, KERAS_V2_BASE_URL, hashes)),
 ];
@@ -62,24 +55,24 @@ export const PRETRAINED_FILES: readonly PretrainedFile[] = [
  * The catalogue with every URL moved to another base (a mirror holding the same file names, or a
  * test server). Checksums stay the published ones, so a mirror cannot hand over different bytes.
  */
-export function catalogueAt(baseUrl: string | undefined, catalogue: readonly PretrainedFile[] = PRETRAINED_FILES): readonly PretrainedFile[] {
+export function catalogueAt(baseUrl: string | undefined, catalogue: readonly PublishedWeightsFile[] = PRETRAINED_FILES): readonly PublishedWeightsFile[] {
   if (!baseUrl) return catalogue;
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   return catalogue.map((f) => ({ ...f, url: `${base}${f.fileName}` }));
 }
 
 /** The published file for a variant (any alias getVariant accepts), or null when there is none (custom φ). */
-export function findPretrained(catalogue: readonly PretrainedFile[], variant: string, includeTop: boolean): PretrainedFile | null {
+export function findPretrained(catalogue: readonly PublishedWeightsFile[], variant: string, includeTop: boolean): PublishedWeightsFile | null {
   const id = getVariant(variant).id;
   return catalogue.find((f) => f.variant === id && f.includeTop === includeTop) ?? null;
 }
 
-export function findPretrainedByMd5(catalogue: readonly PretrainedFile[], md5: string): PretrainedFile | null {
+export function findPretrainedByMd5(catalogue: readonly PublishedWeightsFile[], md5: string): PublishedWeightsFile | null {
   return catalogue.find((f) => f.md5 === md5.toLowerCase()) ?? null;
 }
 
 /** The published files, each marked with whether the cache already holds it (by MD5). */
-export function catalogueWithStatus(catalogue: readonly PretrainedFile[], local: readonly LocalWeights[]): PretrainedFileStatus[] {
+export function catalogueWithStatus(catalogue: readonly PublishedWeightsFile[], local: readonly LocalWeights[]): PretrainedFile[] {
   const md5s = new Set(local.map((w) => w.md5));
   return catalogue.map((f) => ({ variant: f.variant, includeTop: f.includeTop, fileName: f.fileName, url: f.url, md5: f.md5, local: md5s.has(f.md5) }));
 }

@@ -2,9 +2,9 @@
  * What the model picker and `effitune models` show per variant: the honest figures from
  * estimates.ts joined with what the weights cache holds and what can be downloaded.
  */
-import type { LocalWeights, PretrainedFile, VariantFigures } from '../../contract/calls-models';
+import type { ArchitectureFigures, LocalWeights, PretrainedFile, VariantFigures } from '../../contract/calls-models';
 import type { CallArgs, CallOutput } from '../../contract/contract';
-import { describeVariant, describeVariants, type VariantFigures as Figures } from '../estimates';
+import { describeVariant, describeVariants } from '../estimates';
 import { customVariant, flopsGrowthPerPhi, getVariant } from '../variants';
 import { catalogueWithStatus } from './catalogue';
 import type { WeightsStore } from './weights-store';
@@ -25,7 +25,7 @@ export function describeOneVariant(args: CallArgs<'models.describe'>, store: Wei
   return { ...withWeights(figures, local, catalogueWithStatus(store.catalogue, local)), scaling };
 }
 
-function withWeights(figures: Figures, local: LocalWeights[], catalogue: PretrainedFile[]): VariantFigures {
+function withWeights(figures: ArchitectureFigures, local: LocalWeights[], catalogue: PretrainedFile[]): VariantFigures {
   return {
     ...figures,
     weights: local.filter((w) => w.variant === figures.id),

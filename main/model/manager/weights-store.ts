@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { WeightsFormat, type LocalWeights } from '../../contract/calls-models';
 import { ApiError } from '../../contract/contract';
 import { getVariant } from '../variants';
-import { findPretrained, findPretrainedByMd5, PRETRAINED_FILES, catalogueAt, type PretrainedFile } from './catalogue';
+import { findPretrained, findPretrainedByMd5, PRETRAINED_FILES, catalogueAt, type PublishedWeightsFile } from './catalogue';
 import { md5File } from './file-hash';
 import { downloadWithResume, type TransferProgress } from './http-download';
 
@@ -27,7 +27,7 @@ export interface WeightsStoreOptions {
   /** a mirror (or test server) holding the catalogue's file names; default Keras' own storage */
   baseUrl?: string;
   /** the published files; default Keras applications' (tests pass their own) */
-  catalogue?: readonly PretrainedFile[];
+  catalogue?: readonly PublishedWeightsFile[];
   /** network inactivity that aborts a download; default 15 s */
   timeoutMs?: number;
   /**
@@ -41,7 +41,7 @@ export type DownloadPhase = 'connecting' | 'downloading' | 'verifying' | 'done' 
 
 export interface DownloadProgress extends TransferProgress {
   phase: DownloadPhase;
-  file: PretrainedFile;
+  file: PublishedWeightsFile;
   bytesPerSecond: number;
   elapsedSeconds: number;
 }
@@ -86,7 +86,7 @@ type StoredEntry = z.infer<typeof StoredEntry>;
 
 export class WeightsStore {
   readonly dir: string;
-  readonly catalogue: readonly PretrainedFile[];
+  readonly catalogue: readonly PublishedWeightsFile[];
 
   constructor(private readonly options: WeightsStoreOptions) {
     this.dir = options.dir;
@@ -299,7 +299,7 @@ export class WeightsStore {
   }
 }
 
-function entryIdOf(file: PretrainedFile): string {
+function entryIdOf(file: PublishedWeightsFile): string {
   return file.fileName.replace(/\.h5$/, '');
 }
 
@@ -313,7 +313,7 @@ function unknownFormat(file: string): never {
 }
 
 /** Throttled progress reports with a transfer rate; phase changes always get through. */
-function progressReporter(file: PretrainedFile, started: number, listener: ((p: DownloadProgress) => void) | undefined) {
+function progressReporter(file: PublishedWeightsFile, started: number, listener: ((p: DownloadProgress) => void) | undefined) {
   let lastAt = 0;
   let lastPhase: DownloadPhase | null = null;
   let last: TransferProgress = { receivedBytes: 0, totalBytes: null, resumedFrom: 0 };

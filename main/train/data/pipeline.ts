@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import { ApiError, type SplitName } from '../../contract/contract';
-import type { Augmentation } from '../../contract/calls-data';
+import type { Augmentation, SkippedImage } from '../../contract/calls-data';
 import { sharpMessage } from '../../dataset/inspect-image';
 import type { Database } from '../../project/database';
 import { augmentPixels, drawAugmentation, resolveAugmentation, type AugmentationInput, type SampleAugmentation } from './augmentation';
@@ -56,11 +56,6 @@ export interface Batch {
   index: number;
 }
 
-export interface SkippedImage {
-  id: number;
-  path: string;
-  reason: string;
-}
 
 export interface DataPipeline {
   readonly classes: readonly string[];

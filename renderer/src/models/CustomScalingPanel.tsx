@@ -4,6 +4,7 @@
  * training memory) as computed by the engine through models.describe.
  */
 import { useEffect, useState } from 'react';
+import { SCALING_COEFFICIENT_RANGE } from '../../../main/contract/calls-models';
 import { flopsGrowthPerPhi, meetsConstraint, PAPER_SCALING, type CustomScaling } from './model-selection';
 import { formatFlops, formatMemory, formatMultiplier, formatParams, formatPhi } from './format';
 import type { Figures } from './ModelPicker';
@@ -14,9 +15,8 @@ export interface PhiRange {
   step: number;
 }
 
-/** The engine accepts α, β, γ in this range (main/model customVariant); outside it the call would refuse. */
-const CONSTANT_MIN = 1;
-const CONSTANT_MAX = 3;
+/** The contract accepts α, β, γ in this range; outside it models.describe would refuse. */
+const { min: CONSTANT_MIN, max: CONSTANT_MAX } = SCALING_COEFFICIENT_RANGE;
 
 export function CustomScalingPanel({
   scaling,

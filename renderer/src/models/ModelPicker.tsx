@@ -6,7 +6,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useReportError, errorMessage } from '../api/client-context';
 import type { CallOutput } from '../../../main/contract/contract';
-import { BATCH_SIZE, CUSTOM, DEFAULT_BATCH, type CustomScaling, type ModelSelection } from './model-selection';
+import { PHI_RANGE } from '../../../main/contract/calls-models';
+import { BATCH_SIZE, CUSTOM, DEFAULT_BATCH, PHI_STEP, type CustomScaling, type ModelSelection } from './model-selection';
 import { VariantTable } from './VariantTable';
 import { FlopsAccuracyPlot, type PlotPoint } from './FlopsAccuracyPlot';
 import { CustomScalingPanel, type PhiRange } from './CustomScalingPanel';
@@ -21,8 +22,8 @@ const BATCH_DELAY_MS = 300;
 /** the batch sizes models.list accepts, read from the contract so the field cannot offer more */
 const MAX_BATCH = BATCH_SIZE.maxValue ?? 4096;
 const MIN_BATCH = BATCH_SIZE.minValue ?? 1;
-/** models.list does not report the engine's φ range (main/model PHI_RANGE is ±10); ±4 spans 128 px networks to B4-sized ones. */
-const PHI_RANGE: PhiRange = { min: -4, max: 4, step: 0.25 };
+/** The slider spans ±4 of the contract's PHI_RANGE: 128 px networks to B4-sized ones, where a hand can still aim. */
+const PHI_SLIDER: PhiRange = { min: Math.max(PHI_RANGE.min, -4), max: Math.min(PHI_RANGE.max, 4), step: PHI_STEP };
 
 export function ModelPicker({ selection, onChange }: { selection: ModelSelection; onChange: (next: ModelSelection) => void }) {
   const client = useClient();
@@ -135,7 +136,7 @@ export function ModelPicker({ selection, onChange }: { selection: ModelSelection
           <CustomScalingPanel
             scaling={custom}
             onChange={(next) => onChange({ ...selection, custom: next })}
-            phiRange={PHI_RANGE}
+            phiRange={PHI_SLIDER}
             figures={customFigures}
             pending={customPending}
             problem={customProblem}

@@ -4,6 +4,7 @@
  * project file does not store it yet.
  */
 import { useCallback, useState } from 'react';
+import { PAPER_SCALING } from '../../../main/contract/calls-models';
 import { calls } from '../../../main/contract/contract';
 
 export interface CustomScaling {
@@ -22,8 +23,9 @@ export interface ModelSelection {
 
 export const CUSTOM = 'custom';
 /** The paper's constants, the panel's starting point: the defaults models.describe itself assumes. */
-const contractDefaults = calls['models.describe'].input.shape.custom.unwrap().parse({ phi: 0 });
-export const PAPER_SCALING = { alpha: contractDefaults.alpha, beta: contractDefaults.beta, gamma: contractDefaults.gamma } as const;
+export { PAPER_SCALING };
+/** φ moves in quarter steps in the UI (slider and field); the contract takes any φ within PHI_RANGE. */
+export const PHI_STEP = 0.25;
 /** models.list's batch field: its default (32) and limits are the UI's too */
 const batchField = calls['models.list'].input.shape.batch;
 export const BATCH_SIZE = batchField.unwrap();

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import { useClient, useEvent, useReportError, errorMessage } from '../api/client-context';
-import type { SplitSummary } from '../../../main/contract/calls-data';
+import { isFinalRunStatus, type SplitSummary } from '../../../main/contract/calls-data';
 import type { BackendProbe } from '../../../main/contract/calls-backend';
 import type { TrainStarted } from '../../../main/contract/calls-train';
 import type { Client } from '../../../main/contract/client';
@@ -66,7 +66,7 @@ export function TrainScreen({ project, model, onModelChange }: { project: string
     refreshHistory();
   };
   const current = currentRunId === null ? null : (live.runs[currentRunId] ?? null);
-  const runBusy = current !== null && (current.status === 'running' || current.status === 'queued' || current.status === 'paused');
+  const runBusy = current !== null && !isFinalRunStatus(current.status);
 
   return (
     <main className="train-main">

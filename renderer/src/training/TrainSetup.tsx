@@ -12,7 +12,8 @@ import type { CallOutput } from '../../../main/contract/contract';
 import type { RunRecord, SplitSummary } from '../../../main/contract/calls-data';
 import type { BackendName, BackendProbe } from '../../../main/contract/calls-backend';
 import { OptimizerName, TrainMode, type TrainEstimate, type TrainOptions, type TrainStarted } from '../../../main/contract/calls-train';
-import { CUSTOM, DEFAULT_BATCH, type ModelSelection } from '../models/model-selection';
+import { PHI_RANGE, RESOLUTION_RANGE } from '../../../main/contract/calls-models';
+import { CUSTOM, DEFAULT_BATCH, PHI_STEP, type ModelSelection } from '../models/model-selection';
 import { formatMemory, formatPhi } from '../models/format';
 import { AUGMENT_DEFAULTS, defaultHint, toTrainOptions, type TrainForm } from './train-form';
 import { formatDuration, formatRate, trainModelId } from './train-format';
@@ -29,8 +30,6 @@ const OPTIMIZER_WORDS: Record<OptimizerName, string> = { adam: 'Adam', adamw: 'A
 const DESCRIBE_DELAY_MS = 250;
 /** Measuring takes seconds and a worker process: wait until the user stops typing. */
 const ESTIMATE_DELAY_MS = 600;
-/** The engine's custom φ range (main/model PHI_RANGE). */
-const PHI_LIMIT = 10;
 
 interface TrainSetupProps {
   project: string;
@@ -131,13 +130,13 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             <span>φ</span>
             <input
               type="number"
-              step={0.25}
-              min={-PHI_LIMIT}
-              max={PHI_LIMIT}
+              step={PHI_STEP}
+              min={PHI_RANGE.min}
+              max={PHI_RANGE.max}
               value={model.custom.phi}
               onChange={(e) => {
                 const phi = Number(e.target.value);
-                if (e.target.value !== '' && Number.isFinite(phi) && Math.abs(phi) <= PHI_LIMIT) onModelChange({ ...model, custom: { ...model.custom, phi } });
+                if (e.target.value !== '' && Number.isFinite(phi) && phi >= PHI_RANGE.min && phi <= PHI_RANGE.max) onModelChange({ ...model, custom: { ...model.custom, phi } });
               }}
               data-testid="train-phi"
             />
@@ -145,7 +144,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
         )}
         <label className="field">
           <span>Resolution</span>
-          <input type="number" min={16} step={8} value={form.resolution} placeholder={figures ? `${figures.resolution} (model's)` : "model's"} onChange={(e) => set('resolution', e.target.value)} aria-invalid={Boolean(problems.resolution)} data-testid="train-resolution" />
+          <input type="number" min={RESOLUTION_RANGE.min} max={RESOLUTION_RANGE.max} step={8} value={form.resolution} placeholder={figures ? `${figures.resolution} (model's)` : "model's"} onChange={(e) => set('resolution', e.target.value)} aria-invalid={Boolean(problems.resolution)} data-testid="train-resolution" />
         </label>
       </div>
 

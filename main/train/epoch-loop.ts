@@ -1,0 +1,108 @@
+/**
+ * The epoch loop of every mode. Per epoch: the training data's batches are cut into optimizer steps
+ * of the current batch size (halved on out-of-memory, retrying the same samples), progress is
+ * reported after each batch, then the data validates and the epoch ends (epoch-end.ts: record,
+ * checkpoint, early stopping).
+ *
+ * What differs between the modes is the TrainingData: where an epoch's samples come from and what
+ * one sample is — augmented pixels from the data pipeline in top and full mode (image-training.ts),
+ * cached backbone features in head mode (head-training.ts) — which forward pass a step runs, and
+ * how an epoch is validated.
+ */
+import { ApiError } from '../contract/contract';
+import { endEpoch, type Validation } from './epoch-end';
+import { rateWithinEpoch } from './epoch-schedule';
+import type { EpochSoFar, EpochTotals } from './run-progress';
+import { trainStep, type Forward, type StepResult } from './steps';
+import type { TrainingSession } from './training-session';
+
+/** A batch of training samples, as the data produced it; the loop takes its steps from it. */
+export interface SampleBatch {
+  readonly size: number;
+  /** inputs ([n, ...sampleShape], flattened) and class indices of samples from..from+n */
+  samples(from: number, n: number): { x: Float32Array; y: Int32Array };
+}
+
+/** One epoch of training samples. */
+export interface EpochSamples {
+  /** samples in the epoch: the learning-rate schedule and the ETA count through them */
+  readonly size: number;
+  /** batches in the epoch as of now (the batch may have halved, files may have failed) */
+  batchesPerEpoch(): number;
+  batches(): AsyncIterable<SampleBatch> | Iterable<SampleBatch>;
+}
+
+/** What an epoch's training did, for its validation to report. */
+export interface TrainedEpoch {
+  epoch: number;
+  /** batches trained */
+  batches: number;
+  soFar: EpochSoFar;
+}
+
+/** What a mode trains on. */
+export interface TrainingData {
+  readonly forward: Forward;
+  /** shape of one sample: [resolution, resolution, 3] pixels, or [dim] features */
+  readonly sampleShape: readonly number[];
+  epoch(epoch: number): EpochSamples;
+  /** null: nothing to validate on */
+  validate(trained: TrainedEpoch): Promise<Validation | null>;
+}
+
+/** What a mode's data throws when an epoch has no sample left (every file gone or unreadable). */
+export function nothingLeftToTrain(): ApiError {
+  return new ApiError('invalid_input', 'no training image can be read any more (all files are gone or unreadable)');
+}
+
+/** The epoch being trained, as its steps see it. */
+interface EpochInTraining {
+  epoch: number;
+  soFar: EpochSoFar;
+  /** performance.now() as its training began (the epoch began earlier, with making its samples) */
+  trainStart: number;
+}
+
+/** Train from `startEpoch` to the last epoch; returns why the run stopped early, or null. */
+export async function runEpochs(session: TrainingSession, data: TrainingData, startEpoch: number): Promise<string | null> {
+  for (let epoch = startEpoch; epoch < session.config.epochs && !session.patienceUsedUp(); epoch++) {
+    const began = performance.now();
+    const samples = data.epoch(epoch);
+    const totals: EpochTotals = { loss: 0, correct: 0, images: 0, seconds: 0 };
+    const soFar: EpochSoFar = { totals, size: samples.size };
+    const current: EpochInTraining = { epoch, soFar, trainStart: performance.now() };
+    let batches = 0;
+    for await (const batch of samples.batches()) {
+      await session.reporting.gate();
+      const last = await trainBatch(session, data, batch, current);
+      session.report({ phase: 'training', epoch, batchIndex: ++batches, batchesPerEpoch: samples.batchesPerEpoch(), loss: last.loss, accuracy: last.correct / last.n, soFar });
+    }
+    totals.seconds = (performance.now() - current.trainStart) / 1000;
+    const validation = await data.validate({ epoch, batches, soFar });
+    const stop = await endEpoch(session, epoch, totals, validation, began);
+    if (stop) return stop;
+  }
+  return null;
+}
+
+/** The steps of one batch; returns the last step's result and its sample count. */
+async function trainBatch(session: TrainingSession, data: TrainingData, batch: SampleBatch, current: EpochInTraining): Promise<StepResult & { n: number }> {
+  const { ctx, config, setup, counters } = session;
+  const { epoch, soFar, trainStart } = current;
+  const { totals } = soFar;
+  let last = { loss: 0, correct: 0, n: 1 };
+  await session.inChunks(batch.size, async (from, n) => {
+    // the rate at the middle of the step
+    const lr = rateWithinEpoch(config, epoch, totals.images + n / 2, soFar.size);
+    ctx.faults?.beforeStep(counters.step);
+    const { x, y } = batch.samples(from, n);
+    const result = await trainStep(data.forward, setup.optimizer, setup.loss, x, data.sampleShape, y, lr);
+    totals.loss += result.loss * n;
+    totals.correct += result.correct;
+    totals.images += n;
+    totals.seconds = (performance.now() - trainStart) / 1000;
+    counters.step++;
+    last = { ...result, n };
+  });
+  return last;
+}
