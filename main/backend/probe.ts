@@ -13,7 +13,7 @@ import { gpuDriverHint, nativeRepairHint, tfjsNodeGpuHint, tfjsNodeHint, webgpuP
 import { listNvidiaGpus, nativeInstall, type NativePackage } from './native-tensorflow';
 import type { LocalProbe } from './probe-here';
 import { PROBE_BACKEND_ENV, PROBE_MARKER } from './probe-protocol';
-import { launchWorker } from '../workers/process-launcher';
+import { runProbeProcess, type ProbeOutcome } from '../workers/probe-process';
 import { cpuDescription } from './start-backend';
 import { dawnWarnings, findSwiftShaderIcd, swiftShaderEnv } from './webgpu-dawn';
 
@@ -180,48 +180,11 @@ async function probeCpu(): Promise<ReportWithoutTime> {
   };
 }
 
-interface ChildOutcome {
-  result: LocalProbe | null;
-  /** Why there is no result, in words (crash, timeout, exit without a result). */
-  failure: string;
-  stderr: string;
-}
+type ChildOutcome = ProbeOutcome<LocalProbe>;
 
 /** Probe one backend in a child process with this process's environment plus `env`. */
 export function runProbeChild(name: BackendName, env: Record<string, string> = {}, timeoutMs = PROBE_TIMEOUT_MS): Promise<ChildOutcome> {
-  return new Promise((resolve) => {
-    // through the engine's process launcher: tsx under Node, the built probe entry under Electron
-    // ELECTRON_RUN_AS_NODE: inside Electron, process.execPath is the app; this makes it Node.
-    const child = launchWorker('probe', { env: { ...process.env, ...env, ELECTRON_RUN_AS_NODE: '1', [PROBE_BACKEND_ENV]: name } });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout?.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    const finish = (failure: string) => {
-      clearTimeout(timer);
-      const line = stdout.split('\n').find((l) => l.startsWith(PROBE_MARKER));
-      const result = line ? (JSON.parse(line.slice(PROBE_MARKER.length)) as LocalProbe) : null;
-      resolve({ result, failure, stderr });
-    };
-    child.onExit(({ code, signal }, error) => {
-      const lastWords = lastErrorLine(stderr);
-      if (error) finish(`the probe process did not start: ${error.message}`);
-      else if (timedOut) finish(`loading it did not finish within ${timeoutMs / 1000} s`);
-      else if (signal) finish(`loading it crashed the process (${signal})${lastWords ? `: ${lastWords}` : ''}`);
-      else finish(`the probe process exited with code ${code}${lastWords ? `: ${lastWords}` : ''}`);
-    });
-  });
-}
-
-/** The most telling line of a crashed child's stderr: the last error-looking one. */
-function lastErrorLine(stderr: string): string | null {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-  return [...lines].reverse().find((l) => /error|abort|fault|illegal|cannot|could not|not found/i.test(l)) ?? lines.at(-1) ?? null;
+  return runProbeProcess<LocalProbe>({ entry: 'probe', env: { ...env, [PROBE_BACKEND_ENV]: name }, marker: PROBE_MARKER, timeoutMs });
 }
 
 function seconds(since: number): number {

@@ -1,19 +1,9 @@
 /**
- * Durations in words for the CLI's output. A door reads only the contract, so these are the CLI's
- * own (the engine words its estimate's `explanation` itself, main/train/estimate.ts).
+ * Durations in words for the CLI's output: times per step or epoch as everywhere (the contract's
+ * units.ts), and the short form of a progress bar's ETA.
  */
 
-/** "42 ms", "3.5 s", "12 min 5 s", "2 h 3 min": a time per step or per epoch. */
-export function formatSeconds(seconds: number): string {
-  if (!Number.isFinite(seconds)) return 'unknown';
-  if (seconds < 1) return `${Math.max(1, Math.round(seconds * 1000))} ms`;
-  if (seconds < 10) return `${seconds.toFixed(1)} s`;
-  const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  const minutes = Math.floor(s / 60);
-  if (minutes < 60) return `${minutes} min ${s % 60} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
+export { formatSeconds } from '../contract/units';
 
 /** "45s", "3m07s", "1h05m": an ETA on a progress bar, short. */
 export function formatDuration(seconds: number): string {

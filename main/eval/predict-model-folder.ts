@@ -172,13 +172,7 @@ async function runOnnxBatches(run: (pixels: Float32Array, n: number) => Promise<
     const count = Math.min(BATCH, n - start);
     parts.push(await run(pixels.slice(start * size, (start + count) * size), count));
   }
-  const all = new Float32Array(parts.reduce((k, p) => k + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
+  return concatenate(parts);
 }
 
 /** Probabilities for every image, [n × classes] on TF.js; a model ending in logits gets a softmax. */
@@ -198,6 +192,10 @@ function runBatches(model: tfl.LayersModel, pixels: Float32Array, n: number, hei
     parts.push(out.dataSync() as Float32Array);
     out.dispose();
   }
+  return concatenate(parts);
+}
+
+function concatenate(parts: readonly Float32Array[]): Float32Array {
   const all = new Float32Array(parts.reduce((k, p) => k + p.length, 0));
   let at = 0;
   for (const p of parts) {

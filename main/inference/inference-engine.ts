@@ -127,12 +127,12 @@ export class InferenceEngine {
     const key = `${file}|${provider}|${threads ?? ''}`;
     let entry = this.sessions.get(key);
     if (!entry) {
-      entry = { key, session: this.createSession(file, provider, threads), lastUsed: 0 };
+      entry = { key, session: this.createSession(file, provider, threads), lastUsed: performance.now() };
       this.sessions.set(key, entry);
-      const failed = entry;
+      const created = entry;
       // a failed session is not kept: the next open tries again (the file may have been rebuilt)
-      entry.session.catch(() => this.sessions.get(key) === failed && this.sessions.delete(key));
-      await this.evictBeyond(KEPT_SESSIONS);
+      entry.session.catch(() => this.sessions.get(key) === created && this.sessions.delete(key));
+      await this.evictOldest(created);
     }
     entry.lastUsed = performance.now();
     return entry.session;
@@ -152,9 +152,10 @@ export class InferenceEngine {
     }
   }
 
-  private async evictBeyond(limit: number): Promise<void> {
-    const byAge = [...this.sessions.values()].sort((a, b) => a.lastUsed - b.lastUsed);
-    await Promise.all(byAge.slice(0, Math.max(0, byAge.length - limit)).map((e) => this.release(e)));
+  /** Release the least recently used sessions beyond KEPT_SESSIONS, never the one just made. */
+  private async evictOldest(keep: SessionEntry): Promise<void> {
+    const byAge = [...this.sessions.values()].filter((e) => e !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
+    await Promise.all(byAge.slice(0, Math.max(0, byAge.length + 1 - KEPT_SESSIONS)).map((e) => this.release(e)));
   }
 
   private async release(entry: SessionEntry): Promise<void> {

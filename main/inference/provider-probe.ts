@@ -8,8 +8,8 @@
  */
 import type { ProviderName, ProviderProbe, ProviderReport } from '../contract/calls-inference';
 import { cpuDescription } from '../backend/start-backend';
-import { dawnWarnings, findSwiftShaderIcd, swiftShaderEnv } from '../backend/webgpu-dawn';
-import { launchWorker } from '../workers/process-launcher';
+import { findSwiftShaderIcd, swiftShaderEnv } from '../backend/webgpu-dawn';
+import { runProbeProcess, type ProbeOutcome } from '../workers/probe-process';
 import { physicalCores } from './physical-cores';
 import { PROVIDER_PROBE_ENV, PROVIDER_PROBE_MARKER, type ChildProbe } from './provider-probe-protocol';
 import { cudaLibrariesPresent, installHint, onnxRuntimeVersion, platformMismatch, PROVIDER_LABEL, PROVIDER_ORDER } from './providers';
@@ -92,36 +92,8 @@ async function probeProvider(name: ProviderName, installed: boolean): Promise<Pr
   return report({ reason: `${PROVIDER_LABEL[name]} did not load: ${why}`, install: installHint(name) });
 }
 
-interface ChildOutcome {
-  result: ChildProbe | null;
-  failure: string;
-}
-
-function runProviderChild(name: ProviderName, env: Record<string, string> = {}): Promise<ChildOutcome> {
-  return new Promise((resolve) => {
-    const child = launchWorker('provider-probe', { env: { ...process.env, ...env, ELECTRON_RUN_AS_NODE: '1', [PROVIDER_PROBE_ENV]: name } });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout?.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, PROVIDER_PROBE_TIMEOUT_MS);
-    child.onExit(({ code, signal }, error) => {
-      clearTimeout(timer);
-      const line = stdout.split('\n').find((l) => l.startsWith(PROVIDER_PROBE_MARKER));
-      const result = line ? (JSON.parse(line.slice(PROVIDER_PROBE_MARKER.length)) as ChildProbe) : null;
-      const lastWords = dawnWarnings(stderr).at(-1) ?? stderr.trim().split('\n').at(-1) ?? '';
-      let failure = '';
-      if (error) failure = `the probe process did not start: ${error.message}`;
-      else if (timedOut) failure = `it did not finish loading within ${PROVIDER_PROBE_TIMEOUT_MS / 1000} s`;
-      else if (signal) failure = `loading it crashed the process (${signal})${lastWords ? `: ${lastWords}` : ''}`;
-      else if (!result) failure = `the probe process exited with code ${code}${lastWords ? `: ${lastWords}` : ''}`;
-      resolve({ result, failure });
-    });
-  });
+function runProviderChild(name: ProviderName, env: Record<string, string> = {}): Promise<ProbeOutcome<ChildProbe>> {
+  return runProbeProcess<ChildProbe>({ entry: 'provider-probe', env: { ...env, [PROVIDER_PROBE_ENV]: name }, marker: PROVIDER_PROBE_MARKER, timeoutMs: PROVIDER_PROBE_TIMEOUT_MS });
 }
 
 function seconds(since: number): number {

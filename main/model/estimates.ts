@@ -75,6 +75,27 @@ export function trainingMemory(layers: readonly LayerInfo[], batch: number): Tra
 }
 
 /**
+ * Training-step memory of top-N mode when the frozen trunk runs outside the training backend (on
+ * ONNX Runtime): only the layers from block `firstBlock` on keep activations and gradients, their
+ * input is the trunk's output, and only their weights have gradients and optimizer moments. The
+ * whole model's weights still live in the backend (the run saves the whole model).
+ */
+export function topTrainingMemory(layers: readonly LayerInfo[], batch: number, firstBlock: string): TrainingMemory {
+  const start = layers.findIndex((l) => l.name.startsWith(`${firstBlock}_`));
+  if (start < 1) return trainingMemory(layers, batch);
+  const top = layers.slice(start);
+  const trainable = trainableParams(top);
+  const elements = activationElements(top) + product(layers[start - 1].outputShape);
+  const parts = {
+    activations: BYTES_PER_FLOAT * TFJS_ACTIVATION_FLOATS_PER_ELEMENT * batch * elements,
+    weights: BYTES_PER_FLOAT * allParams(layers),
+    gradients: BYTES_PER_FLOAT * 2 * trainable,
+    optimizerState: BYTES_PER_FLOAT * 2 * trainable,
+  };
+  return { ...parts, total: parts.activations + parts.weights + parts.gradients + parts.optimizerState };
+}
+
+/**
  * Figures for one variant (named or custom) at its own resolution unless options say otherwise:
  * trainable parameters with the given class count (published figures use 1000), and the memory of
  * one training step at `batch` (see trainingMemory).

@@ -48,6 +48,8 @@ export interface TrainingData {
   epoch(epoch: number): EpochSamples;
   /** null: nothing to validate on */
   validate(trained: TrainedEpoch): Promise<Validation | null>;
+  /** release what the data made beside the run's model (top mode's split-off top model) */
+  dispose?(): void;
 }
 
 /** What a mode's data throws when an epoch has no sample left (every file gone or unreadable). */

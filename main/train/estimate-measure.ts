@@ -3,9 +3,11 @@
  * with the backend a run would use: the run's own model (built exactly as a run builds it (run-setup.ts, buildTrainingModel),
  * weights included, prepared for the mode) and optimizer, on random input of the run's shape.
  *   image modes: optimizer steps on [batch, res, res, 3], an evaluation pass (validation) and, while
- *     BatchNorm trains, a training-mode forward pass (the per-epoch BatchNorm recalibration);
+ *     BatchNorm trains, a training-mode forward pass (the per-epoch BatchNorm recalibration); in top
+ *     mode the steps train the top on the trunk's activations, and the trunk's pass on ONNX
+ *     Runtime is timed once per batch and added, as a run computes it;
  *   head mode: optimizer steps of the classifier on [batch, features], and the backbone on a batch
- *     of images (the one-off pass over images whose features are not cached);
+ *     of images on ONNX Runtime (the one-off pass over images whose features are not cached);
  *   both: writing a checkpoint of the model (every epoch writes one) and reading real images of the
  *     project through the data pipeline with the run's preprocessing.
  * The first step of each kind is a warm-up (kernel compilation, memory pools) and is not counted.
@@ -25,6 +27,8 @@ import type { LossOptions } from './loss';
 import { chooseBatchSize, isOutOfMemory } from './memory';
 import { backboneOf, buildTrainingModel, prepareForMode, trainingBatchNorms, type TrainingModel } from './model-setup';
 import { createOptimizer, type TrainOptimizer } from './optimizer';
+import { backboneOnOnnx, plannedTopStart, splitAtTop } from './frozen-on-onnx';
+import { defaultDataDir } from '../project/data-dir';
 import { evaluateBatch, headForward, imageForward, trainStep } from './steps';
 
 /** Timed steps: at least this many ... */
@@ -84,6 +88,7 @@ function startBatch(request: EstimateRequest, built: TrainingModel, ctx: Measure
     memoryBytes: ctx.memoryBytes ?? backend.memoryBytes,
     memorySource: ctx.memoryBytes ? 'EFFITUNE_TRAIN_MEMORY_BYTES' : backend.memorySource,
     onGpu: backend.name !== 'cpu' && backend.name !== 'wasm' && backend.name !== 'tfjs-node',
+    trainFrom: plannedTopStart(config, built.variant),
   });
   return { batch: choice.batch, reason: choice.reason };
 }
@@ -92,26 +97,43 @@ type Timings = Pick<Measurement, 'stepSeconds' | 'timedSteps' | 'warmupSeconds' 
 
 async function timeImages(built: TrainingModel, optimizer: TrainOptimizer, request: EstimateRequest, batch: number): Promise<Timings> {
   const { config } = request;
-  const shape = [config.resolution, config.resolution, 3];
-  const x = randomPixels(batch * shape[0] * shape[1] * shape[2]);
+  const pixelShape = [config.resolution, config.resolution, 3];
+  const x = randomPixels(batch * pixelShape[0] * pixelShape[1] * pixelShape[2]);
   const y = randomLabels(batch, config.classes.length);
-  const forward = imageForward(built.model);
   const loss = lossOptions(request);
-  const steps = await timeRepeated(() => trainStep(forward, optimizer, loss, x, shape, y, config.lr));
-  const evaluation = await timeRepeated(() => evaluateBatch(forward, loss, x, shape, y), 1);
-  let bnBatchSeconds: number | null = null;
-  if (trainingBatchNorms(built.model).length > 0) {
-    const pass = async () => {
-      const out = tf.tidy(() => tf.sum(built.model.apply(tf.tensor(x, [batch, ...shape]), { training: true }) as tf.Tensor));
-      try {
-        await out.data();
-      } finally {
-        out.dispose();
-      }
+  // top mode as a run trains it: the frozen trunk on ONNX Runtime per batch, the top in TF.js
+  const split = config.mode === 'top' ? await splitAtTop(built.model, built.variant, config.topBlocks ?? 1, defaultDataDir()) : null;
+  try {
+    const forward = imageForward(split ? split.top : built.model);
+    const shape = split ? split.activationShape : pixelShape;
+    const samples = split ? await split.trunk.run(x, batch) : x;
+    const trunk = split ? await timeRepeated(() => split.trunk.run(x, batch), 1) : { mean: 0 };
+    const steps = await timeRepeated(() => trainStep(forward, optimizer, loss, samples, shape, y, config.lr));
+    const evaluation = await timeRepeated(() => evaluateBatch(forward, loss, samples, shape, y), 1);
+    let bnBatchSeconds: number | null = null;
+    if (trainingBatchNorms(built.model).length > 0) {
+      const pass = async () => {
+        const out = tf.tidy(() => tf.sum(built.model.apply(tf.tensor(x, [batch, ...pixelShape]), { training: true }) as tf.Tensor));
+        try {
+          await out.data();
+        } finally {
+          out.dispose();
+        }
+      };
+      bnBatchSeconds = (await timeRepeated(pass, 1)).mean;
+    }
+    return {
+      stepSeconds: steps.mean + trunk.mean,
+      timedSteps: steps.count,
+      warmupSeconds: Math.max(0, steps.warmup - steps.mean),
+      evalBatchSeconds: evaluation.mean + trunk.mean,
+      bnBatchSeconds,
+      backboneBatchSeconds: null,
+      weightsKey: null,
     };
-    bnBatchSeconds = (await timeRepeated(pass, 1)).mean;
+  } finally {
+    split?.top.dispose();
   }
-  return { stepSeconds: steps.mean, timedSteps: steps.count, warmupSeconds: Math.max(0, steps.warmup - steps.mean), evalBatchSeconds: evaluation.mean, bnBatchSeconds, backboneBatchSeconds: null, weightsKey: null };
 }
 
 async function timeHead(built: TrainingModel, optimizer: TrainOptimizer, request: EstimateRequest, batch: number): Promise<Timings> {
@@ -120,7 +142,14 @@ async function timeHead(built: TrainingModel, optimizer: TrainOptimizer, request
   const weightsKey = await backboneWeightsKey(backbone, config.model, built.buildOptions);
   const pixels = randomPixels(batch * config.resolution * config.resolution * 3);
   let dim = 0;
+  // as a run computes them: on ONNX Runtime where it loads, else in TF.js
+  const onnx = await backboneOnOnnx(built.model, defaultDataDir());
   const backbonePass = async () => {
+    if (onnx) {
+      dim = onnx.outputSize;
+      await onnx.run(pixels, batch);
+      return;
+    }
     const features = tf.tidy(() => backbone.predict(tf.tensor4d(pixels, [batch, config.resolution, config.resolution, 3])) as tf.Tensor);
     try {
       dim = features.shape[1] ?? 0;

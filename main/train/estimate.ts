@@ -14,10 +14,10 @@
  * identical requests share one measurement, and a request still waiting its turn is cancelled when
  * a newer one of the same project arrives.
  */
+import { formatSeconds } from '../contract/units';
 import { ApiError, ErrorCode } from '../contract/contract';
 import type { BackendName } from '../contract/calls-backend';
 import type { TrainConfig, TrainEstimate } from '../contract/calls-train';
-import { describeVariant } from '../model/estimates';
 import { getVariant, type VariantSpec } from '../model/variants';
 import type { Database } from '../project/database';
 import type { ProjectRegistry } from '../project/registry';
@@ -25,7 +25,8 @@ import { listRuns } from '../project/runs';
 import { resolveTrainConfig, type ParsedTrainOptions } from './config';
 import { checkTrainable } from './data/trainable';
 import { EstimateAnswer, type BackendInfo, type EstimateRequest, type Measurement } from './estimate-protocol';
-import { chooseBatchSize, formatBytes } from './memory';
+import { chooseBatchSize, formatBytes, stepMemoryBytes } from './memory';
+import { plannedTopStart } from './top-start';
 import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process-launcher';
 
 /** A worker still measuring after this is stuck (or the model is far too large for this machine). */
@@ -102,7 +103,7 @@ export class Estimator {
     const override = Number(this.options.env?.EFFITUNE_TRAIN_MEMORY_BYTES ?? process.env.EFFITUNE_TRAIN_MEMORY_BYTES);
     const memoryBytes = Number.isFinite(override) && override > 0 ? override : backend.memoryBytes;
     const onGpu = backend.name !== 'cpu' && backend.name !== 'wasm' && backend.name !== 'tfjs-node';
-    return chooseBatchSize({ variant, resolution: config.resolution, classes: config.classes.length, trainImages, memoryBytes, memorySource: backend.memorySource, onGpu }).batch;
+    return chooseBatchSize({ variant, resolution: config.resolution, classes: config.classes.length, trainImages, memoryBytes, memorySource: backend.memorySource, onGpu, trainFrom: plannedTopStart(config, variant) }).batch;
   }
 
   private measure(request: EstimateRequest, requested: string, variant: VariantSpec): Promise<{ backend: BackendInfo; measurement: Measurement }> {
@@ -219,7 +220,7 @@ export function extrapolate(m: Measurement, backend: BackendInfo, config: TrainC
   }
   // the first step of a run is slower (kernel compilation, memory pools): once, not every epoch
   const secondsTotal = config.epochs * secondsPerEpoch + embeddingSeconds + m.warmupSeconds;
-  const memoryBytes = describeVariant(variant, batch, { resolution: config.resolution, classes: config.classes.length }).trainingMemoryBytes;
+  const memoryBytes = stepMemoryBytes({ variant, resolution: config.resolution, classes: config.classes.length, trainFrom: plannedTopStart(config, variant) }, batch);
   const estimate: TrainEstimate = {
     backend: backend.name,
     device: backend.device,
@@ -279,7 +280,7 @@ function historyEstimate(db: Database, config: TrainConfig, variant: VariantSpec
     uncachedImages: 0,
     warmupSeconds: 0,
     secondsTotal: config.epochs * secondsPerEpoch,
-    memoryBytes: describeVariant(variant, batch, { resolution: config.resolution, classes: config.classes.length }).trainingMemoryBytes,
+    memoryBytes: stepMemoryBytes({ variant, resolution: config.resolution, classes: config.classes.length, trainFrom: plannedTopStart(config, variant) }, batch),
     backendMemoryBytes: null,
     basis: 'history',
     measuredSteps: 0,
@@ -292,22 +293,12 @@ function historyEstimate(db: Database, config: TrainConfig, variant: VariantSpec
 function explain(e: TrainEstimate, config: TrainConfig): string {
   const how = e.basis === 'measured' ? `measured: ${e.measuredSteps} timed step${e.measuredSteps === 1 ? '' : 's'} of ${formatSeconds(e.secondsPerStep)}` : 'from an earlier run';
   const embedding = e.embeddingSeconds > 0 ? `, plus ${formatSeconds(e.embeddingSeconds)} once for the backbone features of ${e.uncachedImages} uncached image${e.uncachedImages === 1 ? '' : 's'}` : '';
-  const memory = `${formatBytes(e.memoryBytes)} at batch ${e.batch}${config.mode !== 'full' ? ' (estimated for training every layer; this mode needs less)' : ''}`;
+  const topStart = plannedTopStart(config, getVariant(config.model));
+  const scope = topStart ? ` (the top from ${topStart} on; the frozen trunk runs on ONNX Runtime)` : config.mode !== 'full' ? ' (estimated for training every layer; this mode needs less)' : '';
+  const memory = `${formatBytes(e.memoryBytes)} at batch ${e.batch}${scope}`;
   const room = e.backendMemoryBytes !== null ? ` of the ${formatBytes(e.backendMemoryBytes)} ${e.backend} has` : '';
   return (
     `About ${formatSeconds(e.secondsPerEpoch)} per epoch on ${e.backend} (${how}, ${e.stepsPerEpoch} step${e.stepsPerEpoch === 1 ? '' : 's'} per epoch for ${e.trainImages} training images)` +
     `; ${e.epochs} epoch${e.epochs === 1 ? '' : 's'} ≈ ${formatSeconds(e.secondsTotal)}${embedding}; memory ${memory}${room}.`
   );
-}
-
-/** 0.042 → "42 ms", 75 → "1 min 15 s", 5400 → "1 h 30 min". */
-export function formatSeconds(seconds: number): string {
-  if (!Number.isFinite(seconds)) return 'unknown';
-  if (seconds < 1) return `${Math.max(1, Math.round(seconds * 1000))} ms`;
-  if (seconds < 10) return `${seconds.toFixed(1)} s`;
-  const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  const minutes = Math.floor(s / 60);
-  if (minutes < 60) return `${minutes} min ${s % 60} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

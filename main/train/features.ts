@@ -12,7 +12,6 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { SplitName } from '../contract/contract';
 import type { SkippedImage } from '../contract/calls-data';
@@ -91,7 +90,8 @@ export async function computeFeatures(options: {
   images: readonly LabeledImage[];
   skipped: SkippedImage[];
   batch: () => number;
-  runBatch: (x: tf.Tensor4D) => Promise<Float32Array>;
+  /** features [count × dim] of `count` images of model-input pixels (NHWC, RGB 0..255) */
+  runBatch: (pixels: Float32Array, count: number) => Promise<Float32Array>;
   onBatch: (done: number, total: number) => Promise<void>;
 }): Promise<Features> {
   const { db, key, images } = options;
@@ -119,13 +119,7 @@ export async function computeFeatures(options: {
         x.set(p, at);
         at += p.length;
       }
-      const input = tf.tensor4d(x, [ok.length, resolution, resolution, 3]);
-      let vectors: Float32Array;
-      try {
-        vectors = await options.runBatch(input);
-      } finally {
-        input.dispose();
-      }
+      const vectors = await options.runBatch(x, ok.length);
       const dim = vectors.length / ok.length;
       const items = ok.map((image, i) => ({ hash: image.hash, vector: vectors.slice(i * dim, (i + 1) * dim) }));
       putEmbeddings(db, key, items);

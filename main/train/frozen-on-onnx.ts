@@ -12,7 +12,10 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { InferenceRecord } from '../contract/calls-inference';
 import { InferenceEngine, type InferenceModel } from '../inference/inference-engine';
-import { planArchitecture, type VariantSpec } from '../model/variants';
+import type { VariantSpec } from '../model/variants';
+import { firstTopBlock } from './top-start';
+
+export { firstTopBlock, plannedTopStart } from './top-start';
 import { topModelOf } from './top-model';
 
 /** One engine per trainer process: the provider probe runs once, sessions are reused. */
@@ -26,12 +29,6 @@ function inferenceEngine(): InferenceEngine {
 /** Where a run's ONNX files are cached: <project>.d/runs/<id>/onnx. */
 export function runOnnxDir(checkpointRoot: string): string {
   return path.join(checkpointRoot, 'onnx');
-}
-
-/** The first block that trains in top-N mode (the trunk ends right before it). */
-export function firstTopBlock(variant: VariantSpec, topBlocks: number): string {
-  const blocks = planArchitecture(variant).blocks;
-  return blocks[Math.max(0, blocks.length - topBlocks)].name;
 }
 
 /** The backbone's pooled features on ONNX Runtime, or null where it cannot run. */

@@ -11,7 +11,11 @@ import type { Validation } from './epoch-end';
 import { nothingLeftToTrain, type SampleBatch, type TrainingData } from './epoch-loop';
 import { backboneWeightsKey, computeFeatures, labeledImages, type Features, type FeatureSet } from './features';
 import { backboneOf } from './model-setup';
+import { backboneOnOnnx, describeInference } from './frozen-on-onnx';
 import { evaluateBatch, gatherRows, headForward, type Forward } from './steps';
+
+/** Images per ONNX Runtime call while computing features. */
+const ONNX_FEATURE_BATCH = 32;
 import type { TrainingSession } from './training-session';
 
 /** Backbone features of the labeled train and val images (progress phase 'embedding' while computing). */
@@ -20,14 +24,18 @@ export async function embedLabeledImages(session: TrainingSession): Promise<Feat
   const backbone = backboneOf(setup.built.model);
   const key = { weightsKey: await backboneWeightsKey(backbone, config.model, setup.built.buildOptions), resolution: config.resolution };
   const { images, skipped } = labeledImages(ctx.db, config.classes);
+  // the frozen backbone is pure inference: ONNX Runtime on every core, TF.js where it cannot load
+  const onnx = await backboneOnOnnx(setup.built.model, ctx.checkpointRoot);
+  if (onnx) session.reporting.note('info', describeInference(onnx.record, 'backbone features'));
   return computeFeatures({
     db: ctx.db,
     backbone,
     key,
     images,
     skipped,
-    batch: () => session.counters.batch,
-    runBatch: (x) => predictInChunks(session, backbone, x),
+    // ONNX Runtime's memory is its own, not the training backend's: larger batches amortise the call
+    batch: () => (onnx ? Math.max(ONNX_FEATURE_BATCH, session.counters.batch) : session.counters.batch),
+    runBatch: (pixels, count) => (onnx ? onnx.run(pixels, count) : predictInChunks(session, backbone, pixels, count)),
     onBatch: async (done, total) => {
       await session.reporting.gate();
       session.report({ phase: 'embedding', epoch: setup.startEpoch, batchIndex: done, batchesPerEpoch: total });
@@ -81,8 +89,18 @@ async function validateFeatures(session: TrainingSession, val: FeatureSet, forwa
   return { loss: result.loss / val.labels.length, acc: result.correct / val.labels.length };
 }
 
-/** Backbone features of a batch of images, in chunks of the current batch (halved on out-of-memory). */
-async function predictInChunks(session: TrainingSession, backbone: tfl.LayersModel, x: tf.Tensor4D): Promise<Float32Array> {
+/** Backbone features of a batch of images on TF.js, in chunks of the current batch (halved on out-of-memory). */
+async function predictInChunks(session: TrainingSession, backbone: tfl.LayersModel, pixels: Float32Array, n: number): Promise<Float32Array> {
+  const resolution = session.config.resolution;
+  const x = tf.tensor4d(pixels, [n, resolution, resolution, 3]);
+  try {
+    return await predictTensorInChunks(session, backbone, x);
+  } finally {
+    x.dispose();
+  }
+}
+
+async function predictTensorInChunks(session: TrainingSession, backbone: tfl.LayersModel, x: tf.Tensor4D): Promise<Float32Array> {
   const n = x.shape[0];
   const parts: Float32Array[] = [];
   let from = 0;

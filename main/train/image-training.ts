@@ -2,20 +2,29 @@
  * What top and full mode train on: augmented batches of pixels from the data pipeline, made again
  * whenever the batch size changed; after each epoch, Precise BN, then validation on the
  * un-augmented validation images.
+ *
+ * In top mode the frozen trunk below the first trainable block runs on ONNX Runtime
+ * (frozen-on-onnx.ts) on each augmented batch, and the steps train the top alone: a sample is then
+ * the trunk's activations, not pixels. Where ONNX Runtime cannot load, the whole model runs in TF.js.
  */
 import { createDataPipeline, type DataPipeline } from './data/pipeline';
 import type { Sampling } from './data/sampling';
 import type { Validation } from './epoch-end';
 import { nothingLeftToTrain, type SampleBatch, type TrainingData } from './epoch-loop';
 import { recalibrateBatchNorm } from './precise-batch-norm';
+import { describeInference, splitAtTop } from './frozen-on-onnx';
 import { evaluateBatch, imageForward, type Forward } from './steps';
 import type { TrainingSession } from './training-session';
 
 /** The validation pipeline is made once; the training pipeline at the first epoch and again after the batch halved. */
-export function imageTraining(session: TrainingSession): TrainingData {
+export async function imageTraining(session: TrainingSession): Promise<TrainingData> {
   const { ctx, config, counters } = session;
-  const forward = imageForward(session.setup.built.model);
-  const shape = [config.resolution, config.resolution, 3];
+  const split = config.mode === 'top' ? await splitAtTop(session.setup.built.model, session.setup.built.variant, config.topBlocks ?? 1, ctx.checkpointRoot) : null;
+  if (split) session.reporting.note('info', `${describeInference(split.trunk.record, `the frozen trunk (everything before ${split.block})`)}; the top trains in TF.js on its activations`);
+  const forward = imageForward(split ? split.top : session.setup.built.model);
+  const pixelShape = [config.resolution, config.resolution, 3];
+  const shape = split ? split.activationShape : pixelShape;
+  const toSamples = split ? (x: Float32Array, n: number) => split.trunk.run(x, n) : async (x: Float32Array) => x;
   const sampling: Sampling = config.imbalance === 'sampling' ? 'balanced' : 'natural';
   const val = createDataPipeline({ db: ctx.db }, { split: 'val', resolution: config.resolution, batchSize: counters.batch, classes: config.classes });
   let train: DataPipeline | null = null;
@@ -29,14 +38,16 @@ export function imageTraining(session: TrainingSession): TrainingData {
       return {
         size: pipeline.epochSize,
         batchesPerEpoch: () => pipeline.batchesPerEpoch,
-        batches: () => pixelBatches(session, pipeline, epoch, val),
+        batches: () => pixelBatches(session, pipeline, epoch, val, toSamples),
       };
     },
     async validate({ epoch, batches, soFar }) {
       session.report({ phase: 'validating', epoch, batchIndex: batches, batchesPerEpoch: batches, soFar, force: true });
-      await recalibrateBatchNorm(session, shape);
-      return validateImages(session, val, forward, shape);
+      await recalibrateBatchNorm(session, pixelShape);
+      return validateImages(session, val, forward, shape, toSamples);
     },
+    // the top model shares the run model's layers; its own references go with it
+    dispose: () => split?.top.dispose(),
   };
 }
 
@@ -57,24 +68,29 @@ function trainPipeline(session: TrainingSession, sampling: Sampling): DataPipeli
  * An epoch's pipeline batches as the loop's sample batches. Once all are read, the images the
  * training and validation pipelines found missing or unreadable so far are reported.
  */
-async function* pixelBatches(session: TrainingSession, train: DataPipeline, epoch: number, val: DataPipeline): AsyncGenerator<SampleBatch> {
-  const pixels = train.resolution * train.resolution * 3;
+async function* pixelBatches(session: TrainingSession, train: DataPipeline, epoch: number, val: DataPipeline, toSamples: ToSamples): AsyncGenerator<SampleBatch> {
   for await (const batch of train.epoch(epoch)) {
-    yield { size: batch.size, samples: (from, n) => ({ x: batch.x.subarray(from * pixels, (from + n) * pixels), y: batch.y.subarray(from, from + n) }) };
+    const x = await toSamples(batch.x, batch.size);
+    const perSample = x.length / batch.size;
+    yield { size: batch.size, samples: (from, n) => ({ x: x.subarray(from * perSample, (from + n) * perSample), y: batch.y.subarray(from, from + n) }) };
   }
   session.reporting.skips([...train.skipped, ...val.skipped]);
 }
 
-async function validateImages(session: TrainingSession, val: DataPipeline, forward: Forward, shape: readonly number[]): Promise<Validation | null> {
+/** Pixels → what a step takes: the pixels themselves, or the frozen trunk's activations of them. */
+type ToSamples = (pixels: Float32Array, n: number) => Promise<Float32Array>;
+
+async function validateImages(session: TrainingSession, val: DataPipeline, forward: Forward, shape: readonly number[], toSamples: ToSamples): Promise<Validation | null> {
   if (val.epochSize === 0) return null;
-  const pixels = shape[0] * shape[1] * shape[2];
+  const perSample = shape.reduce((a, b) => a * b, 1);
   let loss = 0;
   let correct = 0;
   let images = 0;
   for await (const batch of val.epoch(0)) {
     session.ctx.control.throwIfCancelled();
+    const x = await toSamples(batch.x, batch.size);
     await session.inChunks(batch.size, async (from, n) => {
-      const result = await evaluateBatch(forward, session.setup.loss, batch.x.subarray(from * pixels, (from + n) * pixels), shape, batch.y.subarray(from, from + n));
+      const result = await evaluateBatch(forward, session.setup.loss, x.subarray(from * perSample, (from + n) * perSample), shape, batch.y.subarray(from, from + n));
       loss += result.loss;
       correct += result.correct;
       images += n;

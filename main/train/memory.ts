@@ -12,7 +12,8 @@
  *     optimizer step (0-based, counted over the run), or exit the process with code 7 there.
  */
 import { ApiError } from '../contract/contract';
-import { describeVariant } from '../model/estimates';
+import { describeVariant, topTrainingMemory } from '../model/estimates';
+import { describeLayers } from '../model/layers';
 import type { VariantSpec } from '../model/variants';
 
 export const MAX_AUTO_BATCH = 32;
@@ -33,14 +34,16 @@ export function chooseBatchSize(options: {
   memoryBytes: number | null;
   memorySource: string | null;
   onGpu: boolean;
+  /** top-N mode with the frozen trunk on ONNX Runtime: the first block that trains (only from there on costs training memory) */
+  trainFrom?: string | null;
 }): BatchChoice {
-  const { variant, resolution, classes } = options;
+  const stepBytes = (batch: number) => stepMemoryBytes(options, batch);
   const cap = Math.max(1, Math.min(MAX_AUTO_BATCH, largestPowerOfTwoAtMost(options.trainImages)));
   if (options.memoryBytes === null) return { batch: cap, reason: `batch ${cap}: the backend reports no memory size, so the recipe's batch (at most ${MAX_AUTO_BATCH}, at most the training images) is tried and halved if it does not fit` };
   const budget = options.memoryBytes * (options.onGpu ? SHARE_OF_MEMORY.gpu : SHARE_OF_MEMORY.cpu);
   // the estimate is linear in the batch: fixed part (weights, gradients, moments) + per-image activations
-  const one = describeVariant(variant, 1, { resolution, classes }).trainingMemoryBytes;
-  const two = describeVariant(variant, 2, { resolution, classes }).trainingMemoryBytes;
+  const one = stepBytes(1);
+  const two = stepBytes(2);
   const perImage = two - one;
   const fixed = one - perImage;
   let batch = cap;
@@ -48,7 +51,15 @@ export function chooseBatchSize(options: {
   const need = fixed + perImage * batch;
   const share = `${Math.round((options.onGpu ? SHARE_OF_MEMORY.gpu : SHARE_OF_MEMORY.cpu) * 100)} % of ${formatBytes(options.memoryBytes)} (${options.memorySource ?? 'backend memory'})`;
   if (need > budget) return { batch: 1, reason: `batch 1: even one image needs about ${formatBytes(need)} to train, more than ${share}; the run may run out of memory` };
-  return { batch, reason: `batch ${batch}: a training step needs about ${formatBytes(need)}, within ${share}` };
+  const what = options.trainFrom ? `a training step of the top from ${options.trainFrom} on (the frozen trunk runs on ONNX Runtime)` : 'a training step';
+  return { batch, reason: `batch ${batch}: ${what} needs about ${formatBytes(need)}, within ${share}` };
+}
+
+/** Estimated memory of one training step: the whole model's, or the top's when the trunk runs on ONNX Runtime (trainFrom). */
+export function stepMemoryBytes(options: { variant: VariantSpec; resolution: number; classes: number; trainFrom?: string | null }, batch: number): number {
+  const { variant, resolution, classes } = options;
+  if (!options.trainFrom) return describeVariant(variant, batch, { resolution, classes }).trainingMemoryBytes;
+  return topTrainingMemory(describeLayers(variant, { resolution, classes }), batch, options.trainFrom).total;
 }
 
 /** Errors of the backends that mean "not enough memory": TF's OOM, WebGPU/WebGL allocation, a JS ArrayBuffer that cannot be made. */

@@ -14,6 +14,8 @@ import { classWeights } from './data/sampling';
 import { checkTrainable, type TrainableSummary } from './data/trainable';
 import type { LossOptions } from './loss';
 import { chooseBatchSize } from './memory';
+import { trainingThreads } from '../backend/training-threads';
+import { plannedTopStart } from './top-start';
 import { buildTrainingModel, prepareForMode, type TrainingModel } from './model-setup';
 import { createOptimizer, type NamedTensor, type TrainOptimizer } from './optimizer';
 import type { RunContext } from './run-context';
@@ -77,6 +79,7 @@ async function prepareRun(ctx: RunContext, config: TrainConfig, reporting: RunRe
       await optimizer.restore(resumed.optimizerState);
       tf.dispose(resumed.optimizerState.map((s) => s.tensor));
     }
+    notes.push(trainingThreads(ctx.backend));
     for (const note of notes) reporting.note('info', note);
     // a new run's warnings were noted when it was created; the data may have changed since a stop
     if (ctx.resume) for (const warning of trainable.warnings) reporting.note('warning', warning);
@@ -137,6 +140,7 @@ function chooseBatch(ctx: RunContext, config: TrainConfig, built: TrainingModel,
     memoryBytes: ctx.memoryBytes ?? ctx.backend.memoryBytes,
     memorySource: ctx.memoryBytes ? 'EFFITUNE_TRAIN_MEMORY_BYTES' : ctx.backend.memorySource,
     onGpu: ctx.backend.name !== 'cpu' && ctx.backend.name !== 'wasm' && ctx.backend.name !== 'tfjs-node',
+    trainFrom: plannedTopStart(config, built.variant),
   });
   notes.push(choice.reason);
   return choice.batch;

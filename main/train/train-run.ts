@@ -33,17 +33,17 @@ export async function trainRun(ctx: RunContext): Promise<RunResult> {
   const reporting = new RunReporting(ctx);
   const progress = new RunProgress(ctx.reporter, config);
   let setup: RunSetup | null = null;
+  let data: TrainingData | null = null;
   let features: RunResult['features'] = null;
   try {
     setup = await setUpRun(ctx, config, reporting, progress);
     const session = new TrainingSession(ctx, config, setup, reporting, progress);
-    let data: TrainingData;
     if (config.mode === 'head') {
       const embedded = await embedLabeledImages(session);
       features = { computed: embedded.computed, cached: embedded.cached };
       data = headTraining(session, embedded);
     } else {
-      data = imageTraining(session);
+      data = await imageTraining(session);
     }
     const stop = await runEpochs(session, data, setup.startEpoch);
     // a resumed run may have used up its patience before it stopped
@@ -59,6 +59,7 @@ export async function trainRun(ctx: RunContext): Promise<RunResult> {
     reporting.status('failed', reason);
     return { status: 'failed', reason, started, modelDir: null, features };
   } finally {
+    data?.dispose?.();
     if (setup) disposeRunSetup(setup);
   }
 }

@@ -14,6 +14,11 @@ import { openPredictionModel } from '../../main/export/predict/prediction-model'
 import { preprocessForInference } from '../../main/dataset/image-pixels';
 import { buildEfficientNet } from '../../main/model/builder';
 import { saveModelFolder } from '../../main/model/manager/model-folder';
+import * as tf from '@tensorflow/tfjs-core';
+import { getVariant } from '../../main/model/variants';
+import { backboneOf, prepareForMode } from '../../main/train/model-setup';
+import { backboneOnOnnx, splitAtTop } from '../../main/train/frozen-on-onnx';
+import type { TrainConfig } from '../../main/contract/calls-train';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { writeTrainImages } from '../fixtures/train-project';
 
@@ -109,6 +114,43 @@ describe('infer and predict on a TF.js folder', () => {
     } finally {
       auto.dispose();
       tfjs.dispose();
+    }
+  });
+});
+
+describe("training's frozen parts on ONNX Runtime", () => {
+  it('head mode: the backbone features equal TF.js within 1e-4', async () => {
+    const model = buildEfficientNet('phi=-8', { classes: 3, resolution: 64, includeTop: true, seed: 12 });
+    try {
+      const onnx = (await backboneOnOnnx(model, path.join(dir, 'head-run')))!;
+      expect(onnx.record.engine).toBe('onnxruntime');
+      const pixels = Float32Array.from({ length: 3 * 64 * 64 * 3 }, (_, i) => (i * 31) % 256);
+      const expected = tf.tidy(() => backboneOf(model).predict(tf.tensor4d(pixels, [3, 64, 64, 3])) as tf.Tensor);
+      expect(maxDifference(await onnx.run(pixels, 3), (await expected.data()) as Float32Array)).toBeLessThan(1e-4);
+      expected.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('top mode: the trainable top on the ONNX trunk gives what the whole TF.js model gives', async () => {
+    const variant = getVariant('phi=-8');
+    const model = buildEfficientNet(variant, { classes: 3, resolution: 64, includeTop: true, seed: 13 });
+    try {
+      prepareForMode(model, variant, { mode: 'top', topBlocks: 2, freezeBatchNorm: true } as TrainConfig);
+      const split = (await splitAtTop(model, variant, 2, path.join(dir, 'top-run')))!;
+      expect(split.block).toBe('block6a');
+      // at 64 px block6a starts at stride 16: a 4×4 image, where NCHW and NHWC orders differ
+      expect(split.activationShape.slice(0, 2)).toEqual([4, 4]);
+      const pixels = Float32Array.from({ length: 2 * 64 * 64 * 3 }, (_, i) => (i * 29) % 256);
+      const activations = await split.trunk.run(pixels, 2);
+      const viaTop = tf.tidy(() => split.top.apply(tf.tensor(activations, [2, ...split.activationShape]), { training: false }) as tf.Tensor);
+      const whole = tf.tidy(() => model.apply(tf.tensor4d(pixels, [2, 64, 64, 3]), { training: false }) as tf.Tensor);
+      expect(maxDifference((await viaTop.data()) as Float32Array, (await whole.data()) as Float32Array)).toBeLessThan(1e-4);
+      tf.dispose([viaTop, whole]);
+      split.top.dispose();
+    } finally {
+      model.dispose();
     }
   });
 });

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../../main/contract/calls-train';
-import { Estimator, extrapolate, formatSeconds } from '../../main/train/estimate';
+import { Estimator, extrapolate } from '../../main/train/estimate';
+import { formatSeconds } from '../../main/contract/units';
 import type { BackendInfo, EstimateRequest, Measurement } from '../../main/train/estimate-protocol';
 import { setProcessLauncher, type LaunchedWorker } from '../../main/workers/process-launcher';
 import { createRun, recordEpoch } from '../../main/project/runs';

@@ -77,25 +77,13 @@ async function openTfjs(dir: string, options: OpenOptions): Promise<PredictionMo
     const classes = readLabels(dir, outputs);
     const softmaxInside = lastActivation(model) === 'softmax';
     const onnx = options.runtime === 'auto' || options.provider ? await engine.open(dir, { kind: 'probabilities' }, { cacheDir: sharedOnnxCacheDir(), provider: options.provider }) : null;
+    const folder = { format: 'tfjs' as const, dir, classes, resolution: height, maxBatch: BATCH };
     if (onnx) {
       model.dispose();
-      return {
-        format: 'tfjs',
-        dir,
-        classes,
-        resolution: height,
-        maxBatch: BATCH,
-        ranOn: `onnxruntime:${onnx.record.provider}`,
-        run: (pixels, n) => onnx.run(pixels.slice(0, n * height * height * 3), n),
-        dispose: () => undefined,
-      };
+      return { ...folder, ranOn: `onnxruntime:${onnx.record.provider}`, run: (pixels, n) => onnx.run(pixels.slice(0, n * height * height * 3), n), dispose: () => undefined };
     }
     return {
-      format: 'tfjs',
-      dir,
-      classes,
-      resolution: height,
-      maxBatch: BATCH,
+      ...folder,
       ranOn: `tfjs:${backend}`,
       run: async (pixels, n) => {
         const out = tf.tidy(() => {

@@ -62,6 +62,9 @@ export class LayerConverter {
   /** The value of a model output in the Keras layout (NHWC for images). */
   outputValue(tensor: SymbolicTensor): Value {
     const value = this.value(tensor);
+    // an image output (a trunk cut) always gets its Transpose, even where both layouts hold the same
+    // order: the graph's declared NHWC output shape must match what the last node produces
+    if (isImage(value.shape)) return { name: this.graph.op('Transpose', [value.name], `${value.name}_nhwc`, [attr.ints('perm', [0, 2, 3, 1])]), shape: value.shape };
     return { name: this.kerasOrder(value, value.name), shape: value.shape };
   }
 
