@@ -128,6 +128,7 @@ export const evalCalls = {
       runId: RunId,
       split: EvalSplit.default('test'),
       recompute: z.boolean().default(false).describe('ignore the stored evaluation'),
+      predictAgain: z.boolean().default(false).describe('predict every image again (e.g. on another provider) instead of reusing the stored predictions; implies recompute'),
       backend: PredictBackend,
       provider: PredictProvider,
     }),

@@ -69,6 +69,8 @@ export interface EvaluateOptions {
   runId: number;
   split: EvalSplit;
   recompute?: boolean;
+  /** predict every image again instead of reusing stored predictions (implies recompute) */
+  predictAgain?: boolean;
 }
 
 export async function evaluateRun(ctx: PredictContext, options: EvaluateOptions): Promise<Evaluation> {
@@ -77,7 +79,7 @@ export async function evaluateRun(ctx: PredictContext, options: EvaluateOptions)
   const classes = runClasses(db, run.classes);
   const images = splitImages(db, options.split);
   const dataKey = evaluationDataKey(classes, images);
-  if (!options.recompute) {
+  if (!options.recompute && !options.predictAgain) {
     const stored = readEvaluation(db, options.runId, options.split, dataKey);
     // the project file may have moved since: name it as it is opened now
     if (stored) return { ...stored, project: ctx.handle.path };
@@ -91,7 +93,7 @@ export async function evaluateRun(ctx: PredictContext, options: EvaluateOptions)
     if (outputIndex.has(image.className)) scorable.push(image);
     else skipped.push({ id: image.id, path: image.path, reason: `its class "${image.className}" is not one of run ${run.id}'s classes (${run.classes.join(', ')})` });
   }
-  const predictions = await runPredictions(ctx, { id: run.id, model }, scorable, 'eval');
+  const predictions = await runPredictions(ctx, { id: run.id, model }, scorable, 'eval', { reuseStored: !options.predictAgain });
   skipped.push(...predictions.skipped);
   skipped.sort((a, b) => a.id - b.id);
 

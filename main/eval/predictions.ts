@@ -41,7 +41,13 @@ export interface RunPredictions {
   backend: string | null;
 }
 
-export async function runPredictions(ctx: PredictContext, run: { id: number; model: ModelRef }, images: readonly ProjectImage[], purpose: PredictProgress['purpose']): Promise<RunPredictions> {
+export async function runPredictions(
+  ctx: PredictContext,
+  run: { id: number; model: ModelRef },
+  images: readonly ProjectImage[],
+  purpose: PredictProgress['purpose'],
+  options: { reuseStored?: boolean } = {},
+): Promise<RunPredictions> {
   const runId = run.id;
   const { db } = ctx.handle;
   const skipped: SkippedImage[] = [];
@@ -50,7 +56,7 @@ export async function runPredictions(ctx: PredictContext, run: { id: number; mod
     if (fs.existsSync(image.path)) present.push(image);
     else skipped.push({ id: image.id, path: image.path, reason: MISSING_FILE_REASON });
   }
-  const probs = readPredictions(db, runId, present);
+  const probs = options.reuseStored === false ? new Map<number, Float32Array>() : readPredictions(db, runId, present);
   const toPredict = present.filter((image) => !probs.has(image.id));
   if (toPredict.length === 0) return { probs, skipped, backend: null };
 

@@ -63,6 +63,11 @@ export class ProcessPredictor implements Predictor {
     this.stop();
   }
 
+  /** A project closed: a running predictor process releases the sessions and models under its folder. */
+  releaseUnder(dir: string): void {
+    this.worker?.send({ type: 'release', job: -1, dir } satisfies PredictorRequest);
+  }
+
   private submit(request: PredictorRequest, pending: PendingJob): void {
     if (this.closed) return pending.fail(new ApiError('cancelled', 'the service is closing: nothing more is predicted'));
     const job = this.nextJob++;

@@ -25,6 +25,7 @@ workerChannel.onMessage((raw) => {
 });
 
 async function serve(request: PredictorRequest): Promise<void> {
+  if (request.type === 'release') return predictor.release(request.dir);
   const job = { model: request.model, backend: request.backend, provider: request.provider };
   if (request.type === 'pixels') {
     const probs = await predictor.predictPixels(job, Float32Array.from(request.pixels));

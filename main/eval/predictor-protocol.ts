@@ -14,6 +14,8 @@ const Job = z.object({ job: z.number().int(), model: ModelRef, backend: BackendN
 export const PredictorRequest = z.discriminatedUnion('type', [
   Job.extend({ type: z.literal('files'), images: z.array(z.object({ id: z.number().int(), path: z.string() })) }),
   Job.extend({ type: z.literal('pixels'), pixels: z.array(z.number()) }),
+  // a project closed: let go of the sessions and models of files under its folder (no answer)
+  z.object({ type: z.literal('release'), job: z.number().int(), dir: z.string() }),
 ]);
 export type PredictorRequest = z.infer<typeof PredictorRequest>;
 

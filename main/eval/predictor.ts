@@ -79,6 +79,12 @@ export class LocalPredictor implements Predictor {
     void this.engine.close();
   }
 
+  /** Let go of the ONNX sessions of files under `dir` (a closed project's folder) and the loaded TF.js model. */
+  async release(dir: string): Promise<void> {
+    this.models.dispose();
+    await this.engine.releaseUnder(dir);
+  }
+
   /** The run's model on ONNX Runtime, unless a TF.js backend is forced or ONNX Runtime cannot run here. */
   private async onnxModel(job: PredictJob): Promise<{ model: PixelModel; name: string } | null> {
     if (job.backend && !job.provider) return null;

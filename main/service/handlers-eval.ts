@@ -26,10 +26,10 @@ export function evalHandlers(service: Service): HandlersOf<typeof evalCalls> {
   });
 
   return {
-    'eval.run': ({ project, runId, split, recompute, backend, provider }) => {
+    'eval.run': ({ project, runId, split, recompute, predictAgain, backend, provider }) => {
       const ctx = context(project, backend, provider);
-      const key = JSON.stringify(['eval.run', ctx.handle.path, runId, split, recompute]);
-      return service.jobs.shared(key, () => evaluateRun(ctx, { runId, split, recompute }));
+      const key = JSON.stringify(['eval.run', ctx.handle.path, runId, split, recompute, predictAgain, backend, provider]);
+      return service.jobs.shared(key, () => evaluateRun(ctx, { runId, split, recompute, predictAgain }));
     },
     'eval.images': ({ project, backend, provider, ...options }) => evaluatedImages(context(project, backend, provider), options),
     'eval.predictImage': ({ project, backend, provider, ...options }) => predictImageFile(context(project, backend, provider), options),

@@ -3,6 +3,7 @@
  * are opened, created and kept by the service's ProjectRegistry (main/project/registry.ts).
  */
 import os from 'node:os';
+import path from 'node:path';
 import type { projectCalls } from '../contract/calls-project';
 import type { HandlersOf } from './handler';
 import type { Service } from './service';
@@ -17,7 +18,11 @@ export function projectHandlers(service: Service): HandlersOf<typeof projectCall
     'project.open': ({ path: file }) => projects.open(file),
     'project.recent': () => ({ projects: projects.recent() }),
     'project.rename': ({ project, name }) => projects.rename(project, name),
-    'project.close': ({ project }) => ({ closed: projects.close(project) }),
+    'project.close': ({ project }) => {
+      // the predictor's ONNX sessions and loaded model of this project go with it
+      service.predictor.releaseUnder(`${path.resolve(project)}.d`);
+      return { closed: projects.close(project) };
+    },
     'project.status': ({ project }) => projectStatus(projects.get(project)),
     'fs.list': ({ path: dir }) => listDirectory(dir ?? os.homedir()),
   };

@@ -17,6 +17,12 @@ import { describeLayers } from '../model/layers';
 import type { VariantSpec } from '../model/variants';
 
 export const MAX_AUTO_BATCH = 32;
+/**
+ * On a CPU backend, a top-N step past 16 images gets slower per image, not faster: measured for
+ * B0 top-3 at 224 px on WASM (`npm run bench -- train-top`), 7.3 / 10.2 / 12.5 / 10.6 images/s of
+ * the top's step at batch 4 / 8 / 16 / 32 — the top's activations then no longer fit the caches.
+ */
+export const MAX_AUTO_BATCH_CPU_TOP = 16;
 /** share of the backend's memory a training step may plan for: the rest is the backend's own, the data pipeline's, the OS's */
 const SHARE_OF_MEMORY = { cpu: 0.5, gpu: 0.7 } as const;
 
@@ -38,8 +44,9 @@ export function chooseBatchSize(options: {
   trainFrom?: string | null;
 }): BatchChoice {
   const stepBytes = (batch: number) => stepMemoryBytes(options, batch);
-  const cap = Math.max(1, Math.min(MAX_AUTO_BATCH, largestPowerOfTwoAtMost(options.trainImages)));
-  if (options.memoryBytes === null) return { batch: cap, reason: `batch ${cap}: the backend reports no memory size, so the recipe's batch (at most ${MAX_AUTO_BATCH}, at most the training images) is tried and halved if it does not fit` };
+  const most = options.trainFrom && !options.onGpu ? MAX_AUTO_BATCH_CPU_TOP : MAX_AUTO_BATCH;
+  const cap = Math.max(1, Math.min(most, largestPowerOfTwoAtMost(options.trainImages)));
+  if (options.memoryBytes === null) return { batch: cap, reason: `batch ${cap}: the backend reports no memory size, so the recipe's batch (at most ${most}, at most the training images) is tried and halved if it does not fit` };
   const budget = options.memoryBytes * (options.onGpu ? SHARE_OF_MEMORY.gpu : SHARE_OF_MEMORY.cpu);
   // the estimate is linear in the batch: fixed part (weights, gradients, moments) + per-image activations
   const one = stepBytes(1);

@@ -6,6 +6,7 @@
  * batch the memory estimate gives it (whole model: describeVariant; split: topTrainingMemory) and,
  * for a like-for-like figure, both at the reference's batch. A step = trunk (if split) + forward +
  * backward + optimizer update of the top; data decoding is left out (the pipeline bench measures it).
+ * The split side is also timed at batch 8, 16 and 32, which is where MAX_AUTO_BATCH_CPU_TOP comes from.
  *
  *   npm run bench -- train-top [--variant b0] [--resolution 224] [--top 3] [--steps 3]
  */
@@ -51,11 +52,12 @@ export async function run(args: string[]): Promise<void> {
     const split = (await splitAtTop(model, variant, topBlocks, cacheDir))!;
     const summary: Record<string, unknown> = { ...common, kind: 'summary', trunkOn: `onnxruntime:${split.trunk.record.provider} (${split.trunk.record.threads ?? '-'} threads)` };
     const results: Record<string, number> = {};
-    for (const [side, batch] of [
+    const sides: [string, number][] = [
       ['whole-tfjs', wholeBatch.batch],
       ['split-onnx-trunk', wholeBatch.batch],
-      ['split-onnx-trunk', splitBatch.batch],
-    ] as const) {
+      ...[8, 16, 32].filter((b) => b !== wholeBatch.batch).map((b): [string, number] => ['split-onnx-trunk', b]),
+    ];
+    for (const [side, batch] of sides) {
       const x = Float32Array.from({ length: batch * resolution * resolution * 3 }, (_, i) => (i * 37) % 256);
       const y = Int32Array.from({ length: batch }, (_, i) => i % CLASSES);
       const optimizer = createOptimizer('adamw', mode.variables, 0.01);

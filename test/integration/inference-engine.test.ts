@@ -163,6 +163,21 @@ describe('inference engine', () => {
     expect(engine.openSessions).toBe(sessions);
   });
 
+  it("closing a project releases the sessions of its files, and only those", async () => {
+    const other = new InferenceEngine(() => probeProviders());
+    try {
+      await other.open(modelDir, { kind: 'probabilities' }, { cacheDir: cacheDir() });
+      await other.open(modelDir, { kind: 'features' }, { cacheDir: cacheDir() });
+      expect(other.openSessions).toBe(2);
+      await other.releaseUnder(path.join(tmp, 'elsewhere'));
+      expect(other.openSessions).toBe(2);
+      await other.releaseUnder(path.join(tmp, 'run'));
+      expect(other.openSessions).toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses pixels of the wrong size, naming both counts', async () => {
     const opened = (await engine.open(modelDir, { kind: 'probabilities' }, { cacheDir: cacheDir() }))!;
     await expect(opened.run(new Float32Array(10), 1)).rejects.toThrow(/1 images of 32×32×3 need 3072 values, got 10/);

@@ -12,12 +12,13 @@ import { formatTable, plural } from '../text-table';
 export const evalCommand: Command = {
   words: ['eval'],
   args: ['project'],
-  optionsUsage: '--run ID [--split val|test|train] [--recompute] [--provider NAME] [--backend NAME]',
+  optionsUsage: '--run ID [--split val|test|train] [--recompute] [--predict-again] [--provider NAME] [--backend NAME]',
   summary: "Accuracy, per-class precision/recall/F1 and the confusion matrix of a finished run on a split",
   details: [
     '--run ID         the training run (effitune runs <project> lists them); it must have completed',
     '--split NAME     test (default), val, or train (to see over-fitting)',
-    '--recompute      predict again instead of reading the stored evaluation',
+    '--recompute      compute the metrics again instead of reading the stored evaluation (stored predictions are reused)',
+    '--predict-again  predict every image again (e.g. on another --provider), then compute the metrics',
     '--provider NAME  ONNX Runtime execution provider: cuda, dml, coreml, webgpu or cpu (default: the best that loads here; effitune doctor lists them)',
     '--backend NAME   predict on TF.js with this backend instead of ONNX Runtime',
     'The evaluation is stored in the project and reused until an image, label or split changes.',
@@ -25,7 +26,7 @@ export const evalCommand: Command = {
     'macro averages the classes where a value is defined, weighted weighs them by support.',
     '--json: the matrix is rows = true class, columns = predicted, in the order of `classes`.',
   ],
-  options: { run: { type: 'string' }, split: { type: 'string' }, recompute: { type: 'boolean' }, backend: { type: 'string' }, provider: { type: 'string' } },
+  options: { run: { type: 'string' }, split: { type: 'string' }, recompute: { type: 'boolean' }, 'predict-again': { type: 'boolean' }, backend: { type: 'string' }, provider: { type: 'string' } },
   fields: { project: '<project>', runId: '--run', split: '--split', backend: '--backend', provider: '--provider' },
   async run(input) {
     const { positionals, values } = input;
@@ -41,6 +42,7 @@ export const evalCommand: Command = {
         runId: Number(values.run),
         split: values.split,
         recompute: values.recompute === true,
+        predictAgain: values['predict-again'] === true,
         backend: values.backend,
         provider: values.provider,
       }));

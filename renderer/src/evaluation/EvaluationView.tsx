@@ -11,11 +11,14 @@ import { PerClassTable } from './PerClassTable';
 import { PredictedGallery } from './PredictedGallery';
 import { TryImagePanel } from './TryImagePanel';
 import { useEvaluation } from './use-evaluation';
+import { ProviderPicker } from './ProviderPicker';
+import { useInferenceProvider } from './use-inference-provider';
 
 const SPLIT_NAMES: Record<EvalSplit, string> = { train: 'training', val: 'validation', test: 'test' };
 
 export function EvaluationView({ project, run, split }: { project: string; run: RunRecord; split: EvalSplit }) {
-  const { evaluation, loading, problem, progress, recompute } = useEvaluation(project, run.id, split);
+  const providerChoice = useInferenceProvider();
+  const { evaluation, loading, problem, progress, recompute } = useEvaluation(project, run.id, split, providerChoice.provider);
   const [choice, setChoice] = useState<CellChoice | null>(null);
 
   if (problem)
@@ -65,6 +68,7 @@ export function EvaluationView({ project, run, split }: { project: string; run: 
                 Recompute
               </button>
             </div>
+            <ProviderPicker choice={providerChoice} />
             <MetricsSummary evaluation={e} />
           </section>
           <section className="card">
@@ -91,7 +95,7 @@ export function EvaluationView({ project, run, split }: { project: string; run: 
       </section>
       <section className="card">
         <h2>Try an image</h2>
-        <TryImagePanel project={project} runId={e.runId} />
+        <TryImagePanel project={project} runId={e.runId} provider={providerChoice.provider} />
       </section>
     </div>
   );

@@ -2,6 +2,7 @@
  * "Try an image": drop a file or pick one; its bytes go to eval.predictImage as base64 (the page
  * cannot hand the engine a path in browser mode) and the top classes come back as bars.
  */
+import type { ProviderName } from '../../../main/contract/calls-inference';
 import { useEffect, useState, type DragEvent } from 'react';
 import { errorMessage, useClient } from '../api/client-context';
 import type { CallOutput } from '../../../main/contract/contract';
@@ -19,7 +20,7 @@ function readBase64(file: File): Promise<string> {
   });
 }
 
-export function TryImagePanel({ project, runId }: { project: string; runId: number }) {
+export function TryImagePanel({ project, runId, provider = null }: { project: string; runId: number; provider?: ProviderName | null }) {
   const client = useClient();
   const [file, setFile] = useState<File | null>(null);
   const [preview, setPreview] = useState<string | null>(null);
@@ -40,7 +41,7 @@ export function TryImagePanel({ project, runId }: { project: string; runId: numb
     setBusy(true);
     try {
       const dataBase64 = await readBase64(picked);
-      setPrediction(await client.call('eval.predictImage', { project, runId, dataBase64, name: picked.name, top: 5 }));
+      setPrediction(await client.call('eval.predictImage', { project, runId, dataBase64, name: picked.name, top: 5, ...(provider ? { provider } : {}) }));
     } catch (err) {
       setProblem(errorMessage(err));
     } finally {

@@ -1,11 +1,13 @@
 /**
  * eval.run for a run and split, with its states: loading (and predicting progress from
  * predict.progress while the engine computes it), the evaluation, or a problem in words.
- * The engine stores evaluations, so reopening a run is instant; `recompute` forces a fresh one.
+ * The engine stores evaluations, so reopening a run is instant; `recompute` predicts the split
+ * again (on the chosen provider) and computes a fresh one.
  */
 import { useCallback, useEffect, useState } from 'react';
 import { errorMessage, useClient, useEvent } from '../api/client-context';
 import type { Evaluation, EvalSplit } from '../../../main/contract/calls-eval';
+import type { ProviderName } from '../../../main/contract/calls-inference';
 
 export interface EvaluationState {
   evaluation: Evaluation | null;
@@ -16,7 +18,7 @@ export interface EvaluationState {
   recompute: () => void;
 }
 
-export function useEvaluation(project: string, runId: number | null, split: EvalSplit): EvaluationState {
+export function useEvaluation(project: string, runId: number | null, split: EvalSplit, provider: ProviderName | null = null): EvaluationState {
   const client = useClient();
   const [evaluation, setEvaluation] = useState<Evaluation | null>(null);
   const [loading, setLoading] = useState(false);
@@ -32,7 +34,8 @@ export function useEvaluation(project: string, runId: number | null, split: Eval
     setProblem(null);
     setProgress(null);
     setEvaluation(null);
-    client.call('eval.run', { project, runId, split, recompute: request.recompute }).then(
+    // the provider matters only when predicting: a stored evaluation is read, not recomputed, when it changes
+    client.call('eval.run', { project, runId, split, recompute: request.recompute, predictAgain: request.recompute, ...(provider ? { provider } : {}) }).then(
       (result) => {
         if (!current) return;
         setEvaluation(result);
@@ -47,6 +50,7 @@ export function useEvaluation(project: string, runId: number | null, split: Eval
     return () => {
       current = false;
     };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- a provider change alone does not refetch
   }, [client, project, runId, split, request]);
 
   useEvent('predict.progress', (p) => {
