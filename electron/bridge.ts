@@ -6,7 +6,11 @@ export const CHANNELS = {
   call: 'effitune:call',
   event: 'effitune:event',
   pickFolder: 'effitune:pick-folder',
+  openFolder: 'effitune:open-folder',
 } as const;
+
+/** The main process's answer to openFolder: opened, or why not, in words. */
+export type OpenFolderAnswer = { ok: true } | { ok: false; message: string };
 
 export function mediaUrl(kind: 'thumb' | 'full', project: string, id: number): string {
   return `effitune-media://${kind}/${id}?project=${encodeURIComponent(project)}`;

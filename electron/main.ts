@@ -4,6 +4,7 @@
  * All logic lives in main/; this file is a door.
  */
 import { app, BrowserWindow, dialog, ipcMain, shell, type IpcMainInvokeEvent } from 'electron';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toErrorShape } from '../main/contract/contract';
@@ -79,6 +80,12 @@ function isTrustedSender(event: IpcMainInvokeEvent): boolean {
 }
 
 function registerIpc(svc: DoorService): void {
+  ipcMain.handle(CHANNELS.openFolder, async (event, dir: unknown) => {
+    if (!isTrustedSender(event) || typeof dir !== 'string' || !path.isAbsolute(dir)) return { ok: false, message: 'not an absolute folder path' };
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return { ok: false, message: `${dir} is not a folder (any more)` };
+    const problem = await shell.openPath(dir);
+    return problem ? { ok: false, message: problem } : { ok: true };
+  });
   ipcMain.handle(CHANNELS.call, async (event, name: unknown, input: unknown) => {
     if (!isTrustedSender(event)) return { ok: false, error: { code: 'invalid_input', message: 'call refused: it did not come from the Effitune window' } };
     try {

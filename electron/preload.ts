@@ -1,15 +1,18 @@
 /**
  * The preload bridge: the renderer gets `window.effitune`, the same Transport the browser mode
- * builds over HTTP (main/contract/client.ts), plus a native folder picker. Nothing else of Node or
- * Electron reaches the page (contextIsolation + sandbox).
+ * builds over HTTP (main/contract/client.ts), plus a native folder picker and "open this folder in
+ * the file manager" (after an export). Nothing else of Node or Electron reaches the page
+ * (contextIsolation + sandbox).
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { Transport } from '../main/contract/client';
-import { CHANNELS, mediaUrl } from './bridge';
+import { CHANNELS, mediaUrl, type OpenFolderAnswer } from './bridge';
 
 export interface DesktopBridge extends Transport {
   /** Native "choose a folder" dialog; null when the user cancels. */
   pickFolder(): Promise<string | null>;
+  /** Opens an existing folder in the system's file manager (the main process checks it is one). */
+  openFolder(dir: string): Promise<OpenFolderAnswer>;
 }
 
 const bridge: DesktopBridge = {
@@ -23,6 +26,7 @@ const bridge: DesktopBridge = {
   },
   mediaUrl,
   pickFolder: () => ipcRenderer.invoke(CHANNELS.pickFolder),
+  openFolder: (dir) => ipcRenderer.invoke(CHANNELS.openFolder, dir),
 };
 
 contextBridge.exposeInMainWorld('effitune', bridge);

@@ -126,6 +126,21 @@ export const EpochRecord = z.object({
 });
 export type EpochRecord = z.infer<typeof EpochRecord>;
 
+/**
+ * How the model a run keeps compares with guessing: a run whose validation accuracy is not above
+ * chance (1 / classes) or not above always answering the largest validation class has learned
+ * nothing that helps, whatever its status says.
+ */
+export const RunBaseline = z.object({
+  valAcc: z.number().describe('validation accuracy of the epoch whose model the run keeps (the best validation loss, else the last epoch)'),
+  chance: z.number().describe('1 / classes: guessing at random'),
+  majority: z.number().nullable().describe("share of the largest class in the run's validation split: always answering that class; null when unknown"),
+  majorityClass: z.string().nullable(),
+  aboveBaseline: z.boolean().describe('valAcc is above chance and above the majority share'),
+  warning: z.string().nullable().describe('when not above: what the model scores against guessing, in words'),
+});
+export type RunBaseline = z.infer<typeof RunBaseline>;
+
 export const RunRecord = z.object({
   id: z.number().int(),
   createdAt: z.string(),
@@ -143,6 +158,7 @@ export const RunRecord = z.object({
   finishedAt: z.string().nullable(),
   epochCount: z.number().int(),
   lastEpoch: EpochRecord.nullable(),
+  baseline: RunBaseline.nullable().describe('the kept model against guessing; null while no epoch has a validation accuracy'),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 
@@ -157,6 +173,13 @@ export const dataCalls = {
     'Training runs of a project, newest first',
   ),
   'runs.get': call(z.object({ project: ProjectPath, id: z.number().int() }), z.object({ run: RunRecord, epochs: z.array(EpochRecord) }), 'One training run and its epoch history'),
+  'runs.delete': call(
+    z.object({ project: ProjectPath, id: z.number().int('must be a whole number').min(1, 'must be a run id (1 or more)') }),
+    z.object({ id: z.number().int(), folder: z.string().describe('the run folder that was removed (<project>.d/runs/<id>)'), folderExisted: z.boolean() }),
+    "Delete a run for good: its record, epochs, notes, predictions, evaluations and export records, and its folder of checkpoints and model; packages exported elsewhere stay. Refused (busy) while the run trains, is paused or queued",
+  ),
 } as const;
 
-export const dataEvents = {} as const;
+export const dataEvents = {
+  'runs.deleted': z.object({ project: z.string(), runId: z.number().int() }),
+} as const;

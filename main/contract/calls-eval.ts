@@ -48,7 +48,7 @@ export const Evaluation = z.object({
   loss: z.number().nullable().describe('mean cross-entropy'),
   topK: z.array(z.object({ k: z.number().int(), accuracy: z.number().nullable() })).describe('top-1 .. top-k accuracy, k up to min(5, classes)'),
   perClass: z.array(ClassMetrics),
-  macro: AveragedMetrics.describe('unweighted mean over classes with a defined value'),
+  macro: AveragedMetrics.describe('unweighted mean over the classes present (in the labels or the predictions); an undefined value counts as 0 (scikit-learn zero_division=0)'),
   weighted: AveragedMetrics.describe('mean weighted by support'),
   confusion: z.array(z.array(z.number().int())).describe('rows = true class, columns = predicted class, in `classes` order'),
   skipped: z.array(SkippedImage).describe('images of the split not evaluated: missing file, unreadable, class unknown to the run'),

@@ -172,9 +172,9 @@ export const modelCalls = {
   ),
   'weights.cancel': call(z.object({ jobId: z.string() }), z.object({ cancelled: z.boolean() }), 'Cancel a running download (the partial file is kept for resuming)'),
   'weights.importFile': call(
-    z.object({ file: z.string().trim().min(1, 'file is required'), variant: VariantId.optional(), timmModel: z.string().trim().min(1).optional() }),
+    z.object({ file: z.string().trim().min(1, 'file is required').describe('a .h5 / .safetensors file, or a folder holding exactly one'), variant: VariantId.optional(), timmModel: z.string().trim().min(1).optional() }),
     z.object({ weights: LocalWeights, alreadyPresent: z.boolean(), notes: z.array(z.string()) }),
-    'Check a .h5 / .safetensors weights file and copy it into the cache (offline machines)',
+    'Check a .h5 / .safetensors weights file (or the one in a folder) and copy it into the cache (offline machines)',
   ),
   'weights.convert': call(
     z.object({

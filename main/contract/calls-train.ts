@@ -56,6 +56,10 @@ export const TrainOptions = z.object({
   augment: AugmentationChoice.optional().describe('default: the pipeline defaults; false: no augmentation (head mode never augments)'),
   bnMomentum: z.number().gt(0).lt(1).optional().describe("BatchNorm moving-average momentum while BatchNorm trains; default the model's (0.99 V1, 0.9 V2); lower suits short runs"),
   freezeBatchNorm: z.boolean().optional().describe('full mode: keep BatchNorm in inference mode too; default false (always true in top mode)'),
+  allowRandomBackbone: z
+    .boolean()
+    .optional()
+    .describe('head/top mode without weights trains on a random, frozen backbone and is refused (it cannot learn much beyond chance); true trains it anyway (experiments, tests)'),
 });
 export type TrainOptions = z.input<typeof TrainOptions>;
 
@@ -84,6 +88,10 @@ export const TrainConfig = z.object({
   bnMomentum: z.number().nullable(),
   freezeBatchNorm: z.boolean(),
   classes: z.array(z.string()),
+  recipe: z
+    .array(z.string())
+    .optional()
+    .describe("what the default recipe fitted to this project's images (size, grayscale, counts) chose and why, in words; absent when nothing differs from the fixed defaults"),
 });
 export type TrainConfig = z.infer<typeof TrainConfig>;
 
@@ -193,6 +201,7 @@ export const trainCalls = {
     TrainEstimate,
     "Estimate time per epoch, total time and memory of a run with train.start's options, by timing a few training steps of that model on the backend it would use (in a worker process; answers from a cache when asked again)",
   ),
+  'train.estimateCancel': call(z.object({}), z.object({ cancelled: z.number().int().describe('measurements stopped') }), 'Stop the estimates being measured now (their train.estimate calls fail with "cancelled")'),
   'train.pause': call(RunRef, z.object({ run: RunRecord }), 'Pause a running run after its current step (the model stays in memory)'),
   'train.resume': call(
     RunRef.extend({ backend: BackendName.optional().describe('resuming a stopped run on another backend') }),

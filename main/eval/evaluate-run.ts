@@ -18,8 +18,8 @@ import { computeMetrics, type ScoredImage } from './metrics';
 import { runPredictions, type PredictContext, type ProjectImage } from './predictions';
 import { finishedRun } from './run-model';
 
-/** Bump when the stored result's meaning changes, so older stored evaluations are recomputed. */
-const DATA_KEY_VERSION = 1;
+/** Bump when the stored result's meaning changes, so older stored evaluations are recomputed (2: averages count undefined as 0). */
+const DATA_KEY_VERSION = 2;
 
 export interface RunClasses {
   /** the run's class names in the model's output order */

@@ -2,13 +2,17 @@
  * Classification metrics from predictions: pure functions over class indices and probabilities,
  * no database, no tensors.
  *
- * Conventions (what scikit-learn calls zero_division, decided here once):
+ * Conventions (scikit-learn's, with zero_division=0):
  *   - precision of a class is null when nothing was predicted as it (0 / 0), recall is null when
  *     the split holds none of it (support 0), F1 is null when either is null, and 0 when both are 0;
- *   - the macro average is the unweighted mean over the classes where the value is defined (a class
- *     never predicted does not drag macro precision to 0; it shows as null in its own row instead);
- *   - the weighted average weighs each class by its support, over classes with a defined value;
- *     a class with support 0 weighs nothing, so weighted recall is the accuracy;
+ *     its own row shows these as undefined;
+ *   - in the averages an undefined value counts as 0 (zero_division=0), so a model that predicts one
+ *     class for everything gets the low macro precision and F1 it deserves (averaging only the
+ *     defined values put its macro F1 above its macro precision and recall);
+ *   - the macro average is the unweighted mean over the classes that occur in the split or in the
+ *     predictions (scikit-learn's default labels); a class absent from both has nothing to score;
+ *   - the weighted average weighs each class by its support; a class with support 0 weighs nothing,
+ *     so weighted recall is the accuracy;
  *   - accuracy, top-k and the loss are null for an empty set.
  */
 
@@ -86,20 +90,13 @@ export function classScores(confusion: readonly (readonly number[])[], className
   });
 }
 
-/** Macro (unweighted mean over defined values) and support-weighted averages. */
+/** Macro and support-weighted averages; an undefined value counts as 0 (scikit-learn's zero_division=0). */
 export function averageScores(perClass: readonly ClassScores[]): { macro: Averages; weighted: Averages } {
-  const macro = (key: keyof Averages) => mean(perClass.map((c) => c[key]).filter((v): v is number => v !== null));
-  const weighted = (key: keyof Averages) => {
-    let sum = 0;
-    let weights = 0;
-    for (const c of perClass) {
-      const value = c[key];
-      if (value === null || c.support === 0) continue;
-      sum += value * c.support;
-      weights += c.support;
-    }
-    return weights === 0 ? null : sum / weights;
-  };
+  // classes that occur in the split or in the predictions (scikit-learn's labels = unique_labels(y_true, y_pred))
+  const scored = perClass.filter((c) => c.support > 0 || c.predicted > 0);
+  const support = scored.reduce((n, c) => n + c.support, 0);
+  const macro = (key: keyof Averages) => (scored.length === 0 ? null : scored.reduce((sum, c) => sum + (c[key] ?? 0), 0) / scored.length);
+  const weighted = (key: keyof Averages) => (support === 0 ? null : scored.reduce((sum, c) => sum + (c[key] ?? 0) * c.support, 0) / support);
   return {
     macro: { precision: macro('precision'), recall: macro('recall'), f1: macro('f1') },
     weighted: { precision: weighted('precision'), recall: weighted('recall'), f1: weighted('f1') },
@@ -146,8 +143,4 @@ export function computeMetrics(images: readonly ScoredImage[], classNames: reado
     ...averageScores(perClass),
     confusion,
   };
-}
-
-function mean(values: number[]): number | null {
-  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
 }

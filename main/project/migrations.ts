@@ -228,6 +228,20 @@ export const migrations: readonly string[] = [
     )
   );
   `,
+  // 6 -> 7: the validation images per class of a run (JSON array in the order of runs.classes), so a
+  // run can say whether its accuracy beats always answering the largest class. Existing runs get the
+  // counts of the current validation split, the best that is known about them.
+  `
+  ALTER TABLE runs ADD COLUMN val_counts TEXT;
+  UPDATE runs SET val_counts = (
+    SELECT json_group_array(n) FROM (
+      SELECT (SELECT COUNT(*) FROM images i
+              WHERE i.class_id = j.value AND i.split = 'val' AND i.status = 'ok' AND i.missing = 0 AND i.excluded = 0) AS n
+      FROM json_each(runs.class_ids) j ORDER BY j.key
+    )
+  )
+  WHERE class_ids IS NOT NULL;
+  `,
 ];
 
 export const schemaVersion = migrations.length;

@@ -2,10 +2,15 @@
  * Records of training runs: one row per run (configuration, backend, model, status and why it
  * ended, best epoch) and one row per finished epoch. The trainer writes them, the UI and CLI read
  * them. Every write is one transaction, so a trainer killed mid-write leaves a consistent record.
+ * A run read back says whether its kept model beats guessing (RunBaseline); a finished run can be
+ * deleted with its folder.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { ApiError } from '../contract/contract';
-import { isFinalRunStatus, RunStatus, type EpochRecord, type RunRecord } from '../contract/calls-data';
+import { isFinalRunStatus, RunStatus, type EpochRecord, type RunBaseline, type RunRecord } from '../contract/calls-data';
 import type { Database } from './database';
+import { runFolderName } from './run-folders';
 
 export interface NewRun {
   /** the training configuration; stored as JSON and handed back unchanged by getRun */
@@ -18,6 +23,8 @@ export interface NewRun {
   checkpointDir?: string | null;
   /** default 'queued' */
   status?: RunStatus;
+  /** validation images per class, in the order of `classes`: the majority-class baseline of the run */
+  valCounts?: number[] | null;
 }
 
 export interface StatusChange {
@@ -58,18 +65,72 @@ export function createRun(db: Database, run: NewRun): RunRecord {
   if (!run.variant.trim()) throw new ApiError('invalid_input', 'a run needs a model variant');
   if (!Number.isInteger(run.resolution) || run.resolution < 1) throw new ApiError('invalid_input', `run resolution must be a positive whole number of pixels, not ${run.resolution}`);
   if (run.classes.length === 0) throw new ApiError('invalid_input', 'a run needs at least one class');
+  if (run.valCounts && run.valCounts.length !== run.classes.length) throw new ApiError('invalid_input', `valCounts: ${run.valCounts.length} counts for ${run.classes.length} classes`);
   const status = run.status ?? 'queued';
   const now = new Date().toISOString();
-  const id = Number(
-    db
-      .prepare(
-        `INSERT INTO runs (created_at, updated_at, status, config, backend, variant, resolution, classes, class_ids, checkpoint_dir, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(now, now, RunStatus.parse(status), JSON.stringify(run.config), run.backend ?? null, run.variant, run.resolution, JSON.stringify(run.classes), JSON.stringify(classIdsOf(db, run.classes)), run.checkpointDir ?? null, isFinalRunStatus(status) ? now : null)
-      .lastInsertRowid,
-  );
+  const id = db
+    .transaction(() => {
+      // never the id of a deleted run again: its folder, labels "by run <id>" and the UI's memory name that run
+      const next = Math.max(Number(db.prepare('SELECT COALESCE(MAX(id), 0) FROM runs').pluck().get()), deletedRunIdFloor(db)) + 1;
+      db.prepare(
+        `INSERT INTO runs (id, created_at, updated_at, status, config, backend, variant, resolution, classes, class_ids, val_counts, checkpoint_dir, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        next,
+        now,
+        now,
+        RunStatus.parse(status),
+        JSON.stringify(run.config),
+        run.backend ?? null,
+        run.variant,
+        run.resolution,
+        JSON.stringify(run.classes),
+        JSON.stringify(classIdsOf(db, run.classes)),
+        run.valCounts ? JSON.stringify(run.valCounts) : null,
+        run.checkpointDir ?? null,
+        isFinalRunStatus(status) ? now : null,
+      );
+      return next;
+    })
+    .immediate();
   return getRun(db, id);
+}
+
+/** The folder of a run's checkpoints and model beside the project file: <project>.d/runs/<id>. */
+export function runFolderOf(projectPath: string, runId: number): string {
+  return path.join(`${path.resolve(projectPath)}.d`, runFolderName(runId));
+}
+
+export interface DeletedRun {
+  id: number;
+  folder: string;
+  folderExisted: boolean;
+}
+
+/**
+ * Delete a run for good: its row (epochs, notes, predictions, evaluations and export records go
+ * with it, by the schema's cascades) and its folder. A run that is not final (queued, running,
+ * paused) is refused as busy: a trainer may be writing it. Packages exported outside the project's
+ * folder are the user's and stay.
+ */
+export function deleteRun(handle: { db: Database; path: string }, id: number): DeletedRun {
+  const { db } = handle;
+  db.transaction(() => {
+    const status = statusOf(db, id);
+    if (!isFinalRunStatus(status)) {
+      throw new ApiError('busy', `run ${id} is ${status}: cancel it${status === 'queued' ? '' : ' (or let it finish)'} before deleting it`);
+    }
+    db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+    db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(DELETED_RUN_ID_FLOOR, String(Math.max(id, deletedRunIdFloor(db))));
+  }).immediate();
+  const folder = runFolderOf(handle.path, id);
+  const folderExisted = fs.existsSync(folder);
+  try {
+    fs.rmSync(folder, { recursive: true, force: true });
+  } catch (err) {
+    throw new ApiError('io_error', `run ${id} is deleted from the project, but its folder ${folder} could not be removed (${(err as Error).message}); delete the folder by hand`);
+  }
+  return { id, folder, folderExisted };
 }
 
 /**
@@ -153,6 +214,14 @@ export function getRun(db: Database, id: number): RunRecord {
   return toRun(db, row);
 }
 
+/** meta key: the highest id of a deleted run (ids are not reused) */
+const DELETED_RUN_ID_FLOOR = 'deleted_run_id_floor';
+
+function deletedRunIdFloor(db: Database): number {
+  const value = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(DELETED_RUN_ID_FLOOR) as string | undefined;
+  return Number(value ?? 0) || 0;
+}
+
 /** Runs newest first, optionally of one status. */
 export function listRuns(db: Database, options: { status?: RunStatus; limit?: number } = {}): RunRecord[] {
   const limit = options.limit ?? 100;
@@ -189,6 +258,7 @@ interface RunRow {
   best_val_loss: number | null;
   checkpoint_dir: string | null;
   finished_at: string | null;
+  val_counts: string | null;
   epoch_count: number;
 }
 
@@ -207,7 +277,7 @@ interface EpochRow {
 
 const EPOCH_COLUMNS = 'epoch, train_loss, train_acc, val_loss, val_acc, images_per_second, seconds, lr, batch, at';
 const RUN_COLUMNS = `r.id, r.created_at, r.updated_at, r.status, r.reason, r.config, r.backend, r.variant, r.resolution, r.classes, r.class_ids,
-  r.best_epoch, r.best_val_loss, r.checkpoint_dir, r.finished_at, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) AS epoch_count`;
+  r.best_epoch, r.best_val_loss, r.checkpoint_dir, r.finished_at, r.val_counts, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) AS epoch_count`;
 
 /** The ids of the classes named so now (null for a name no class has). */
 function classIdsOf(db: Database, names: readonly string[]): (number | null)[] {
@@ -231,6 +301,12 @@ function currentClassNames(db: Database, row: RunRow): string[] {
 }
 
 function toRun(db: Database, row: RunRow): RunRecord {
+  const lastEpoch = row.epoch_count > 0 ? toEpoch(db.prepare(`SELECT ${EPOCH_COLUMNS} FROM epochs WHERE run_id = ? ORDER BY epoch DESC LIMIT 1`).get(row.id) as EpochRow) : null;
+  const kept =
+    row.best_epoch === null || row.best_epoch === lastEpoch?.epoch
+      ? lastEpoch
+      : toEpoch(db.prepare(`SELECT ${EPOCH_COLUMNS} FROM epochs WHERE run_id = ? AND epoch = ?`).get(row.id, row.best_epoch) as EpochRow);
+  const classes = currentClassNames(db, row);
   return {
     id: row.id,
     createdAt: row.created_at,
@@ -240,15 +316,45 @@ function toRun(db: Database, row: RunRow): RunRecord {
     backend: row.backend,
     variant: row.variant,
     resolution: row.resolution,
-    classes: currentClassNames(db, row),
+    classes,
     bestEpoch: row.best_epoch,
     bestValLoss: row.best_val_loss,
     checkpointDir: row.checkpoint_dir,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
     epochCount: row.epoch_count,
-    lastEpoch: row.epoch_count > 0 ? toEpoch(db.prepare(`SELECT ${EPOCH_COLUMNS} FROM epochs WHERE run_id = ? ORDER BY epoch DESC LIMIT 1`).get(row.id) as EpochRow) : null,
+    lastEpoch,
+    baseline: baselineOf(kept?.valAcc ?? null, classes, parseValCounts(row)),
   };
+}
+
+/** Accuracies this close count as equal: 0.3333 of 3 classes is chance, not above it. */
+const ACCURACY_TOLERANCE = 1e-9;
+
+/** The kept model's validation accuracy against chance and against always answering the largest validation class. */
+export function baselineOf(valAcc: number | null, classes: readonly string[], valCounts: readonly number[] | null): RunBaseline | null {
+  if (valAcc === null || classes.length === 0) return null;
+  const chance = 1 / classes.length;
+  const total = valCounts?.reduce((a, b) => a + b, 0) ?? 0;
+  const largest = valCounts && total > 0 ? valCounts.indexOf(Math.max(...valCounts)) : -1;
+  const majority = largest >= 0 ? valCounts![largest] / total : null;
+  const majorityClass = largest >= 0 ? classes[largest] : null;
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  let warning: string | null = null;
+  if (valAcc <= chance + ACCURACY_TOLERANCE) {
+    warning = `validation accuracy ${pct(valAcc)} is not above chance (${pct(chance)} with ${classes.length} classes): the model has not learned to tell the classes apart`;
+  } else if (majority !== null && valAcc <= majority + ACCURACY_TOLERANCE) {
+    warning = `validation accuracy ${pct(valAcc)} is not above always answering "${majorityClass}" (${pct(majority)} of the validation images): the model has not learned to tell the classes apart`;
+  }
+  return { valAcc, chance, majority, majorityClass, aboveBaseline: warning === null, warning };
+}
+
+/** The stored validation counts, when they fit the run's classes. */
+function parseValCounts(row: RunRow): number[] | null {
+  if (row.val_counts === null) return null;
+  const counts = parseJson(row.val_counts, `validation counts of run ${row.id}`);
+  const classes = (parseJson(row.classes, `classes of run ${row.id}`) as unknown[]).length;
+  return Array.isArray(counts) && counts.length === classes && counts.every((n) => typeof n === 'number') ? (counts as number[]) : null;
 }
 
 function toEpoch(row: EpochRow): EpochRecord {

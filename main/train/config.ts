@@ -8,6 +8,10 @@
  * Adam 1e-4 from pretrained weights (1e-3 from scratch, where nothing is there to preserve), one
  * warm-up epoch then cosine decay, label smoothing 0.1, early stopping after 5 epochs without a
  * better validation loss.
+ *
+ * With a profile of the project's images (recipe-data.ts), the defaults left open are fitted to the
+ * data first (recipe.ts: resolution, crops, colour jitter, epochs, learning rate), each choice with
+ * its reason in `recipe`; without one they are the fixed recipe above. What the caller sets always wins.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +20,7 @@ import type { z } from 'zod';
 import type { TrainConfig, TrainOptions } from '../contract/calls-train';
 import { getVariant, planArchitecture, type VariantSpec } from '../model/variants';
 import { resolveAugmentation } from './data/augmentation';
+import { chooseRecipe, type DataProfile } from './recipe';
 
 /** train.start's options after the contract's parsing (defaults of mode, seed, imbalance filled in). */
 export type ParsedTrainOptions = z.output<typeof TrainOptions>;
@@ -38,14 +43,17 @@ export interface ResolvedConfig {
   config: TrainConfig;
   variant: VariantSpec;
   warnings: string[];
+  /** what the recipe fitted to the data chose and why, in words (also in config.recipe); empty without a data profile */
+  recipe: string[];
 }
 
-/** Complete and check the options of a new run. `classes` come from checkTrainable (data/trainable.ts). */
-export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonly ClassTrainCount[]): ResolvedConfig {
+/**
+ * Complete and check the options of a new run. `classes` come from checkTrainable (data/trainable.ts),
+ * `data` from profileTrainingData (recipe-data.ts); without it the defaults are the fixed recipe.
+ */
+export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonly ClassTrainCount[], data: DataProfile | null = null): ResolvedConfig {
   const variant = getVariant(options.model);
-  const resolution = options.resolution ?? variant.resolution;
   const mode = options.mode;
-  const epochs = options.epochs ?? DEFAULT_EPOCHS[mode];
   const warnings: string[] = [];
   const blocks = planArchitecture(variant).blocks.length;
 
@@ -54,9 +62,15 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     throw new ApiError('invalid_input', `topBlocks: ${variant.name} has ${blocks} blocks, so at most ${blocks} can train (use mode full to train all of them)`);
   }
   const weights = options.weights === undefined ? null : findWeightsFile(options.weights);
+  const trainImages = classes.reduce((n, c) => n + c.train, 0);
+  const fitted = data
+    ? chooseRecipe({ profile: data, trainImages, classes: classes.length, mode, variant, pretrained: weights !== null, defaultEpochs: DEFAULT_EPOCHS[mode], given: options })
+    : null;
+  const resolution = options.resolution ?? fitted?.resolution ?? variant.resolution;
+  const epochs = options.epochs ?? fitted?.epochs ?? DEFAULT_EPOCHS[mode];
   const optimizer = options.optimizer ?? (options.weightDecay ? 'adamw' : 'adam');
-  const lr = options.lr ?? (mode === 'head' || weights === null ? 1e-3 : 1e-4);
-  const warmupEpochs = options.warmupEpochs ?? (mode !== 'head' && epochs >= 5 ? 1 : 0);
+  const lr = options.lr ?? fitted?.lr ?? (mode === 'head' || weights === null ? 1e-3 : 1e-4);
+  const warmupEpochs = options.warmupEpochs ?? fitted?.warmupEpochs ?? (mode !== 'head' && epochs >= 5 ? 1 : 0);
   if (warmupEpochs >= epochs && warmupEpochs > 0) throw new ApiError('invalid_input', `warmupEpochs: ${warmupEpochs} warm-up epochs leave nothing of a ${epochs}-epoch run; use fewer`);
 
   if (mode === 'head' && options.augment !== undefined && options.augment !== false) {
@@ -74,7 +88,7 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     resolution,
     mode,
     epochs,
-    batch: options.batch ?? null,
+    batch: options.batch ?? fitted?.batch ?? null,
     backend: options.backend ?? null,
     seed: options.seed,
     weights,
@@ -87,13 +101,15 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     imbalance: resolveImbalance(options.imbalance, classes, warnings),
     dropout: options.dropout ?? variant.dropout,
     dropConnect: options.dropConnect ?? variant.dropConnect,
-    patience: options.patience ?? DEFAULT_PATIENCE,
-    augment: mode === 'head' || options.augment === false ? false : resolveAugmentation(options.augment ?? {}),
+    patience: options.patience ?? fitted?.patience ?? DEFAULT_PATIENCE,
+    augment: mode === 'head' || options.augment === false ? false : resolveAugmentation({ ...fitted?.augment, ...options.augment }),
     bnMomentum: options.bnMomentum ?? null,
     freezeBatchNorm: mode !== 'full' || options.freezeBatchNorm === true,
     classes: classes.map((c) => c.name),
   };
-  return { config, variant, warnings };
+  const recipe = fitted?.reasons ?? [];
+  if (recipe.length > 0) config.recipe = recipe;
+  return { config, variant, warnings, recipe };
 }
 
 function resolveImbalance(choice: ParsedTrainOptions['imbalance'], classes: readonly ClassTrainCount[], warnings: string[]): TrainConfig['imbalance'] {

@@ -17,7 +17,7 @@ export interface Validation {
   acc: number;
 }
 
-/** Returns why to stop early, or null. `began`: performance.now() at the start of the epoch. */
+/** Returns why to stop early, or null. `began`: the run's active clock (control.activeNow) at the start of the epoch, so a pause is not counted. */
 export async function endEpoch(session: TrainingSession, epoch: number, totals: EpochTotals, validation: Validation | null, began: number): Promise<string | null> {
   const { ctx, config, counters } = session;
   session.report({ phase: 'checkpointing', epoch });
@@ -34,15 +34,16 @@ export async function endEpoch(session: TrainingSession, epoch: number, totals: 
     trainAcc: totals.images > 0 ? totals.correct / totals.images : null,
     valLoss: validation?.loss ?? null,
     valAcc: validation?.acc ?? null,
+    // totals.seconds is training time without pauses (epoch-loop.ts reads the active clock)
     imagesPerSecond: totals.seconds > 0 ? totals.images / totals.seconds : 0,
-    seconds: (performance.now() - began) / 1000,
+    seconds: (ctx.control.activeNow() - began) / 1000,
     // the rate in the middle of the epoch (it changes every step)
     lr: rateWithinEpoch(config, epoch, 1, 2),
     batch: counters.batch,
     at: new Date().toISOString(),
   };
   await writeEpochCheckpoint(session, record);
-  record.seconds = (performance.now() - began) / 1000;
+  record.seconds = (ctx.control.activeNow() - began) / 1000;
   const { isBest } = recordEpoch(ctx.db, ctx.runId, record);
   session.progress.epochEnded(record.seconds);
   pruneCheckpoints(ctx.checkpointRoot, new Set([epoch, ...(counters.best ? [counters.best.epoch] : [])]));

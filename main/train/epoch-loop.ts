@@ -61,25 +61,26 @@ export function nothingLeftToTrain(): ApiError {
 interface EpochInTraining {
   epoch: number;
   soFar: EpochSoFar;
-  /** performance.now() as its training began (the epoch began earlier, with making its samples) */
+  /** the run's active clock (control.activeNow: pauses left out) as its training began (the epoch began earlier, with making its samples) */
   trainStart: number;
 }
 
 /** Train from `startEpoch` to the last epoch; returns why the run stopped early, or null. */
 export async function runEpochs(session: TrainingSession, data: TrainingData, startEpoch: number): Promise<string | null> {
+  const clock = session.ctx.control;
   for (let epoch = startEpoch; epoch < session.config.epochs && !session.patienceUsedUp(); epoch++) {
-    const began = performance.now();
+    const began = clock.activeNow();
     const samples = data.epoch(epoch);
     const totals: EpochTotals = { loss: 0, correct: 0, images: 0, seconds: 0 };
     const soFar: EpochSoFar = { totals, size: samples.size };
-    const current: EpochInTraining = { epoch, soFar, trainStart: performance.now() };
+    const current: EpochInTraining = { epoch, soFar, trainStart: clock.activeNow() };
     let batches = 0;
     for await (const batch of samples.batches()) {
       await session.reporting.gate();
       const last = await trainBatch(session, data, batch, current);
       session.report({ phase: 'training', epoch, batchIndex: ++batches, batchesPerEpoch: samples.batchesPerEpoch(), loss: last.loss, accuracy: last.correct / last.n, soFar });
     }
-    totals.seconds = (performance.now() - current.trainStart) / 1000;
+    totals.seconds = (clock.activeNow() - current.trainStart) / 1000;
     const validation = await data.validate({ epoch, batches, soFar });
     const stop = await endEpoch(session, epoch, totals, validation, began);
     if (stop) return stop;
@@ -102,7 +103,7 @@ async function trainBatch(session: TrainingSession, data: TrainingData, batch: S
     totals.loss += result.loss * n;
     totals.correct += result.correct;
     totals.images += n;
-    totals.seconds = (performance.now() - trainStart) / 1000;
+    totals.seconds = (ctx.control.activeNow() - trainStart) / 1000;
     counters.step++;
     last = { ...result, n };
   });

@@ -24,6 +24,7 @@ import type { ProjectRegistry } from '../project/registry';
 import { listRuns } from '../project/runs';
 import { resolveTrainConfig, type ParsedTrainOptions } from './config';
 import { checkTrainable } from './data/trainable';
+import { profileTrainingData } from './recipe-data';
 import { EstimateAnswer, type BackendInfo, type EstimateRequest, type Measurement } from './estimate-protocol';
 import { chooseBatchSize, formatBytes, stepMemoryBytes } from './memory';
 import { plannedTopStart } from './top-start';
@@ -59,10 +60,22 @@ export class Estimator {
   private readonly waiting = new Map<string, { superseded: boolean }>();
   /** the workers measuring now, to stop when the service closes */
   private readonly workers = new Set<LaunchedWorker>();
+  /** workers stopped by cancel(): their end is reported as cancelled, not as a crash */
+  private readonly cancelled = new WeakSet<LaunchedWorker>();
 
   constructor(private readonly options: EstimatorOptions) {}
 
   /** Stop any measuring worker (the service is closing); their callers get an error. */
+  /** Stop every measurement in flight (the user cancelled it); their callers get 'cancelled'. Returns how many stopped. */
+  cancel(): number {
+    const stopped = this.workers.size;
+    for (const worker of this.workers) {
+      this.cancelled.add(worker);
+      worker.kill('SIGKILL');
+    }
+    return stopped;
+  }
+
   close(): void {
     for (const worker of this.workers) worker.kill('SIGKILL');
   }
@@ -72,7 +85,8 @@ export class Estimator {
     // the same checks, in the same order, as train.start (new-run.ts)
     getVariant(options.model);
     const trainable = checkTrainable(handle);
-    const { config, variant } = resolveTrainConfig(options, trainable.classes);
+    // the same defaults a run of these options gets, fitted to the project's images (recipe.ts)
+    const { config, variant } = resolveTrainConfig(options, trainable.classes, profileTrainingData(handle.db));
     const requested = options.backend ?? 'auto';
 
     let found = this.cached(handle.path, config, variant, requested, trainable.train);
@@ -118,7 +132,7 @@ export class Estimator {
     const next = this.queue.then(async () => {
       if (this.waiting.get(request.project) === ticket) this.waiting.delete(request.project);
       if (ticket.superseded) throw new ApiError('cancelled', 'a newer estimate of this project was asked for before measuring this one began');
-      const result = await runEstimator(request, this.options.env, this.options.timeoutMs ?? ESTIMATE_TIMEOUT_MS, this.workers);
+      const result = await runEstimator(request, this.options.env, this.options.timeoutMs ?? ESTIMATE_TIMEOUT_MS, this.workers, this.cancelled);
       this.backends.set(requested, result.backend);
       const { config } = request;
       this.measurements.set(measurementKey(request.project, config, result.backend.name, result.measurement.batch), result.measurement);
@@ -141,7 +155,13 @@ function measurementKey(project: string, config: TrainConfig, backend: BackendNa
 }
 
 /** Start an estimator worker, send it the request, and wait for its one answer. */
-function runEstimator(request: EstimateRequest, env: Record<string, string> | undefined, timeoutMs: number, workers: Set<LaunchedWorker>): Promise<{ backend: BackendInfo; measurement: Measurement }> {
+function runEstimator(
+  request: EstimateRequest,
+  env: Record<string, string> | undefined,
+  timeoutMs: number,
+  workers: Set<LaunchedWorker>,
+  cancelled: WeakSet<LaunchedWorker>,
+): Promise<{ backend: BackendInfo; measurement: Measurement }> {
   return new Promise((resolve, reject) => {
     const worker = launchWorker('estimator', { env: workerEnv(env) });
     workers.add(worker);
@@ -172,6 +192,7 @@ function runEstimator(request: EstimateRequest, env: Record<string, string> | un
       else settle(() => reject(new ApiError(ErrorCode.safeParse(answer.code).data ?? 'internal', answer.message)));
     });
     worker.onExit(({ code, signal }, error) => {
+      if (cancelled.has(worker)) return settle(() => reject(new ApiError('cancelled', `measuring ${request.config.model} at ${request.config.resolution} px was cancelled`)));
       const last = output.split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
       const how = error ? `it could not be started: ${error.message}` : signal ? `killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory?)' : ''}` : `exit code ${code}`;
       settle(() => reject(new ApiError('internal', `the estimator process ended without an answer (${how})${last ? `; it last printed: ${last.slice(0, 300)}` : ''}`)));

@@ -16,7 +16,7 @@ export interface EpochTotals {
   loss: number;
   correct: number;
   images: number;
-  /** training time, without validation and checkpoint */
+  /** training time, without validation, checkpoint and pauses (the speed and the ETA follow from it) */
   seconds: number;
 }
 

@@ -4,8 +4,13 @@
  * split), start a tiny run (custom φ = −6 at 32 px, full mode, 2 epochs, CPU), pause it, leave
  * the tab and come back to the same paused run, resume it, watch the progress and the live charts, and find it finished in the history with a
  * validation accuracy and its curves.
+ * The second test, in the same project: a head-mode start without weights is refused in words; a
+ * run that learns nothing (a vanishing learning rate) is marked "no better than guessing" in the
+ * live panel and the history, never a plain "Completed"; and it is deleted from the history, its
+ * folder too, after a confirmation.
  */
 import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { RESULTS_DIR as RESULTS, useBrowserSession } from './harness';
@@ -108,6 +113,73 @@ describe('training', () => {
     await page.close();
   });
 });
+
+describe('defaults that cannot fail silently, and deleting runs', () => {
+  test('a refused head start, a run no better than guessing marked so, and its deletion with its files', { timeout: 240_000 }, async () => {
+    const page = await session.browser.newPage({ viewport: { width: 1440, height: 1200 } });
+    page.on('pageerror', (err) => console.error('page error:', err));
+    await page.goto(session.app.url);
+    await page.getByTestId('recent-project').first().click();
+    await page.getByTestId('project-home').waitFor({ timeout: SLOW });
+    const project = (await api<{ projects: { path: string }[] }>('project.recent', {})).projects[0].path;
+    await page.getByTestId('tab-train').click();
+    await page.getByTestId('train-screen').waitFor({ timeout: SLOW });
+    await chooseTinyModel(page);
+
+    // Head mode keeps the whole backbone frozen: without pretrained weights it is refused, with both ways out.
+    await page.getByTestId('train-mode-head').click();
+    await page.getByTestId('train-start').click();
+    await expect.poll(() => text(page, 'train-start-error'), { timeout: SLOW }).toMatch(/weights: mode head keeps the whole backbone frozen, and without pretrained weights that backbone is random.*or use mode full/);
+    await page.screenshot({ path: path.join(RESULTS, 'training-refused-head.png') });
+
+    // A zero classifier at a vanishing learning rate answers one class for every image: chance at best.
+    await page.getByTestId('train-mode-full').click();
+    await page.getByTestId('train-epochs').fill('1');
+    await page.getByTestId('train-lr').fill('1e-12');
+    await page.getByTestId('train-start').click();
+    const live = page.getByTestId('live-run');
+    await live.waitFor({ timeout: SLOW });
+    const runId = Number(await live.getAttribute('data-run-id'));
+    await expect.poll(() => live.getAttribute('data-status'), { timeout: 180_000 }).toBe('completed');
+    const status = page.getByTestId('live-status');
+    await expect.poll(() => status.getAttribute('data-baseline'), { timeout: SLOW }).toBe('not-above');
+    expect(await status.innerText()).toMatch(/no better than guessing/i);
+    expect(await text(page, 'live-baseline')).toMatch(/^Validation accuracy \d+\.\d % is not above (chance|always answering)/);
+    const row = page.getByTestId(`history-row-${runId}`);
+    await expect.poll(() => row.getAttribute('data-baseline'), { timeout: SLOW }).toBe('not-above');
+    expect(await text(page, `history-guessing-${runId}`)).toMatch(/no better than guessing/);
+    await page.screenshot({ path: path.join(RESULTS, 'training-guessing.png'), fullPage: true });
+
+    // Deleting asks first, then removes the run from the history, the live panel and the disk.
+    const folder = path.join(`${project}.d`, 'runs', String(runId));
+    expect(fs.existsSync(folder)).toBe(true);
+    await row.click();
+    await page.getByTestId('history-delete').click();
+    const confirm = page.getByTestId('history-delete-confirm');
+    await confirm.waitFor({ timeout: SLOW });
+    expect(await confirm.innerText()).toContain(`Delete run #${runId} for good?`);
+    await page.screenshot({ path: path.join(RESULTS, 'training-delete-confirm.png'), fullPage: true });
+    await page.getByTestId('history-delete-confirm-button').click();
+    await expect.poll(() => row.count(), { timeout: SLOW }).toBe(0);
+    await page.getByTestId('live-run-empty').waitFor({ timeout: SLOW });
+    expect(fs.existsSync(folder)).toBe(false);
+    await expect(api('runs.get', { project, id: runId })).rejects.toThrow(/there is no training run/);
+    expect(await page.getByTestId('error-toast').count()).toBe(0);
+    await page.close();
+  });
+});
+
+/** The contract over HTTP, as the page calls it. */
+async function api<T>(name: string, input: unknown): Promise<T> {
+  const response = await fetch(new URL(`/api/call/${name}`, session.app.url), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${session.app.token}` },
+    body: JSON.stringify(input),
+  });
+  const reply = (await response.json()) as { ok: true; value: T } | { ok: false; error: { message: string } };
+  if (!reply.ok) throw new Error(`${name}: ${reply.error.message}`);
+  return reply.value;
+}
 
 /** Custom φ = −6 at 32 px, every layer, two epochs: trains in seconds on two CPU cores. */
 async function chooseTinyModel(page: Page) {

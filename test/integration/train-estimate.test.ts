@@ -103,7 +103,8 @@ describe('train.estimate', () => {
   }, 240_000);
 
   it('head mode: counts the uncached images once, none after a run cached their features', async () => {
-    const options = { project: file, ...TINY, mode: 'head' as const, epochs: 1, batch: 8 };
+    // from scratch on purpose (this measures the embedding pass, not what the run learns): opted in
+    const options = { project: file, ...TINY, mode: 'head' as const, epochs: 1, batch: 8, allowRandomBackbone: true };
     const before = await service.call('train.estimate', options);
     expectSane(before);
     expect(before.batch).toBe(8);
@@ -136,4 +137,18 @@ describe('train.estimate', () => {
     const refused = await runCli(['train', file, '--resume', '1', '--estimate', '--json'], { stdout: sink([]), stderr: sink(err) });
     expect(refused).not.toBe(0);
   }, 180_000);
+  it('train.estimateCancel stops a measurement in flight: its call fails as cancelled, and the next estimate measures', { timeout: 120_000 }, async () => {
+    // B0 at 224 px on the JS cpu backend takes far longer than this test waits
+    const slow = service.call('train.estimate', { project: file, model: 'b0', resolution: 224, backend: 'cpu', augment: false, mode: 'full', batch: 8 });
+    const outcome = slow.then(
+      () => 'measured',
+      (err: { code?: string; message?: string }) => err,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await service.call('train.estimateCancel', {})).toEqual({ cancelled: 1 });
+    expect(await outcome).toMatchObject({ code: 'cancelled', message: expect.stringMatching(/measuring b0 at 224 px was cancelled/) });
+    expect(await service.call('train.estimateCancel', {})).toEqual({ cancelled: 0 });
+    const next = await service.call('train.estimate', { project: file, ...TINY, mode: 'full', batch: 4, epochs: 1 });
+    expect(next.basis).toBe('measured');
+  });
 });

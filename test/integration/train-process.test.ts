@@ -208,7 +208,8 @@ describe('the CLI', () => {
   it('runs a head-mode training and prints the run id, backend and final validation metrics as JSON', { timeout: 120_000 }, async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(['train', file, '--model', 'custom', '--phi', '-8', '--resolution', '32', '--mode', 'head', '--epochs', '2', '--backend', 'cpu', '--json'], { stdout: sink(out), stderr: sink(err) });
+    // head mode from scratch on purpose (no weights file here): opted in
+    const code = await runCli(['train', file, '--model', 'custom', '--phi', '-8', '--resolution', '32', '--mode', 'head', '--epochs', '2', '--backend', 'cpu', '--allow-random-backbone', '--json'], { stdout: sink(out), stderr: sink(err) });
     expect(code, err.join('')).toBe(0);
     const result = JSON.parse(out.join(''));
     expect(result).toMatchObject({ status: 'completed', backend: 'cpu', fromScratch: true, final: { valLoss: expect.any(Number), valAcc: expect.any(Number) } });

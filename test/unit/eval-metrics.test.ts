@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { argMax, averageScores, classScores, computeMetrics, confusionMatrix, LOG_EPSILON, meanCrossEntropy, rankClasses, topKAccuracy, type ScoredImage } from '../../main/eval/metrics';
 
 const NAMES = ['A', 'B', 'C', 'D'];
+const NAMES_10 = Array.from({ length: 10 }, (_, i) => `class ${i}`);
 // truth → predicted; C is never predicted, D is absent from the split but predicted once
 const PAIRS = [
   [0, 0],
@@ -62,14 +63,37 @@ describe('confusion matrix and per-class scores', () => {
     expect(scores.map((s) => s.f1)).toEqual([0, 0]);
   });
 
-  it('macro averages the defined values; weighted weighs by support', () => {
+  it("macro and weighted averages count an undefined value as 0 (scikit-learn's zero_division=0)", () => {
     const { macro, weighted } = averageScores(classScores(confusionMatrix(PAIRS, 4), NAMES));
-    expect(macro.precision).toBeCloseTo((0.5 + 0.5 + 0) / 3, 12); // C undefined
-    expect(macro.recall).toBeCloseTo((0.5 + 2 / 3 + 0) / 3, 12); // D undefined
-    expect(macro.f1).toBeCloseTo((0.5 + 4 / 7) / 2, 12);
-    expect(weighted.precision).toBeCloseTo((0.5 * 4 + 0.5 * 3) / 7, 12); // C (support 2) undefined, D weighs 0
+    expect(macro.precision).toBeCloseTo((0.5 + 0.5 + 0 + 0) / 4, 12); // C undefined → 0, D 0/1
+    expect(macro.recall).toBeCloseTo((0.5 + 2 / 3 + 0 + 0) / 4, 12); // C 0/2, D undefined → 0
+    expect(macro.f1).toBeCloseTo((0.5 + 4 / 7 + 0 + 0) / 4, 12); // C and D undefined → 0
+    expect(weighted.precision).toBeCloseTo((0.5 * 4 + 0.5 * 3 + 0 * 2) / 9, 12); // C (support 2) counts 0, D weighs 0
     expect(weighted.recall).toBeCloseTo(4 / 9, 12); // = accuracy
-    expect(weighted.f1).toBeCloseTo((0.5 * 4 + (4 / 7) * 3) / 7, 12);
+    expect(weighted.f1).toBeCloseTo((0.5 * 4 + (4 / 7) * 3 + 0 * 2) / 9, 12);
+  });
+
+  it('a model that predicts one class for everything: macro F1 is not above both macro precision and recall', () => {
+    // 10 balanced classes of 6 images, all predicted as class 0 (the tryout in issue 12: macro F1 was 0.182, P and R 0.100)
+    const classes = 10;
+    const pairs = Array.from({ length: classes * 6 }, (_, i) => ({ truth: i % classes, predicted: 0 }));
+    const { macro, weighted } = averageScores(classScores(confusionMatrix(pairs, classes), NAMES_10));
+    expect(macro.precision).toBeCloseTo(0.1 / classes, 12); // class 0: 6/60; the 9 never predicted count 0
+    expect(macro.recall).toBeCloseTo(1 / classes, 12);
+    expect(macro.f1).toBeCloseTo((2 * 0.1) / 1.1 / classes, 12); // class 0: 2·0.1·1 / 1.1
+    // F1 ≤ (P + R) / 2 per class, undefined counting 0: so macro F1 is never above both macro P and R
+    expect(macro.f1!).toBeLessThanOrEqual((macro.precision! + macro.recall!) / 2);
+    expect(weighted.recall).toBeCloseTo(0.1, 12); // the accuracy
+    expect(weighted.precision).toBeCloseTo(0.1 / classes, 12);
+  });
+
+  it('the macro average leaves out a class absent from both the split and the predictions', () => {
+    // y: 0 0 1, predicted 0 0 0; class 2 has no image and no prediction (scikit-learn's default labels skip it)
+    const pairs = [0, 0, 1].map((truth) => ({ truth, predicted: 0 }));
+    const { macro } = averageScores(classScores(confusionMatrix(pairs, 3), ['x', 'y', 'z']));
+    expect(macro.precision).toBeCloseTo((2 / 3 + 0) / 2, 12);
+    expect(macro.recall).toBeCloseTo((1 + 0) / 2, 12);
+    expect(macro.f1).toBeCloseTo((0.8 + 0) / 2, 12);
   });
 });
 

@@ -3,6 +3,7 @@
  * existing version-1 file), status changes that make sense, epochs with the best one tracked,
  * and cached vectors round-tripping bit for bit.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../main/contract/contract';
@@ -10,7 +11,7 @@ import { openDatabase, userVersion } from '../../main/project/database';
 import { deleteEmbeddings, getEmbeddings, putEmbeddings } from '../../main/project/embeddings';
 import { migrations } from '../../main/project/migrations';
 import { ProjectRegistry, type ProjectHandle } from '../../main/project/registry';
-import { createRun, discardEpochsAfter, getRun, listRuns, recordEpoch, runHistory, updateRunStatus, type EpochInput } from '../../main/project/runs';
+import { baselineOf, createRun, deleteRun, discardEpochsAfter, getRun, listRuns, recordEpoch, runFolderOf, runHistory, updateRunStatus, type EpochInput } from '../../main/project/runs';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 
 let dir: string;
@@ -227,5 +228,94 @@ describe("a run's classes after class edits", () => {
     db.prepare("UPDATE classes SET name = 'bee' WHERE id = 2").run();
     expect(getRun(db, 1).classes).toEqual(['bee', 'gone', 'a']);
     db.close();
+  });
+});
+
+describe('the kept model against guessing (RunBaseline)', () => {
+  it('is not above chance at 1 / classes, nor above the majority share of the validation split', () => {
+    expect(baselineOf(null, ['a', 'b'], [5, 5])).toBeNull();
+    expect(baselineOf(0.5, ['a', 'b'], [5, 5])).toMatchObject({ chance: 0.5, majority: 0.5, majorityClass: 'a', aboveBaseline: false, warning: expect.stringMatching(/^validation accuracy 50\.0 % is not above chance \(50\.0 % with 2 classes\)/) });
+    // 1/3 computed as 5 of 15 counts as chance, not a hair above it
+    expect(baselineOf(5 / 15, ['a', 'b', 'c'], [5, 5, 5])!.aboveBaseline).toBe(false);
+    // above chance (1/3) but below always answering "big" (60 % of the validation images)
+    const imbalanced = baselineOf(0.55, ['big', 'small', 'tiny'], [12, 5, 3])!;
+    expect(imbalanced).toMatchObject({ chance: 1 / 3, majority: 0.6, majorityClass: 'big', aboveBaseline: false });
+    expect(imbalanced.warning).toMatch(/^validation accuracy 55\.0 % is not above always answering "big" \(60\.0 % of the validation images\)/);
+    expect(baselineOf(0.61, ['big', 'small', 'tiny'], [12, 5, 3])).toMatchObject({ aboveBaseline: true, warning: null });
+    // without stored counts only chance is known
+    expect(baselineOf(0.4, ['a', 'b', 'c'], null)).toMatchObject({ majority: null, majorityClass: null, aboveBaseline: true });
+  });
+
+  it('is read with the run: the kept (best validation loss) epoch against the stored validation counts', () => {
+    const { id } = createRun(handle.db, { ...NEW_RUN, valCounts: [8, 2] });
+    expect(getRun(handle.db, id).baseline).toBeNull();
+    recordEpoch(handle.db, id, epoch(0, 0.6, { valAcc: 0.9 }));
+    recordEpoch(handle.db, id, epoch(1, 0.5, { valAcc: 0.8 }));
+    // a later, worse epoch is not what the run keeps
+    recordEpoch(handle.db, id, epoch(2, 0.7, { valAcc: 0.95 }));
+    expect(getRun(handle.db, id).baseline).toMatchObject({ valAcc: 0.8, majority: 0.8, majorityClass: 'cat', aboveBaseline: false });
+    recordEpoch(handle.db, id, epoch(3, 0.4, { valAcc: 0.85 }));
+    expect(listRuns(handle.db)[0].baseline).toMatchObject({ valAcc: 0.85, aboveBaseline: true, warning: null });
+    expect(errorOf(() => createRun(handle.db, { ...NEW_RUN, valCounts: [1] })).message).toMatch(/valCounts: 1 counts for 2 classes/);
+  });
+
+  it('gives runs made before validation counts were stored the counts of the current validation split (schema step 6 -> 7)', () => {
+    const file = path.join(dir, 'old6.effitune');
+    const old = openDatabase(file, { create: true, migrations: migrations.slice(0, 6) });
+    old.prepare("INSERT INTO classes (name, color) VALUES ('a', '#111111'), ('b', '#222222')").run();
+    const image = old.prepare("INSERT INTO images (path, bytes, status, class_id, split, imported_at) VALUES (?, 1, 'ok', ?, ?, 'now')");
+    for (const [i, cls, split] of [[1, 1, 'val'], [2, 1, 'val'], [3, 1, 'train'], [4, 2, 'val']] as const) image.run(`/${i}.png`, cls, split);
+    old.prepare("UPDATE images SET excluded = 1 WHERE path = '/2.png'").run();
+    old.prepare(`INSERT INTO runs (created_at, updated_at, status, config, variant, resolution, classes, class_ids) VALUES ('t', 't', 'completed', '{}', 'b0', 224, '["b","a"]', '[2,1]')`).run();
+    old.close();
+    const db = openDatabase(file, { create: false });
+    expect(userVersion(db)).toBe(migrations.length);
+    expect(JSON.parse(db.prepare('SELECT val_counts FROM runs').pluck().get() as string)).toEqual([1, 1]);
+    db.close();
+  });
+});
+
+describe('deleting a run', () => {
+  function finishedRun(): number {
+    const { id } = createRun(handle.db, NEW_RUN);
+    updateRunStatus(handle.db, id, 'running');
+    recordEpoch(handle.db, id, epoch(0, 0.5));
+    handle.db.prepare("INSERT INTO run_notes (run_id, at, kind, message) VALUES (?, 'now', 'info', 'a note')").run(id);
+    updateRunStatus(handle.db, id, 'completed');
+    return id;
+  }
+
+  it('removes its rows (epochs and notes by cascade) and its folder, and its id is never given again', () => {
+    const keep = finishedRun();
+    const id = finishedRun();
+    const folder = runFolderOf(handle.path, id);
+    expect(folder).toBe(path.join(`${handle.path}.d`, 'runs', String(id)));
+    fs.mkdirSync(path.join(folder, 'model'), { recursive: true });
+    fs.writeFileSync(path.join(folder, 'model', 'model.json'), '{}');
+
+    expect(deleteRun(handle, id)).toEqual({ id, folder, folderExisted: true });
+    expect(fs.existsSync(folder)).toBe(false);
+    expect(errorOf(() => getRun(handle.db, id)).code).toBe('not_found');
+    for (const table of ['epochs', 'run_notes']) expect(handle.db.prepare(`SELECT COUNT(*) FROM ${table} WHERE run_id = ?`).pluck().get(id)).toBe(0);
+    // the other run is untouched
+    expect(runHistory(handle.db, keep)).toHaveLength(1);
+    // the deleted run had the highest id: the next run does not take it over
+    expect(createRun(handle.db, NEW_RUN).id).toBe(id + 1);
+    expect(errorOf(() => deleteRun(handle, id)).code).toBe('not_found');
+    // a run without a folder goes too
+    expect(deleteRun(handle, keep)).toMatchObject({ id: keep, folderExisted: false });
+  });
+
+  it('refuses a run that is queued, running or paused (busy), keeping everything', () => {
+    const { id } = createRun(handle.db, NEW_RUN);
+    expect(errorOf(() => deleteRun(handle, id))).toMatchObject({ code: 'busy', message: `run ${id} is queued: cancel it before deleting it` });
+    updateRunStatus(handle.db, id, 'running');
+    recordEpoch(handle.db, id, epoch(0, 0.5));
+    fs.mkdirSync(runFolderOf(handle.path, id), { recursive: true });
+    expect(errorOf(() => deleteRun(handle, id))).toMatchObject({ code: 'busy', message: expect.stringMatching(/is running: cancel it \(or let it finish\)/) });
+    updateRunStatus(handle.db, id, 'paused');
+    expect(errorOf(() => deleteRun(handle, id)).code).toBe('busy');
+    expect(runHistory(handle.db, id)).toHaveLength(1);
+    expect(fs.existsSync(runFolderOf(handle.path, id))).toBe(true);
   });
 });

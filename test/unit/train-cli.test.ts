@@ -14,6 +14,11 @@ describe('effitune train flags', () => {
     expect(configFromFlags(parseCommandArgs(trainCommand, ['p', '--model', 'custom', '--phi=-2.5', '--gamma', '1.2']).values).model).toBe('phi=-2.5,gamma=1.2');
   });
 
+  it('--allow-random-backbone opts in to head/top mode without weights; left out, nothing is sent', () => {
+    expect(configFromFlags(parseCommandArgs(trainCommand, ['p', '--model', 'b0', '--mode', 'top', '--allow-random-backbone']).values)).toMatchObject({ mode: 'top', allowRandomBackbone: true });
+    expect(configFromFlags(parseCommandArgs(trainCommand, ['p', '--model', 'b0']).values).allowRandomBackbone).toBeUndefined();
+  });
+
   it('refuses --phi without --model custom, and custom without --phi', () => {
     expect(() => configFromFlags({ model: 'b0', phi: '-3' })).toThrow(ApiError);
     expect(() => configFromFlags({ model: 'custom' })).toThrow(/needs --phi/);

@@ -23,7 +23,7 @@ export const evalCommand: Command = {
     '--backend NAME   predict on TF.js with this backend instead of ONNX Runtime',
     'The evaluation is stored in the project and reused until an image, label or split changes.',
     'Precision is n/a for a class never predicted, recall n/a for a class absent from the split;',
-    'macro averages the classes where a value is defined, weighted weighs them by support.',
+    'averages count an undefined value as 0 (scikit-learn zero_division=0): macro over the classes present, weighted by support.',
     '--json: the matrix is rows = true class, columns = predicted, in the order of `classes`.',
   ],
   options: { run: { type: 'string' }, split: { type: 'string' }, recompute: { type: 'boolean' }, 'predict-again': { type: 'boolean' }, backend: { type: 'string' }, provider: { type: 'string' } },

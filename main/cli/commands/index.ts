@@ -20,7 +20,7 @@ import { sampleCommand } from './sample';
 import { serveCommand } from './serve';
 import { splitCommand } from './split';
 import { statusCommand } from './status';
-import { runsCommand, trainCommand } from './train';
+import { runsCommand, runsDelete, trainCommand } from './train';
 import { weightsDownload, weightsImport, weightsList } from './weights';
 
 export const COMMANDS: Command[] = [
@@ -40,6 +40,7 @@ export const COMMANDS: Command[] = [
   labelsExportFolders,
   trainCommand,
   runsCommand,
+  runsDelete,
   evalCommand,
   serveCommand,
   modelsList,

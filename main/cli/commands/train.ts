@@ -1,4 +1,5 @@
 import type { EpochRecord } from '../../contract/calls-data';
+import { fitProgressLine } from '../progress-bar';
 import type { TrainEstimate, TrainOutcome, TrainProgress, TrainStarted } from '../../contract/calls-train';
 import type { Client } from '../../contract/client';
 import { ApiError } from '../../contract/contract';
@@ -13,6 +14,7 @@ import { formatTable } from '../text-table';
 const CONFIG_OPTIONS = [
   'model', 'phi', 'alpha', 'beta', 'gamma', 'resolution', 'mode', 'epochs', 'batch', 'seed', 'weights', 'top-blocks', 'lr', 'optimizer',
   'weight-decay', 'warmup-epochs', 'label-smoothing', 'imbalance', 'dropout', 'drop-connect', 'patience', 'no-augment', 'bn-momentum', 'freeze-bn',
+  'allow-random-backbone',
 ] as const;
 
 export const trainCommand: Command = {
@@ -30,6 +32,7 @@ export const trainCommand: Command = {
     "--batch N         default: the largest (at most 32) that fits the backend's memory; halved automatically on out-of-memory",
     '--backend NAME    tfjs-node-gpu, tfjs-node, webgpu, wasm or cpu (default: the best that can train here; see `effitune doctor`)',
     '--weights PATH    .h5 / .safetensors file, a folder holding one, or an earlier run\'s model folder; without it the model trains from scratch',
+    '                  (mode head/top without --weights is refused: the frozen backbone would be random; --allow-random-backbone trains it anyway)',
     '--top-blocks N    mode top: how many of the last blocks train (default a quarter)',
     '--lr X            peak learning rate (default head 1e-3; top/full 1e-4 with weights, 1e-3 from scratch); warm-up then cosine decay',
     '--optimizer O     adam (default), adamw (decoupled weight decay, --weight-decay, default 0.01) or sgd (momentum 0.9)',
@@ -66,6 +69,7 @@ export const trainCommand: Command = {
     'no-augment': { type: 'boolean' },
     'bn-momentum': { type: 'string' },
     'freeze-bn': { type: 'boolean' },
+    'allow-random-backbone': { type: 'boolean' },
     resume: { type: 'string' },
     estimate: { type: 'boolean' },
   },
@@ -90,6 +94,7 @@ export const trainCommand: Command = {
     dropConnect: '--drop-connect',
     patience: '--patience',
     bnMomentum: '--bn-momentum',
+    allowRandomBackbone: '--allow-random-backbone',
     runId: '--resume',
   },
   async run(input) {
@@ -178,6 +183,7 @@ export function configFromFlags(values: CommandInput['values']): Record<string, 
     augment: values['no-augment'] === true ? false : undefined,
     bnMomentum: number('bn-momentum'),
     freezeBatchNorm: values['freeze-bn'] === true ? true : undefined,
+    allowRandomBackbone: values['allow-random-backbone'] === true ? true : undefined,
   };
 }
 
@@ -249,16 +255,14 @@ class TrainDisplay {
 
 export function renderTrainProgress(p: TrainProgress, columns: number): string {
   const fraction = p.batchesPerEpoch > 0 ? Math.min(1, p.batchIndex / p.batchesPerEpoch) : 0;
-  const width = 20;
-  const filled = Math.round(fraction * width);
-  const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
   const parts = [`epoch ${p.epoch + 1}/${p.epochs}`, p.phase === 'training' ? `batch ${p.batchIndex}/${p.batchesPerEpoch}` : p.phase];
   if (p.phase === 'embedding') parts[1] = `features ${p.batchIndex}/${p.batchesPerEpoch}`;
   if (p.loss !== null) parts.push(`loss ${p.loss.toFixed(3)}`);
   if (p.accuracy !== null) parts.push(`acc ${(p.accuracy * 100).toFixed(0)}%`);
   if (p.imagesPerSecond > 0) parts.push(`${p.imagesPerSecond.toFixed(1)} img/s`);
   if (p.etaSeconds !== null) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
-  return `${bar} ${parts.join(' · ')}`.slice(0, Math.max(20, columns - 1));
+  // the bar shrinks and middle parts go before the ETA is ever cut off
+  return fitProgressLine(fraction, parts, columns, 20);
 }
 
 function formatEpochLine(e: EpochRecord, epochs: number, isBest: boolean): string {
@@ -277,6 +281,7 @@ function outcomeJson(started: TrainStarted, o: TrainOutcome) {
     fromScratch: started.fromScratch,
     resumedFromEpoch: started.resumedFromEpoch,
     final: o.final,
+    baseline: o.run.baseline,
     bestEpoch: o.run.bestEpoch,
     modelDir: o.modelDir,
     epochs: o.epochs,
@@ -292,6 +297,7 @@ function formatOutcome(started: TrainStarted, o: TrainOutcome): string {
     const f = o.final;
     lines.push(`  epoch ${f.epoch + 1}: validation loss ${f.valLoss?.toFixed(4) ?? 'n/a'}, accuracy ${percent(f.valAcc)} · train loss ${f.trainLoss?.toFixed(4) ?? 'n/a'}, accuracy ${percent(f.trainAcc)}`);
   }
+  if (o.run.baseline && !o.run.baseline.aboveBaseline) lines.push(`  warning: ${o.run.baseline.warning}`);
   if (started.fromScratch) lines.push('  trained from scratch (no weights given)');
   if (o.modelDir) lines.push(`  model: ${o.modelDir}`);
   const told = o.notes.filter((n) => n.kind === 'oom' || n.kind === 'skipped');
@@ -314,14 +320,42 @@ export const runsCommand: Command = {
       return { json: { ...one, notes }, text: formatRun(one.run, one.epochs, notes) };
     }
     const { runs } = await client().call('runs.list', { project: file });
-    const rows = runs.map((r) => [r.id, r.status, r.variant, String(r.config.mode ?? ''), r.epochCount, r.lastEpoch?.valAcc != null ? percent(r.lastEpoch.valAcc) : '', r.backend ?? '', r.createdAt.slice(0, 19).replace('T', ' ')]);
-    const text = runs.length === 0 ? 'No training runs yet: start one with `effitune train <project> --model ...`' : formatTable(['RUN', 'STATUS', 'MODEL', 'MODE', 'EPOCHS', 'VAL ACC', 'BACKEND', 'CREATED'], rows);
+    const rows = runs.map((r) => [r.id, statusWords(r), r.variant, String(r.config.mode ?? ''), r.epochCount, r.lastEpoch?.valAcc != null ? percent(r.lastEpoch.valAcc) : '', r.backend ?? '', r.createdAt.slice(0, 19).replace('T', ' ')]);
+    const warnings = runs.filter((r) => r.baseline && !r.baseline.aboveBaseline).map((r) => `  * run ${r.id}: ${r.baseline!.warning}`);
+    const text = runs.length === 0 ? 'No training runs yet: start one with `effitune train <project> --model ...`' : [formatTable(['RUN', 'STATUS', 'MODEL', 'MODE', 'EPOCHS', 'VAL ACC', 'BACKEND', 'CREATED'], rows), ...(warnings.length ? ['', ...warnings] : [])].join('\n');
     return { json: { runs }, text };
   },
 };
 
+export const runsDelete: Command = {
+  words: ['runs', 'delete'],
+  args: ['project', 'run'],
+  optionsUsage: '--yes',
+  summary: "Delete a training run: its record, epochs, evaluations and its folder of checkpoints and model (exports elsewhere stay)",
+  details: ['--yes   confirm: the run and its files are gone for good (refused while the run trains or is paused: cancel it first)'],
+  options: { yes: { type: 'boolean' } },
+  fields: { project: '<project>', id: '<run>' },
+  async run({ positionals: [project, run], values, client }) {
+    const file = resolvePathArg(project)!;
+    const id = numberOrText(run) as number;
+    if (values.yes !== true) {
+      // say what would go, so the user confirms knowing it
+      const { run: record } = await client().call('runs.get', { project: file, id });
+      throw new ApiError('invalid_input', `deleting run ${id} (${record.variant}, ${record.status}, ${record.epochCount} epochs) removes its record and its folder${record.checkpointDir ? ` ${record.checkpointDir}` : ''} for good: add --yes to confirm`);
+    }
+    const deleted = await client().call('runs.delete', { project: file, id });
+    return { json: deleted, text: `Deleted run ${deleted.id}${deleted.folderExisted ? ` and its folder ${deleted.folder}` : ' (it had no folder)'}` };
+  },
+};
+
+/** The status as the table shows it: a run whose model is no better than guessing says so beside its status. */
+function statusWords(run: TrainOutcome['run']): string {
+  return run.baseline && !run.baseline.aboveBaseline ? `${run.status}, no better than guessing *` : run.status;
+}
+
 function formatRun(run: TrainOutcome['run'], epochs: EpochRecord[], notes: TrainOutcome['notes']): string {
   const lines = [`Run ${run.id}: ${run.status}${run.reason ? ` (${run.reason})` : ''}`, `  ${run.variant} at ${run.resolution} px · backend ${run.backend ?? 'n/a'} · classes ${run.classes.join(', ')}`];
+  if (run.baseline && !run.baseline.aboveBaseline) lines.push(`  warning: ${run.baseline.warning}`);
   if (epochs.length > 0) {
     const rows = epochs.map((e) => [e.epoch + 1, fixed(e.trainLoss), percent(e.trainAcc), fixed(e.valLoss), percent(e.valAcc), e.imagesPerSecond.toFixed(1), e.batch, e.epoch === run.bestEpoch ? 'best' : '']);
     lines.push('', formatTable(['EPOCH', 'LOSS', 'ACC', 'VAL LOSS', 'VAL ACC', 'IMG/S', 'BATCH', ''], rows, '  '));

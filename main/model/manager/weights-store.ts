@@ -197,11 +197,11 @@ export class WeightsStore {
    * into the cache, after building a model from it: a file that does not load completely is refused
    * with the importer's message naming the tensor. A byte-identical copy of a published file gets
    * the published file's entry, so importing efficientnetb0_notop.h5 equals downloading it.
+   * `file` may also name the folder holding the file (a folder picker's answer; e.g. a timm hub
+   * download with its config.json), when it holds exactly one .h5 / .safetensors file.
    */
   async importFile(file: string, options: { variant?: string; timmModel?: string } = {}): Promise<ImportOutcome> {
-    const source = path.resolve(file);
-    if (!fs.existsSync(source)) throw new ApiError('not_found', `weights file ${source} does not exist`);
-    if (!fs.statSync(source).isFile()) throw new ApiError('invalid_input', `${source} is not a file; expected a .h5 or .safetensors weights file`);
+    const source = weightsFileAt(path.resolve(file));
     const { isHdf5, readKerasH5 } = await import('../weights/keras-h5');
     const format: LocalWeights['format'] = isHdf5(source) ? 'keras-h5' : /\.safetensors$/i.test(source) ? 'timm-safetensors' : unknownFormat(source);
 
@@ -297,6 +297,24 @@ export class WeightsStore {
     if (!stored) throw new ApiError('io_error', `stored ${entry.fileName} in ${final} but cannot read it back`);
     return stored;
   }
+}
+
+const WEIGHTS_FILE = /\.(h5|hdf5|safetensors)$/i;
+
+/** The weights file a path names: the file itself, or the only weights file in the folder it names. */
+function weightsFileAt(source: string): string {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(source);
+  } catch {
+    throw new ApiError('not_found', `weights file ${source} does not exist`);
+  }
+  if (stat.isFile()) return source;
+  if (!stat.isDirectory()) throw new ApiError('invalid_input', `${source} is not a file; expected a .h5 or .safetensors weights file`);
+  const found = fs.readdirSync(source).filter((name) => WEIGHTS_FILE.test(name) && fs.statSync(path.join(source, name)).isFile());
+  if (found.length === 1) return path.join(source, found[0]);
+  if (found.length === 0) throw new ApiError('not_found', `the folder ${source} holds no .h5 or .safetensors weights file`);
+  throw new ApiError('invalid_input', `the folder ${source} holds several weights files (${found.sort().join(', ')}); name the file`);
 }
 
 function entryIdOf(file: PublishedWeightsFile): string {

@@ -3,13 +3,13 @@
  * right arrows step through the images of the current filter, in grid order; the labeling keys
  * (number keys, 0, x, n, /, ctrl+z) work here too, and labeling moves on to the next image.
  */
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { useClient, useReportError } from '../api/client-context';
 import type { ImageDetail } from '../../../main/contract/contract';
 import type { ClassInfo } from '../../../main/contract/calls-labels';
 import type { ImagePages } from '../grid/image-pages';
 import { formatBytes } from '../paths';
-import { labelKeyAction, type LabelKeyAction } from '../labeling/keys';
+import { classKey, labelKeyAction, NUMBER_KEY_CLASSES, type LabelKeyAction } from '../labeling/keys';
 
 export function ImageDetailView({
   project,
@@ -21,6 +21,7 @@ export function ImageDetailView({
   classes,
   onLabelKey,
   paused,
+  extra,
 }: {
   project: string;
   pages: ImagePages;
@@ -33,6 +34,8 @@ export function ImageDetailView({
   onLabelKey: (action: LabelKeyAction, image: ImageDetail) => void;
   /** a dialog is open over the view: its keys are not ours */
   paused: boolean;
+  /** what the opener knows about the image shown (the Evaluate tab: what the model predicted) */
+  extra?: ReactNode;
 }) {
   const client = useClient();
   const reportError = useReportError();
@@ -117,6 +120,7 @@ export function ImageDetailView({
               ×
             </button>
           </div>
+          {shown && extra}
           {shown && (
             <dl>
               <dt>Path</dt>
@@ -135,21 +139,21 @@ export function ImageDetailView({
                   </span>
                 )}
                 <div className="detail-label-buttons">
-                  {classes.slice(0, 9).map((c, i) => (
+                  {classes.slice(0, NUMBER_KEY_CLASSES).map((c, i) => (
                     <button
                       key={c.id}
                       className={`class-button${shown.classId === c.id ? ' current' : ''}`}
                       onClick={() => onLabelKey({ kind: 'assign', position: i }, shown)}
-                      title={`Label as ${c.name} and go to the next image (${i + 1})`}
+                      title={`Label as ${c.name} and go to the next image (${classKey(i)})`}
                       data-testid={`detail-assign-${c.name}`}
                     >
-                      <kbd>{i + 1}</kbd>
+                      <kbd>{classKey(i)}</kbd>
                       <span className="swatch" style={{ background: c.color }} />
                       <span className="class-button-name">{c.name}</span>
                     </button>
                   ))}
                   <button className="class-button" onClick={() => onLabelKey({ kind: 'pick-class' }, shown)} title="Search the classes, or create one (/)">
-                    <kbd>/</kbd> {classes.length > 9 ? 'more…' : 'other…'}
+                    <kbd>/</kbd> {classes.length > NUMBER_KEY_CLASSES ? 'more…' : 'other…'}
                   </button>
                 </div>
               </dd>
@@ -180,7 +184,7 @@ export function ImageDetailView({
               <dd>{new Date(shown.importedAt).toLocaleString()}</dd>
             </dl>
           )}
-          <p className="muted small keys-hint">← → previous / next · 1–9 label and next · 0 unlabel · x exclude · n next unlabeled · Ctrl+Z undo · ? keys · Esc close</p>
+          <p className="muted small keys-hint">← → previous / next · 1–9, 0 label and next · Backspace unlabel · x exclude · n next unlabeled · Ctrl+Z undo · ? keys · Esc close</p>
         </aside>
       </div>
     </div>

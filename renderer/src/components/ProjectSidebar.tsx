@@ -7,6 +7,7 @@ import type { ClassCount, ProjectStatus } from '../../../main/contract/contract'
 import type { SplitSummary } from '../../../main/contract/calls-data';
 import type { ClassInfo } from '../../../main/contract/calls-labels';
 import type { ClassFilter, View } from './FilterBar';
+import { classKey } from '../labeling/keys';
 
 /** Below this many images a class trains poorly and its validation / test counts say little. */
 export const FEW_IMAGES = 10;
@@ -31,6 +32,7 @@ export function ProjectSidebar({
   onPickView,
   onManageClasses,
   onLockTest,
+  onOpenSplit,
 }: {
   status: ProjectStatus | null;
   /** the classes in their order (number keys); the status may list them in another */
@@ -42,6 +44,8 @@ export function ProjectSidebar({
   onPickView: (v: View) => void;
   onManageClasses: () => void;
   onLockTest: (locked: boolean) => void;
+  /** the split panel (fractions, counts per class), as on the Train tab */
+  onOpenSplit: () => void;
 }) {
   const ordered = useMemo(() => {
     if (!status) return [];
@@ -121,7 +125,7 @@ export function ProjectSidebar({
                     onClick={() => onPickClass(activeClass === c.id ? 'all' : c.id)}
                     data-testid={`class-row-${c.name}`}
                   >
-                    <td className="muted">{i < 9 ? <kbd>{i + 1}</kbd> : null}</td>
+                    <td className="muted">{classKey(i) !== null ? <kbd>{classKey(i)}</kbd> : null}</td>
                     <td className="class-cell" title={warning ?? c.name}>
                       <span className="swatch" style={{ background: c.color }} />
                       {c.name}
@@ -193,6 +197,9 @@ export function ProjectSidebar({
           </ul>
         )}
         <div className="split-lock-row">
+          <button className="button small" onClick={onOpenSplit} data-testid="sidebar-split-open" title="Split each class into train, validation and test at the fractions you choose">
+            Split…
+          </button>
           <button className="button small" onClick={() => onLockTest(!testLocked)} data-testid="test-lock" data-locked={testLocked} title="While locked, no image enters or leaves the test split (re-splits and hand moves are refused)">
             {testLocked ? '🔒 Test split locked: unlock' : 'Lock the test split'}
           </button>

@@ -1,5 +1,6 @@
 /**
- * The Evaluate tab: the project's finished runs on the left; for the chosen run and split, the
+ * The Evaluate tab: the project's finished runs on the left, the best by validation chosen and
+ * marked until the user picks another; for the chosen run and split, the
  * overall metrics, the confusion matrix (click a cell for its images), the per-class table, the
  * most confident mistakes and "try an image" — or a comparison with another run. Export opens
  * the export dialog for the chosen run.
@@ -9,6 +10,7 @@ import type { RunRecord } from '../../../main/contract/calls-data';
 import type { EvalSplit } from '../../../main/contract/calls-eval';
 import { formatLoss, formatPercent } from '../training/train-format';
 import { runLabel } from './eval-format';
+import { bestRun, runValidationSummary } from './best-run';
 import { EvaluationView } from './EvaluationView';
 import { ExportDialog } from './ExportDialog';
 import { RunComparison } from './RunComparison';
@@ -29,10 +31,11 @@ export function EvaluateScreen({ project }: { project: string }) {
     setRunId(id);
     setView('evaluation');
   });
-  // The newest finished run until the user picks one (or when the picked one is gone).
+  const best = useMemo(() => (runs ? bestRun(runs) : null), [runs]);
+  // The best run by validation (else the newest) until the user picks one, or when the picked one is gone.
   useEffect(() => {
-    if (runs && runs.length > 0 && (runId === null || !runs.some((r) => r.id === runId))) setRunId(runs[0].id);
-  }, [runs, runId]);
+    if (runs && runs.length > 0 && (runId === null || !runs.some((r) => r.id === runId))) setRunId((best ?? runs[0]).id);
+  }, [runs, runId, best]);
   const run = useMemo(() => runs?.find((r) => r.id === runId) ?? null, [runs, runId]);
 
   if (problem)
@@ -76,7 +79,7 @@ export function EvaluateScreen({ project }: { project: string }) {
           <h2>Finished runs</h2>
           <ul className="eval-run-list">
             {runs.map((r) => (
-              <RunItem key={r.id} run={r} selected={r.id === runId} onPick={() => setRunId(r.id)} />
+              <RunItem key={r.id} run={r} selected={r.id === runId} best={r.id === best?.id} onPick={() => setRunId(r.id)} />
             ))}
           </ul>
         </aside>
@@ -105,6 +108,7 @@ export function EvaluateScreen({ project }: { project: string }) {
                 <button className="button primary eval-export" onClick={() => setExporting(true)} data-testid="eval-export-open">
                   Export…
                 </button>
+                <RunChoiceNote run={run} best={best} onPickBest={() => best && setRunId(best.id)} />
               </div>
               {view === 'evaluation' ? <EvaluationView key={`${run.id}-${split}`} project={project} run={run} split={split} /> : <RunComparison project={project} runs={runs} runA={run.id} split={split} />}
             </>
@@ -116,12 +120,43 @@ export function EvaluateScreen({ project }: { project: string }) {
   );
 }
 
-function RunItem({ run, selected, onPick }: { run: RunRecord; selected: boolean; onPick: () => void }) {
+/** Says whether the run shown is the best by validation, and offers the best one when it is not. */
+function RunChoiceNote({ run, best, onPickBest }: { run: RunRecord; best: RunRecord | null; onPickBest: () => void }) {
+  if (!best)
+    return (
+      <p className="muted small eval-run-choice" data-testid="eval-run-choice">
+        No run has a validation loss to rank by, so the newest is shown first.
+      </p>
+    );
+  if (best.id === run.id)
+    return (
+      <p className="muted small eval-run-choice" data-testid="eval-run-choice" data-best-run={best.id}>
+        <span className="best-badge">best run</span> ({runValidationSummary(best)}): the lowest validation loss of the finished runs. Pick another on the left.
+      </p>
+    );
+  return (
+    <p className="muted small eval-run-choice" data-testid="eval-run-choice" data-best-run={best.id}>
+      Not the best run: that is {runValidationSummary(best)}.{' '}
+      <button className="button small" onClick={onPickBest} data-testid="eval-run-pick-best">
+        Show run #{best.id}
+      </button>
+    </p>
+  );
+}
+
+function RunItem({ run, selected, best: isBest, onPick }: { run: RunRecord; selected: boolean; best: boolean; onPick: () => void }) {
   const best = run.lastEpoch;
   return (
     <li>
-      <button className={`eval-run${selected ? ' selected' : ''}`} aria-pressed={selected} onClick={onPick} data-testid={`eval-run-${run.id}`}>
-        <span className="eval-run-name">{runLabel(run)}</span>
+      <button className={`eval-run${selected ? ' selected' : ''}`} aria-pressed={selected} onClick={onPick} data-testid={`eval-run-${run.id}`} data-best={isBest}>
+        <span className="eval-run-name">
+          {runLabel(run)}
+          {isBest && (
+            <span className="best-badge" title="the lowest validation loss of the finished runs" data-testid="eval-run-best">
+              best
+            </span>
+          )}
+        </span>
         <span className="muted small">
           {String(run.config.mode ?? '')} · {run.classes.length} classes · {run.epochCount} epochs
         </span>

@@ -1,14 +1,17 @@
 /**
  * One run on one split: metrics, the confusion matrix with the images of the chosen cell (or row,
- * or column), the per-class table, the most confident mistakes and "try an image".
+ * or column), the per-class table, the most confident mistakes and "try an image". A cell's
+ * images scroll into view when it is clicked; an image opens in the detail view, to relabel or
+ * exclude it.
  */
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { RunRecord } from '../../../main/contract/calls-data';
 import type { EvalSplit } from '../../../main/contract/calls-eval';
 import { ConfusionMatrix, type CellChoice } from './ConfusionMatrix';
+import { EvalImageDetail } from './EvalImageDetail';
 import { MetricsSummary } from './MetricsSummary';
 import { PerClassTable } from './PerClassTable';
-import { PredictedGallery } from './PredictedGallery';
+import { PredictedGallery, type GalleryQuery } from './PredictedGallery';
 import { TryImagePanel } from './TryImagePanel';
 import { useEvaluation } from './use-evaluation';
 import { ProviderPicker } from './ProviderPicker';
@@ -18,8 +21,23 @@ const SPLIT_NAMES: Record<EvalSplit, string> = { train: 'training', val: 'valida
 
 export function EvaluationView({ project, run, split }: { project: string; run: RunRecord; split: EvalSplit }) {
   const providerChoice = useInferenceProvider();
-  const { evaluation, loading, problem, progress, recompute } = useEvaluation(project, run.id, split, providerChoice.provider);
+  const { evaluation, loading, problem, progress, recompute, refresh } = useEvaluation(project, run.id, split, providerChoice.provider);
   const [choice, setChoice] = useState<CellChoice | null>(null);
+  const [detail, setDetail] = useState<{ query: GalleryQuery; index: number } | null>(null);
+  /** bumps when labels changed in the detail view: the galleries read their lists again */
+  const [galleryVersion, setGalleryVersion] = useState(0);
+  const cellImages = useRef<HTMLElement>(null);
+  // A click on the matrix fills the panel below it: bring the panel into view.
+  useEffect(() => {
+    if (choice) cellImages.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }, [choice]);
+
+  const closeDetail = (changed: boolean) => {
+    setDetail(null);
+    if (!changed) return;
+    setGalleryVersion((v) => v + 1);
+    refresh();
+  };
 
   if (problem)
     return (
@@ -78,25 +96,26 @@ export function EvaluationView({ project, run, split }: { project: string; run: 
         </div>
       </div>
       {choice && (
-        <section className="card" data-testid="cell-images">
+        <section className="card cell-images" ref={cellImages} data-testid="cell-images">
           <div className="section-head">
             <h2 data-testid="cell-images-title">{choiceTitle(choice)}</h2>
             <button className="button small" onClick={() => setChoice(null)} data-testid="cell-images-close">
               Close
             </button>
           </div>
-          <PredictedGallery project={project} runId={e.runId} split={split} query={choice} testId="cell-gallery" />
+          <PredictedGallery project={project} runId={e.runId} split={split} query={choice} testId="cell-gallery" version={galleryVersion} onOpen={(index) => setDetail({ query: choice, index })} />
         </section>
       )}
       <section className="card">
         <h2>Mistakes, most confident first</h2>
-        <p className="muted small">Confident mistakes are often label errors or classes that look alike: check these first.</p>
-        <PredictedGallery project={project} runId={e.runId} split={split} query={{ mistakesOnly: true }} testId="mistakes-gallery" />
+        <p className="muted small">Confident mistakes are often label errors or classes that look alike: check these first. Click one to relabel (1–9) or exclude (x) it.</p>
+        <PredictedGallery project={project} runId={e.runId} split={split} query={{ mistakesOnly: true }} testId="mistakes-gallery" version={galleryVersion} onOpen={(index) => setDetail({ query: { mistakesOnly: true }, index })} />
       </section>
       <section className="card">
         <h2>Try an image</h2>
         <TryImagePanel project={project} runId={e.runId} provider={providerChoice.provider} />
       </section>
+      {detail && <EvalImageDetail project={project} runId={e.runId} split={split} query={detail.query} startIndex={detail.index} onClose={closeDetail} />}
     </div>
   );
 }

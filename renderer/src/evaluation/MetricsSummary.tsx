@@ -28,7 +28,7 @@ export function MetricsSummary({ evaluation }: { evaluation: Evaluation }) {
         </thead>
         <tbody>
           <tr>
-            <td title="unweighted mean over classes">Macro average</td>
+            <td title="unweighted mean over the classes in the split or the predictions">Macro average</td>
             <td className="num">{formatRatio(e.macro.precision)}</td>
             <td className="num">{formatRatio(e.macro.recall)}</td>
             <td className="num" data-testid="metric-macro-f1">
@@ -43,6 +43,9 @@ export function MetricsSummary({ evaluation }: { evaluation: Evaluation }) {
           </tr>
         </tbody>
       </table>
+      <p className="muted small averages-note" data-testid="metrics-averages-note">
+        As in scikit-learn (zero_division=0): a precision, recall or F1 that is undefined for a class (shown as — in its row) counts as 0 in both averages.
+      </p>
       {e.skipped.length > 0 && (
         <details className="skipped-list" data-testid="metrics-skipped-list">
           <summary>

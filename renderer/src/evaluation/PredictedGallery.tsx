@@ -1,6 +1,7 @@
 /**
  * Thumbnails of evaluated images with what the run predicted (eval.images): the images of a
- * confusion-matrix cell, a class, or the mistakes, most confident first, a page at a time.
+ * confusion-matrix cell, a class, or the mistakes, most confident first, a page at a time. A tile
+ * opens the image in the app's detail view (`onOpen`, with its place in this list).
  */
 import { useEffect, useState } from 'react';
 import { errorMessage, useClient } from '../api/client-context';
@@ -15,7 +16,25 @@ export interface GalleryQuery {
   mistakesOnly?: boolean;
 }
 
-export function PredictedGallery({ project, runId, split, query, testId }: { project: string; runId: number; split: EvalSplit; query: GalleryQuery; testId: string }) {
+export function PredictedGallery({
+  project,
+  runId,
+  split,
+  query,
+  testId,
+  onOpen,
+  version = 0,
+}: {
+  project: string;
+  runId: number;
+  split: EvalSplit;
+  query: GalleryQuery;
+  testId: string;
+  /** open the image at this index of the list (eval.images with the same query and order) */
+  onOpen: (index: number) => void;
+  /** bump to read the list again (labels changed) */
+  version?: number;
+}) {
   const client = useClient();
   const [items, setItems] = useState<PredictedImage[] | null>(null);
   const [total, setTotal] = useState(0);
@@ -42,7 +61,7 @@ export function PredictedGallery({ project, runId, split, query, testId }: { pro
     };
     // load reads only what the key lists
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [client, project, runId, split, queryKey]);
+  }, [client, project, runId, split, queryKey, version]);
 
   const more = async () => {
     if (!items) return;
@@ -73,8 +92,8 @@ export function PredictedGallery({ project, runId, split, query, testId }: { pro
   return (
     <div className="predicted-gallery" data-testid={testId} data-total={total}>
       <ul className="gallery-grid">
-        {items.map((item) => (
-          <GalleryTile key={item.id} project={project} item={item} />
+        {items.map((item, index) => (
+          <GalleryTile key={item.id} project={project} item={item} onOpen={() => onOpen(index)} />
         ))}
       </ul>
       <p className="muted small gallery-foot">
@@ -89,7 +108,7 @@ export function PredictedGallery({ project, runId, split, query, testId }: { pro
   );
 }
 
-function GalleryTile({ project, item }: { project: string; item: PredictedImage }) {
+function GalleryTile({ project, item, onOpen }: { project: string; item: PredictedImage; onOpen: () => void }) {
   const client = useClient();
   const others = item.top
     .filter((t) => t.className !== item.predictedClass)
@@ -106,12 +125,12 @@ function GalleryTile({ project, item }: { project: string; item: PredictedImage 
       data-predicted={item.predictedClass}
       title={`${item.path}\ntrue: ${item.trueClass ?? 'unlabeled'}\npredicted: ${item.predictedClass} (${formatPercent(item.confidence)})${others ? `\nnext: ${others}` : ''}`}
     >
-      <a href={client.mediaUrl('full', project, item.id)} target="_blank" rel="noreferrer" className="gallery-thumb">
+      <button type="button" className="gallery-thumb" onClick={onOpen} aria-label={`Open ${baseName(item.path)}: label or exclude it`} data-testid="gallery-open">
         <img src={client.mediaUrl('thumb', project, item.id)} alt={baseName(item.path)} loading="lazy" />
         <span className="gallery-confidence" title="confidence of the predicted class">
           {formatPercent(item.confidence)}
         </span>
-      </a>
+      </button>
       <span className="gallery-line">
         <span className="muted">true</span> <span className="gallery-class">{item.trueClass ?? '—'}</span>
       </span>

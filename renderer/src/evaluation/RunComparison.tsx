@@ -7,7 +7,7 @@ import { errorMessage, useClient } from '../api/client-context';
 import type { EpochRecord, RunRecord } from '../../../main/contract/calls-data';
 import type { EvalSplit, Evaluation } from '../../../main/contract/calls-eval';
 import { LineChart, type ChartSeries } from '../training/LineChart';
-import { formatLoss } from '../training/train-format';
+import { formatLoss, variantLabel } from '../training/train-format';
 import { ConfusionMatrix } from './ConfusionMatrix';
 import { configDiff } from './config-diff';
 import { formatPercent, formatRatio, runLabel } from './eval-format';
@@ -94,10 +94,7 @@ export function RunComparison({ project, runs, runA, split }: { project: string;
 
 function ConfigTable({ a, b }: { a: RunRecord; b: RunRecord }) {
   const [onlyDiffs, setOnlyDiffs] = useState(true);
-  const rows = useMemo(
-    () => configDiff({ variant: a.variant, resolution: a.resolution, backend: a.backend, classes: a.classes.length, ...a.config }, { variant: b.variant, resolution: b.resolution, backend: b.backend, classes: b.classes.length, ...b.config }),
-    [a, b],
-  );
+  const rows = useMemo(() => configDiff(comparableConfig(a), comparableConfig(b)), [a, b]);
   const shown = onlyDiffs ? rows.filter((r) => r.differs) : rows;
   return (
     <section className="compare-config">
@@ -118,10 +115,10 @@ function ConfigTable({ a, b }: { a: RunRecord; b: RunRecord }) {
         </thead>
         <tbody>
           {shown.map((r) => (
-            <tr key={r.key} className={r.differs ? 'differs' : ''} data-testid="compare-config-row" data-differs={r.differs}>
-              <td className="mono">{r.key}</td>
-              <td className="mono wrap">{r.a}</td>
-              <td className="mono wrap">{r.b}</td>
+            <tr key={r.key} className={r.differs ? 'differs' : ''} data-testid="compare-config-row" data-key={r.key} data-differs={r.differs}>
+              <td title={`stored as ${r.key}`}>{r.label}</td>
+              <td className="wrap">{r.a}</td>
+              <td className="wrap">{r.b}</td>
             </tr>
           ))}
           {shown.length === 0 && (
@@ -135,6 +132,12 @@ function ConfigTable({ a, b }: { a: RunRecord; b: RunRecord }) {
       </table>
     </section>
   );
+}
+
+/** The stored configuration with the run's own facts on top: the model in words, the backend it really ran on. */
+function comparableConfig(run: RunRecord): Record<string, unknown> {
+  const { model: _model, ...config } = run.config;
+  return { ...config, variant: variantLabel(run.variant), resolution: run.resolution, backend: run.backend ?? config.backend ?? null, classes: run.classes };
 }
 
 function curve(epochs: EpochRecord[], id: string, label: string, className: string, pick: (e: EpochRecord) => number | null): ChartSeries {

@@ -5,6 +5,9 @@
  * run) and moves on. "Likely label errors": labeled images a confident prediction disagrees
  * with; `r` or Enter relabels to the prediction, `k` keeps the label (stored: labels.confirm). Number keys assign any
  * class, x excludes, ctrl+z undoes; the list is keyboard-first like the grid.
+ * The best run by validation is chosen first. Accepting a run's predictions with one key is only
+ * for a run that learned something: one not above chance or the largest class (or not known to be)
+ * shows a warning, and its predictions are accepted only after the user confirms.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
@@ -13,6 +16,7 @@ import type { RunRecord } from '../../../main/contract/calls-data';
 import type { Labeling } from './use-labeling';
 import { isTypingTarget, labelKeyAction } from './keys';
 import { baseName } from '../paths';
+import { bestRun, runQuality, type RunQuality } from '../evaluation/best-run';
 
 type Mode = 'suggestions' | 'disagreements';
 const PAGE = 100;
@@ -24,6 +28,10 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
   const reportError = useReportError();
   const [runs, setRuns] = useState<RunRecord[] | null>(null);
   const [runId, setRunId] = useState<number | null>(null);
+  /** the run whose poor predictions the user chose to accept anyway */
+  const [trustedRun, setTrustedRun] = useState<number | null>(null);
+  /** a key asked to accept while that needs confirming: point at the warning */
+  const [nudged, setNudged] = useState(false);
   const [mode, setMode] = useState<Mode>('suggestions');
   const [minConfidence, setMinConfidence] = useState(0.9);
   const [list, setList] = useState<{ total: number; items: PredictedImage[] } | null>(null);
@@ -38,7 +46,7 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
     client.call('runs.list', { project, status: 'completed' }).then(
       ({ runs }) => {
         setRuns(runs);
-        setRunId((id) => id ?? runs[0]?.id ?? null);
+        setRunId((id) => id ?? (bestRun(runs) ?? runs[0])?.id ?? null);
       },
       (err) => reportError(err, 'Cannot list the training runs'),
     );
@@ -111,7 +119,17 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
     if (!(await work())) void reload();
   };
 
+  const run = runs?.find((r) => r.id === runId) ?? null;
+  const best = runs ? bestRun(runs) : null;
+  const quality: RunQuality = run ? runQuality(run) : { kind: 'unknown' };
+  const needsConfirm = run !== null && quality.kind !== 'ok' && trustedRun !== run.id;
+  useEffect(() => setNudged(false), [runId]);
+
   const accept = (item: PredictedImage) => {
+    if (needsConfirm) {
+      setNudged(true);
+      return;
+    }
     if (runId !== null) void answer(item, () => labeling.assign([item.id], item.predictedClass, { runId }));
   };
 
@@ -180,10 +198,25 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
             {runs.map((r) => (
               <option key={r.id} value={r.id}>
                 #{r.id} · {r.variant} {r.resolution}px · {r.classes.length} classes{r.lastEpoch?.valAcc != null ? ` · val ${(r.lastEpoch.valAcc * 100).toFixed(0)} %` : ''}
+                {r.id === best?.id ? ' · best' : ''}
               </option>
             ))}
           </select>
         </label>
+        {best && (
+          <span className="muted small" data-testid="assist-run-choice" data-best-run={best.id}>
+            {best.id === runId ? (
+              'best run by validation loss'
+            ) : (
+              <>
+                best by validation: #{best.id}{' '}
+                <button className="button small" onClick={() => setRunId(best.id)} data-testid="assist-pick-best">
+                  use it
+                </button>
+              </>
+            )}
+          </span>
+        )}
         <div className="segmented" role="tablist">
           <button role="tab" aria-selected={mode === 'suggestions'} className={mode === 'suggestions' ? 'active' : ''} onClick={() => setMode('suggestions')} data-testid="assist-mode-suggestions">
             Suggestions{mode === 'suggestions' && list ? <span className="count">{list.total.toLocaleString('en-US')}</span> : null}
@@ -219,6 +252,7 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
           )}
         </span>
       </div>
+      {run && needsConfirm && <PoorRunWarning run={run} quality={quality} nudged={nudged} onConfirm={() => setTrustedRun(run.id)} />}
       {loading && !list ? (
         <p className="muted assist-loading" data-testid="assist-loading">
           <span className="spinner" /> {progress && progress.total > 0 ? `Predicting ${progress.done} of ${progress.total} images…` : 'Reading the predictions…'}
@@ -286,7 +320,7 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
                       <kbd>k</kbd> Keep {current.trueClass}
                     </button>
                   )}
-                  <button className="button primary" onClick={() => accept(current)} data-testid="assist-accept">
+                  <button className="button primary" onClick={() => accept(current)} disabled={needsConfirm} title={needsConfirm ? 'This run is not known to beat chance: confirm in the warning above first' : undefined} data-testid="assist-accept">
                     <kbd>{mode === 'suggestions' ? 'a' : 'r'}</kbd> {mode === 'suggestions' ? 'Accept' : 'Relabel to'} {current.predictedClass}
                   </button>
                 </div>
@@ -295,6 +329,23 @@ export function AssistView({ project, labeling, thumbUrl, fullUrl, onHelp }: { p
           )}
         </div>
       )}
+    </div>
+  );
+}
+
+/** A run not known to beat chance: its suggestions are junk until shown otherwise; accepting them takes a click. */
+function PoorRunWarning({ run, quality, nudged, onConfirm }: { run: RunRecord; quality: RunQuality; nudged: boolean; onConfirm: () => void }) {
+  return (
+    <div className={`inline-warning assist-poor-run${nudged ? ' nudged' : ''}`} role="alert" data-testid="assist-poor-run">
+      <span>
+        {quality.kind === 'at-chance'
+          ? `Run #${run.id}: ${quality.warning ?? `validation accuracy ${pct(quality.accuracy)} is not above chance (${pct(quality.chance)} with ${run.classes.length} classes)`}. Its suggestions are likely wrong.`
+          : `Run #${run.id} has no validation accuracy, so nothing shows that its suggestions beat guessing.`}{' '}
+        {nudged ? 'Accepting is off until you confirm. ' : ''}Label by number keys, or pick a better run.
+      </span>
+      <button className="button small" onClick={onConfirm} data-testid="assist-poor-run-confirm">
+        Accept its suggestions anyway
+      </button>
     </div>
   );
 }

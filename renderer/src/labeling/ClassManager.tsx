@@ -10,6 +10,7 @@ import type { Client } from '../../../main/contract/client';
 import type { ClassInfo } from '../../../main/contract/calls-labels';
 import type { Labeling } from './use-labeling';
 import { UndoRedoButtons } from './UndoRedoButtons';
+import { classKey } from './keys';
 
 type Confirm = { kind: 'merge'; from: ClassInfo; into: ClassInfo } | { kind: 'delete'; cls: ClassInfo };
 
@@ -32,6 +33,22 @@ export function ClassManager({ project, labeling, onClose }: { project: string; 
   const [renaming, setRenaming] = useState<{ id: number; name: string } | null>(null);
   const [mergeFrom, setMergeFrom] = useState<number | null>(null);
   const [confirm, setConfirm] = useState<Confirm | null>(null);
+  // Esc is heard on the window, not on the dialog: right after it opens, or after a button that
+  // went away (a confirmed delete), the focus is outside it. The rename field keeps its own Esc.
+  const escape = useRef(() => undefined as void);
+  escape.current = () => {
+    if (renaming) return;
+    if (confirm) setConfirm(null);
+    else onClose();
+  };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && !e.defaultPrevented && escape.current();
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+  // Focus starts in the dialog, so Tab walks its controls.
+  const dialog = useRef<HTMLDivElement>(null);
+  useEffect(() => dialog.current?.focus(), []);
 
   const create = async () => {
     const name = newName.trim();
@@ -76,17 +93,13 @@ export function ClassManager({ project, labeling, onClose }: { project: string; 
   return (
     <div className="modal-backdrop" onClick={onClose}>
       <div
+        ref={dialog}
+        tabIndex={-1}
         className="dialog class-manager"
         role="dialog"
         aria-label="Classes"
         data-testid="class-manager"
         onClick={(e) => e.stopPropagation()}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape' && !renaming) {
-            if (confirm) setConfirm(null);
-            else onClose();
-          }
-        }}
       >
         <div className="dialog-head">
           <h2>Classes</h2>
@@ -95,7 +108,7 @@ export function ClassManager({ project, labeling, onClose }: { project: string; 
             ×
           </button>
         </div>
-        <p className="muted small">Number keys 1–9 label with the class at that place; reorder to change them. Names are unique (ignoring case), in any language.</p>
+        <p className="muted small">Number keys 1–9, then 0 for the 10th, label with the class at that place; reorder to change them. Names are unique (ignoring case), in any language.</p>
         <table className="table class-manager-table">
           <thead>
             <tr>
@@ -110,7 +123,7 @@ export function ClassManager({ project, labeling, onClose }: { project: string; 
           <tbody>
             {classes.map((c, i) => (
               <tr key={c.id} data-testid={`manage-class-${c.name}`}>
-                <td>{i < 9 ? <kbd>{i + 1}</kbd> : <span className="muted small">/</span>}</td>
+                <td>{classKey(i) !== null ? <kbd>{classKey(i)}</kbd> : <span className="muted small">/</span>}</td>
                 <td>
                   <ColorInput color={c.color} name={c.name} onCommit={(color) => void labeling.classCall('classes.recolor', { class: c.id, color })} />
                 </td>

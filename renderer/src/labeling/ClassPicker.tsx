@@ -4,6 +4,7 @@
  */
 import { useMemo, useState } from 'react';
 import type { ClassInfo } from '../../../main/contract/calls-labels';
+import { classKey } from './keys';
 
 export type PickedClass = { kind: 'existing'; cls: ClassInfo } | { kind: 'create'; name: string };
 
@@ -64,7 +65,7 @@ export function ClassPicker({ classes, targets, onPick, onClose }: { classes: Cl
                     <span className="swatch" style={{ background: option.cls.color }} />
                     <span className="class-picker-name">{option.cls.name}</span>
                     <span className="muted small">{option.cls.count.toLocaleString('en-US')}</span>
-                    {classes.indexOf(option.cls) < 9 && <kbd>{classes.indexOf(option.cls) + 1}</kbd>}
+                    {classKey(classes.indexOf(option.cls)) !== null && <kbd>{classKey(classes.indexOf(option.cls))}</kbd>}
                   </>
                 ) : (
                   <>

@@ -15,17 +15,18 @@ import { ProjectSidebar } from '../components/ProjectSidebar';
 import { FilterBar, type FilterState } from '../components/FilterBar';
 import { useLabeling } from './use-labeling';
 import { useGridSelection } from './use-grid-selection';
-import { labelKeyAction, type LabelKeyAction } from './keys';
+import { classKey, labelKeyAction, type LabelKeyAction } from './keys';
 import { LabelToolbar } from './LabelToolbar';
 import { ClassPicker, type PickedClass } from './ClassPicker';
 import { ClassManager } from './ClassManager';
 import { KeyboardHelp } from './KeyboardHelp';
 import { LabelFilesDialog } from './LabelFilesDialog';
 import { AssistView } from './AssistView';
+import { SplitDialog } from '../training/SplitPanel';
 
 const HINT_MS = 6000;
 
-type Dialog = null | 'classes' | 'files' | 'help' | { picker: number[]; from: 'grid' | 'detail' };
+type Dialog = null | 'classes' | 'files' | 'help' | 'split' | { picker: number[]; from: 'grid' | 'detail' };
 
 export function DataTab({
   project,
@@ -98,7 +99,7 @@ export function DataTab({
       case 'assign': {
         const cls = labeling.classes?.[action.position];
         if (!cls) {
-          setHint(`No class has number ${action.position + 1}: press / to name a new one`);
+          setHint(`No class has number ${classKey(action.position)}${action.position === 9 ? ' (the 10th)' : ''}: press / to name a new one`);
           return false;
         }
         return labeling.assign(ids, cls.id);
@@ -245,6 +246,7 @@ export function DataTab({
           onPickView={(view) => onFilterChange((f) => ({ ...f, view, classFilter: 'all' }))}
           onManageClasses={() => setDialog('classes')}
           onLockTest={lockTest}
+          onOpenSplit={() => setDialog('split')}
         />
         <main className="browser">
           {mode === 'assist' ? (
@@ -321,6 +323,17 @@ export function DataTab({
       {typeof dialog === 'object' && dialog !== null && <ClassPicker classes={classes} targets={dialog.picker.length} onPick={(p) => void pick(p)} onClose={closeDialog} />}
       {dialog === 'classes' && <ClassManager project={project} labeling={labeling} onClose={closeDialog} />}
       {dialog === 'help' && <KeyboardHelp classes={classes} onClose={closeDialog} />}
+      {dialog === 'split' && (
+        <SplitDialog
+          project={project}
+          summary={split}
+          onSplit={(summary) => {
+            setSplit(summary);
+            onChanged();
+          }}
+          onClose={closeDialog}
+        />
+      )}
       {dialog === 'files' && <LabelFilesDialog project={project} startFolder={status?.sources.at(-1)?.folder} onClose={closeDialog} onChanged={changed} />}
     </>
   );

@@ -1,6 +1,6 @@
 /** The keyboard cheat-sheet (?): every labeling key, and which class each number key assigns. */
 import type { ClassInfo } from '../../../main/contract/calls-labels';
-import { DETAIL_KEYS, GRID_KEYS, LABEL_KEYS } from './keys';
+import { classKey, DETAIL_KEYS, GRID_KEYS, LABEL_KEYS, NUMBER_KEY_CLASSES } from './keys';
 
 export function KeyboardHelp({ classes, onClose }: { classes: ClassInfo[]; onClose: () => void }) {
   return (
@@ -24,14 +24,14 @@ export function KeyboardHelp({ classes, onClose }: { classes: ClassInfo[]; onClo
               <p className="muted small">No classes yet: press / and type a name to create one.</p>
             ) : (
               <ul className="key-classes">
-                {classes.slice(0, 9).map((c, i) => (
+                {classes.slice(0, NUMBER_KEY_CLASSES).map((c, i) => (
                   <li key={c.id}>
-                    <kbd>{i + 1}</kbd>
+                    <kbd>{classKey(i)}</kbd>
                     <span className="swatch" style={{ background: c.color }} />
                     {c.name}
                   </li>
                 ))}
-                {classes.length > 9 && <li className="muted small">{classes.length - 9} more: press / to search them</li>}
+                {classes.length > NUMBER_KEY_CLASSES && <li className="muted small">{classes.length - NUMBER_KEY_CLASSES} more: press / to search them</li>}
               </ul>
             )}
           </div>

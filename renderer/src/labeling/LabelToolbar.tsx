@@ -6,6 +6,7 @@
 import type { SplitName } from '../../../main/contract/contract';
 import type { ClassInfo } from '../../../main/contract/calls-labels';
 import type { Labeling } from './use-labeling';
+import { classKey, NUMBER_KEY_CLASSES } from './keys';
 import { UndoRedoButtons } from './UndoRedoButtons';
 
 export function LabelToolbar({
@@ -46,19 +47,19 @@ export function LabelToolbar({
           {none ? 'No image selected' : selected === 1 ? '1 image' : `${selected.toLocaleString('en-US')} images`}
         </span>
         <div className="class-buttons" role="group" aria-label="Label as">
-          {classes.slice(0, 9).map((c, i) => (
-            <button key={c.id} className="class-button" disabled={none} onClick={() => onAssign(c)} title={`Label as ${c.name} (${i + 1})`} data-testid={`assign-${c.name}`}>
-              <kbd>{i + 1}</kbd>
+          {classes.slice(0, NUMBER_KEY_CLASSES).map((c, i) => (
+            <button key={c.id} className="class-button" disabled={none} onClick={() => onAssign(c)} title={`Label as ${c.name} (${classKey(i)})`} data-testid={`assign-${c.name}`}>
+              <kbd>{classKey(i)}</kbd>
               <span className="swatch" style={{ background: c.color }} />
               <span className="class-button-name">{c.name}</span>
             </button>
           ))}
           <button className="class-button" disabled={none} onClick={onPickClass} title="Search the classes, or create one (/ or c)" data-testid="pick-class">
-            <kbd>/</kbd> {classes.length > 9 ? `${classes.length - 9} more…` : classes.length === 0 ? 'New class…' : 'Other…'}
+            <kbd>/</kbd> {classes.length > NUMBER_KEY_CLASSES ? `${classes.length - NUMBER_KEY_CLASSES} more…` : classes.length === 0 ? 'New class…' : 'Other…'}
           </button>
         </div>
-        <button className="button small" disabled={none} onClick={onClear} title="Remove the label (0 or Backspace)" data-testid="clear-label">
-          <kbd>0</kbd> Unlabel
+        <button className="button small" disabled={none} onClick={onClear} title="Remove the label (Backspace or Delete)" data-testid="clear-label">
+          <kbd>⌫</kbd> Unlabel
         </button>
         <button className="button small" disabled={none} onClick={onToggleExclude} title="Exclude from training and evaluation, or include again; the file stays (x)" data-testid="toggle-exclude">
           <kbd>x</kbd> Exclude
@@ -81,11 +82,15 @@ export function LabelToolbar({
           </option>
           <option value="none">no split</option>
         </select>
-        <UndoRedoButtons labeling={labeling} />
-        <span className="last-edit muted small" data-testid="last-edit" aria-live="polite">
-          {/* the undo button already names the last edit: say only what it does not */}
-          {hint ?? (labeling.lastEdit !== labeling.journal?.undoSummary ? labeling.lastEdit : null) ?? ''}
-        </span>
+        {/* Its width never depends on its text (see .edit-status), so "Undid: …" and the summaries in
+            the undo / redo buttons appearing or growing never move the buttons to another line. */}
+        <div className="edit-status">
+          <UndoRedoButtons labeling={labeling} />
+          <span className="last-edit muted small" data-testid="last-edit" aria-live="polite">
+            {/* the undo button already names the last edit: say only what it does not */}
+            {hint ?? (labeling.lastEdit !== labeling.journal?.undoSummary ? labeling.lastEdit : null) ?? ''}
+          </span>
+        </div>
         <button className="button small" onClick={onManageClasses} data-testid="manage-classes">
           Classes…
         </button>

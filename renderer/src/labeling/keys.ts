@@ -1,8 +1,9 @@
 /**
  * The labeling keys, shared by the grid and the detail view so both answer the same key the same
- * way: number keys assign the class at that position, 0 / Backspace clear, x excludes, n jumps to
- * the next unlabeled image, / or c opens the class search, ctrl+z / ctrl+shift+z / ctrl+y undo
- * and redo, ? shows the cheat-sheet.
+ * way: number keys assign the class at that position (1–9 the first nine, 0 the tenth, as on the
+ * keyboard's number row), Backspace / Delete clear, x excludes, n jumps to the next unlabeled
+ * image, / or c opens the class search, ctrl+z / ctrl+shift+z / ctrl+y undo and redo, ? shows the
+ * cheat-sheet.
  */
 export type LabelKeyAction =
   | { kind: 'assign'; position: number }
@@ -29,6 +30,15 @@ export function isTypingTarget(target: EventTarget | null): boolean {
   return target.isContentEditable || target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement;
 }
 
+/** Classes that have a number key: 1–9, then 0 for the tenth. The others are reached with / (search). */
+export const NUMBER_KEY_CLASSES = 10;
+
+/** The number key of the class at `position` (0-based): '1'…'9', '0' for the tenth, null beyond. */
+export function classKey(position: number): string | null {
+  if (!Number.isInteger(position) || position < 0 || position >= NUMBER_KEY_CLASSES) return null;
+  return position === 9 ? '0' : String(position + 1);
+}
+
 export function labelKeyAction(e: KeyLike): LabelKeyAction | null {
   if (isTypingTarget(e.target) || e.altKey) return null;
   const command = e.ctrlKey || e.metaKey;
@@ -38,8 +48,8 @@ export function labelKeyAction(e: KeyLike): LabelKeyAction | null {
     if (key === 'y') return { kind: 'redo' };
     return null;
   }
-  if (/^[1-9]$/.test(key)) return { kind: 'assign', position: Number(key) - 1 };
-  if (key === '0' || key === 'Backspace' || key === 'Delete') return { kind: 'clear' };
+  if (/^[0-9]$/.test(key)) return { kind: 'assign', position: key === '0' ? 9 : Number(key) - 1 };
+  if (key === 'Backspace' || key === 'Delete') return { kind: 'clear' };
   if (key === 'x') return { kind: 'exclude' };
   if (key === 'n') return { kind: 'next-unlabeled' };
   if (key === '/' || key === 'c') return { kind: 'pick-class' };
@@ -57,9 +67,9 @@ export const GRID_KEYS: [string, string][] = [
 ];
 
 export const LABEL_KEYS: [string, string][] = [
-  ['1 – 9', 'label the selection with the class at that number'],
+  ['1 – 9, 0', 'label the selection with the class at that number (0 is the 10th class)'],
   ['/ or c', 'search classes (Enter assigns, or creates a new class)'],
-  ['0 · Backspace', 'remove the label'],
+  ['Backspace · Delete', 'remove the label'],
   ['x', 'exclude from training, or include again'],
   ['n', 'next unlabeled image'],
   ['Ctrl/⌘ + Z', 'undo'],
@@ -69,6 +79,6 @@ export const LABEL_KEYS: [string, string][] = [
 
 export const DETAIL_KEYS: [string, string][] = [
   ['← →', 'previous / next image'],
-  ['1 – 9 · 0 · x', 'label, clear or exclude, then go to the next image'],
+  ['1 – 9, 0 · Backspace · x', 'label, clear or exclude, then go to the next image'],
   ['Esc', 'back to the grid'],
 ];

@@ -1,9 +1,10 @@
 /**
  * The model picker: every variant side by side (table), their cost against published accuracy
- * (plot), and a custom compound-scaling φ. All figures come from the engine (models.list,
- * models.describe), so the UI shows exactly what training will build.
+ * (plot), a custom compound-scaling φ, and the pretrained weights of the chosen model (download or
+ * import: WeightsPanel). All figures come from the engine (models.list, models.describe), so the UI
+ * shows exactly what training will build.
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useReportError, errorMessage } from '../api/client-context';
 import type { CallOutput } from '../../../main/contract/contract';
 import { PHI_RANGE } from '../../../main/contract/calls-models';
@@ -12,6 +13,8 @@ import { VariantTable } from './VariantTable';
 import { FlopsAccuracyPlot, type PlotPoint } from './FlopsAccuracyPlot';
 import { CustomScalingPanel, type PhiRange } from './CustomScalingPanel';
 import { formatFlops, formatMemory, formatParams, formatPhi } from './format';
+import { WeightsPanel } from './WeightsPanel';
+import { trainModelId } from '../training/train-format';
 
 export type VariantRow = CallOutput<'models.list'>['variants'][number];
 export type Figures = CallOutput<'models.describe'>;
@@ -34,6 +37,9 @@ export function ModelPicker({ selection, onChange }: { selection: ModelSelection
   const [customFigures, setCustomFigures] = useState<Figures | null>(null);
   const [customPending, setCustomPending] = useState(false);
   const [customProblem, setCustomProblem] = useState<string | null>(null);
+  // bumped after a download or an import: the table's "weights here" column is read again
+  const [weightsVersion, setWeightsVersion] = useState(0);
+  const weightsChanged = useCallback(() => setWeightsVersion((v) => v + 1), []);
 
   useEffect(() => {
     let current = true;
@@ -52,7 +58,7 @@ export function ModelPicker({ selection, onChange }: { selection: ModelSelection
     return () => {
       current = false;
     };
-  }, [client, batch, reportError]);
+  }, [client, batch, reportError, weightsVersion]);
 
   // Only the latest answer counts: a slow reply for an old φ must not overwrite a newer one.
   const describeSeq = useRef(0);
@@ -76,7 +82,7 @@ export function ModelPicker({ selection, onChange }: { selection: ModelSelection
       );
     }, DESCRIBE_DELAY_MS);
     return () => clearTimeout(timer);
-  }, [client, customKey, batch]);
+  }, [client, customKey, batch, weightsVersion]);
 
   const rows = list?.variants ?? [];
   const customLabel = `Custom φ = ${formatPhi(custom.phi)}`;
@@ -147,6 +153,7 @@ export function ModelPicker({ selection, onChange }: { selection: ModelSelection
           />
         </div>
       </div>
+      <WeightsPanel variant={trainModelId(selection)} name={selection.variant === CUSTOM ? customLabel : (chosen?.name ?? selection.variant)} onChanged={weightsChanged} />
     </div>
   );
 }

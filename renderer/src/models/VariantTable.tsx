@@ -58,7 +58,7 @@ export function VariantTable({
         <tr className="group-row">
           <td colSpan={8}>Custom compound scaling</td>
         </tr>
-        <Row id={CUSTOM} figures={custom} label={customLabel} selected={selected === CUSTOM} onSelect={onSelect} maxMemory={maxMemory} weights={<span className="muted small">none published</span>} />
+        <Row id={CUSTOM} figures={custom} label={customLabel} selected={selected === CUSTOM} onSelect={onSelect} maxMemory={maxMemory} weights={custom && custom.weights.length > 0 ? <WeightsCell row={custom} /> : <span className="muted small">none published</span>} />
       </tbody>
     </table>
   );
@@ -125,7 +125,7 @@ function WeightsCell({ row }: { row: VariantRow }) {
   if (!top && !notop) {
     const downloadable = row.pretrained.length > 0;
     return (
-      <span className="weights-chip none" title={downloadable ? 'Keras publishes ImageNet weights for it: download or import them before training from them' : undefined}>
+      <span className="weights-chip none" title={downloadable ? 'Keras publishes ImageNet weights for it: select it and download or import them in "Pretrained weights" below' : 'import a weights file for it in "Pretrained weights" below'}>
         not here
       </span>
     );

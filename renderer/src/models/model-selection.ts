@@ -1,7 +1,8 @@
 /**
  * The model the user picked for this project, kept in the UI (training reads it later). It lives
- * in sessionStorage per project so a reload or a trip to the data tab does not lose it; the
- * project file does not store it yet.
+ * in localStorage per project path, so a reload, a new tab or the next start of the app shows the
+ * same model (sessionStorage lasted one tab: a new tab showed B0 again); the project file does not
+ * store it.
  */
 import { useCallback, useState } from 'react';
 import { PAPER_SCALING } from '../../../main/contract/calls-models';
@@ -36,7 +37,7 @@ const storageKey = (project: string) => `effitune.model:${project}`;
 
 function read(project: string): ModelSelection {
   try {
-    const stored = JSON.parse(sessionStorage.getItem(storageKey(project)) ?? 'null') as Partial<ModelSelection> | null;
+    const stored = JSON.parse(localStorage.getItem(storageKey(project)) ?? 'null') as Partial<ModelSelection> | null;
     if (stored && typeof stored.variant === 'string' && stored.custom && Number.isFinite(stored.batch)) return { ...DEFAULT_SELECTION, ...stored } as ModelSelection;
   } catch {
     // a damaged entry only costs the remembered choice
@@ -48,7 +49,11 @@ export function useModelSelection(project: string): [ModelSelection, (next: Mode
   const [selection, setSelection] = useState(() => read(project));
   const update = useCallback(
     (next: ModelSelection) => {
-      sessionStorage.setItem(storageKey(project), JSON.stringify(next));
+      try {
+        localStorage.setItem(storageKey(project), JSON.stringify(next));
+      } catch {
+        // storage full or switched off: the choice holds for this page only
+      }
       setSelection(next);
     },
     [project],

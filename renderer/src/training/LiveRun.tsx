@@ -2,16 +2,21 @@
  * The run in progress (or the last one this screen followed): progress bar over epochs and steps,
  * images/s, ETA, the last batch's loss and accuracy, live per-epoch charts, the trainer's notes
  * (halved batch, skipped images, ...), and pause / resume / cancel wired to the train.* calls.
+ * A pause asked for shows as "Pausing…" until the trainer reaches the end of its step; a run that
+ * completed with a model no better than guessing says so instead of a plain "Completed".
  */
 import { useState } from 'react';
 import { useClient, useReportError } from '../api/client-context';
 import type { TrainStarted } from '../../../main/contract/calls-train';
 import type { LiveRun } from './use-live-runs';
 import { RunCharts } from './RunCharts';
+import { sentence } from './RunHistory';
 import { formatDuration, formatLoss, formatPercent, formatRate } from './train-format';
 
 const PHASE_WORDS = { starting: 'Starting', embedding: 'Computing backbone features', training: 'Training', validating: 'Validating', checkpointing: 'Saving checkpoint' } as const;
 const STATUS_WORDS = { queued: 'Queued', running: 'Running', paused: 'Paused', completed: 'Completed', failed: 'Failed', cancelled: 'Cancelled' } as const;
+/** What the run is doing while a steering call waits for the trainer (it acts after its current step). */
+const PENDING_WORDS = { pause: 'Pausing…', resume: 'Resuming…', cancel: 'Cancelling…' } as const;
 
 interface LiveRunProps {
   project: string;
@@ -23,7 +28,7 @@ interface LiveRunProps {
 export function LiveRunView({ project, run, onStatus, onResumed }: LiveRunProps) {
   const client = useClient();
   const reportError = useReportError();
-  const [pending, setPending] = useState<string | null>(null);
+  const [pending, setPending] = useState<keyof typeof PENDING_WORDS | null>(null);
   const { progress, records, status } = run;
   const active = status === 'running' || status === 'queued';
   const planned = run.epochs ?? progress?.epochs ?? null;
@@ -48,18 +53,32 @@ export function LiveRunView({ project, run, onStatus, onResumed }: LiveRunProps)
   const fraction = overallFraction(run);
   const last = records.at(-1) ?? null;
   const best = records.find((r) => r.epoch === run.bestEpoch) ?? null;
-  const phase = progress && active ? PHASE_WORDS[progress.phase] : STATUS_WORDS[status];
+  const phase = pending ? PENDING_WORDS[pending] : progress && active ? PHASE_WORDS[progress.phase] : STATUS_WORDS[status];
+  const guessing = status === 'completed' && run.baseline !== null && !run.baseline.aboveBaseline;
 
   return (
     <section className="card live-run" data-testid="live-run" data-run-id={run.runId} data-status={status}>
       <div className="panel-head">
         <h2>
-          Run #{run.runId} <span className={`status-chip status-${status}`} data-testid="live-status">{STATUS_WORDS[status]}</span>
+          Run #{run.runId}{' '}
+          {pending ? (
+            <span className="status-chip status-pending" data-testid="live-status" data-pending={pending}>
+              {PENDING_WORDS[pending]}
+            </span>
+          ) : guessing ? (
+            <span className="status-chip status-guessing" data-testid="live-status" data-baseline="not-above" title={run.baseline!.warning ?? undefined}>
+              Completed · no better than guessing
+            </span>
+          ) : (
+            <span className={`status-chip status-${status}`} data-testid="live-status">
+              {STATUS_WORDS[status]}
+            </span>
+          )}
         </h2>
         <div className="run-controls">
           {active && (
-            <button className="button small" onClick={() => steer('pause')} disabled={pending !== null} data-testid="train-pause">
-              Pause
+            <button className="button small" onClick={() => steer('pause')} disabled={pending !== null} data-testid="train-pause" title="Pause after the current step; the model stays in memory">
+              {pending === 'pause' ? 'Pausing…' : 'Pause'}
             </button>
           )}
           {(status === 'paused' || status === 'cancelled' || status === 'failed') && (
@@ -117,6 +136,11 @@ export function LiveRunView({ project, run, onStatus, onResumed }: LiveRunProps)
         <Stat label="val accuracy (best)" value={formatPercent(best?.valAcc ?? last?.valAcc)} testId="live-val-acc" />
         <Stat label="val loss (best)" value={formatLoss(best?.valLoss ?? last?.valLoss)} />
       </div>
+      {guessing && (
+        <p className="inline-warning" data-testid="live-baseline">
+          {sentence(run.baseline!.warning!)} Train with pretrained weights, longer or with a higher learning rate, or check the labels.
+        </p>
+      )}
       {run.reason && !active && (
         <p className={status === 'failed' ? 'inline-error' : 'muted'} data-testid="live-reason">
           {run.reason}

@@ -1,10 +1,13 @@
 /**
  * The project's training runs, newest first (runs.list): model, mode, backend, status and why it
- * ended, the best validation accuracy and loss, epochs. Clicking a run shows its curves (runs.get).
+ * ended, the best validation accuracy and loss, epochs. A completed run whose model is no better
+ * than guessing carries a warning instead of a plain "completed". Clicking a run shows its curves
+ * (runs.get) and lets it be deleted, files too, after a confirmation. The table follows the
+ * train.* events, so a run in progress shows its finished epochs as they come.
  */
-import { useEffect, useState } from 'react';
-import { useClient, useReportError } from '../api/client-context';
-import type { EpochRecord, RunRecord } from '../../../main/contract/calls-data';
+import { useCallback, useEffect, useState } from 'react';
+import { useClient, useEvent, useReportError, errorMessage } from '../api/client-context';
+import { isFinalRunStatus, type EpochRecord, type RunRecord } from '../../../main/contract/calls-data';
 import { RunCharts } from './RunCharts';
 import { requestEvaluation } from '../evaluation/open-evaluation';
 import { formatDate, formatDuration, formatLoss, formatPercent, formatRate, variantLabel } from './train-format';
@@ -19,8 +22,25 @@ export function keptEpoch({ run, epochs }: RunDetails): EpochRecord | null {
   return epochs.find((e) => e.epoch === run.bestEpoch) ?? epochs.at(-1) ?? null;
 }
 
-export function RunHistory({ project, details, selectedId, onSelect }: { project: string; details: RunDetails[] | null; selectedId: number | null; onSelect: (id: number | null) => void }) {
+/** Words from the engine ("validation accuracy … apart") as a sentence. */
+export function sentence(words: string): string {
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)}.`;
+}
+
+/** A completed run whose kept model does not beat chance or the majority class. */
+export function isGuessing(run: RunRecord): boolean {
+  return run.status === 'completed' && run.baseline !== null && !run.baseline.aboveBaseline;
+}
+
+export function RunHistory({ project, details: all, selectedId, onSelect }: { project: string; details: RunDetails[] | null; selectedId: number | null; onSelect: (id: number | null) => void }) {
+  // deleted here: hidden at once, before the list is read again
+  const [deleted, setDeleted] = useState<ReadonlySet<number>>(new Set());
+  const details = all?.filter((d) => !deleted.has(d.run.id)) ?? null;
   const selected = details?.find((d) => d.run.id === selectedId) ?? null;
+  const onDeleted = (id: number) => {
+    setDeleted((ids) => new Set([...ids, id]));
+    onSelect(null);
+  };
   return (
     <section className="card run-history" data-testid="run-history">
       <h2>Run history</h2>
@@ -45,7 +65,9 @@ export function RunHistory({ project, details, selectedId, onSelect }: { project
                 <th>Status</th>
                 <th className="num">Best val acc</th>
                 <th className="num">Best val loss</th>
-                <th className="num">Epochs</th>
+                <th className="num" title="finished epochs / planned">
+                  Epochs
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -61,6 +83,7 @@ export function RunHistory({ project, details, selectedId, onSelect }: { project
                     aria-selected={run.id === selectedId}
                     data-testid={`history-row-${run.id}`}
                     data-status={run.status}
+                    data-baseline={run.baseline ? (run.baseline.aboveBaseline ? 'above' : 'not-above') : undefined}
                   >
                     <td className="num">{run.id}</td>
                     <td>{formatDate(run.createdAt)}</td>
@@ -69,8 +92,14 @@ export function RunHistory({ project, details, selectedId, onSelect }: { project
                     </td>
                     <td>{String(run.config.mode ?? '—')}</td>
                     <td>{run.backend ?? '—'}</td>
-                    <td className="status-cell" title={run.reason ?? undefined}>
-                      <span className={`status-chip status-${run.status}`}>{run.status}</span>
+                    <td className="status-cell" title={[run.baseline?.warning, run.reason].filter(Boolean).join('\n') || undefined}>
+                      {isGuessing(run) ? (
+                        <span className="status-chip status-guessing" data-testid={`history-guessing-${run.id}`}>
+                          completed · no better than guessing
+                        </span>
+                      ) : (
+                        <span className={`status-chip status-${run.status}`}>{run.status}</span>
+                      )}
                       {run.reason && <span className="muted small status-reason">{run.reason}</span>}
                     </td>
                     <td className="num" data-testid={`history-val-acc-${run.id}`}>
@@ -88,12 +117,12 @@ export function RunHistory({ project, details, selectedId, onSelect }: { project
           </table>
         </div>
       )}
-      {selected && <RunCurves project={project} details={selected} />}
+      {selected && <RunCurves key={selected.run.id} project={project} details={selected} onDeleted={onDeleted} />}
     </section>
   );
 }
 
-function RunCurves({ project, details }: { project: string; details: RunDetails }) {
+function RunCurves({ project, details, onDeleted }: { project: string; details: RunDetails; onDeleted: (id: number) => void }) {
   const { run, epochs } = details;
   const kept = keptEpoch(details);
   const seconds = epochs.reduce((sum, e) => sum + e.seconds, 0);
@@ -102,10 +131,18 @@ function RunCurves({ project, details }: { project: string; details: RunDetails 
       <h3>
         Run #{run.id}: {variantLabel(run.variant)} at {run.resolution} px, {String(run.config.mode)} mode{run.backend ? `, ${run.backend}` : ''}
       </h3>
-      {run.status === 'completed' && (
-        <button className="button small" onClick={() => requestEvaluation(project, run.id)} data-testid="history-evaluate">
-          Evaluate this run →
-        </button>
+      <div className="run-actions">
+        {run.status === 'completed' && (
+          <button className="button small" onClick={() => requestEvaluation(project, run.id)} data-testid="history-evaluate">
+            Evaluate this run →
+          </button>
+        )}
+        <DeleteRun project={project} run={run} onDeleted={onDeleted} />
+      </div>
+      {isGuessing(run) && (
+        <p className="inline-warning small" data-testid="history-baseline">
+          {sentence(run.baseline!.warning!)}
+        </p>
       )}
       <p className="small">
         {epochs.length} epochs in {formatDuration(seconds)}
@@ -123,11 +160,82 @@ function RunCurves({ project, details }: { project: string; details: RunDetails 
   );
 }
 
-/** runs.list plus each run's epochs (runs.get): the table needs the best epoch's validation accuracy. */
+/** The Delete button of a run, and the confirmation that says what goes: the record, its evaluations and its folder. */
+function DeleteRun({ project, run, onDeleted }: { project: string; run: RunRecord; onDeleted: (id: number) => void }) {
+  const client = useClient();
+  const [stage, setStage] = useState<'idle' | 'confirm' | 'deleting'>('idle');
+  const [problem, setProblem] = useState<string | null>(null);
+  const final = isFinalRunStatus(run.status);
+  const remove = async () => {
+    setStage('deleting');
+    setProblem(null);
+    try {
+      await client.call('runs.delete', { project, id: run.id });
+      onDeleted(run.id);
+    } catch (err) {
+      setProblem(errorMessage(err));
+      setStage('confirm');
+    }
+  };
+  if (stage === 'idle') {
+    return (
+      <button
+        className="button small danger"
+        onClick={() => setStage('confirm')}
+        disabled={!final}
+        title={final ? 'Delete this run and its files' : 'Cancel the run (or let it finish) before deleting it'}
+        data-testid="history-delete"
+      >
+        Delete run…
+      </button>
+    );
+  }
+  return (
+    <div className="confirm-box" data-testid="history-delete-confirm">
+      <p>
+        Delete run #{run.id} for good? Its record, epochs, evaluations and its folder of checkpoints and model are removed{run.checkpointDir ? ':' : '.'}
+      </p>
+      {run.checkpointDir && <p className="muted small mono wrap">{run.checkpointDir}</p>}
+      <p className="muted small">Models exported elsewhere stay where they are.</p>
+      {problem && (
+        <p className="inline-error" data-testid="history-delete-error">
+          Cannot delete run #{run.id}: {problem}
+        </p>
+      )}
+      <div className="dialog-actions">
+        <button type="button" className="button" onClick={() => setStage('idle')} disabled={stage === 'deleting'} data-testid="history-delete-cancel">
+          Keep it
+        </button>
+        <button type="button" className="button danger" onClick={() => void remove()} disabled={stage === 'deleting'} data-testid="history-delete-confirm-button">
+          {stage === 'deleting' ? 'Deleting…' : `Delete run #${run.id}`}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/**
+ * runs.list plus each run's epochs (runs.get): the table needs the best epoch's validation accuracy.
+ * A run's row is read again when it finishes an epoch or changes status (so a run in progress never
+ * shows "0 / 20" while it is at epoch 2); a deleted run leaves the list.
+ */
 export function useRunHistory(project: string, refreshKey: number): RunDetails[] | null {
   const client = useClient();
   const reportError = useReportError();
   const [details, setDetails] = useState<RunDetails[] | null>(null);
+  const reread = useCallback(
+    (id: number) => {
+      client.call('runs.get', { project, id }).then(
+        (fresh) => setDetails((list) => (list && list.some((d) => d.run.id === id) ? list.map((d) => (d.run.id === id ? fresh : d)) : list)),
+        // a run deleted meanwhile is not worth an error
+        () => undefined,
+      );
+    },
+    [client, project],
+  );
+  useEvent('train.epoch', (e) => e.project === project && reread(e.runId));
+  useEvent('train.status', (e) => e.project === project && reread(e.runId));
+  useEvent('runs.deleted', (e) => e.project === project && setDetails((list) => list?.filter((d) => d.run.id !== e.runId) ?? list));
   useEffect(() => {
     let current = true;
     (async () => {

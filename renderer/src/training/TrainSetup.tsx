@@ -1,5 +1,6 @@
 /**
- * Training setup: the model (shared with the Model tab), mode, epochs, batch, backend, optimizer,
+ * Training setup: the model (shared with the Model tab), mode, the weights to start from (the
+ * model's pretrained weights by default when the cache holds them), epochs, batch, backend, optimizer,
  * learning rate, seed and augmentation, with an estimate before anything starts: the memory one
  * step needs (models.describe) and the time per epoch and in all, measured on the backend the run
  * would use (train.estimate: a few timed steps in a worker; asked again, debounced, when the choice
@@ -15,7 +16,10 @@ import { OptimizerName, TrainMode, type TrainEstimate, type TrainOptions, type T
 import { PHI_RANGE, RESOLUTION_RANGE } from '../../../main/contract/calls-models';
 import { CUSTOM, DEFAULT_BATCH, PHI_STEP, type ModelSelection } from '../models/model-selection';
 import { formatMemory, formatPhi } from '../models/format';
-import { AUGMENT_DEFAULTS, defaultHint, toTrainOptions, type TrainForm } from './train-form';
+import { useWeightsList } from '../models/use-weights-list';
+import { resolveWeights } from '../models/weights-choice';
+import { WeightsChoiceField } from '../models/WeightsChoiceField';
+import { AUGMENT_DEFAULTS, defaultHint, toTrainOptions, type FieldProblems, type TrainForm } from './train-form';
 import { formatDuration, formatRate, trainModelId } from './train-format';
 
 type Figures = CallOutput<'models.describe'>;
@@ -30,6 +34,8 @@ const OPTIMIZER_WORDS: Record<OptimizerName, string> = { adam: 'Adam', adamw: 'A
 const DESCRIBE_DELAY_MS = 250;
 /** Measuring takes seconds and a worker process: wait until the user stops typing. */
 const ESTIMATE_DELAY_MS = 600;
+/** How the backend menu marks a GPU API served by a CPU emulation (SwiftShader): it works, slowly. */
+const SOFTWARE_ADAPTER = '(software adapter: for testing, slow)';
 
 interface TrainSetupProps {
   project: string;
@@ -64,7 +70,11 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   }, [client, reportError]);
 
   const modelId = trainModelId(model);
-  const { options, problems } = toTrainOptions(form, modelId);
+  const weightsCache = useWeightsList().list;
+  const weights = resolveWeights(form.weights, modelId, weightsCache?.weights ?? null, history);
+  const parsed = toTrainOptions(form, modelId, weights.path);
+  const { options } = parsed;
+  const problems: FieldProblems = weights.problem ? { ...parsed.problems, weights: weights.problem } : parsed.problems;
   const estimateBatch = options.batch ?? DEFAULT_BATCH;
 
   // Memory of one step at the batch and resolution chosen; only the latest answer counts.
@@ -90,7 +100,9 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   const trainImages = split?.totals.train ?? 0;
   // "auto" is measured on the backend the probe says a run would take: the estimator then probes that one only, not the whole ladder
   const probedDefault = probe ? probe.defaults.train : probeProblem ? null : undefined;
-  const runEstimate = useRunEstimate(project, options, probedDefault, Object.keys(problems).length > 0, runBusy, split);
+  // auto never picks a software adapter; chosen by hand, its measurement takes minutes and a core
+  const softwareBackend = Boolean(form.backend && probe?.backends.find((b) => b.name === form.backend)?.softwareGpu);
+  const runEstimate = useRunEstimate(project, options, probedDefault, Object.keys(problems).length > 0 || weights.pending, runBusy, split, softwareBackend);
 
   const start = async () => {
     setStartProblem(null);
@@ -160,6 +172,8 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
         <span className="muted small">{MODE_WORDS[form.mode]}</span>
       </div>
 
+      <WeightsChoiceField model={modelId} choice={form.weights} resolved={weights} cache={weightsCache?.weights ?? null} runs={history} onChange={(next) => set('weights', next)} />
+
       <div className="setup-grid">
         {form.mode === 'top' && (
           <NumberField label="Blocks to train" value={form.topBlocks} placeholder={figures ? `${Math.max(1, Math.round(figures.blocks / 4))} of ${figures.blocks}` : 'a quarter'} problem={problems.topBlocks} onChange={(v) => set('topBlocks', v)} testId="train-top-blocks" hint={defaultHint('topBlocks')} />
@@ -186,12 +200,18 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             {probe?.backends.map((b) => (
               <option key={b.name} value={b.name} disabled={!b.canTrain}>
                 {b.name}
+                {b.softwareGpu ? ` ${SOFTWARE_ADAPTER}` : ''}
                 {b.canTrain ? (b.device ? ` · ${b.device}` : '') : ' · cannot train here'}
               </option>
             ))}
           </select>
         </label>
       </div>
+      {softwareBackend && (
+        <p className="inline-warning small" data-testid="backend-software-note">
+          {form.backend} {SOFTWARE_ADAPTER}: a CPU emulates the GPU{backend?.device ? ` (${backend.device})` : ''}. Good for checking that it works; training and its estimate take far longer than on wasm or cpu.
+        </p>
+      )}
       <BackendNotes probe={probe} problem={probeProblem} />
 
       <div className="field">
@@ -236,7 +256,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             <span className="spinner" /> Estimating…
           </p>
         )}
-        <MeasuredEstimate state={runEstimate} mode={form.mode} />
+        <MeasuredEstimate estimate={runEstimate} mode={form.mode} />
         {measured && trainImages > 0 ? (
           <p className="muted small" data-testid="estimate-time">
             Run #{measured.runId} trained this model at {formatRate(measured.imagesPerSecond)} images/s on {measured.backend}: its training steps take ≈ {formatDuration(trainImages / measured.imagesPerSecond)} per epoch for {trainImages} training images.
@@ -254,7 +274,11 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
           {starting ? <span className="spinner" /> : null}
           {starting ? 'Starting…' : 'Start training'}
         </button>
-        {runBusy && <span className="muted small">A run of this project is in progress: pause or cancel it first.</span>}
+        {runBusy && (
+          <span className="muted small" data-testid="train-busy">
+            {history.find((r) => r.status === 'running' || r.status === 'paused' || r.status === 'queued')?.status === 'paused' ? 'A run of this project is paused: resume it, or cancel it, before starting another.' : 'A run of this project is training: let it finish, or cancel it, before starting another.'}
+          </span>
+        )}
       </div>
     </section>
   );
@@ -262,29 +286,48 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
 
 type RunEstimateState =
   | { kind: 'waiting'; why: string }
-  | { kind: 'measuring'; backend: string | null }
+  | { kind: 'confirm'; backend: string }
+  | { kind: 'measuring'; backend: string | null; software: boolean; since: number }
   | { kind: 'ready'; estimate: TrainEstimate }
-  | { kind: 'failed'; problem: string };
+  | { kind: 'failed'; problem: string }
+  | { kind: 'cancelled'; software: boolean };
+
+interface RunEstimate {
+  state: RunEstimateState;
+  /** stop waiting for the measurement in progress (its answer is ignored) */
+  cancel: () => void;
+  /** measure now: a software adapter after the user agreed, or again after a failure or a cancel */
+  measure: () => void;
+}
 
 /**
  * train.estimate for the options as they stand, asked again (debounced) when they or the split
  * change; only the latest answer counts. Not asked while a run of the project trains: the timed
- * steps would slow it down and be slowed down by it.
+ * steps would slow it down and be slowed down by it. On a software adapter (a CPU emulating a
+ * GPU) measuring takes minutes of a core, so it waits for the user's go; any measurement can be
+ * cancelled from the page, and a failure shows here in words.
  */
-function useRunEstimate(project: string, options: TrainOptions, defaultBackend: BackendName | null | undefined, invalid: boolean, runBusy: boolean, split: SplitSummary | null): RunEstimateState {
+function useRunEstimate(project: string, options: TrainOptions, defaultBackend: BackendName | null | undefined, invalid: boolean, runBusy: boolean, split: SplitSummary | null, software: boolean): RunEstimate {
   const client = useClient();
   const [state, setState] = useState<RunEstimateState>({ kind: 'waiting', why: 'Time per epoch: about to measure…' });
+  // the request key the user cancelled, and the one they asked to measure (software adapters, retries)
+  const [dropped, setDropped] = useState<string | null>(null);
+  const [approved, setApproved] = useState<{ key: string; attempt: number } | null>(null);
   const seq = useRef(0);
   const backend = options.backend ?? defaultBackend;
   const key = JSON.stringify({ options: { ...options, backend: backend ?? undefined }, train: split?.totals.train ?? null, val: split?.totals.val ?? null });
+  const attempt = approved?.key === key ? approved.attempt : 0;
+  const mayMeasure = !software || approved?.key === key;
   useEffect(() => {
     const mine = ++seq.current;
     if (invalid) return setState({ kind: 'waiting', why: 'Time per epoch: correct the fields marked above to estimate it.' });
     if (runBusy) return setState({ kind: 'waiting', why: 'Time per epoch: measured again once no run of this project trains (measuring now would slow the run down).' });
     if (backend === undefined) return setState({ kind: 'waiting', why: 'Time per epoch: measured once the compute backends are checked…' });
+    if (dropped === key) return setState({ kind: 'cancelled', software });
+    if (!mayMeasure) return setState({ kind: 'confirm', backend: backend ?? 'this backend' });
     const asked = (JSON.parse(key) as { options: TrainOptions }).options;
     // an estimate of the previous choice must not stand for this one, even for the debounce's moment
-    setState({ kind: 'measuring', backend: asked.backend ?? null });
+    setState({ kind: 'measuring', backend: asked.backend ?? null, software, since: Date.now() });
     const timer = setTimeout(() => {
       client.call('train.estimate', { project, ...asked }).then(
         (estimate) => mine === seq.current && setState({ kind: 'ready', estimate }),
@@ -292,24 +335,63 @@ function useRunEstimate(project: string, options: TrainOptions, defaultBackend: 
       );
     }, ESTIMATE_DELAY_MS);
     return () => clearTimeout(timer);
-  }, [client, project, key, invalid, runBusy, backend]);
-  return state;
+  }, [client, project, key, invalid, runBusy, backend, dropped, mayMeasure, software, attempt]);
+  return {
+    state,
+    cancel: () => {
+      setDropped(key);
+      // stop the measurement itself, not only the wait: a software adapter burns a core for minutes
+      client.call('train.estimateCancel', {}).catch(() => undefined);
+    },
+    measure: () => {
+      setDropped(null);
+      setApproved({ key, attempt: attempt + 1 });
+    },
+  };
 }
 
 /** The measured time per epoch and in all, and the memory at the batch the run would use. */
-function MeasuredEstimate({ state, mode }: { state: RunEstimateState; mode: TrainMode }) {
+function MeasuredEstimate({ estimate, mode }: { estimate: RunEstimate; mode: TrainMode }) {
+  const { state, cancel, measure } = estimate;
   if (state.kind === 'waiting') return <p className="muted" data-testid="estimate-measured">{state.why}</p>;
+  if (state.kind === 'confirm') {
+    return (
+      <p className="muted" data-testid="estimate-measured" data-state="confirm">
+        Time per epoch: {state.backend} runs on a software adapter (a CPU emulating a GPU), for testing: measuring takes minutes of a whole core.{' '}
+        <button className="button small" onClick={measure} data-testid="estimate-measure">
+          Measure anyway
+        </button>
+      </p>
+    );
+  }
   if (state.kind === 'failed') {
     return (
-      <p className="inline-error" data-testid="estimate-measured">
-        Cannot estimate the time: {state.problem}
+      <p className="inline-error" data-testid="estimate-measured" data-state="failed">
+        Cannot estimate the time: {state.problem}{' '}
+        <button className="button small" onClick={measure} data-testid="estimate-measure">
+          Measure again
+        </button>
+      </p>
+    );
+  }
+  if (state.kind === 'cancelled') {
+    return (
+      <p className="muted" data-testid="estimate-measured" data-state="cancelled">
+        Estimate cancelled: the measurement was stopped.{' '}
+        <button className="button small" onClick={measure} data-testid="estimate-measure">
+          Measure
+        </button>
       </p>
     );
   }
   if (state.kind === 'measuring') {
     return (
-      <p className="muted" data-testid="estimate-measured">
-        <span className="spinner" /> Measuring: timing a few training steps of this model on {state.backend ?? 'the backend the run would use'}…
+      <p className="muted" data-testid="estimate-measured" data-state="measuring">
+        <span className="spinner" /> Measuring: timing a few training steps of this model on {state.backend ?? 'the backend the run would use'}
+        {state.software ? ' (a software adapter: minutes)' : ''}… <Elapsed since={state.since} />{' '}
+        <button className="button small" onClick={cancel} data-testid="estimate-cancel">
+          Cancel
+        </button>
       </p>
     );
   }
@@ -327,6 +409,17 @@ function MeasuredEstimate({ state, mode }: { state: RunEstimateState; mode: Trai
       </p>
     </>
   );
+}
+
+/** Seconds since a moment, ticking: a long measurement shows it is alive. */
+function Elapsed({ since }: { since: number }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  const seconds = Math.floor((now - since) / 1000);
+  return seconds >= 2 ? <span className="small">({formatDuration(seconds)})</span> : null;
 }
 
 /** A step (and a head-mode epoch) is often well under a second: milliseconds then. */

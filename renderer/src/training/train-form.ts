@@ -6,6 +6,7 @@
 import { TrainOptions, type OptimizerName, type TrainMode } from '../../../main/contract/calls-train';
 import { Augmentation } from '../../../main/contract/calls-data';
 import type { BackendName } from '../../../main/contract/calls-backend';
+import { AUTO_WEIGHTS, readWeightsChoice, type WeightsChoice } from '../models/weights-choice';
 
 export interface AugmentToggles {
   randomCrop: boolean;
@@ -26,6 +27,8 @@ export interface TrainForm {
   backend: BackendName | '';
   optimizer: OptimizerName | '';
   augment: AugmentToggles;
+  /** what the run starts from; resolved to a path against the weights cache and the runs (weights-choice.ts) */
+  weights: WeightsChoice;
 }
 
 const fields = TrainOptions.shape;
@@ -43,6 +46,7 @@ export const DEFAULT_FORM: TrainForm = {
   backend: '',
   optimizer: '',
   augment: { randomCrop: AUGMENT_DEFAULTS.randomCrop, flip: AUGMENT_DEFAULTS.flip, rotation: AUGMENT_DEFAULTS.rotationDegrees > 0, colour: AUGMENT_DEFAULTS.brightness > 0 },
+  weights: AUTO_WEIGHTS,
 };
 
 /** The contract's sentence about a field's default, e.g. "default: head 20, top 15, full 30". */
@@ -50,7 +54,8 @@ export function defaultHint(field: keyof typeof fields): string {
   return fields[field].description ?? '';
 }
 
-export type FieldProblems = Partial<Record<'topBlocks' | 'epochs' | 'batch' | 'resolution' | 'lr' | 'seed', string>>;
+type NumericField = 'topBlocks' | 'epochs' | 'batch' | 'resolution' | 'lr' | 'seed';
+export type FieldProblems = Partial<Record<NumericField | 'weights', string>>;
 
 /** Numbers as typed: '' stays undefined; anything else must read as a number (ranges are the engine's to check). */
 function readNumber(text: string, whole: boolean): number | undefined | string {
@@ -62,10 +67,11 @@ function readNumber(text: string, whole: boolean): number | undefined | string {
   return value;
 }
 
-export function toTrainOptions(form: TrainForm, model: string): { options: TrainOptions; problems: FieldProblems } {
+/** `weights`: the path the form's weights choice resolved to (undefined = from scratch). */
+export function toTrainOptions(form: TrainForm, model: string, weights?: string): { options: TrainOptions; problems: FieldProblems } {
   const problems: FieldProblems = {};
   const numbers: Record<string, number | undefined> = {};
-  const numeric: [keyof FieldProblems, boolean][] = [
+  const numeric: [NumericField, boolean][] = [
     ['topBlocks', true],
     ['epochs', true],
     ['batch', true],
@@ -96,17 +102,21 @@ export function toTrainOptions(form: TrainForm, model: string): { options: Train
     backend: form.backend || undefined,
     optimizer: form.optimizer || undefined,
     augment,
+    weights,
   };
   return { options, problems };
 }
 
 const storageKey = (project: string) => `effitune.trainForm:${project}`;
 
-/** The form as the user left it, per project, for the tab's lifetime in this window (like the model choice). */
+/**
+ * The form as the user left it, per project: in localStorage, so a reload, a new tab and the next
+ * session of the app find the same setup (like the model choice, model-selection.ts).
+ */
 export function readTrainForm(project: string): TrainForm {
   try {
-    const stored = JSON.parse(sessionStorage.getItem(storageKey(project)) ?? 'null') as Partial<TrainForm> | null;
-    if (stored && typeof stored.mode === 'string') return { ...DEFAULT_FORM, ...stored, augment: { ...DEFAULT_FORM.augment, ...stored.augment } };
+    const stored = JSON.parse(localStorage.getItem(storageKey(project)) ?? 'null') as Partial<TrainForm> | null;
+    if (stored && typeof stored.mode === 'string') return { ...DEFAULT_FORM, ...stored, augment: { ...DEFAULT_FORM.augment, ...stored.augment }, weights: readWeightsChoice(stored.weights) };
   } catch {
     // a damaged entry only costs the remembered form
   }
@@ -114,5 +124,9 @@ export function readTrainForm(project: string): TrainForm {
 }
 
 export function storeTrainForm(project: string, form: TrainForm): void {
-  sessionStorage.setItem(storageKey(project), JSON.stringify(form));
+  try {
+    localStorage.setItem(storageKey(project), JSON.stringify(form));
+  } catch {
+    // storage full or switched off: the form still works, it is only not remembered
+  }
 }

@@ -2,11 +2,13 @@
  * The live state of this project's runs, built from the train.* events. Events are kept per run id
  * from the moment the screen opens, because a run's first events (status, notes, progress) can
  * arrive before train.start has answered with its id. A run already training when the screen opens
- * (another window, a reload) is picked up through train.active, runs.get and train.notes.
+ * (another window, a reload) is picked up through train.active, runs.get and train.notes. A run
+ * that ends is read back once for its baseline (is the kept model better than guessing?); a deleted
+ * run (runs.deleted) is forgotten.
  */
 import { useCallback, useEffect, useReducer } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
-import type { EpochRecord, RunStatus } from '../../../main/contract/calls-data';
+import type { EpochRecord, RunBaseline, RunStatus } from '../../../main/contract/calls-data';
 import type { TrainNote, TrainProgress, TrainStarted } from '../../../main/contract/calls-train';
 
 export interface LiveRun {
@@ -22,6 +24,8 @@ export interface LiveRun {
   started: Omit<TrainStarted, 'run'> | null;
   /** the backend the run's record names (what a picked-up run shows until it reports itself) */
   backend: string | null;
+  /** the kept model against guessing, read from the record once the run has ended (null before) */
+  baseline: RunBaseline | null;
 }
 
 type Action =
@@ -30,15 +34,21 @@ type Action =
   | { type: 'status'; runId: number; status: RunStatus; reason: string | null }
   | { type: 'note'; runId: number; note: TrainNote }
   | { type: 'started'; started: TrainStarted }
-  | { type: 'loaded'; run: LiveRun };
+  | { type: 'loaded'; run: LiveRun }
+  | { type: 'baseline'; runId: number; baseline: RunBaseline | null }
+  | { type: 'deleted'; runId: number };
 
 type State = Record<number, LiveRun>;
 
 function blank(runId: number): LiveRun {
-  return { runId, status: 'running', reason: null, epochs: null, progress: null, records: [], bestEpoch: null, notes: [], started: null, backend: null };
+  return { runId, status: 'running', reason: null, epochs: null, progress: null, records: [], bestEpoch: null, notes: [], started: null, backend: null, baseline: null };
 }
 
 function reduce(state: State, action: Action): State {
+  if (action.type === 'deleted') {
+    const { [action.runId]: _gone, ...rest } = state;
+    return rest;
+  }
   const runId = action.type === 'progress' ? action.progress.runId : action.type === 'started' ? action.started.run.id : action.type === 'loaded' ? action.run.runId : action.runId;
   const run = state[runId] ?? blank(runId);
   let next: LiveRun;
@@ -71,6 +81,9 @@ function reduce(state: State, action: Action): State {
       // What was read back is older than anything the events said since: events win.
       next = { ...action.run, progress: run.progress ?? action.run.progress, notes: run.notes.length ? run.notes : action.run.notes, records: run.records.length >= action.run.records.length ? run.records : action.run.records };
       break;
+    case 'baseline':
+      next = { ...run, baseline: action.baseline };
+      break;
   }
   return { ...state, [runId]: next };
 }
@@ -88,14 +101,19 @@ export function useLiveRuns(project: string, onRunEnded: (runId: number) => void
     if (e.project !== project) return;
     dispatch({ type: 'status', ...e });
     onRunEnded(e.runId);
+    client.call('runs.get', { project, id: e.runId }).then(
+      ({ run }) => dispatch({ type: 'baseline', runId: e.runId, baseline: run.baseline }),
+      (err) => reportError(err, `Cannot read run #${e.runId}`),
+    );
   });
+  useEvent('runs.deleted', (e) => e.project === project && dispatch({ type: 'deleted', runId: e.runId }));
 
   /** Read a run's epochs, notes and status from the project (for a run this screen did not start). */
   const load = useCallback(
     async (runId: number, progress: TrainProgress | null = null) => {
       const [{ run, epochs }, { notes }] = await Promise.all([client.call('runs.get', { project, id: runId }), client.call('train.notes', { project, runId })]);
       const planned = typeof run.config.epochs === 'number' ? run.config.epochs : null;
-      dispatch({ type: 'loaded', run: { ...blank(runId), status: run.status, reason: run.reason, epochs: planned, progress, records: epochs, bestEpoch: run.bestEpoch, notes, backend: run.backend } });
+      dispatch({ type: 'loaded', run: { ...blank(runId), status: run.status, reason: run.reason, epochs: planned, progress, records: epochs, bestEpoch: run.bestEpoch, notes, backend: run.backend, baseline: run.baseline } });
     },
     [client, project],
   );

@@ -1,0 +1,345 @@
+/**
+ * Does the default recipe learn? On small generated data sets of several kinds, our default
+ * (EfficientNet from scratch, full mode, every training option left to the recipe) against two
+ * baselines written here in TF.js on the same backend: a logistic regression on raw pixels and a
+ * two-layer CNN. The same split (val 0.2 for choosing the epoch, test 0.2 for the score) and the
+ * same wall-clock budget: each baseline trains, epoch after epoch, for as long as our default run
+ * took (its data pipeline, validation and checkpoints included), and is scored at its best
+ * validation epoch, as our run keeps its best epoch.
+ *
+ *   npm run bench -- recipe [--per-class 40] [--model phi=-8] [--sets tiny-gray,textures,shapes,imbalanced]
+ *                           [--max-seconds 40] [--backend cpu] [--fixed]
+ *
+ * --max-seconds caps our run (it is cancelled and scored at its best epoch, like a finished run);
+ * on two shared CPU cores the recipe's full schedule takes minutes per set, so the default cap
+ * keeps the whole bench to about ten minutes; raise it to see the full schedule.
+ * --fixed adds the fixed ImageNet defaults (no data profile: today's behaviour) as a fourth arm, in the same budget.
+ * A pretrained start is not measured: there are no real pretrained weights on this machine and
+ * nothing may be downloaded, and a backbone "pretrained" by this bench on another generated set
+ * in seconds would say nothing about ImageNet weights.
+ * Output: one JSON line per arm and set, then a summary line. Sets are cached in .cache/bench-recipe.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { TrainOptions } from '../../main/contract/calls-train';
+import type { BackendName } from '../../main/contract/calls-backend';
+import { useBackend, type ActiveBackend } from '../../main/backend/tfjs-backend';
+import { importFolder } from '../../main/dataset/import-folder';
+import { preprocessForInference } from '../../main/dataset/image-pixels';
+import { mulberry32 } from '../../main/dataset/sample';
+import { splitProject } from '../../main/dataset/split';
+import { splitImages } from '../../main/eval/evaluate-run';
+import { loadModelFolder } from '../../main/model/manager/model-folder';
+import { ProjectRegistry, type ProjectHandle } from '../../main/project/registry';
+import { createRun, getRun, runHistory } from '../../main/project/runs';
+import { epochDirName } from '../../main/train/checkpoint';
+import { resolveTrainConfig } from '../../main/train/config';
+import { RunControl } from '../../main/train/control';
+import { checkTrainable } from '../../main/train/data/trainable';
+import { profileTrainingData } from '../../main/train/recipe-data';
+import { trainRun } from '../../main/train/train-run';
+import { makeTempDir, removeDir } from '../fixtures/temp';
+import { cacheDir, emit, log, machine, option, round } from './lib/report';
+
+// ---------- generated data sets ----------
+
+type Random = () => number;
+interface SetSpec {
+  name: string;
+  what: string;
+  size: number;
+  channels: 1 | 3;
+  classes: string[];
+  /** images of class k relative to --per-class */
+  share?: number[];
+  draw(className: string, random: Random): Uint8Array | string;
+}
+
+const SHAPES = ['circle', 'square', 'triangle', 'cross'];
+
+function shapeElement(shape: string, cx: number, cy: number, r: number, stroke: number): string {
+  if (shape === 'circle') return `<circle cx="${cx}" cy="${cy}" r="${r}"/>`;
+  if (shape === 'square') return `<rect x="${cx - r}" y="${cy - r}" width="${2 * r}" height="${2 * r}"/>`;
+  if (shape === 'triangle') return `<polygon points="${cx},${cy - r} ${cx - r},${cy + r} ${cx + r},${cy + r}"/>`;
+  return `<g stroke-width="${stroke}" stroke-linecap="round"><line x1="${cx - r}" y1="${cy - r}" x2="${cx + r}" y2="${cy + r}"/><line x1="${cx + r}" y1="${cy - r}" x2="${cx - r}" y2="${cy + r}"/></g>`;
+}
+
+/** an SVG of one shape at a random place, size and colour on a random background, with `clutter` random lines */
+function shapeSvg(size: number, shape: string, random: Random, clutter: number, grey: boolean): string {
+  const colour = () => (grey ? `hsl(0,0%,${Math.round(random() * 100)}%)` : `hsl(${Math.round(random() * 360)},${50 + Math.round(random() * 50)}%,${30 + Math.round(random() * 40)}%)`);
+  const r = size * (0.18 + random() * 0.14);
+  const cx = r + 1 + random() * (size - 2 * r - 2);
+  const cy = r + 1 + random() * (size - 2 * r - 2);
+  const stroke = Math.max(2, r / 3);
+  let lines = '';
+  for (let i = 0; i < clutter; i++) lines += `<line x1="${random() * size}" y1="${random() * size}" x2="${random() * size}" y2="${random() * size}" stroke="${colour()}" stroke-width="${1 + random()}"/>`;
+  // the shape's colour keeps a contrast with the background, or the class would sometimes be invisible
+  const light = random() < 0.5;
+  const background = grey ? `hsl(0,0%,${light ? 70 + Math.round(random() * 30) : Math.round(random() * 30)}%)` : colour();
+  const fill = grey ? `hsl(0,0%,${light ? Math.round(random() * 35) : 65 + Math.round(random() * 35)}%)` : colour();
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}"><rect width="${size}" height="${size}" fill="${background}"/>${lines}<g fill="${fill}" stroke="${fill}">${shapeElement(shape, cx, cy, r, stroke)}</g></svg>`;
+}
+
+/** a colour texture: two random colours in stripes (horizontal, vertical, diagonal), a checkerboard or dots */
+function texture(size: number, kind: string, random: Random): Uint8Array {
+  const a = [random() * 255, random() * 255, random() * 255];
+  const b = a.map((v) => (v + 80 + random() * 95) % 255);
+  const period = 4 + random() * 6;
+  const phase = random() * period;
+  const direction = random() < 0.5 ? 1 : -1;
+  const out = new Uint8Array(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      let on: boolean;
+      const u = (x + phase) / period;
+      const v = (y + phase) / period;
+      if (kind === 'horizontal') on = Math.floor(v) % 2 === 0;
+      else if (kind === 'vertical') on = Math.floor(u) % 2 === 0;
+      else if (kind === 'diagonal') on = Math.floor((x + direction * y + phase) / period) % 2 === 0;
+      else if (kind === 'checker') on = (Math.floor(u) + Math.floor(v)) % 2 === 0;
+      else on = (u % 1) ** 2 + (v % 1) ** 2 < 0.2;
+      const c = on ? a : b;
+      for (let ch = 0; ch < 3; ch++) out[(y * size + x) * 3 + ch] = Math.max(0, Math.min(255, c[ch] + (random() - 0.5) * 40));
+    }
+  }
+  return out;
+}
+
+const SETS: SetSpec[] = [
+  { name: 'tiny-gray', what: '28×28 grayscale PNG, 4 filled shapes, light on dark or dark on light, 1 clutter line', size: 28, channels: 1, classes: SHAPES, draw: (c, r) => shapeSvg(28, c, r, 1, true) },
+  { name: 'textures', what: '40×40 colour, 5 textures (stripes 3 ways, checker, dots) in random colours and periods', size: 40, channels: 3, classes: ['horizontal', 'vertical', 'diagonal', 'checker', 'dots'], draw: (c, r) => texture(40, c, r) },
+  { name: 'shapes', what: '64×64 colour, 4 shapes in random colours on random backgrounds, 3 clutter lines', size: 64, channels: 3, classes: SHAPES, draw: (c, r) => shapeSvg(64, c, r, 3, false) },
+  { name: 'imbalanced', what: '32×32 colour, 3 shapes with 2 : 1 : 1/3 of the images, 2 clutter lines', size: 32, channels: 3, classes: SHAPES.slice(0, 3), share: [2, 1, 1 / 3], draw: (c, r) => shapeSvg(32, c, r, 2, false) },
+];
+
+async function writeSet(spec: SetSpec, perClass: number, folder: string): Promise<void> {
+  const marker = path.join(folder, 'complete.json');
+  if (fs.existsSync(marker)) return;
+  fs.rmSync(folder, { recursive: true, force: true });
+  const random = mulberry32(spec.name.length * 7919 + perClass);
+  for (const [k, className] of spec.classes.entries()) {
+    const dir = path.join(folder, 'images', className);
+    fs.mkdirSync(dir, { recursive: true });
+    const count = Math.max(4, Math.round(perClass * (spec.share?.[k] ?? 1)));
+    for (let i = 0; i < count; i++) {
+      const drawn = spec.draw(className, random);
+      let image = typeof drawn === 'string' ? sharp(Buffer.from(drawn)) : sharp(Buffer.from(drawn), { raw: { width: spec.size, height: spec.size, channels: 3 } });
+      image = spec.channels === 1 ? image.toColourspace('b-w') : image.removeAlpha();
+      await image.png().toFile(path.join(dir, `${className}-${i}.png`));
+    }
+  }
+  fs.writeFileSync(marker, JSON.stringify({ perClass }));
+}
+
+// ---------- pixels of one split ----------
+
+interface SplitPixels {
+  x: Float32Array;
+  y: Int32Array;
+  count: number;
+}
+
+async function splitPixels(db: ProjectHandle['db'], split: 'train' | 'val' | 'test', classes: string[], resolution: number): Promise<SplitPixels> {
+  const images = splitImages(db, split);
+  const x = new Float32Array(images.length * resolution * resolution * 3);
+  const y = new Int32Array(images.length);
+  for (const [i, image] of images.entries()) {
+    x.set(await preprocessForInference(image.path, resolution), i * resolution * resolution * 3);
+    y[i] = classes.indexOf(image.className);
+  }
+  return { x, y, count: images.length };
+}
+
+interface Score {
+  accuracy: number;
+  /** mean recall over classes: what an imbalanced set needs */
+  balancedAccuracy: number;
+}
+
+function score(predicted: ArrayLike<number>, truth: Int32Array, classes: number): Score {
+  const hit = new Array(classes).fill(0);
+  const total = new Array(classes).fill(0);
+  let right = 0;
+  for (let i = 0; i < truth.length; i++) {
+    total[truth[i]]++;
+    if (predicted[i] === truth[i]) {
+      right++;
+      hit[truth[i]]++;
+    }
+  }
+  const recalls = total.map((n, k) => (n > 0 ? hit[k] / n : null)).filter((r): r is number => r !== null);
+  return { accuracy: right / truth.length, balancedAccuracy: recalls.reduce((a, b) => a + b, 0) / recalls.length };
+}
+
+function predictClasses(model: tfl.LayersModel, pixels: SplitPixels, resolution: number, scale: (x: tf.Tensor) => tf.Tensor): Int32Array {
+  return tf.tidy(() => {
+    const input = scale(tf.tensor4d(pixels.x, [pixels.count, resolution, resolution, 3]));
+    return tf.argMax(model.predict(input, { batchSize: 64 }) as tf.Tensor, -1).dataSync() as Int32Array;
+  });
+}
+
+// ---------- our default ----------
+
+interface OurResult {
+  seconds: number;
+  status: string;
+  reason: string;
+  epochs: number;
+  config: Record<string, unknown>;
+  recipe: string[];
+  /** null: not one epoch finished within the budget, so there is no model to score */
+  test: Score | null;
+  /** per epoch: [validation accuracy, seconds of the epoch, training images/s] */
+  curve: [number | null, number, number][];
+}
+
+async function trainOurs(project: { handle: ProjectHandle; registry: ProjectRegistry; file: string }, backend: ActiveBackend, options: Record<string, unknown>, useProfile: boolean, maxSeconds: number): Promise<OurResult> {
+  const { db } = project.handle;
+  const trainable = checkTrainable(project.handle);
+  const profile = useProfile ? profileTrainingData(db) : null;
+  const { config, variant, recipe } = resolveTrainConfig(TrainOptions.parse({ mode: 'full', ...options }), trainable.classes, profile);
+  const run = createRun(db, { config, variant: variant.id, resolution: config.resolution, classes: config.classes, backend: config.backend });
+  const control = new RunControl();
+  const timer = setTimeout(() => control.cancel(`the bench's cap of ${maxSeconds} s`), maxSeconds * 1000);
+  const checkpointRoot = project.registry.sideFolder(project.file, `runs/${run.id}`);
+  const started = performance.now();
+  let epochsDone = 0;
+  const result = await trainRun({
+    db,
+    runId: run.id,
+    checkpointRoot,
+    backend,
+    resume: false,
+    control,
+    reporter: { started: () => undefined, progress: () => undefined, epoch: () => void epochsDone++, status: () => undefined, note: () => undefined },
+  });
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  // a run stopped by the cap keeps its best epoch's checkpoint: score that, as a finished run would
+  const best = getRun(db, run.id).bestEpoch;
+  const modelDir = result.modelDir ?? (best === null ? null : path.join(checkpointRoot, epochDirName(best)));
+  const { classes: _classes, ...shown } = config;
+  let scored: Score | null = null;
+  if (modelDir) {
+    const { model } = await loadModelFolder(modelDir);
+    const test = await splitPixels(db, 'test', config.classes, config.resolution);
+    scored = score(predictClasses(model, test, config.resolution, (x) => x), test.y, config.classes.length);
+    model.dispose();
+  }
+  const curve = runHistory(db, run.id).map((e): [number | null, number, number] => [e.valAcc === null ? null : round(e.valAcc, 3), round(e.seconds, 2), round(e.imagesPerSecond)]);
+  return { seconds, status: result.status, reason: result.reason, epochs: epochsDone, config: shown, recipe, test: scored, curve };
+}
+
+// ---------- baselines ----------
+
+function logisticRegression(resolution: number, classes: number): tfl.LayersModel {
+  const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [resolution, resolution, 3] }), tfl.layers.dense({ units: classes, activation: 'softmax' })] });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  return model;
+}
+
+function twoLayerCnn(resolution: number, classes: number): tfl.LayersModel {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [resolution, resolution, 3], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: classes, activation: 'softmax' }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  return model;
+}
+
+interface BaselineResult {
+  seconds: number;
+  epochs: number;
+  bestEpoch: number;
+  val: number;
+  test: Score;
+}
+
+/** Epochs (batch 32, shuffled, no augmentation) until `budget` seconds are spent; the test score of the best validation epoch. */
+async function trainBaseline(make: (r: number, k: number) => tfl.LayersModel, db: ProjectHandle['db'], classes: string[], resolution: number, budget: number): Promise<BaselineResult> {
+  const started = performance.now();
+  const [train, val, test] = [await splitPixels(db, 'train', classes, resolution), await splitPixels(db, 'val', classes, resolution), await splitPixels(db, 'test', classes, resolution)];
+  const scale = (x: tf.Tensor) => tf.sub(tf.div(x, 127.5), 1);
+  const model = make(resolution, classes.length);
+  const xs = tf.tidy(() => scale(tf.tensor4d(train.x, [train.count, resolution, resolution, 3])));
+  const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(train.y, 'int32'), classes.length));
+  let best = { epoch: -1, val: -1, test: { accuracy: 0, balancedAccuracy: 0 } as Score };
+  let epoch = 0;
+  const elapsed = () => (performance.now() - started) / 1000;
+  while (epoch === 0 || elapsed() < budget) {
+    await model.fit(xs, ys, { batchSize: 32, epochs: 1, shuffle: true, verbose: 0 });
+    const valScore = score(predictClasses(model, val, resolution, scale), val.y, classes.length).accuracy;
+    if (valScore > best.val) best = { epoch, val: valScore, test: score(predictClasses(model, test, resolution, scale), test.y, classes.length) };
+    epoch++;
+  }
+  const seconds = elapsed();
+  xs.dispose();
+  ys.dispose();
+  model.dispose();
+  return { seconds, epochs: epoch, bestEpoch: best.epoch, val: best.val, test: best.test };
+}
+
+// ---------- the run ----------
+
+export async function run(args: string[]): Promise<void> {
+  const text = (name: string, fallback: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
+  const perClass = option(args, 'per-class', 40);
+  const maxSeconds = option(args, 'max-seconds', 40);
+  const model = text('model', 'phi=-8');
+  const backendName = text('backend', 'cpu') as BackendName;
+  const names = text('sets', SETS.map((s) => s.name).join(',')).split(',');
+  const sets = names.map((n) => SETS.find((s) => s.name === n) ?? (() => { throw new Error(`unknown set "${n}"; sets: ${SETS.map((s) => s.name).join(', ')}`); })());
+  const backend = await useBackend(backendName);
+  const common = { bench: 'recipe', model, perClass, backend: backend.name, ...machine() };
+  const tmp = makeTempDir('bench-recipe');
+  process.env.EFFITUNE_HOME ??= path.join(tmp, 'home');
+  const summary: Record<string, unknown>[] = [];
+  try {
+    for (const spec of sets) {
+      const folder = path.join(cacheDir('bench-recipe'), `${spec.name}-${perClass}`);
+      await writeSet(spec, perClass, folder);
+      const registry = new ProjectRegistry(path.join(tmp, 'home'));
+      const file = path.join(tmp, `${spec.name}.effitune`);
+      registry.create(file);
+      const handle = registry.get(file);
+      await importFolder(handle, { folder: path.join(folder, 'images'), labelsFromFolders: true, jobId: 'bench' });
+      splitProject(handle, { val: 0.2, test: 0.2, seed: 1 });
+      const project = { handle, registry, file };
+      const classes = checkTrainable(handle).classes.map((c) => c.name);
+      const counts = { train: splitImages(handle.db, 'train').length, val: splitImages(handle.db, 'val').length, test: splitImages(handle.db, 'test').length };
+      log(`${spec.name}: ${spec.what}; ${JSON.stringify(counts)}`);
+
+      const ours = await trainOurs(project, backend, { model }, true, maxSeconds);
+      emit({ ...common, set: spec.name, arm: 'default', ...counts, seconds: round(ours.seconds), epochs: ours.epochs, status: ours.status, test: ours.test, config: ours.config, recipe: ours.recipe, curve: ours.curve });
+      const budget = ours.seconds;
+      const accuracy = (s: Score | null) => (s === null ? null : round(s.accuracy, 3));
+      const row: Record<string, unknown> = { set: spec.name, budgetSeconds: round(budget), default: accuracy(ours.test), defaultBalanced: ours.test && round(ours.test.balancedAccuracy, 3) };
+      for (const [arm, make] of [['logistic', logisticRegression], ['cnn2', twoLayerCnn]] as const) {
+        const b = await trainBaseline(make, handle.db, classes, spec.size, budget);
+        emit({ ...common, set: spec.name, arm, ...counts, seconds: round(b.seconds), epochs: b.epochs, bestEpoch: b.bestEpoch, resolution: spec.size, test: b.test });
+        row[arm] = round(b.test.accuracy, 3);
+        row[`${arm}Balanced`] = round(b.test.balancedAccuracy, 3);
+      }
+      if (args.includes('--fixed')) {
+        const fixed = await trainOurs(project, backend, { model }, false, budget);
+        emit({ ...common, set: spec.name, arm: 'fixed-imagenet-defaults', ...counts, seconds: round(fixed.seconds), epochs: fixed.epochs, status: fixed.status, test: fixed.test, config: fixed.config, curve: fixed.curve });
+        row.fixedDefaults = accuracy(fixed.test);
+      }
+      row.defaultBeatsBoth = ours.test !== null && ours.test.accuracy > (row.logistic as number) && ours.test.accuracy > (row.cnn2 as number);
+      summary.push(row);
+      registry.closeAll();
+    }
+  } finally {
+    removeDir(tmp);
+  }
+  emit({ ...common, summary: true, maxSeconds, sets: summary, note: "accuracy on the test split (0.2); every other arm had the default run's wall-clock time; null: no epoch finished in it" });
+}
