@@ -1,5 +1,5 @@
 /**
- * What Evaluate and Assist choose for the user, in browser mode in a real Chromium (issue 12): a
+ * What Evaluate and Assist choose for the user, in browser mode in a real Chromium: a
  * project with a trained run and a newer run that learned nothing (one epoch at a learning rate of
  * 1e-7). Evaluate and Assist open the best run by validation, not the newest, and say so; the
  * averages say how undefined values count and equal the engine's; the page scrolls in one place

@@ -74,7 +74,7 @@ describe('confusion matrix and per-class scores', () => {
   });
 
   it('a model that predicts one class for everything: macro F1 is not above both macro precision and recall', () => {
-    // 10 balanced classes of 6 images, all predicted as class 0 (the tryout in issue 12: macro F1 was 0.182, P and R 0.100)
+    // 10 balanced classes of 6 images, all predicted as class 0 (a tryout's degenerate model: under the old convention macro F1 was 0.182, above P and R 0.100)
     const classes = 10;
     const pairs = Array.from({ length: classes * 6 }, (_, i) => ({ truth: i % classes, predicted: 0 }));
     const { macro, weighted } = averageScores(classScores(confusionMatrix(pairs, classes), NAMES_10));

@@ -69,7 +69,7 @@ describe('above chance', () => {
 });
 
 describe('comparing configurations', () => {
-  it('names the settings in words and rounds the values (issue 12: augment.ratioMax 1.3333333333333333)', () => {
+  it('names the settings in words and rounds the values (augment.ratioMax 1.3333333333333333 reads as a rounded value)', () => {
     const rows = configDiff({ epochs: 10, lr: 0.003, augment: { ratioMax: 4 / 3, flip: true } }, { epochs: 1, lr: 1e-7, augment: { ratioMax: 4 / 3, flip: false } });
     const byKey = new Map(rows.map((r) => [r.key, r]));
     expect(byKey.get('augment.ratioMax')).toEqual({ key: 'augment.ratioMax', label: 'augmentation: crop aspect ratio, max', a: '1.333', b: '1.333', differs: false });
