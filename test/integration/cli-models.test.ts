@@ -20,9 +20,10 @@ import { buildEfficientNet } from '../../main/model/builder';
 import { importWeights } from '../../main/model/weights/import';
 import { preprocessForInference } from '../../main/dataset/image-pixels';
 import { calibrateBatchNorm, randomB0, seededRandom, testImages } from '../fixtures/model/reference-efficientnet';
-import { IMAGENET_MEAN, IMAGENET_STD, timmTensors, writeKerasH5, writeSafetensors, type KerasLayer } from '../fixtures/model/weight-files';
+import { IMAGENET_MEAN, IMAGENET_STD, timmTensors, writeKerasH5, writeSafetensors } from '../fixtures/model/weight-files';
 import { effitune as spawnEffitune, onlyJson } from '../fixtures/cli-runner';
 import { makeTempDir, removeDir } from '../fixtures/temp';
+import { kerasLayersOfModel as kerasLayersOf } from '../fixtures/model/tiny-weights-file';
 
 // Each run starts Node + tsx + TensorFlow.js; on two busy CPU cores that alone can take seconds.
 const SLOW = 120_000;
@@ -73,27 +74,6 @@ function calibrateBatchNormOn(model: tfl.LayersModel, images: tf.Tensor4D, seed:
   }
 }
 
-/** The model's layers as keras applications' .h5 stores them (with its std-in-variance Normalization). */
-function kerasLayersOf(model: tfl.LayersModel): KerasLayer[] {
-  const layers: KerasLayer[] = [
-    {
-      name: 'normalization',
-      weights: [
-        { name: 'mean', shape: [3], data: Float32Array.from(IMAGENET_MEAN) },
-        { name: 'variance', shape: [3], data: Float32Array.from(IMAGENET_STD) },
-        { name: 'count', shape: [], data: Float32Array.of(0) },
-      ],
-    },
-  ];
-  for (const layer of model.layers) {
-    if (layer.name === 'preprocess' || layer.weights.length === 0) continue;
-    layers.push({
-      name: layer.name,
-      weights: layer.weights.map((w) => ({ name: w.originalName.split('/').pop()!, shape: w.shape as number[], data: w.read().dataSync() as Float32Array })),
-    });
-  }
-  return layers;
-}
 
 function predictInProcess(model: tfl.LayersModel, data: Float32Array, size: number): number[][] {
   const n = data.length / (size * size * 3);

@@ -18,8 +18,9 @@ import { catalogueAt, catalogueWithStatus, findPretrained, PRETRAINED_FILES, typ
 import { WeightsStore, type DownloadProgress } from '../../main/model/manager/weights-store';
 import { importWeights } from '../../main/model/weights/import';
 import { randomB0 } from '../fixtures/model/reference-efficientnet';
-import { IMAGENET_MEAN, IMAGENET_STD, timmTensors, writeKerasH5, writeSafetensors, type KerasLayer } from '../fixtures/model/weight-files';
+import { IMAGENET_MEAN, IMAGENET_STD, timmTensors, writeKerasH5, writeSafetensors } from '../fixtures/model/weight-files';
 import { makeTempDir, removeDir } from '../fixtures/temp';
+import { kerasLayersOfModel as kerasLayersOf } from '../fixtures/model/tiny-weights-file';
 
 // ---------- a file server with the failure modes a download meets ----------
 
@@ -320,27 +321,6 @@ describe('download', () => {
 
 // ---------- import from file ----------
 
-/** The Keras layers (names and weights) of a built model, as keras applications' .h5 stores them. */
-function kerasLayersOf(model: tfl.LayersModel): KerasLayer[] {
-  const layers: KerasLayer[] = [
-    {
-      name: 'normalization',
-      weights: [
-        { name: 'mean', shape: [3], data: Float32Array.from(IMAGENET_MEAN) },
-        { name: 'variance', shape: [3], data: Float32Array.from(IMAGENET_STD) },
-        { name: 'count', shape: [], data: Float32Array.of(0) },
-      ],
-    },
-  ];
-  for (const layer of model.layers) {
-    if (layer.name === 'preprocess' || layer.weights.length === 0) continue;
-    layers.push({
-      name: layer.name,
-      weights: layer.weights.map((w) => ({ name: w.originalName.split('/').pop()!, shape: w.shape as number[], data: w.read().dataSync() as Float32Array })),
-    });
-  }
-  return layers;
-}
 
 describe('importFile', () => {
   it('checks a Keras .h5 by building the model, then copies it into the cache once', async () => {
