@@ -10,18 +10,14 @@ import type { trainCalls } from '../contract/calls-train';
 import type { HandlersOf } from './handler';
 import type { Service } from './service';
 import { getRun } from '../project/runs';
-import { checkNewRun } from '../train/new-run';
 import { runNotes } from '../train/run-notes';
 
 export function trainHandlers(service: Service): HandlersOf<typeof trainCalls> {
   const { trainings, estimator } = service;
   return {
     'train.start': ({ project, ...options }) => trainings.start(project, options),
-    'train.estimate': ({ project, ...options }) => {
-      // refused exactly as train.start would refuse it (a head run on a random backbone, ...), before measuring
-      checkNewRun(service.projects.get(project), options);
-      return estimator.estimate(project, options);
-    },
+    // refused exactly as train.start would refuse it (the estimator makes the run's own checks first)
+    'train.estimate': ({ project, ...options }) => estimator.estimate(project, options),
     'train.estimateCancel': () => ({ cancelled: estimator.cancel() }),
     'train.pause': async ({ project, runId }) => ({ run: await trainings.pause(project, runId) }),
     'train.resume': ({ project, runId, backend }) => trainings.resume(project, runId, backend),

@@ -22,9 +22,8 @@ import { getVariant, type VariantSpec } from '../model/variants';
 import type { Database } from '../project/database';
 import type { ProjectRegistry } from '../project/registry';
 import { listRuns } from '../project/runs';
-import { resolveTrainConfig, type ParsedTrainOptions } from './config';
-import { checkTrainable } from './data/trainable';
-import { profileTrainingData } from './recipe-data';
+import type { ParsedTrainOptions } from './config';
+import { checkNewRun } from './new-run';
 import { EstimateAnswer, type BackendInfo, type EstimateRequest, type Measurement } from './estimate-protocol';
 import { chooseBatchSize, formatBytes, stepMemoryBytes } from './memory';
 import { plannedTopStart } from './top-start';
@@ -82,11 +81,8 @@ export class Estimator {
 
   async estimate(project: string, options: ParsedTrainOptions): Promise<TrainEstimate> {
     const handle = this.options.projects.get(project);
-    // the same checks, in the same order, as train.start (new-run.ts)
-    getVariant(options.model);
-    const trainable = checkTrainable(handle);
-    // the same defaults a run of these options gets, fitted to the project's images (recipe.ts)
-    const { config, variant } = resolveTrainConfig(options, trainable.classes, profileTrainingData(handle.db));
+    // the same checks, in the same order, and the same defaults (fitted to the project's images) as train.start
+    const { config, variant, trainable } = checkNewRun(handle, options);
     const requested = options.backend ?? 'auto';
 
     let found = this.cached(handle.path, config, variant, requested, trainable.train);
