@@ -23,7 +23,7 @@ const resolve = (options: Record<string, unknown>, data: DataProfile | null, cla
 describe('the recipe fitted to the data', () => {
   it('small grayscale images from scratch: their own size, mild crops, no saturation jitter, epochs and rate from the data size', () => {
     const { config, recipe } = resolve({}, grayTiny);
-    expect(config).toMatchObject({ resolution: 32, batch: 16, epochs: 32, patience: 5, warmupEpochs: 1, lr: 2e-3 });
+    expect(config).toMatchObject({ resolution: 32, batch: 16, epochs: 32, patience: 5, warmupEpochs: 1, lr: 5e-3, labelSmoothing: 0, dropConnect: 0, dropout: 0.1 });
     expect(config.augment).toMatchObject({ randomCrop: true, scaleMin: 0.7, ratioMin: 0.9, saturation: 0, brightness: 0.2, contrast: 0.2, flip: true });
     expect(config.recipe).toEqual(recipe);
     const words = recipe.join('\n');
@@ -31,7 +31,8 @@ describe('the recipe fitted to the data', () => {
     expect(words).toMatch(/mild crops \(at least 70 % of the area/);
     expect(words).toMatch(/no saturation jitter: the images are grayscale \(file headers/);
     expect(words).toMatch(/32 epochs: from scratch .* 500 training images make 32 steps per epoch at batch 16/);
-    expect(words).toMatch(/learning rate 2e-3/);
+    expect(words).toMatch(/learning rate 0.005/);
+    expect(words).toMatch(/no label smoothing, no stochastic depth, dropout 0.1 instead of 0.2: a short run from scratch on 500 images underfits/);
     expect(words).toMatch(/batch 16: 500 training images \(under 1000\)/);
     // a tiny set: batch 8, the most epochs, a longer warm-up and patience
     const tiny = resolve({}, grayTiny, [{ name: 'a', train: 30 }, { name: 'b', train: 26 }]).config;
@@ -39,10 +40,10 @@ describe('the recipe fitted to the data', () => {
   });
 
   it('what the caller sets wins, and the reasons leave it out', () => {
-    const { config, recipe } = resolve({ resolution: 64, epochs: 12, lr: 1e-3, batch: 4, patience: 3, warmupEpochs: 0, augment: { scaleMin: 0.2, saturation: 0.1 } }, grayTiny);
-    expect(config).toMatchObject({ resolution: 64, epochs: 12, lr: 1e-3, batch: 4, patience: 3, warmupEpochs: 0 });
+    const { config, recipe } = resolve({ resolution: 64, epochs: 12, lr: 1e-3, batch: 4, patience: 3, warmupEpochs: 0, labelSmoothing: 0.1, dropout: 0.3, dropConnect: 0.2, augment: { scaleMin: 0.2, saturation: 0.1 } }, grayTiny);
+    expect(config).toMatchObject({ resolution: 64, epochs: 12, lr: 1e-3, batch: 4, patience: 3, warmupEpochs: 0, labelSmoothing: 0.1, dropout: 0.3, dropConnect: 0.2 });
     expect(config.augment).toMatchObject({ scaleMin: 0.2, saturation: 0.1, ratioMin: 0.75, ratioMax: 4 / 3, brightness: 0.2 });
-    expect(recipe.join('\n')).not.toMatch(/resolution|epochs|learning rate|crops|saturation|batch/);
+    expect(recipe.join('\n')).not.toMatch(/resolution|epochs|learning rate|crops|saturation|batch|smoothing|stochastic|dropout/);
     expect(resolve({ augment: false }, grayTiny).config.augment).toBe(false);
   });
 
