@@ -100,6 +100,7 @@ export const exportCalls = {
       paths: z.array(z.string().trim().min(1)).min(1, 'give at least one image file or folder'),
       top: z.number().int().min(1).max(100).default(5),
       csv: z.string().trim().min(1).optional().describe('also write the predictions to this CSV file'),
+      force: z.boolean().default(false).describe('replace an existing CSV file (a plain file only; never a folder)'),
       provider: ProviderName.optional().describe('force an ONNX Runtime execution provider; default: the best that loads on real hardware'),
     }),
     z.object({
