@@ -2,7 +2,7 @@
  * Exit codes of the CLI, so scripts can tell a typo from a missing file from a crash.
  * They are documented in `effitune help`.
  */
-import type { ErrorCode } from '../contract/contract';
+import { ErrorCode } from '../contract/contract';
 
 export const EXIT = {
   ok: 0,
@@ -27,6 +27,17 @@ const BY_ERROR_CODE: Record<ErrorCode, number> = {
 
 export function exitCodeOf(code: ErrorCode): number {
   return BY_ERROR_CODE[code] ?? EXIT.internal;
+}
+
+/**
+ * How a run that ended while the command waited exits: completed 0, cancelled 130, failed by what
+ * failed it (a full disk: 4, like any other call's io_error), else 5 (a crash, a bug).
+ */
+export function exitCodeOfRun(status: string, failureCode?: string): number {
+  if (status === 'completed') return EXIT.ok;
+  if (status === 'cancelled') return EXIT.interrupted;
+  const code = ErrorCode.safeParse(failureCode);
+  return code.success ? exitCodeOf(code.data) : EXIT.internal;
 }
 
 export const EXIT_CODE_HELP = [

@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { call, ProjectPath, SplitName } from './define';
 
+/** Far more than anyone types into a search box; SQLite refuses LIKE patterns past 50,000 bytes. */
+export const MAX_SEARCH_LENGTH = 1000;
+
 export const ImageStatus = z.enum(['ok', 'rejected', 'duplicate']);
 export type ImageStatus = z.infer<typeof ImageStatus>;
 
@@ -14,7 +17,11 @@ export const ImageFilter = z.object({
   status: ImageStatus.optional().describe('default: ok'),
   missing: z.boolean().optional(),
   split: SplitName.optional(),
-  search: z.string().optional().describe('substring of the path'),
+  search: z
+    .string()
+    .max(MAX_SEARCH_LENGTH, `a search is at most ${MAX_SEARCH_LENGTH} characters (a part of the image path)`)
+    .optional()
+    .describe('substring of the path'),
   excluded: z.boolean().optional().describe('true: only images excluded from training; false: only the others; default: both'),
 });
 export type ImageFilter = z.infer<typeof ImageFilter>;

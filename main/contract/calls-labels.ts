@@ -12,13 +12,45 @@ import { call, ProjectPath, SplitName } from './define';
 export const ClassRef = z.union([z.number().int(), z.string().trim().min(1, 'class name is required')]);
 export type ClassRef = z.infer<typeof ClassRef>;
 
+/**
+ * Characters a class name may not hold: slashes (it becomes a folder name on export), control
+ * characters (Cc), and invisible format characters (Cf) and line/paragraph separators, among them
+ * the bidi overrides and isolates (U+202A..U+202E, U+2066..U+2069) and marks (U+200E/F) that make
+ * a name read differently from what it is in lists, CSV files and folder names. The zero-width
+ * joiner and non-joiner (U+200C/D) stay allowed: Persian, Indic scripts and emoji need them.
+ */
+const FORBIDDEN_IN_CLASS_NAME = /[/\\\p{Cc}\p{Zl}\p{Zp}]|(?![\u200c\u200d])\p{Cf}/u;
+
+/** A character as U+XXXX, so a message never carries the invisible character itself. */
+function codePointName(ch: string): string {
+  return `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** A name with its control and invisible characters written <U+XXXX>, safe to show in a message. */
+export function visibleName(name: string): string {
+  return name.replace(new RegExp(FORBIDDEN_IN_CLASS_NAME.source, 'gu'), (ch) => (ch === '/' || ch === '\\' ? ch : `<${codePointName(ch)}>`));
+}
+
+/** Why a (trimmed) name cannot be a class name, in words; undefined when it can. */
+export function classNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'class name must not be empty';
+  if (name.length > 100) return 'class name must be at most 100 characters';
+  const bad = FORBIDDEN_IN_CLASS_NAME.exec(name)?.[0];
+  if (bad === undefined) return undefined;
+  const rule = 'class name must not contain control characters or slashes (it becomes a folder name on export)';
+  if (bad === '/' || bad === '\\') return rule;
+  if (/\p{Cc}/u.test(bad)) return `${rule}; "${visibleName(name)}" has ${codePointName(bad)}`;
+  return `class name "${visibleName(name)}" must not contain invisible or text-direction characters (they make it read as something else); remove ${codePointName(bad)}`;
+}
+
 /** Trimmed, 1..100 characters, any language; unique ignoring case (checked by the handler). */
 export const ClassName = z
   .string()
   .trim()
-  .min(1, 'class name must not be empty')
-  .max(100, 'class name must be at most 100 characters')
-  .refine((s) => !/[\u0000-\u001f\u007f/\\]/.test(s), 'class name must not contain control characters or slashes (it becomes a folder name on export)');
+  .superRefine((name, ctx) => {
+    const problem = classNameProblem(name);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const Color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'colour must look like #1f77b4');
 

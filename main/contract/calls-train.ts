@@ -150,6 +150,10 @@ export const TrainOutcome = z.object({
     .nullable()
     .describe('metrics of the epoch whose weights the model keeps (the best one, else the last)'),
   modelDir: z.string().nullable().describe('TF.js model folder of the finished run (model.json + weights.bin)'),
+  failureCode: z
+    .string()
+    .optional()
+    .describe('a run that failed while this app trained it: the error code of why (io_error: the disk is full or failing; internal: a bug)'),
 });
 export type TrainOutcome = z.infer<typeof TrainOutcome>;
 

@@ -12,6 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApiError, type ImportProgress, type ImportResult } from '../contract/contract';
 import type { ProjectHandle } from '../project/registry';
+import { claimImport } from '../project/import-claim';
+import { isSqliteError, isUniqueConstraintRace, projectFileError } from '../project/storage-errors';
 import { inspectImage } from './inspect-image';
 import { ImportWriter, type ExistingImage } from './import-writer';
 import { scanFolder, type FoundFile } from './scan-folder';
@@ -44,7 +46,13 @@ export async function importFolder(handle: ProjectHandle, options: ImportFolderO
   projectsImporting.add(handle.path);
   try {
     await checkImportFolder(root);
-    return await new FolderImport(handle, root, options).run();
+    // another process importing into this project is refused here, before it can race us for rows
+    const claim = claimImport(handle.db, handle.path, root);
+    try {
+      return await new FolderImport(handle, root, options).run();
+    } finally {
+      claim.release();
+    }
   } finally {
     projectsImporting.delete(handle.path);
   }
@@ -90,11 +98,14 @@ class FolderImport {
   private phase: Phase = 'scanning';
   private lastProgress = -Infinity;
 
+  private readonly projectPath: string;
+
   constructor(
     handle: ProjectHandle,
     private readonly root: string,
     private readonly options: ImportFolderOptions,
   ) {
+    this.projectPath = handle.path;
     this.signal = options.signal ?? new AbortController().signal;
     this.concurrency = Math.max(1, options.concurrency ?? defaultImportConcurrency());
     this.writer = new ImportWriter(handle.db, ImportWriter.ensureSource(handle.db, root, options.labelsFromFolders));
@@ -127,7 +138,7 @@ class FolderImport {
       return this.result(cancelled, missing);
     } catch (err) {
       this.report('failed');
-      throw asApiError(err, this.root);
+      throw asApiError(err, this.root, this.projectPath);
     } finally {
       this.signal.removeEventListener('abort', onAbort);
     }
@@ -379,11 +390,14 @@ function fileKind(stat: fs.Stats): string {
   return 'not a plain file';
 }
 
-function asApiError(err: unknown, folder: string): ApiError {
+function asApiError(err: unknown, folder: string, project: string): ApiError {
   if (err instanceof ApiError) return err;
-  const code = (err as { code?: string }).code ?? '';
   const message = err instanceof Error ? err.message : String(err);
-  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) return new ApiError('io_error', `import of ${folder} stopped: cannot write the project (${message})`);
-  if (code === 'SQLITE_BUSY') return new ApiError('busy', `import of ${folder} stopped: the project is locked by another program (${message})`);
+  if (isUniqueConstraintRace(err)) {
+    return new ApiError('busy', `import of ${folder} stopped: another import into project ${project} wrote the same files at the same time (${message}); import again once it has finished`);
+  }
+  // the project file full, read-only, locked or damaged (file errors of single images never get here)
+  const fileError = isSqliteError(err) ? projectFileError(err, project, `import ${folder}`) : null;
+  if (fileError) return fileError;
   return new ApiError('internal', `import of ${folder} stopped: ${message}`);
 }

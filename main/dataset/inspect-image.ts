@@ -13,8 +13,8 @@ export const THUMBNAIL_SIZE = 256;
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif';
-const FORMAT_NAMES: Record<ImageFormat, string> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', gif: 'GIF', tiff: 'TIFF', avif: 'AVIF' };
-const SUPPORTED_WORDS = 'JPEG, PNG, WebP, GIF, TIFF or AVIF';
+export const FORMAT_NAMES: Record<ImageFormat, string> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', gif: 'GIF', tiff: 'TIFF', avif: 'AVIF' };
+export const SUPPORTED_WORDS = 'JPEG, PNG, WebP, GIF, TIFF or AVIF';
 
 export type Inspection =
   | { ok: true; format: ImageFormat; width: number; height: number; thumbnail: Buffer }

@@ -45,6 +45,12 @@ export class ArenaLayout {
   }
 }
 
+/** A part of `parent`: `length` elements from `offset` (elements) on. */
+export function subRange(parent: TensorRange, name: string, offset: number, length: number): TensorRange {
+  if (offset < 0 || offset + length > parent.length) throw new Error(`arena: ${name} (${offset}+${length}) lies outside ${parent.name} (${parent.length})`);
+  return { name, length, at: parent.at + offset };
+}
+
 /** The arena's GPU buffer and the one bind group every kernel of a plan uses. */
 export class Arena {
   readonly buffer: GPUBuffer;

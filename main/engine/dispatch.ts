@@ -24,6 +24,12 @@ export const ARENA_BINDING = '@group(0) @binding(0) var<storage, read_write> mem
 export const ENTRY_ARGS = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32';
 export const FLAT_WORKGROUP = 'let wg = wid.x + wid.y * nwg.x;';
 
+/** A number as a WGSL f32 literal that parses to the same float32 (`1` would be an integer in WGSL). */
+export function f32Literal(value: number): string {
+  if (!Number.isFinite(value)) throw new Error(`kernel constant ${value} is not a finite number`);
+  return `${Math.fround(value).toPrecision(9)}f`;
+}
+
 /** A tensor's element offset as a WGSL u32 literal. */
 export function at(t: TensorRange): string {
   return `${t.at}u`;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { ApiError } from '../contract/contract';
 import { migrations as projectMigrations } from './migrations';
+import { projectFileError } from './storage-errors';
 
 export type Database = BetterSqlite3.Database;
 
@@ -22,6 +23,7 @@ export interface OpenOptions {
 }
 
 export function openDatabase(file: string, options: OpenOptions): Database {
+  checkProjectPath(file);
   const resolved = path.resolve(file);
   const migrations = options.migrations ?? projectMigrations;
   return options.create ? createProjectFile(resolved, migrations) : openProjectFile(resolved, migrations);
@@ -148,11 +150,18 @@ function translate(err: unknown, file: string, action: 'open' | 'create'): ApiEr
   if (err instanceof ApiError) return err;
   const code = (err as { code?: string }).code ?? '';
   const message = err instanceof Error ? err.message : String(err);
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return new ApiError('not_a_project', `${file} is not an Effitune project or is damaged: ${message}`);
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return new ApiError('busy', `cannot ${action} project ${file}: it is locked by another program (${message})`);
-  if (code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') {
-    return new ApiError('io_error', `cannot ${action} project ${file}: ${message}`);
-  }
-  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_FULL') return new ApiError('io_error', `cannot ${action} project ${file}: ${message}`);
+  // a header that says SQLite over pages that are not: most likely some other file with the right name
+  if (code === 'SQLITE_NOTADB') return new ApiError('not_a_project', `${file} is not an Effitune project or is damaged: ${message}`);
+  const known = projectFileError(err, file, `${action} the project`);
+  if (known) return known;
   return new ApiError('internal', `cannot ${action} project ${file}: ${message}`);
+}
+
+/** Node refuses a path holding a NUL byte deep inside fs, and SQLite would cut it there and use another file. */
+export function checkProjectPath(file: string): void {
+  if (file.includes('\0')) throw nulInPath(file);
+}
+
+function nulInPath(file: string): ApiError {
+  return new ApiError('invalid_input', `project path "${file.replace(/\0/g, '\\0')}" contains a NUL byte (\\0), which no file name can hold`);
 }

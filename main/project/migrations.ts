@@ -242,6 +242,22 @@ export const migrations: readonly string[] = [
   )
   WHERE class_ids IS NOT NULL;
   `,
+  // 7 -> 8: label history by edit, so dropping an undone edit's rows (and the edit_id cleared when an
+  // old edit leaves the journal) finds them without reading the whole history
+  `
+  CREATE INDEX label_history_edit ON label_history(edit_id);
+  `,
+  // 8 -> 9: who trains a run (run-owner.ts): the trainer process and the app that started it, each
+  // a pid and the process's start mark, their host, and the trainer's heartbeat. A run left running
+  // or paused whose trainer and app are both gone is closed as resumable when it is next read.
+  `
+  ALTER TABLE runs ADD COLUMN trainer_host TEXT;
+  ALTER TABLE runs ADD COLUMN trainer_pid INTEGER;
+  ALTER TABLE runs ADD COLUMN trainer_start TEXT;
+  ALTER TABLE runs ADD COLUMN app_pid INTEGER;
+  ALTER TABLE runs ADD COLUMN app_start TEXT;
+  ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+  `,
 ];
 
 export const schemaVersion = migrations.length;

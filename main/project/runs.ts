@@ -3,14 +3,18 @@
  * ended, best epoch) and one row per finished epoch. The trainer writes them, the UI and CLI read
  * them. Every write is one transaction, so a trainer killed mid-write leaves a consistent record.
  * A run read back says whether its kept model beats guessing (RunBaseline); a finished run can be
- * deleted with its folder.
+ * deleted with its folder. A run whose trainer and app were both killed (or crashed together) would
+ * stay "running" for ever: its trainer records who owns it (claimRun, heartbeatRun), and reading
+ * it closes it as failed, resumable from its last finished epoch, once its owners are gone.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ApiError } from '../contract/contract';
 import { isFinalRunStatus, RunStatus, type EpochRecord, type RunBaseline, type RunRecord } from '../contract/calls-data';
 import type { Database } from './database';
 import { runFolderName } from './run-folders';
+import { markOfThisProcess, ownerIsGone, type RunOwner } from './run-owner';
 
 export interface NewRun {
   /** the training configuration; stored as JSON and handed back unchanged by getRun */
@@ -115,6 +119,7 @@ export interface DeletedRun {
  */
 export function deleteRun(handle: { db: Database; path: string }, id: number): DeletedRun {
   const { db } = handle;
+  closeAbandonedRuns(db, id);
   db.transaction(() => {
     const status = statusOf(db, id);
     if (!isFinalRunStatus(status)) {
@@ -209,6 +214,7 @@ export function discardEpochsAfter(db: Database, runId: number, epoch: number): 
 }
 
 export function getRun(db: Database, id: number): RunRecord {
+  closeAbandonedRuns(db, id);
   const row = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.id = ?`).get(id) as RunRow | undefined;
   if (!row) throw new ApiError('not_found', `there is no training run ${id} in this project`);
   return toRun(db, row);
@@ -225,6 +231,7 @@ function deletedRunIdFloor(db: Database): number {
 /** Runs newest first, optionally of one status. */
 export function listRuns(db: Database, options: { status?: RunStatus; limit?: number } = {}): RunRecord[] {
   const limit = options.limit ?? 100;
+  closeAbandonedRuns(db);
   const rows = (
     options.status
       ? db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.status = ? ORDER BY r.id DESC LIMIT ?`).all(options.status, limit)
@@ -238,6 +245,99 @@ export function runHistory(db: Database, runId: number): EpochRecord[] {
   statusOf(db, runId);
   const rows = db.prepare(`SELECT ${EPOCH_COLUMNS} FROM epochs WHERE run_id = ? ORDER BY epoch`).all(runId) as EpochRow[];
   return rows.map(toEpoch);
+}
+
+// ---------- who trains a run ----------
+
+/**
+ * The calling process, a trainer, takes the run: it, its parent (the app that started it) and a
+ * first heartbeat are recorded, so a reader can tell a live run from one whose processes are gone.
+ */
+export function claimRun(db: Database, id: number): void {
+  const { host, trainer, app } = markOfThisProcess();
+  db.transaction(() => {
+    statusOf(db, id);
+    db.prepare(`UPDATE runs SET trainer_host = ?, trainer_pid = ?, trainer_start = ?, app_pid = ?, app_start = ?, heartbeat_at = ? WHERE id = ?`).run(
+      host,
+      trainer.pid,
+      trainer.start,
+      app?.pid ?? null,
+      app?.start ?? null,
+      new Date().toISOString(),
+      id,
+    );
+  }).immediate();
+}
+
+/** The trainer says it is alive; false when the run is no longer this process's (another trainer took it). */
+export function heartbeatRun(db: Database, id: number): boolean {
+  return db.prepare('UPDATE runs SET heartbeat_at = ? WHERE id = ? AND trainer_pid = ? AND trainer_host = ?').run(new Date().toISOString(), id, process.pid, os.hostname()).changes > 0;
+}
+
+/** Who trains a run that is not final, and whether they are gone; null when no trainer recorded itself. */
+export function runOwner(db: Database, id: number): { owner: RunOwner; gone: boolean } | null {
+  const row = db.prepare(`SELECT status, ${OWNER_COLUMNS} FROM runs WHERE id = ?`).get(id) as OwnerRow | undefined;
+  if (!row || isFinalRunStatus(row.status) || row.trainer_pid === null) return null;
+  const owner = ownerOf(row);
+  return { owner, gone: ownerIsGone(owner) };
+}
+
+interface OwnerRow {
+  id: number;
+  status: RunStatus;
+  trainer_host: string | null;
+  trainer_pid: number | null;
+  trainer_start: string | null;
+  app_pid: number | null;
+  app_start: string | null;
+  heartbeat_at: string | null;
+}
+
+const OWNER_COLUMNS = 'id, trainer_host, trainer_pid, trainer_start, app_pid, app_start, heartbeat_at';
+
+function ownerOf(row: OwnerRow): RunOwner {
+  return {
+    host: row.trainer_host ?? '',
+    trainer: { pid: row.trainer_pid!, start: row.trainer_start },
+    app: row.app_pid === null ? null : { pid: row.app_pid, start: row.app_start },
+    heartbeatAt: row.heartbeat_at,
+  };
+}
+
+/**
+ * Close the runs (one, or all) left queued, running or paused by a trainer that is gone together
+ * with its app: failed, with the epoch a resume continues from. Decided again under the write lock,
+ * so a run another process has just resumed is never closed. Skipped inside a caller's transaction
+ * (a trainer writing its own run) and on a project that cannot be written (the run then reads as it
+ * is stored).
+ */
+function closeAbandonedRuns(db: Database, id?: number): void {
+  if (db.inTransaction || db.readonly) return;
+  const open = `SELECT status, ${OWNER_COLUMNS} FROM runs WHERE status IN ('queued', 'running', 'paused') AND trainer_pid IS NOT NULL`;
+  const candidates = (id === undefined ? db.prepare(open).all() : db.prepare(`${open} AND id = ?`).all(id)) as OwnerRow[];
+  for (const candidate of candidates) {
+    if (!ownerIsGone(ownerOf(candidate))) continue;
+    try {
+      db.transaction(() => {
+        const row = db.prepare(`${open} AND id = ?`).get(candidate.id) as OwnerRow | undefined;
+        if (!row || !ownerIsGone(ownerOf(row))) return;
+        const last = db.prepare('SELECT MAX(epoch) FROM epochs WHERE run_id = ?').pluck().get(row.id) as number | null;
+        const reason = `the trainer stopped without finishing (killed or crashed); resume to continue from epoch ${(last ?? -1) + 2}`;
+        const now = new Date().toISOString();
+        db.prepare(`UPDATE runs SET status = 'failed', reason = ?, updated_at = ?, finished_at = ? WHERE id = ?`).run(reason, now, now, row.id);
+        // the reason goes when the run trains again; the note keeps what happened (train/run-notes.ts reads it)
+        db.prepare(`INSERT INTO run_notes (run_id, at, kind, message) VALUES (?, ?, 'warning', ?)`).run(
+          row.id,
+          now,
+          `${reason} (it was ${row.status}; trainer pid ${row.trainer_pid}${row.app_pid === null ? '' : `, app pid ${row.app_pid}`} on ${row.trainer_host})`,
+        );
+      }).immediate();
+    } catch (err) {
+      // busy or read-only: the run reads as stored, and the next reader closes it
+      const code = (err as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') && !code.startsWith('SQLITE_READONLY')) throw err;
+    }
+  }
 }
 
 // ---------- rows ----------

@@ -22,6 +22,7 @@ import { ProcessPredictor } from '../eval/predictor-client';
 import type { DoorService } from './door-service';
 import type { HandlersOf } from './handler';
 import { JobRegistry } from './jobs';
+import { callError } from './call-errors';
 import { projectHandlers } from './handlers-project';
 import { importHandlers } from './handlers-import';
 import { imageHandlers } from './handlers-images';
@@ -85,7 +86,12 @@ export class Service implements DoorService {
     if (!isCallName(name)) throw new ApiError('not_found', `unknown call "${name}"; known calls: ${Object.keys(calls).join(', ')}`);
     const args = parseInput(name, rawInput);
     const handler = this.handlers[name] as (a: unknown) => Promise<CallOutput<N>> | CallOutput<N>;
-    return await handler(args);
+    try {
+      return await handler(args);
+    } catch (err) {
+      // a damaged, read-only or locked project file, a full disk: in words, naming the file
+      throw callError(err, name, args);
+    }
   }
 
   emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
@@ -99,12 +105,22 @@ export class Service implements DoorService {
   }
 
   thumbnail(project: string, id: number): Buffer | null {
-    return getThumbnail(this.projects.get(project).db, id);
+    try {
+      return getThumbnail(this.projects.get(project).db, id);
+    } catch (err) {
+      throw callError(err, 'media', { project }, `show the thumbnail of image ${id}`);
+    }
   }
 
   async fullImage(project: string, id: number): Promise<{ data: Buffer; contentType: string }> {
-    const detail = getImageDetail(this.projects.get(project).db, id);
-    return renderFullImage(detail.path);
+    let detail;
+    try {
+      detail = getImageDetail(this.projects.get(project).db, id);
+    } catch (err) {
+      throw callError(err, 'media', { project }, `show image ${id}`);
+    }
+    // checked against the format its import recorded before anything decodes it
+    return renderFullImage(detail.path, { id, format: detail.format });
   }
 
   close(): void {

@@ -3,6 +3,7 @@
  * run, the backend, the pause/cancel control and where to report — and what it gives back. The
  * trainer process fills the context from its IPC channel; tests fill it in-process.
  */
+import type { ErrorCode } from '../contract/contract';
 import type { EpochRecord, FinalRunStatus, RunStatus } from '../contract/calls-data';
 import type { TrainNote, TrainProgress, TrainStarted } from '../contract/calls-train';
 import type { ActiveBackend } from '../backend/tfjs-backend';
@@ -41,4 +42,6 @@ export interface RunResult {
   modelDir: string | null;
   /** head mode: features computed now and taken from the cache */
   features: { computed: number; cached: number } | null;
+  /** a failed run: the ApiError code of what failed it (io_error: the disk is full or failing) */
+  failureCode?: ErrorCode;
 }

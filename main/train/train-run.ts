@@ -12,6 +12,7 @@
 import { ApiError } from '../contract/contract';
 import { TrainConfig } from '../contract/calls-train';
 import { getRun, runHistory } from '../project/runs';
+import { errorCodeOfFailure, fileSystemError } from '../project/storage-errors';
 import { finalizeModel } from './checkpoint';
 import { RunCancelled } from './control';
 import { runEpochs, type TrainingData } from './epoch-loop';
@@ -57,7 +58,7 @@ export async function trainRun(ctx: RunContext): Promise<RunResult> {
     }
     const reason = failureReason(err);
     reporting.status('failed', reason);
-    return { status: 'failed', reason, started, modelDir: null, features };
+    return { status: 'failed', reason, started, modelDir: null, features, failureCode: errorCodeOfFailure(err) };
   } finally {
     data?.dispose?.();
     if (setup) disposeRunSetup(setup);
@@ -82,6 +83,8 @@ function finish(session: TrainingSession, stoppedEarly: string | null, features:
 function failureReason(err: unknown): string {
   if (err instanceof ApiError) return err.message;
   if (isOutOfMemory(err)) return `out of memory even with batch 1: ${(err as Error).message}`;
+  const disk = fileSystemError(err, 'go on training');
+  if (disk) return disk.message;
   const message = err instanceof Error ? err.message : String(err);
   return `the trainer failed: ${message}`;
 }

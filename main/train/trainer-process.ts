@@ -9,15 +9,19 @@
  * messages of main/contract/calls-train.ts. It never lets an error escape without a record: any failure
  * marks the run failed with the reason, tells the service, and exits.
  * If the app that started it goes away (the IPC channel closes), the run is cancelled at the next
- * step, keeping its last checkpoint.
+ * step, keeping its last checkpoint. It records itself and that app as the run's owners, with a
+ * heartbeat (project/run-owner.ts), so a run whose trainer and app were killed together reads as
+ * failed and resumable instead of running for ever.
  */
 import path from 'node:path';
 import fs from 'node:fs';
 import { ApiError } from '../contract/contract';
+import { errorCodeOfFailure } from '../project/storage-errors';
 import { TrainerCommand, TrainConfig, type TrainerMessage } from '../contract/calls-train';
 import { selectBackend } from '../backend/select-backend';
 import { openDatabase, type Database } from '../project/database';
-import { getRun, updateRunStatus } from '../project/runs';
+import { claimRun, getRun, heartbeatRun, updateRunStatus } from '../project/runs';
+import { HEARTBEAT_MS } from '../project/run-owner';
 import { RunControl } from './control';
 import { FaultPlan, memoryOverride } from './memory';
 import { TRAINER_PID_FILE } from '../project/run-folders';
@@ -36,6 +40,7 @@ let pidFile: string | null = null;
 let started = false;
 /** the loop has said 'started' (the run trains): a later failure is not a failure to start */
 let reportedStart = false;
+let heartbeat: NodeJS.Timeout | null = null;
 
 // Ctrl-C in a terminal reaches the whole process group: the CLI decides what it means (cancel).
 process.on('SIGINT', () => undefined);
@@ -78,6 +83,14 @@ async function run(command: Extract<TrainerCommand, { type: 'start' }>): Promise
   fs.mkdirSync(root, { recursive: true });
   pidFile = path.join(root, TRAINER_PID_FILE);
   fs.writeFileSync(pidFile, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+  claimRun(db, command.runId);
+  heartbeat = setInterval(() => {
+    try {
+      if (db && !heartbeatRun(db, command.runId) && heartbeat) clearInterval(heartbeat);
+    } catch {
+      // the project is busy for a moment: the next beat will do
+    }
+  }, HEARTBEAT_MS).unref();
 
   let backend;
   try {
@@ -107,14 +120,15 @@ async function run(command: Extract<TrainerCommand, { type: 'start' }>): Promise
       note: (note) => void channel.send({ type: 'note', note }),
     },
   });
-  if (result.status === 'failed') await channel.send({ type: 'failed', message: result.reason, code: 'internal', beforeStart: !reportedStart });
+  if (result.status === 'failed') await channel.send({ type: 'failed', message: result.reason, code: result.failureCode ?? 'internal', beforeStart: !reportedStart });
   else await channel.send({ type: 'done', status: result.status, reason: result.reason });
   finish(0);
 }
 
 async function fail(err: unknown, where: string): Promise<void> {
   const message = err instanceof Error ? err.message : String(err);
-  const code = err instanceof ApiError ? err.code : 'internal';
+  // a full or failing disk is io_error, like everywhere else (CLI exit 4), not a crash
+  const code = errorCodeOfFailure(err);
   const reason = err instanceof ApiError ? message : `the trainer failed (${where}): ${message}`;
   if (db && runId !== null) {
     try {
@@ -128,6 +142,7 @@ async function fail(err: unknown, where: string): Promise<void> {
 }
 
 function finish(code: number): void {
+  if (heartbeat) clearInterval(heartbeat);
   if (pidFile) fs.rmSync(pidFile, { force: true });
   db?.close();
   process.exit(code);

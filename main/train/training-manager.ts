@@ -13,7 +13,7 @@ import { FinalRunStatus, isFinalRunStatus, type RunRecord, type RunStatus } from
 import type { ActiveRun, TrainerMessage, TrainOutcome, TrainProgress, TrainStarted } from '../contract/calls-train';
 import type { BackendName } from '../contract/calls-backend';
 import type { ProjectHandle, ProjectRegistry } from '../project/registry';
-import { getRun, runHistory, updateRunStatus } from '../project/runs';
+import { getRun, runHistory, runOwner, updateRunStatus } from '../project/runs';
 import type { ParsedTrainOptions } from './config';
 import { FINAL_MODEL_DIR, runFolderName, TRAINER_PID_FILE } from '../project/run-folders';
 import { createTrainingRun } from './new-run';
@@ -46,6 +46,8 @@ interface LiveRun {
 
 export class TrainingManager {
   private readonly live = new Map<string, LiveRun>();
+  /** what each run's trainer said failed it (io_error: a full disk), for train.wait's answer */
+  private readonly failureCodes = new Map<string, string>();
 
   constructor(private readonly options: TrainingManagerOptions) {}
 
@@ -121,7 +123,9 @@ export class TrainingManager {
       clearTimeout(timer);
       if (result === 'timeout') throw new ApiError('busy', `run ${runId} is still training after ${timeoutSeconds} s`);
     }
-    return outcomeOf(handle, runId);
+    const outcome = outcomeOf(handle, runId);
+    const failureCode = outcome.run.status === 'failed' ? this.failureCodes.get(key(handle.path, runId)) : undefined;
+    return failureCode ? { ...outcome, failureCode } : outcome;
   }
 
   active(): ActiveRun[] {
@@ -141,6 +145,7 @@ export class TrainingManager {
     this.options.projects.sideFolder(handle.path, runFolderName(runId));
     const child = new TrainerProcess({ env: this.options.env });
     let said: 'done' | 'failed' | null = null;
+    this.failureCodes.delete(k);
     const live: LiveRun = { project: handle.path, runId, process: child, status: 'queued', progress: null, info: null, cancelReason: null, ended: Promise.resolve() };
     const base = { project: handle.path, runId };
     child.on('message', (message: TrainerMessage) => {
@@ -164,6 +169,7 @@ export class TrainingManager {
           break;
         case 'failed':
           said = 'failed';
+          this.failureCodes.set(k, message.code);
           break;
         case 'started':
           live.info = message.info;
@@ -205,13 +211,18 @@ export class TrainingManager {
 
   /**
    * A run recorded as running/paused/queued with no trainer here: if another Effitune process is
-   * training it (its trainer's pid file names a live process), refuse; otherwise the record is stale
+   * training it (the trainer or app its row names is alive; for a run from before owners were
+   * recorded, its trainer's pid file names a live process), refuse; otherwise the record is stale
    * (the app stopped while it trained) and is closed as failed — or as `status` — so it can go on.
    */
   private takeOverStale(handle: ProjectHandle, run: RunRecord, status: 'failed' | 'cancelled' = 'failed', reason?: string): void {
+    const recorded = runOwner(handle.db, run.id);
+    if (recorded && !recorded.gone) {
+      throw new ApiError('busy', `run ${run.id} is being trained by another Effitune process (trainer pid ${recorded.owner.trainer.pid} on ${recorded.owner.host}); use that app to steer it`);
+    }
     const folder = run.checkpointDir ?? this.options.projects.sideFolder(handle.path, runFolderName(run.id));
     const owner = readPid(path.join(folder, TRAINER_PID_FILE));
-    if (owner !== null && owner !== process.pid && isAlive(owner)) {
+    if (!recorded && owner !== null && owner !== process.pid && isAlive(owner)) {
       throw new ApiError('busy', `run ${run.id} is being trained by another Effitune process (trainer pid ${owner}); use that app to steer it`);
     }
     updateRunStatus(handle.db, run.id, status, { reason: reason ?? `the trainer process is gone (the app stopped while run ${run.id} was ${run.status})` });

@@ -5,7 +5,7 @@ import type { Client } from '../../contract/client';
 import { ApiError } from '../../contract/contract';
 import type { Command, CommandInput } from '../command';
 import { formatDuration, formatSeconds } from '../durations';
-import { EXIT } from '../exit-codes';
+import { EXIT, exitCodeOfRun } from '../exit-codes';
 import { resolvePathArg } from '../paths';
 import { fromFlags } from '../user-input';
 import { formatTable } from '../text-table';
@@ -120,7 +120,7 @@ export const trainCommand: Command = {
       const outcome = await client.call('train.wait', { project, runId });
       display.clear();
       const status = outcome.run.status;
-      return { json: outcomeJson(started, outcome), text: formatOutcome(started, outcome), exitCode: status === 'completed' ? EXIT.ok : status === 'cancelled' ? EXIT.interrupted : EXIT.internal };
+      return { json: outcomeJson(started, outcome), text: formatOutcome(started, outcome), exitCode: exitCodeOfRun(status, outcome.failureCode) };
     } finally {
       process.off('SIGINT', onInterrupt);
       stopEvents();

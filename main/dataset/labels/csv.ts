@@ -2,7 +2,15 @@
  * CSV as spreadsheets write it (RFC 4180): fields separated by commas, quoted with double quotes
  * when they hold commas, quotes or line breaks, a quote inside quotes doubled; CRLF or LF line ends;
  * a UTF-8 byte-order mark at the start tolerated. Each record keeps the line it starts on, so
- * errors can name it.
+ * errors can name it. The one CSV writer and reader of the project: labels export and import, and
+ * the predictions CSV.
+ *
+ * Formula injection (OWASP "CSV injection"): a spreadsheet runs a cell that starts with = + - @,
+ * a tab or a carriage return as a formula, so a class named `=cmd|calc!A0` would run when the file
+ * is opened. Such a cell is written with a single quote in front, which spreadsheets show as text;
+ * reading takes that quote off again (unguardCsvCell), so our own files import back unchanged.
+ * A value that already starts with quotes before such a character gets one quote more, so the round
+ * trip is exact for every value.
  */
 
 export interface CsvRecord {
@@ -69,7 +77,22 @@ export function parseCsv(text: string): CsvRecord[] {
   return records;
 }
 
+/** Cells a spreadsheet would run as a formula, after any quotes our guard put in front. */
+const FORMULA_START = /^'*[=+\-@\t\r]/;
+
+/** A cell as written: the formula guard, then double quotes where the field needs them. */
+export function formatCsvCell(value: string | null): string {
+  if (value === null || value === '') return '';
+  const guarded = FORMULA_START.test(value) ? `'${value}` : value;
+  return /[",\r\n]|^\s|\s$/.test(guarded) ? `"${guarded.replace(/"/g, '""')}"` : guarded;
+}
+
+/** A cell's value as read: the quote the formula guard added taken off (see formatCsvCell). */
+export function unguardCsvCell(value: string): string {
+  return value.startsWith("'") && FORMULA_START.test(value) ? value.slice(1) : value;
+}
+
 /** One CSV line (without its line end), quoting only the fields that need it. */
 export function formatCsvRow(fields: readonly (string | null)[]): string {
-  return fields.map((f) => (f === null ? '' : /[",\r\n]|^\s|\s$/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
+  return fields.map(formatCsvCell).join(',');
 }

@@ -9,6 +9,7 @@ import { allClasses, classByName, findClass, type ClassRow } from './class-names
 import { newClassRow } from './classes';
 import { changedStates, encodeStates, readStates, type ImageState } from './image-state';
 import { performEdit, type Step } from './journal';
+import { capImageHistory } from './label-history';
 import { runAuthor } from './who';
 
 export interface SetLabelsInput {
@@ -89,6 +90,7 @@ export function confirmLabels(db: Database, imageIds: readonly number[], who: st
         insert.run(id, at, name, name, who);
         confirmed++;
       }
+      capImageHistory(db, [...states.keys()]);
       return { confirmed };
     })
     .immediate();

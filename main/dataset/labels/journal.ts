@@ -3,14 +3,19 @@
  * redo (what it does) and undo (the exact prior state of everything it touches), and performed by
  * applying its redo step — so doing, undoing and redoing run the same code. Each runs in one
  * transaction with its edits row and its label_history rows: a crash loses nothing and the journal
- * never disagrees with the data. A new edit drops the undone ones (the redo branch), as editors do.
+ * never disagrees with the data. A new edit drops the undone ones (the redo branch), as editors do,
+ * with their label_history rows (label-history.ts keeps the history bounded); the journal keeps the
+ * newest JOURNAL_EDITS edits, so the oldest can no longer be undone (their history rows stay).
  */
 import { ApiError } from '../../contract/contract';
 import type { EditInfo } from '../../contract/calls-labels';
 import type { Database } from '../../project/database';
 import { allClasses, foldName, type ClassRow } from './class-names';
 import { decodeStates, readStates, writeStates, type EncodedStates } from './image-state';
-import { writeHistory, type HistorySource, type LabelChange } from './label-history';
+import { forgetDroppedEdits, writeHistory, type HistorySource, type LabelChange } from './label-history';
+
+/** Edits kept for undo; each stores the prior state of every image it touched, so the journal is bounded. */
+export const JOURNAL_EDITS = 50;
 
 export interface Step {
   /** classes that must not exist: created with exactly this id, name, colour and position */
@@ -47,12 +52,15 @@ interface EditRow {
 
 /** Apply a new edit (inside the caller's transaction) and record it; returns its journal entry. */
 export function performEdit(db: Database, plan: EditPlan, by: Author): EditInfo {
+  forgetDroppedEdits(db, 'SELECT id FROM edits WHERE undone = 1');
   db.prepare('DELETE FROM edits WHERE undone = 1').run();
   const at = new Date().toISOString();
   const id = Number(
     db.prepare('INSERT INTO edits (at, kind, summary, redo, undo) VALUES (?, ?, ?, ?, ?)').run(at, plan.kind, plan.summary, JSON.stringify(plan.redo), JSON.stringify(plan.undo)).lastInsertRowid,
   );
   applyStep(db, plan.redo, by, id, plan.summary);
+  // the oldest edits leave the journal; their history rows stay (edit_id becomes NULL)
+  db.prepare('DELETE FROM edits WHERE id NOT IN (SELECT id FROM edits ORDER BY id DESC LIMIT ?)').run(JOURNAL_EDITS);
   return { id, at, kind: plan.kind, summary: plan.summary, undone: false };
 }
 

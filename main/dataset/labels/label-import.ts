@@ -8,13 +8,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../../contract/contract';
-import { ClassName, type EditInfo, type LabelImportResult } from '../../contract/calls-labels';
+import { ClassName, visibleName, type EditInfo, type LabelImportResult } from '../../contract/calls-labels';
 import type { Database } from '../../project/database';
 import { allClasses, classByName, type ClassRow } from './class-names';
 import { newClassRow } from './classes';
 import { encodeStates, readStates, type ImageState } from './image-state';
 import { performEdit } from './journal';
-import { CsvSyntaxError, parseCsv } from './csv';
+import { CsvSyntaxError, parseCsv, unguardCsvCell } from './csv';
 import { labelFileFormat, type LabelFileFormat } from './label-file-format';
 
 export interface LabelImportOptions {
@@ -157,7 +157,7 @@ function csvRows(text: string, file: string, errors: { line: number; message: st
       errors.push({ line, message: `line ${line}: no class column (column ${classAt + 1}); an empty class is written "path," to clear a label` });
       continue;
     }
-    addRow(rows, errors, line, key, fields[classAt]);
+    addRow(rows, errors, line, key, unguardCsvCell(fields[classAt].trim()));
   }
   return { rows, total: records.length - 1 };
 }
@@ -191,12 +191,18 @@ function addRow(rows: LabelRow[], errors: { line: number; message: string }[], l
     return;
   }
   const parsed = ClassName.safeParse(rawClass);
-  if (!parsed.success) errors.push({ line, message: `line ${line}: class "${rawClass}": ${parsed.error.issues[0].message}` });
-  else rows.push({ line, ...key, className: parsed.data.normalize('NFC') });
+  if (parsed.success) {
+    rows.push({ line, ...key, className: parsed.data.normalize('NFC') });
+    return;
+  }
+  // the name is shown with its invisible characters spelled out, and only once
+  const problem = parsed.error.issues[0].message;
+  errors.push({ line, message: problem.startsWith('class name "') ? `line ${line}: ${problem}` : `line ${line}: class "${visibleName(rawClass)}": ${problem}` });
 }
 
+/** A key cell, trimmed, without the formula guard our CSV writer puts before = + - @. */
 function cell(fields: string[], at: number): string | undefined {
-  const value = at >= 0 ? fields[at]?.trim() : undefined;
+  const value = at >= 0 && fields[at] !== undefined ? unguardCsvCell(fields[at].trim()) : undefined;
   return value ? value : undefined;
 }
 

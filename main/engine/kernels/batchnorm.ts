@@ -1,0 +1,355 @@
+/**
+ * BatchNormalization over the channel axis of an NHWC tensor (viewed as [rows = n·h·w, c]), exactly
+ * as tfjs-layers trains it (layers/normalization.js):
+ * - training: batch mean and biased batch variance over the rows (tf.moments),
+ *   y = gamma·(x − mean)/sqrt(var + eps) + beta, and the moving statistics updated as
+ *   moving ← moving − (moving − batch)·(1 − momentum), the variance biased too (no n/(n−1));
+ * - frozen (inference mode, top-N training of a frozen backbone): the moving statistics normalise,
+ *   nothing is updated, and the backward is dx only.
+ * An activation (swish, sigmoid) can be fused after the normalisation; the backward then takes dy
+ * with respect to the activation's output and recomputes the pre-activation from x and the
+ * statistics, so the forward stores nothing but y.
+ *
+ * The per-channel reductions (statistics; dgamma and dbeta) are channel-parallel: a workgroup owns a
+ * tile of channels and a chunk of the rows; within it, lanes accumulate (Welford for the statistics,
+ * numerically safe when the mean is large against the spread) and merge in shared memory. With more
+ * than one chunk, partial results go to a scratch tensor (batchNormScratch) and a second pass over the
+ * chunks finishes them.
+ */
+import type { TensorRange } from '../arena';
+import type { Dispatch, KernelContext } from '../dispatch';
+import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP } from '../dispatch';
+import { activationGradWgsl, activationWgsl, type Activation } from './activation';
+
+const WORKGROUP = 256;
+
+export interface BatchNormShape {
+  /** n · h · w */
+  rows: number;
+  c: number;
+  /** Keras default 1e-3 */
+  epsilon: number;
+  /** Keras default 0.99 */
+  momentum: number;
+  /** split of the rows over workgroups (default: enough workgroups to fill a GPU) */
+  chunks?: number;
+}
+
+interface ReducePlan {
+  tile: number;
+  lanes: number;
+  tiles: number;
+  chunks: number;
+  perChunk: number;
+}
+
+function reducePlan(s: BatchNormShape): ReducePlan {
+  let tile = 4;
+  while (tile < s.c && tile < 32) tile *= 2;
+  const lanes = WORKGROUP / tile;
+  const tiles = Math.ceil(s.c / tile);
+  // ~512 workgroups in all, every lane keeping at least 16 rows to add up
+  const auto = Math.min(Math.ceil(512 / tiles), Math.floor(s.rows / (lanes * 16)), 256);
+  const chunks = Math.max(1, Math.min(s.chunks ?? auto, s.rows));
+  return { tile, lanes, tiles, chunks, perChunk: Math.ceil(s.rows / chunks) };
+}
+
+/** Scratch elements the training statistics and backward need (0: none, pass null). */
+export function batchNormScratch(s: BatchNormShape): number {
+  const plan = reducePlan(s);
+  return plan.chunks > 1 ? plan.chunks * s.c * 3 : 0;
+}
+
+export interface BatchNormStatsTensors {
+  x: TensorRange;
+  /** [c] outputs: the batch mean and biased batch variance (the apply and backward read them) */
+  mean: TensorRange;
+  variance: TensorRange;
+  /** [c] Keras moving_mean / moving_variance, updated in place */
+  movingMean: TensorRange;
+  movingVariance: TensorRange;
+  scratch: TensorRange | null;
+}
+
+/** Training statistics: batch mean and variance per channel, and the moving averages' update. */
+export function batchNormStatistics(ctx: KernelContext, t: BatchNormStatsTensors, s: BatchNormShape): Dispatch[] {
+  const plan = reducePlan(s);
+  check(s, [t.x, s.rows * s.c], [t.mean, s.c], [t.variance, s.c], [t.movingMean, s.c], [t.movingVariance, s.c]);
+  const scratch = scratchFor(s, t.scratch);
+  const decay = f32Literal(1 - s.momentum);
+  // mean, variance, moving update of channel c from a merged (count, mean, M2)
+  const finish = (c: string, m: string, q: string, count: string) => `
+    mem[${at(t.mean)} + ${c}] = ${m};
+    let variance = ${q} / ${count};
+    mem[${at(t.variance)} + ${c}] = variance;
+    let mm = mem[${at(t.movingMean)} + ${c}];
+    mem[${at(t.movingMean)} + ${c}] = mm - (mm - ${m}) * ${decay};
+    let mv = mem[${at(t.movingVariance)} + ${c}];
+    mem[${at(t.movingVariance)} + ${c}] = mv - (mv - variance) * ${decay};`;
+  const partial = `${ARENA_BINDING}
+var<workgroup> redN: array<f32, ${WORKGROUP}>;
+var<workgroup> redM: array<f32, ${WORKGROUP}>;
+var<workgroup> redQ: array<f32, ${WORKGROUP}>;
+${MERGE_WGSL}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let cl = lid % ${plan.tile}u;
+  let lane = lid / ${plan.tile}u;
+  let c = wid.x * ${plan.tile}u + cl;
+  let chunk = wid.y;
+  // Welford over this lane's rows
+  var count = 0.0;
+  var m = 0.0;
+  var q = 0.0;
+  if (c < ${s.c}u) {
+    let end = min((chunk + 1u) * ${plan.perChunk}u, ${s.rows}u);
+    for (var r = chunk * ${plan.perChunk}u + lane; r < end; r += ${plan.lanes}u) {
+      let v = mem[${at(t.x)} + r * ${s.c}u + c];
+      count += 1.0;
+      let d = v - m;
+      m += d / count;
+      q += d * (v - m);
+    }
+  }
+  redN[lid] = count;
+  redM[lid] = m;
+  redQ[lid] = q;
+  workgroupBarrier();
+  for (var half = ${plan.lanes / 2}u; half > 0u; half = half >> 1u) {
+    if (lane < half) {
+      let o = lid + half * ${plan.tile}u;
+      let merged = merge(vec3<f32>(redN[lid], redM[lid], redQ[lid]), vec3<f32>(redN[o], redM[o], redQ[o]));
+      redN[lid] = merged.x;
+      redM[lid] = merged.y;
+      redQ[lid] = merged.z;
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && c < ${s.c}u) {
+    ${
+      scratch
+        ? `let o = ${at(scratch)} + (chunk * ${s.c}u + c) * 3u;
+    mem[o] = redN[cl];
+    mem[o + 1u] = redM[cl];
+    mem[o + 2u] = redQ[cl];`
+        : finish('c', 'redM[cl]', 'redQ[cl]', 'redN[cl]')
+    }
+  }
+}`;
+  const first = ctx.dispatch('batchnorm statistics', partial, [plan.tiles, plan.chunks, 1]);
+  if (!scratch) return [first];
+  const combine = `${ARENA_BINDING}
+${MERGE_WGSL}
+@compute @workgroup_size(64)
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let c = wg * 64u + lid;
+  if (c >= ${s.c}u) { return; }
+  var acc = vec3<f32>(0.0, 0.0, 0.0);
+  for (var chunk = 0u; chunk < ${plan.chunks}u; chunk++) {
+    let o = ${at(scratch)} + (chunk * ${s.c}u + c) * 3u;
+    acc = merge(acc, vec3<f32>(mem[o], mem[o + 1u], mem[o + 2u]));
+  }
+  ${finish('c', 'acc.y', 'acc.z', 'acc.x')}
+}`;
+  return [first, ctx.dispatch('batchnorm statistics (merge chunks)', combine, Math.ceil(s.c / 64))];
+}
+
+/** Chan et al.'s merge of two (count, mean, M2) summaries. */
+const MERGE_WGSL = `fn merge(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> {
+  let n = a.x + b.x;
+  if (n == 0.0) { return a; }
+  let d = b.y - a.y;
+  return vec3<f32>(n, a.y + d * (b.x / n), a.z + b.z + d * d * (a.x * b.x / n));
+}`;
+
+export interface BatchNormApplyTensors {
+  x: TensorRange;
+  /** [c]: the batch statistics in training, the moving ones in frozen mode */
+  mean: TensorRange;
+  variance: TensorRange;
+  gamma: TensorRange;
+  beta: TensorRange;
+  y: TensorRange;
+}
+
+/** y = f(gamma·(x − mean)/sqrt(variance + eps) + beta), elementwise. */
+export function batchNormApply(ctx: KernelContext, t: BatchNormApplyTensors, s: BatchNormShape, activation: Activation = 'none'): Dispatch {
+  const total = s.rows * s.c;
+  check(s, [t.x, total], [t.y, total], [t.mean, s.c], [t.variance, s.c], [t.gamma, s.c], [t.beta, s.c]);
+  const code = `${ARENA_BINDING}
+@compute @workgroup_size(${WORKGROUP})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let i = wg * ${WORKGROUP}u + lid;
+  if (i >= ${total}u) { return; }
+  let c = i % ${s.c}u;
+  let z = ${normalized(t, s, 'c', `mem[${at(t.x)} + i]`)} * mem[${at(t.gamma)} + c] + mem[${at(t.beta)} + c];
+  mem[${at(t.y)} + i] = ${activationWgsl(activation, 'z')};
+}`;
+  return ctx.dispatch(`batchnorm apply${activation === 'none' ? '' : ` + ${activation}`}`, code, Math.ceil(total / WORKGROUP));
+}
+
+export interface BatchNormBackwardTensors {
+  /** the forward's input */
+  x: TensorRange;
+  /** gradient with respect to the forward's output (after the fused activation) */
+  dy: TensorRange;
+  /** [c] the batch statistics batchNormStatistics wrote */
+  mean: TensorRange;
+  variance: TensorRange;
+  gamma: TensorRange;
+  beta: TensorRange;
+  dx: TensorRange;
+  /** [c] outputs */
+  dgamma: TensorRange;
+  dbeta: TensorRange;
+  scratch: TensorRange | null;
+}
+
+/**
+ * Training-mode backward with batch statistics: with g = dy·f'(z) and x̂ = (x − mean)/σ,
+ * dbeta = Σ g, dgamma = Σ g·x̂, dx = gamma/σ · (g − dbeta/rows − x̂·dgamma/rows).
+ */
+export function batchNormBackward(ctx: KernelContext, t: BatchNormBackwardTensors, s: BatchNormShape, activation: Activation = 'none'): Dispatch[] {
+  const plan = reducePlan(s);
+  const total = s.rows * s.c;
+  check(s, [t.x, total], [t.dy, total], [t.dx, total], [t.mean, s.c], [t.variance, s.c], [t.gamma, s.c], [t.beta, s.c], [t.dgamma, s.c], [t.dbeta, s.c]);
+  const scratch = scratchFor(s, t.scratch);
+  const partial = `${ARENA_BINDING}
+var<workgroup> redG: array<f32, ${WORKGROUP}>;
+var<workgroup> redGX: array<f32, ${WORKGROUP}>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let cl = lid % ${plan.tile}u;
+  let lane = lid / ${plan.tile}u;
+  let c = wid.x * ${plan.tile}u + cl;
+  let chunk = wid.y;
+  var sg = 0.0;
+  var sgx = 0.0;
+  if (c < ${s.c}u) {
+    let mean = mem[${at(t.mean)} + c];
+    let inv = inverseSqrt(mem[${at(t.variance)} + c] + ${f32Literal(s.epsilon)});
+    let gamma = mem[${at(t.gamma)} + c];
+    let beta = mem[${at(t.beta)} + c];
+    let end = min((chunk + 1u) * ${plan.perChunk}u, ${s.rows}u);
+    for (var r = chunk * ${plan.perChunk}u + lane; r < end; r += ${plan.lanes}u) {
+      let i = r * ${s.c}u + c;
+      let xhat = (mem[${at(t.x)} + i] - mean) * inv;
+      let z = xhat * gamma + beta;
+      let g = mem[${at(t.dy)} + i] * ${activationGradWgsl(activation, 'z')};
+      sg += g;
+      sgx += g * xhat;
+    }
+  }
+  redG[lid] = sg;
+  redGX[lid] = sgx;
+  workgroupBarrier();
+  for (var half = ${plan.lanes / 2}u; half > 0u; half = half >> 1u) {
+    if (lane < half) {
+      redG[lid] += redG[lid + half * ${plan.tile}u];
+      redGX[lid] += redGX[lid + half * ${plan.tile}u];
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && c < ${s.c}u) {
+    ${
+      scratch
+        ? `let o = ${at(scratch)} + (chunk * ${s.c}u + c) * 2u;
+    mem[o] = redG[cl];
+    mem[o + 1u] = redGX[cl];`
+        : `mem[${at(t.dbeta)} + c] = redG[cl];
+    mem[${at(t.dgamma)} + c] = redGX[cl];`
+    }
+  }
+}`;
+  const dispatches = [ctx.dispatch('batchnorm backward: dgamma, dbeta', partial, [plan.tiles, plan.chunks, 1])];
+  if (scratch) {
+    const combine = `${ARENA_BINDING}
+@compute @workgroup_size(64)
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let c = wg * 64u + lid;
+  if (c >= ${s.c}u) { return; }
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var chunk = 0u; chunk < ${plan.chunks}u; chunk++) {
+    let o = ${at(scratch)} + (chunk * ${s.c}u + c) * 2u;
+    sg += mem[o];
+    sgx += mem[o + 1u];
+  }
+  mem[${at(t.dbeta)} + c] = sg;
+  mem[${at(t.dgamma)} + c] = sgx;
+}`;
+    dispatches.push(ctx.dispatch('batchnorm backward: dgamma, dbeta (sum of chunks)', combine, Math.ceil(s.c / 64)));
+  }
+  const perRow = f32Literal(1 / s.rows);
+  const dx = `${ARENA_BINDING}
+@compute @workgroup_size(${WORKGROUP})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let i = wg * ${WORKGROUP}u + lid;
+  if (i >= ${total}u) { return; }
+  let c = i % ${s.c}u;
+  let inv = inverseSqrt(mem[${at(t.variance)} + c] + ${f32Literal(s.epsilon)});
+  let gamma = mem[${at(t.gamma)} + c];
+  let xhat = (mem[${at(t.x)} + i] - mem[${at(t.mean)} + c]) * inv;
+  let z = xhat * gamma + mem[${at(t.beta)} + c];
+  let g = mem[${at(t.dy)} + i] * ${activationGradWgsl(activation, 'z')};
+  mem[${at(t.dx)} + i] = gamma * inv * (g - mem[${at(t.dbeta)} + c] * ${perRow} - xhat * (mem[${at(t.dgamma)} + c] * ${perRow}));
+}`;
+  dispatches.push(ctx.dispatch(`batchnorm backward: dx${activation === 'none' ? '' : ` (${activation} fused)`}`, dx, Math.ceil(total / WORKGROUP)));
+  return dispatches;
+}
+
+export interface BatchNormFrozenBackwardTensors {
+  x: TensorRange;
+  dy: TensorRange;
+  /** [c] the moving statistics */
+  mean: TensorRange;
+  variance: TensorRange;
+  gamma: TensorRange;
+  beta: TensorRange;
+  dx: TensorRange;
+}
+
+/** Frozen mode: the statistics are constants, so dx = dy·f'(z)·gamma/sqrt(var + eps) and no parameter gradients. */
+export function batchNormFrozenBackward(ctx: KernelContext, t: BatchNormFrozenBackwardTensors, s: BatchNormShape, activation: Activation = 'none'): Dispatch {
+  const total = s.rows * s.c;
+  check(s, [t.x, total], [t.dy, total], [t.dx, total], [t.mean, s.c], [t.variance, s.c], [t.gamma, s.c], [t.beta, s.c]);
+  // without an activation x is not needed: the gradient does not depend on it
+  const g = activation === 'none' ? `mem[${at(t.dy)} + i]` : `mem[${at(t.dy)} + i] * ${activationGradWgsl(activation, 'z')}`;
+  const code = `${ARENA_BINDING}
+@compute @workgroup_size(${WORKGROUP})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let i = wg * ${WORKGROUP}u + lid;
+  if (i >= ${total}u) { return; }
+  let c = i % ${s.c}u;
+  let inv = inverseSqrt(mem[${at(t.variance)} + c] + ${f32Literal(s.epsilon)});
+  let gamma = mem[${at(t.gamma)} + c];
+  ${activation === 'none' ? '' : `let z = (mem[${at(t.x)} + i] - mem[${at(t.mean)} + c]) * inv * gamma + mem[${at(t.beta)} + c];`}
+  mem[${at(t.dx)} + i] = ${g} * gamma * inv;
+}`;
+  return ctx.dispatch(`batchnorm frozen backward${activation === 'none' ? '' : ` (${activation} fused)`}`, code, Math.ceil(total / WORKGROUP));
+}
+
+/** WGSL: (x − mean)/sqrt(variance + eps) of channel `c`, as tfjs computes it (divide by the square root). */
+function normalized(t: { mean: TensorRange; variance: TensorRange }, s: BatchNormShape, c: string, x: string): string {
+  return `((${x} - mem[${at(t.mean)} + ${c}]) / sqrt(mem[${at(t.variance)} + ${c}] + ${f32Literal(s.epsilon)}))`;
+}
+
+function scratchFor(s: BatchNormShape, scratch: TensorRange | null): TensorRange | null {
+  const needed = batchNormScratch(s);
+  if (needed === 0) return null;
+  if (!scratch || scratch.length < needed) throw new Error(`batchnorm: scratch needs ${needed} elements, got ${scratch?.length ?? 'none'}`);
+  return scratch;
+}
+
+/** Each tensor must hold what the shape says it does (a wrong range would read its neighbours). */
+function check(s: BatchNormShape, ...pairs: [TensorRange, number][]): void {
+  if (!(s.epsilon > 0) || !(s.momentum >= 0 && s.momentum <= 1)) throw new Error(`batchnorm: epsilon ${s.epsilon} and momentum ${s.momentum} must be > 0 and within [0, 1]`);
+  for (const [t, want] of pairs) {
+    if (t.length < want) throw new Error(`batchnorm: tensor ${t.name} holds ${t.length} values, the shape needs ${want}`);
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * k×k convolution (the stem, fused-MBConv's expansion) as implicit GEMM over NHWC activations and
+ * Keras kernels [k, k, Cin, Cout], TF "SAME" padding: out = ceil(in / stride), the odd padding pixel
+ * after (bottom/right). No im2col buffer: the GEMM's tile loader gathers the patch values.
+ *
+ *   forward       Y[n·oh·ow, co]   = Σ_(kh,kw,ci) X[n, oh·s+kh−pt, ow·s+kw−pl, ci] · W[kh,kw,ci,co]
+ *   input grad    dX[n·ih·iw, ci]  = Σ_(kh,kw,co) dY[n, oh, ow, co] · W[kh,kw,ci,co],  ih = oh·s+kh−pt
+ *   weight grad   dW[kh·kw·ci, co] = Σ_(n,oh,ow) X[n, oh·s+kh−pt, ow·s+kw−pl, ci] · dY[n, oh, ow, co]
+ *
+ * The input gradient of a stride-s convolution is a transposed convolution. Gathered naively, most
+ * of its taps fall between output pixels (3 of 4 at stride 2) and cost a multiply by nothing. It is
+ * run instead as s² products, one per phase (ih mod s, iw mod s) of the input: within a phase the
+ * taps that reach it are exactly kh ≡ (ih + pt) mod s, and each maps to a whole output pixel.
+ *
+ * The weight gradient reduces over N·OH·OW and runs split-K (gemm.ts); the bias gradient is
+ * columnReduce(dY as [N·OH·OW, Cout]).
+ */
+import type { TensorRange } from '../arena';
+import type { Dispatch, KernelContext } from '../dispatch';
+import { gemmScratchElements, implicitGemm, type GemmEpilogue, type GemmPlanOptions, type GemmProgram } from './gemm';
+
+export interface ConvShape {
+  readonly batch: number;
+  readonly height: number;
+  readonly width: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  /** square kernel side */
+  readonly kernel: number;
+  readonly stride: number;
+}
+
+export interface ConvGeometry {
+  readonly outHeight: number;
+  readonly outWidth: number;
+  /** SAME padding before (top, left); the rest of padTotal goes after */
+  readonly padTop: number;
+  readonly padLeft: number;
+}
+
+/** TF "SAME" padding of one axis. */
+function samePadding(size: number, kernel: number, stride: number): { out: number; before: number } {
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + kernel - size, 0);
+  return { out, before: Math.floor(total / 2) };
+}
+
+export function convGeometry(s: ConvShape): ConvGeometry {
+  for (const [name, v] of Object.entries(s)) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`conv: ${name} must be a positive integer, got ${v}`);
+  }
+  const h = samePadding(s.height, s.kernel, s.stride);
+  const w = samePadding(s.width, s.kernel, s.stride);
+  return { outHeight: h.out, outWidth: w.out, padTop: h.before, padLeft: w.before };
+}
+
+function requireLength(kernel: string, what: string, t: TensorRange, elements: number): void {
+  if (t.length < elements) throw new Error(`${kernel}: ${what} (${t.name}) holds ${t.length} values, the convolution needs ${elements}`);
+}
+
+function describe(s: ConvShape): string {
+  return `${s.kernel}x${s.kernel}/${s.stride} ${s.batch}x${s.height}x${s.width}x${s.inChannels}→${s.outChannels}`;
+}
+
+/** The WGSL that reads X at output pixel (oh, ow), tap (kh, kw), channel ci, batch `b`: 0 in the padding. */
+function gatherInput(x: TensorRange, s: ConvShape, g: ConvGeometry): string {
+  return `let ih = i32(oh * ${s.stride}u + kh) - ${g.padTop};
+  let iw = i32(ow * ${s.stride}u + kw) - ${g.padLeft};
+  if (ih < 0 || ih >= ${s.height} || iw < 0 || iw >= ${s.width}) { return 0.0; }
+  return mem[${x.at}u + ((b * ${s.height}u + u32(ih)) * ${s.width}u + u32(iw)) * ${s.inChannels}u + ci];`;
+}
+
+/**
+ * Y = conv(X, W) (+ bias, activation, accumulate: gemm's epilogue). X [N, H, W, Cin], W [k, k, Cin,
+ * Cout], Y [N, OH, OW, Cout]. One dispatch.
+ */
+export function convForward(
+  ctx: KernelContext,
+  x: TensorRange,
+  w: TensorRange,
+  y: TensorRange,
+  shape: ConvShape,
+  options: GemmEpilogue & Pick<GemmPlanOptions, 'tiles'> = {},
+): Dispatch[] {
+  const g = convGeometry(shape);
+  const { batch, height, width, inChannels: cin, outChannels: cout, kernel: k } = shape;
+  requireLength('convForward', 'X', x, batch * height * width * cin);
+  requireLength('convForward', 'W', w, k * k * cin * cout);
+  const program: GemmProgram = {
+    label: `conv ${describe(shape)} forward`,
+    M: batch * g.outHeight * g.outWidth,
+    N: cout,
+    K: k * k * cin,
+    loadA: `let ow = m % ${g.outWidth}u;
+  let oh = (m / ${g.outWidth}u) % ${g.outHeight}u;
+  let b = m / ${g.outWidth * g.outHeight}u;
+  let ci = k % ${cin}u;
+  let kw = (k / ${cin}u) % ${shape.kernel}u;
+  let kh = k / ${cin * shape.kernel}u;
+  ${gatherInput(x, shape, g)}`,
+    aFast: 'k',
+    loadB: `return mem[${w.at}u + k * ${cout}u + n];`,
+    bFast: 'n',
+  };
+  return implicitGemm(ctx, program, y, { ...options, splitK: 1 });
+}
+
+/**
+ * dX = the input gradient of Y = conv(X, W) given dY (dX += … with accumulate): s² dispatches, one
+ * per input phase. dY [N, OH, OW, Cout], W [k, k, Cin, Cout], dX [N, H, W, Cin].
+ */
+export function convInputGrad(
+  ctx: KernelContext,
+  dy: TensorRange,
+  w: TensorRange,
+  dx: TensorRange,
+  shape: ConvShape,
+  options: { accumulate?: boolean; tiles?: GemmPlanOptions['tiles'] } = {},
+): Dispatch[] {
+  const g = convGeometry(shape);
+  const { batch, height, width, inChannels: cin, outChannels: cout, kernel: k, stride: s } = shape;
+  requireLength('convInputGrad', 'dY', dy, batch * g.outHeight * g.outWidth * cout);
+  requireLength('convInputGrad', 'W', w, k * k * cin * cout);
+  requireLength('convInputGrad', 'dX', dx, batch * height * width * cin);
+  const dispatches: Dispatch[] = [];
+  for (let ph = 0; ph < s; ph++) {
+    for (let pw = 0; pw < s; pw++) {
+      const rows = phaseAxis(ph, height, g.padTop, k, s);
+      const cols = phaseAxis(pw, width, g.padLeft, k, s);
+      if (rows.pixels === 0 || cols.pixels === 0) continue;
+      // no tap reaches this phase (kernel < stride): its gradient is 0, written unless accumulating
+      const taps = rows.taps * cols.taps;
+      if (taps === 0 && options.accumulate) continue;
+      const colTaps = Math.max(1, cols.taps); // a divisor in the loaders, which K = 0 never calls
+      // Phase input pixel (ih', iw') is ih = ph + s·ih'; its j-th tap is kh = kh0 + s·j, reaching
+      // output row oh = ih' + q − j (q = (ph + pt − kh0) / s, exact by the choice of kh0).
+      const program: GemmProgram = {
+        label: `conv ${describe(shape)} input grad phase ${ph},${pw}`,
+        M: batch * rows.pixels * cols.pixels,
+        N: cin,
+        K: taps * cout,
+        loadA: `let iwp = m % ${cols.pixels}u;
+  let ihp = (m / ${cols.pixels}u) % ${rows.pixels}u;
+  let b = m / ${cols.pixels * rows.pixels}u;
+  let co = k % ${cout}u;
+  let jw = (k / ${cout}u) % ${colTaps}u;
+  let jh = k / ${cout * colTaps}u;
+  let oh = i32(ihp) + ${rows.shift} - i32(jh);
+  let ow = i32(iwp) + ${cols.shift} - i32(jw);
+  if (oh < 0 || oh >= ${g.outHeight} || ow < 0 || ow >= ${g.outWidth}) { return 0.0; }
+  return mem[${dy.at}u + ((b * ${g.outHeight}u + u32(oh)) * ${g.outWidth}u + u32(ow)) * ${cout}u + co];`,
+        aFast: 'k',
+        loadB: `let co = k % ${cout}u;
+  let kw = ${cols.firstTap}u + ${s}u * ((k / ${cout}u) % ${colTaps}u);
+  let kh = ${rows.firstTap}u + ${s}u * (k / ${cout * colTaps}u);
+  return mem[${w.at}u + ((kh * ${k}u + kw) * ${cin}u + n) * ${cout}u + co];`,
+        bFast: 'k',
+        cIndex: `let iw = ${pw}u + ${s}u * (m % ${cols.pixels}u);
+  let ih = ${ph}u + ${s}u * ((m / ${cols.pixels}u) % ${rows.pixels}u);
+  let b = m / ${cols.pixels * rows.pixels}u;
+  return ((b * ${height}u + ih) * ${width}u + iw) * ${cin}u + n;`,
+      };
+      dispatches.push(...implicitGemm(ctx, program, dx, { accumulate: options.accumulate, tiles: options.tiles, splitK: 1 }));
+    }
+  }
+  return dispatches;
+}
+
+/** One axis of an input phase p: its pixel count, the taps that reach it (first, count), and the output shift q. */
+function phaseAxis(p: number, size: number, padBefore: number, kernel: number, stride: number) {
+  const firstTap = (p + padBefore) % stride;
+  return {
+    pixels: Math.max(0, Math.ceil((size - p) / stride)),
+    firstTap,
+    taps: firstTap < kernel ? Math.ceil((kernel - firstTap) / stride) : 0,
+    shift: (p + padBefore - firstTap) / stride,
+  };
+}
+
+/** Scratch elements convWeightGrad needs (split-K partial products); 0 when it does not split. */
+export function convWeightGradScratchElements(shape: ConvShape, options: GemmPlanOptions = {}): number {
+  const g = convGeometry(shape);
+  return gemmScratchElements(weightGradDims(shape, g), options);
+}
+
+function weightGradDims(s: ConvShape, g: ConvGeometry) {
+  return { M: s.kernel * s.kernel * s.inChannels, N: s.outChannels, K: s.batch * g.outHeight * g.outWidth };
+}
+
+/**
+ * dW = the weight gradient of Y = conv(X, W) given dY (dW += … with accumulate), split-K over
+ * N·OH·OW when that is long (scratch: convWeightGradScratchElements). X [N, H, W, Cin],
+ * dY [N, OH, OW, Cout], dW [k, k, Cin, Cout].
+ */
+export function convWeightGrad(
+  ctx: KernelContext,
+  x: TensorRange,
+  dy: TensorRange,
+  dw: TensorRange,
+  shape: ConvShape,
+  options: { accumulate?: boolean; scratch?: TensorRange } & GemmPlanOptions = {},
+): Dispatch[] {
+  const g = convGeometry(shape);
+  const { batch, height, width, inChannels: cin, outChannels: cout, kernel: k } = shape;
+  requireLength('convWeightGrad', 'X', x, batch * height * width * cin);
+  requireLength('convWeightGrad', 'dY', dy, batch * g.outHeight * g.outWidth * cout);
+  const program: GemmProgram = {
+    label: `conv ${describe(shape)} weight grad`,
+    ...weightGradDims(shape, g),
+    loadA: `let ci = m % ${cin}u;
+  let kw = (m / ${cin}u) % ${k}u;
+  let kh = m / ${cin * k}u;
+  let ow = k % ${g.outWidth}u;
+  let oh = (k / ${g.outWidth}u) % ${g.outHeight}u;
+  let b = k / ${g.outWidth * g.outHeight}u;
+  ${gatherInput(x, shape, g)}`,
+    aFast: 'm',
+    loadB: `return mem[${dy.at}u + k * ${cout}u + n];`,
+    bFast: 'n',
+  };
+  return implicitGemm(ctx, program, dw, options);
+}

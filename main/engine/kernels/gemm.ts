@@ -1,0 +1,421 @@
+/**
+ * Matrix products for the engine: a tiled GEMM C[M,N] = A[M,K] · B[K,N] over row-major tensors of
+ * the arena, with A or B optionally stored transposed, a fused epilogue (+ bias[N], swish/sigmoid,
+ * keep the pre-activation, accumulate into C) and an optional prologue scale on A (the SE
+ * excitation multiplied into the projection's input). It serves the 1×1 convolutions (forward
+ * X·W, input gradient dY·Wᵀ, weight gradient Xᵀ·dY), the dense head and SE's small FCs, and, through
+ * `implicitGemm`, the k×k convolutions of conv.ts, whose operands are gathered on the fly.
+ *
+ * One workgroup computes a tm×tn tile of C with 16×16 threads, each thread a (tm/16)×(tn/16)
+ * block of outputs held in registers; A and B stream through workgroup memory 16 values of K at a
+ * time. Every thread's outputs are strided by 16 in both directions so that neighbouring threads
+ * read neighbouring B values from workgroup memory and write neighbouring columns of C.
+ *
+ * Weight gradients reduce over K = N·H·W (hundreds of thousands) into a small M·N: one tile would
+ * leave all but a few of the GPU's cores idle. There the product runs split-K: each K-chunk writes
+ * its partial product to scratch, and a column reduce (sum over the chunks) applies the epilogue.
+ * The scratch is a tensor of the plan: `gemmScratchElements` says how large.
+ */
+import type { TensorRange } from '../arena';
+import type { Dispatch, KernelContext } from '../dispatch';
+import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP } from '../dispatch';
+import { activationWgsl, type Activation } from './activation';
+
+/** Threads per workgroup of every kernel here (16×16 for the GEMM). */
+const THREADS = 256;
+/** K values per workgroup-memory tile. */
+const TK = 16;
+
+/** A workgroup's tile of C. tm·tn ≤ 8192 keeps a thread's outputs (tm/16 · tn/16) in registers. */
+export interface GemmTiles {
+  readonly tm: 16 | 32 | 64 | 128;
+  readonly tn: 16 | 32 | 64;
+}
+
+export interface GemmEpilogue {
+  /** + bias[n] */
+  readonly bias?: TensorRange;
+  /** applied after the bias */
+  readonly activation?: Activation;
+  /** also store the value before the activation (its gradient needs it), laid out like C */
+  readonly preActivation?: TensorRange;
+  /** C += result (gradient accumulation) instead of C = result */
+  readonly accumulate?: boolean;
+}
+
+export interface GemmShape {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  /** A is stored [K, M] (row-major) and used transposed */
+  readonly transA?: boolean;
+  /** B is stored [N, K] (row-major) and used transposed */
+  readonly transB?: boolean;
+}
+
+export interface GemmPlanOptions {
+  /** the tile of C per workgroup; by default chosen from M and N (gemmTiles) */
+  readonly tiles?: GemmTiles;
+  /** the number of K-chunks (1: no split); by default chosen by gemmSplitK */
+  readonly splitK?: number;
+}
+
+export interface GemmOptions extends GemmEpilogue, GemmPlanOptions {
+  /**
+   * Multiply A's stored element [r, c] by scale[floor(r / rowsPerGroup) · cols + c] as it is
+   * loaded (cols: A's stored row length). With A = X [N·H·W, C] and scale = the SE gate [N, C],
+   * rowsPerGroup = H·W, this is X·gate, forward (A as stored) and in the weight gradient (Aᵀ).
+   */
+  readonly aScale?: { readonly scale: TensorRange; readonly rowsPerGroup: number };
+  /** split-K partial products, gemmScratchElements(shape, options) elements */
+  readonly scratch?: TensorRange;
+}
+
+/** How one product runs: its tile, and its K-chunks (chunks = 1: no split). */
+export interface GemmPlan {
+  readonly tiles: GemmTiles;
+  readonly chunks: number;
+  /** K values per chunk, a multiple of the 16-deep K tile, so that no tile straddles two chunks */
+  readonly kChunk: number;
+}
+
+/**
+ * The operands of a product as WGSL, for `implicitGemm`. loadA/loadB are called only inside the
+ * bounds (m < M, n < N, k < K) and may gather (im2col) and return 0 for padding.
+ */
+export interface GemmProgram {
+  readonly label: string;
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  /** WGSL body of `fn loadA(m: u32, k: u32) -> f32` */
+  readonly loadA: string;
+  /** the index of A that is contiguous in memory: tile loads walk it fastest, so they coalesce */
+  readonly aFast: 'm' | 'k';
+  /** WGSL body of `fn loadB(k: u32, n: u32) -> f32` */
+  readonly loadB: string;
+  readonly bFast: 'k' | 'n';
+  /**
+   * WGSL body of `fn cIndex(m: u32, n: u32) -> u32`, the element of C (and of the pre-activation)
+   * holding C[m, n], relative to the tensor's start; absent: row-major [M, N]. A product with its
+   * own cIndex cannot run split-K (the reduce writes row-major).
+   */
+  readonly cIndex?: string;
+}
+
+const nextPow2 = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
+const roundUp = (v: number, step: number) => Math.ceil(v / step) * step;
+
+/** The tile for an M×N product: as small as the product in each direction, 16 to 64 columns, 16 to 128 rows. */
+export function gemmTiles(M: number, N: number): GemmTiles {
+  const tn = Math.min(64, Math.max(16, nextPow2(N))) as GemmTiles['tn'];
+  const tm = Math.min(tn === 64 ? 64 : 128, Math.max(16, nextPow2(M))) as GemmTiles['tm'];
+  return { tm, tn };
+}
+
+/** Workgroups a product should give the GPU before splitting K is not worth it (a few per core of a large GPU). */
+const SPLIT_TARGET_WORKGROUPS = 256;
+/** The shortest K-chunk worth a workgroup (fewer would make the reduce, not the product, the cost). */
+const MIN_K_PER_CHUNK = 256;
+const MAX_CHUNKS = 256;
+
+/**
+ * How many K-chunks an M×N×K product runs in: more than 1 when K ≫ M·N, that is when the tiles of C
+ * alone would not occupy the GPU and K is long enough to share out. 1 otherwise.
+ */
+export function gemmSplitK(M: number, N: number, K: number, tiles: GemmTiles = gemmTiles(M, N)): number {
+  const workgroups = Math.ceil(M / tiles.tm) * Math.ceil(N / tiles.tn);
+  if (workgroups >= SPLIT_TARGET_WORKGROUPS || K < 2 * MIN_K_PER_CHUNK) return 1;
+  return Math.max(1, Math.min(Math.ceil(SPLIT_TARGET_WORKGROUPS / workgroups), Math.floor(K / MIN_K_PER_CHUNK), MAX_CHUNKS));
+}
+
+export function gemmPlan(M: number, N: number, K: number, options: GemmPlanOptions = {}): GemmPlan {
+  const tiles = options.tiles ?? gemmTiles(M, N);
+  const wanted = options.splitK ?? gemmSplitK(M, N, K, tiles);
+  if (!Number.isInteger(wanted) || wanted < 1) throw new Error(`gemm: splitK must be a positive integer, got ${wanted}`);
+  const kChunk = roundUp(Math.max(1, Math.ceil(K / wanted)), TK);
+  return { tiles, kChunk, chunks: Math.max(1, Math.ceil(K / kChunk)) };
+}
+
+/** Scratch elements a product needs (its split-K partial products); 0 when it does not split. */
+export function gemmScratchElements(shape: Pick<GemmShape, 'M' | 'N' | 'K'>, options: GemmPlanOptions = {}): number {
+  const plan = gemmPlan(shape.M, shape.N, shape.K, options);
+  return plan.chunks > 1 ? plan.chunks * shape.M * shape.N : 0;
+}
+
+function requireLength(kernel: string, what: string, t: TensorRange, elements: number): void {
+  if (t.length < elements) throw new Error(`${kernel}: ${what} (${t.name}) holds ${t.length} values, the kernel needs ${elements}`);
+}
+
+function checkShape(kernel: string, dims: Record<string, number>): void {
+  for (const [name, v] of Object.entries(dims)) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${kernel}: ${name} must be a non-negative integer, got ${v}`);
+  }
+}
+
+/** C = op(A)·op(B) with the epilogue; returns 1 dispatch, or 2 when it runs split-K. */
+export function gemm(ctx: KernelContext, a: TensorRange, b: TensorRange, c: TensorRange, shape: GemmShape, options: GemmOptions = {}): Dispatch[] {
+  const { M, N, K } = shape;
+  checkShape('gemm', { M, N, K });
+  requireLength('gemm', 'A', a, M * K);
+  requireLength('gemm', 'B', b, K * N);
+  let scale = '';
+  if (options.aScale) {
+    const { scale: s, rowsPerGroup } = options.aScale;
+    const [rows, cols] = shape.transA ? [K, M] : [M, K];
+    if (!Number.isInteger(rowsPerGroup) || rowsPerGroup < 1) throw new Error(`gemm: aScale.rowsPerGroup must be a positive integer, got ${rowsPerGroup}`);
+    requireLength('gemm', 'aScale', s, Math.ceil(rows / rowsPerGroup) * cols);
+    const [r, col] = shape.transA ? ['k', 'm'] : ['m', 'k'];
+    scale = ` * mem[${at(s)} + (${r} / ${rowsPerGroup}u) * ${cols}u + ${col}]`;
+  }
+  const program: GemmProgram = {
+    label: `gemm ${M}x${N}x${K}${shape.transA ? ' Aᵀ' : ''}${shape.transB ? ' Bᵀ' : ''}`,
+    M,
+    N,
+    K,
+    loadA: `return mem[${at(a)} + ${shape.transA ? `k * ${M}u + m` : `m * ${K}u + k`}]${scale};`,
+    aFast: shape.transA ? 'm' : 'k',
+    loadB: `return mem[${at(b)} + ${shape.transB ? `n * ${K}u + k` : `k * ${N}u + n`}];`,
+    bFast: shape.transB ? 'k' : 'n',
+  };
+  return implicitGemm(ctx, program, c, options);
+}
+
+/** A product whose operands `program` describes (gemm above, the convolutions of conv.ts). */
+export function implicitGemm(ctx: KernelContext, program: GemmProgram, c: TensorRange, options: GemmEpilogue & GemmPlanOptions & { scratch?: TensorRange } = {}): Dispatch[] {
+  const { M, N, K, label } = program;
+  const plan = gemmPlan(M, N, K, options);
+  if (!program.cIndex) requireLength(label, 'C', c, M * N);
+  if (options.bias) requireLength(label, 'bias', options.bias, N);
+  if (options.preActivation && !program.cIndex) requireLength(label, 'preActivation', options.preActivation, M * N);
+  if (M === 0 || N === 0) return [];
+  if (plan.chunks === 1) {
+    return [ctx.dispatch(label, gemmWgsl(program, plan, storeWgsl(c, options, program.cIndex)), workgroupCount(program, plan))];
+  }
+  if (program.cIndex) throw new Error(`${label}: a product with its own output layout cannot run split-K`);
+  const scratch = options.scratch;
+  if (!scratch) throw new Error(`${label}: split-K over ${plan.chunks} chunks needs a scratch tensor of ${plan.chunks * M * N} values (gemmScratchElements)`);
+  requireLength(label, 'scratch', scratch, plan.chunks * M * N);
+  const partial = `fn store(m: u32, n: u32, chunk: u32, acc: f32) {
+  mem[${at(scratch)} + chunk * ${M * N}u + m * ${N}u + n] = acc;
+}`;
+  return [
+    ctx.dispatch(`${label} split-K ×${plan.chunks}`, gemmWgsl(program, plan, partial), workgroupCount(program, plan)),
+    reduceDispatch(ctx, `${label} split-K reduce`, scratch, plan.chunks, M * N, plan.chunks, 1, epilogueWrite(c, options, N)),
+  ];
+}
+
+function workgroupCount(p: GemmProgram, plan: GemmPlan): number {
+  return Math.ceil(p.M / plan.tiles.tm) * Math.ceil(p.N / plan.tiles.tn) * plan.chunks;
+}
+
+/** The epilogue as WGSL statements on `v` (the sum), writing element `i` of C. */
+function epilogueBody(c: TensorRange, e: GemmEpilogue, n: string, i: string): string {
+  const lines = [];
+  if (e.bias) lines.push(`v = v + mem[${at(e.bias)} + ${n}];`);
+  if (e.preActivation) lines.push(`mem[${at(e.preActivation)} + ${i}] = v;`);
+  if (e.activation && e.activation !== 'none') lines.push(`v = ${activationWgsl(e.activation, 'v')};`);
+  if (e.accumulate) lines.push(`v = v + mem[${at(c)} + ${i}];`);
+  lines.push(`mem[${at(c)} + ${i}] = v;`);
+  return lines.map((l) => `  ${l}`).join('\n');
+}
+
+function storeWgsl(c: TensorRange, e: GemmEpilogue, cIndex: string | undefined): string {
+  return `fn cIndex(m: u32, n: u32) -> u32 {
+  ${cIndex ?? `return m * N + n;`}
+}
+fn store(m: u32, n: u32, chunk: u32, acc: f32) {
+  let i = cIndex(m, n);
+  var v = acc;
+${epilogueBody(c, e, 'n', 'i')}
+}`;
+}
+
+/** The reduce's write of column `col` (= m·N + n of C) for a split-K product. */
+function epilogueWrite(c: TensorRange, e: GemmEpilogue, N: number): string {
+  return `fn write(col: u32, chunk: u32, sum: f32) {
+  let n = col % ${N}u;
+  var v = sum;
+${epilogueBody(c, e, 'n', 'col')}
+}`;
+}
+
+function gemmWgsl(p: GemmProgram, plan: GemmPlan, store: string): string {
+  const { tm, tn } = plan.tiles;
+  const rm = tm / 16;
+  const rn = tn / 16;
+  // +1: a column of padding, so that 16 threads storing down a column of the tile hit 16 banks
+  const aStride = tm + 1;
+  const bStride = tn + 1;
+  const tilesM = Math.ceil(p.M / tm);
+  const tilesN = Math.ceil(p.N / tn);
+  const total = tilesM * tilesN * plan.chunks;
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+  const loadTile = (which: 'A' | 'B', loads: number, fastIsK: boolean, width: number, stride: number, rowBase: string, bound: number) =>
+    range(loads)
+      .map((i) => {
+        const e = `lid + ${i * THREADS}u`;
+        const [kk, rr] = fastIsK ? [`(${e}) % ${TK}u`, `(${e}) / ${TK}u`] : [`(${e}) / ${width}u`, `(${e}) % ${width}u`];
+        const call = which === 'A' ? 'loadA(r, k)' : 'loadB(k, r)';
+        return `    {
+      let kk = ${kk};
+      let rr = ${rr};
+      let r = ${rowBase} + rr;
+      let k = k0 + kk;
+      var v = 0.0;
+      if (r < ${bound}u && k < kEnd) { v = ${call}; }
+      tile${which}[kk * ${stride}u + rr] = v;
+    }`;
+      })
+      .join('\n');
+
+  const accs = range(rm).flatMap((r) => range(rn).map((c) => `acc${r}_${c}`));
+  return `${ARENA_BINDING}
+const M = ${p.M}u;
+const N = ${p.N}u;
+var<workgroup> tileA: array<f32, ${TK * aStride}>;
+var<workgroup> tileB: array<f32, ${TK * bStride}>;
+fn loadA(m: u32, k: u32) -> f32 {
+  ${p.loadA}
+}
+fn loadB(k: u32, n: u32) -> f32 {
+  ${p.loadB}
+}
+${store}
+@compute @workgroup_size(${THREADS})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  if (wg >= ${total}u) { return; }
+  let tileN = wg % ${tilesN}u;
+  let rest = wg / ${tilesN}u;
+  let m0 = (rest % ${tilesM}u) * ${tm}u;
+  let n0 = tileN * ${tn}u;
+  let chunk = rest / ${tilesM}u;
+  let kBegin = chunk * ${plan.kChunk}u;
+  let kEnd = min(${p.K}u, kBegin + ${plan.kChunk}u);
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+${accs.map((a) => `  var ${a} = 0.0;`).join('\n')}
+  for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
+${loadTile('A', rm, p.aFast === 'k', tm, aStride, 'm0', p.M)}
+${loadTile('B', rn, p.bFast === 'k', tn, bStride, 'n0', p.N)}
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
+${range(rm).map((r) => `      let a${r} = tileA[kk * ${aStride}u + ty + ${r * 16}u];`).join('\n')}
+${range(rn).map((c) => `      let b${c} = tileB[kk * ${bStride}u + tx + ${c * 16}u];`).join('\n')}
+${range(rm).flatMap((r) => range(rn).map((c) => `      acc${r}_${c} = fma(a${r}, b${c}, acc${r}_${c});`)).join('\n')}
+    }
+    workgroupBarrier();
+  }
+${range(rm)
+  .flatMap((r) =>
+    range(rn).map(
+      (c) => `  if (m0 + ty + ${r * 16}u < M && n0 + tx + ${c * 16}u < N) { store(m0 + ty + ${r * 16}u, n0 + tx + ${c * 16}u, chunk, acc${r}_${c}); }`,
+    ),
+  )
+  .join('\n')}
+}`;
+}
+
+// ---- column reduce ------------------------------------------------------------------------------
+
+/** How a column reduce over `rows` is shared out: row chunks summed in parallel, then summed again. */
+function reducePlan(rows: number, cols: number): { chunks: number; rowsPerChunk: number } {
+  const colTiles = Math.ceil(cols / reduceWidth(cols));
+  // enough workgroups to fill a large GPU, at least 128 rows each, at most 256 partial rows
+  const chunks = Math.max(1, Math.min(Math.ceil(512 / colTiles), Math.floor(rows / 128), 256));
+  return { chunks, rowsPerChunk: Math.ceil(rows / chunks) };
+}
+
+/** Columns per reduce workgroup: 64 (coalesced reads), fewer for narrow matrices so threads go to rows instead. */
+function reduceWidth(cols: number): number {
+  return Math.min(64, nextPow2(cols));
+}
+
+/** Scratch elements columnReduce needs for [rows, cols]: the partial sums of its first pass, 0 when it runs in one. */
+export function columnReduceScratchElements(rows: number, cols: number): number {
+  const { chunks } = reducePlan(rows, cols);
+  return chunks > 1 ? chunks * cols : 0;
+}
+
+/**
+ * dst[c] = Σ_r src[r, c] over a row-major [rows, cols] matrix (the bias gradient: dY summed over
+ * N·H·W), or dst[c] += … with accumulate. Long matrices reduce in two dispatches through scratch
+ * (columnReduceScratchElements), short ones in one.
+ */
+export function columnReduce(
+  ctx: KernelContext,
+  src: TensorRange,
+  dst: TensorRange,
+  shape: { rows: number; cols: number },
+  options: { accumulate?: boolean; scratch?: TensorRange } = {},
+): Dispatch[] {
+  const { rows, cols } = shape;
+  checkShape('columnReduce', { rows, cols });
+  requireLength('columnReduce', 'source', src, rows * cols);
+  requireLength('columnReduce', 'destination', dst, cols);
+  if (cols === 0) return [];
+  const write = `fn write(col: u32, chunk: u32, sum: f32) {
+  mem[${at(dst)} + col] = ${options.accumulate ? `mem[${at(dst)} + col] + ` : ''}sum;
+}`;
+  const { chunks, rowsPerChunk } = reducePlan(rows, cols);
+  if (chunks === 1) return [reduceDispatch(ctx, `column reduce ${rows}x${cols}`, src, rows, cols, rows, 1, write)];
+  const scratch = options.scratch;
+  if (!scratch) throw new Error(`columnReduce: ${rows}x${cols} reduces in two passes and needs a scratch tensor of ${chunks * cols} values (columnReduceScratchElements)`);
+  requireLength('columnReduce', 'scratch', scratch, chunks * cols);
+  const partial = `fn write(col: u32, chunk: u32, sum: f32) {
+  mem[${at(scratch)} + chunk * ${cols}u + col] = sum;
+}`;
+  return [
+    reduceDispatch(ctx, `column reduce ${rows}x${cols} pass 1`, src, rows, cols, rowsPerChunk, chunks, partial),
+    reduceDispatch(ctx, `column reduce ${rows}x${cols} pass 2`, scratch, chunks, cols, chunks, 1, write),
+  ];
+}
+
+/**
+ * Sums of columns of a [rows, cols] matrix over `chunks` chunks of `rowsPerChunk` rows: workgroup
+ * (column tile, chunk) hands each column to 256/width threads striding down its rows, then
+ * folds their sums in workgroup memory; `write(col, chunk, sum)` (WGSL) stores it.
+ */
+function reduceDispatch(
+  ctx: KernelContext,
+  label: string,
+  src: TensorRange,
+  rows: number,
+  cols: number,
+  rowsPerChunk: number,
+  chunks: number,
+  write: string,
+): Dispatch {
+  const width = reduceWidth(cols);
+  const lanes = THREADS / width;
+  const colTiles = Math.ceil(cols / width);
+  const folds: string[] = [];
+  for (let s = lanes / 2; s >= 1; s /= 2) {
+    folds.push(`  if (lane < ${s}u) { part[lid] = part[lid] + part[lid + ${s * width}u]; }\n  workgroupBarrier();`);
+  }
+  const code = `${ARENA_BINDING}
+var<workgroup> part: array<f32, ${THREADS}>;
+${write}
+@compute @workgroup_size(${THREADS})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  if (wg >= ${colTiles * chunks}u) { return; }
+  let chunk = wg / ${colTiles}u;
+  let col = (wg % ${colTiles}u) * ${width}u + lid % ${width}u;
+  let lane = lid / ${width}u;
+  let r1 = min(${rows}u, (chunk + 1u) * ${rowsPerChunk}u);
+  var s = 0.0;
+  if (col < ${cols}u) {
+    for (var r = chunk * ${rowsPerChunk}u + lane; r < r1; r = r + ${lanes}u) {
+      s = s + mem[${at(src)} + r * ${cols}u + col];
+    }
+  }
+  part[lid] = s;
+  workgroupBarrier();
+${folds.join('\n')}
+  if (lane == 0u && col < ${cols}u) { write(col, chunk, part[lid]); }
+}`;
+  return ctx.dispatch(label, code, colTiles * chunks);
+}

@@ -1,0 +1,145 @@
+/**
+ * Global average pooling (NHWC → [n, c]) and the squeeze-and-excitation scale y = x·s[n, c], with
+ * their gradients.
+ *
+ * The SE backward is two kernels because of the order its gradients become known: ds (Σ over h, w
+ * of dy·x, optionally through the sigmoid that made s) comes first and feeds the two SE dense
+ * layers' backward, which yield the pooled gradient; only then is dx known, dy·s plus that pooled
+ * gradient spread over h·w — the pool's backward folded into the same pass (seScaleInputGrad's
+ * poolGrad) so the block input's gradient is written once.
+ *
+ * The reductions over h·w run one workgroup per (sample, tile of channels): consecutive threads
+ * read consecutive channels, lanes stride over the positions, shared memory adds the lanes up.
+ */
+import type { TensorRange } from '../arena';
+import type { Dispatch, KernelContext } from '../dispatch';
+import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP } from '../dispatch';
+import { activationGradWgsl, type Activation } from './activation';
+
+const WORKGROUP = 256;
+
+export interface SpatialShape {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+}
+
+/** y[n, c] = mean over h, w of x[n, h, w, c]. */
+export function globalAvgPool(ctx: KernelContext, x: TensorRange, y: TensorRange, s: SpatialShape): Dispatch {
+  check([x, s.n * s.h * s.w * s.c], [y, s.n * s.c]);
+  return reduceSpatial(ctx, 'global average pool', `mem[${at(x)} + i]`, (sum) => `${sum} * ${f32Literal(1 / (s.h * s.w))}`, y, s);
+}
+
+/** dx[n, h, w, c] = dy[n, c] / (h·w); with `accumulate`, added to what dx holds. */
+export function globalAvgPoolBackward(ctx: KernelContext, dy: TensorRange, dx: TensorRange, s: SpatialShape, accumulate = false): Dispatch {
+  const total = s.n * s.h * s.w * s.c;
+  check([dy, s.n * s.c], [dx, total]);
+  const code = `${ARENA_BINDING}
+@compute @workgroup_size(${WORKGROUP})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let i = wg * ${WORKGROUP}u + lid;
+  if (i >= ${total}u) { return; }
+  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
+  let g = mem[${at(dy)} + nc] * ${f32Literal(1 / (s.h * s.w))};
+  mem[${at(dx)} + i] = ${accumulate ? `mem[${at(dx)} + i] + g` : 'g'};
+}`;
+  return ctx.dispatch('global average pool backward', code, Math.ceil(total / WORKGROUP));
+}
+
+/** y[n, h, w, c] = x[n, h, w, c] · s[n, c]. */
+export function seScale(ctx: KernelContext, x: TensorRange, scale: TensorRange, y: TensorRange, s: SpatialShape): Dispatch {
+  const total = s.n * s.h * s.w * s.c;
+  check([x, total], [scale, s.n * s.c], [y, total]);
+  const code = `${ARENA_BINDING}
+@compute @workgroup_size(${WORKGROUP})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let i = wg * ${WORKGROUP}u + lid;
+  if (i >= ${total}u) { return; }
+  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
+  mem[${at(y)} + i] = mem[${at(x)} + i] * mem[${at(scale)} + nc];
+}`;
+  return ctx.dispatch('squeeze-excitation scale', code, Math.ceil(total / WORKGROUP));
+}
+
+export interface ScaleGradOptions {
+  /** s = f(pre): ds is then with respect to `pre` (ds·f'(pre)), fusing the gate's backward */
+  through?: { activation: Activation; pre: TensorRange };
+}
+
+/** ds[n, c] = Σ over h, w of dy·x (times f'(pre[n, c]) with `through`). */
+export function seScaleGrad(ctx: KernelContext, x: TensorRange, dy: TensorRange, ds: TensorRange, s: SpatialShape, options: ScaleGradOptions = {}): Dispatch {
+  check([x, s.n * s.h * s.w * s.c], [dy, s.n * s.h * s.w * s.c], [ds, s.n * s.c], ...(options.through ? [[options.through.pre, s.n * s.c] as [TensorRange, number]] : []));
+  const through = options.through;
+  const finish = through ? (sum: string) => `${sum} * ${activationGradWgsl(through.activation, `mem[${at(through.pre)} + nc]`)}` : (sum: string) => sum;
+  return reduceSpatial(ctx, `squeeze-excitation scale grad${through ? ` through ${through.activation}` : ''}`, `mem[${at(dy)} + i] * mem[${at(x)} + i]`, finish, ds, s);
+}
+
+export interface InputGradOptions {
+  /** [n, c] gradient of the pooled input (SE: from the squeeze layers' backward), spread over h·w and added */
+  poolGrad?: TensorRange;
+}
+
+/** dx[n, h, w, c] = dy·s[n, c] (+ poolGrad[n, c] / (h·w)). */
+export function seScaleInputGrad(ctx: KernelContext, dy: TensorRange, scale: TensorRange, dx: TensorRange, s: SpatialShape, options: InputGradOptions = {}): Dispatch {
+  const total = s.n * s.h * s.w * s.c;
+  check([dy, total], [scale, s.n * s.c], [dx, total], ...(options.poolGrad ? [[options.poolGrad, s.n * s.c] as [TensorRange, number]] : []));
+  const pool = options.poolGrad ? ` + mem[${at(options.poolGrad)} + nc] * ${f32Literal(1 / (s.h * s.w))}` : '';
+  const code = `${ARENA_BINDING}
+@compute @workgroup_size(${WORKGROUP})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let i = wg * ${WORKGROUP}u + lid;
+  if (i >= ${total}u) { return; }
+  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
+  mem[${at(dx)} + i] = mem[${at(dy)} + i] * mem[${at(scale)} + nc]${pool};
+}`;
+  return ctx.dispatch(`squeeze-excitation scale input grad${pool ? ' + pool grad' : ''}`, code, Math.ceil(total / WORKGROUP));
+}
+
+/**
+ * out[n, c] = finish(Σ over h, w of value(i)), `value` a WGSL expression of the element index `i`,
+ * `finish` of the sum (may use `nc`, the output index). One workgroup per (n, channel tile).
+ */
+function reduceSpatial(ctx: KernelContext, label: string, value: string, finish: (sum: string) => string, out: TensorRange, s: SpatialShape): Dispatch {
+  let tile = 4;
+  while (tile < s.c && tile < 16) tile *= 2;
+  const lanes = WORKGROUP / tile;
+  const positions = s.h * s.w;
+  const code = `${ARENA_BINDING}
+var<workgroup> red: array<f32, ${WORKGROUP}>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let cl = lid % ${tile}u;
+  let lane = lid / ${tile}u;
+  let c = wid.x * ${tile}u + cl;
+  let n = wid.y;
+  var acc = 0.0;
+  if (c < ${s.c}u) {
+    for (var p = lane; p < ${positions}u; p += ${lanes}u) {
+      let i = (n * ${positions}u + p) * ${s.c}u + c;
+      acc += ${value};
+    }
+  }
+  red[lid] = acc;
+  workgroupBarrier();
+  for (var half = ${lanes / 2}u; half > 0u; half = half >> 1u) {
+    if (lane < half) { red[lid] += red[lid + half * ${tile}u]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u && c < ${s.c}u) {
+    let nc = n * ${s.c}u + c;
+    mem[${at(out)} + nc] = ${finish('red[cl]')};
+  }
+}`;
+  return ctx.dispatch(label, code, [Math.ceil(s.c / tile), s.n, 1]);
+}
+
+/** Each tensor must hold what the shape says it does (a wrong range would read its neighbours). */
+function check(...pairs: [TensorRange, number][]): void {
+  for (const [t, want] of pairs) {
+    if (t.length < want) throw new Error(`pool: tensor ${t.name} holds ${t.length} values, the shape needs ${want}`);
+  }
+}
