@@ -3,7 +3,7 @@
  * synchronous), wires it to the window over IPC and two custom schemes, and nothing more.
  * All logic lives in main/; this file is a door.
  */
-import { app, BrowserWindow, dialog, ipcMain, shell, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,15 +12,20 @@ import type { DoorService } from '../main/service/door-service';
 import { Service } from '../main/service/service';
 import { setProcessLauncher, WORKER_DIR_ENV } from '../main/workers/process-launcher';
 import { CHANNELS } from './bridge';
-import { sqliteBinding } from './native-binding';
-import { APP_ORIGIN, handleAppProtocol, handleMediaProtocol, registerSchemes } from './protocols';
+import { SQLITE_BINDING_ENV, sqliteBinding } from './native-binding';
+import { devServerFrom, guardWebContents, isTrustedSender, permissionAllowed, startUrl } from './page-guards';
+import { handleAppProtocol, handleMediaProtocol, registerSchemes } from './protocols';
 import { utilityProcessLauncher } from './worker-launcher';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererDir = path.join(here, '../renderer');
 const preloadFile = path.join(here, '../preload/preload.cjs');
-/** Set by `electron-vite dev`: the renderer comes from Vite's dev server with hot reload. */
-const devServerUrl = process.env.ELECTRON_RENDERER_URL;
+/**
+ * Set by `electron-vite dev`: the renderer comes from Vite's dev server with hot reload. Honoured
+ * only in an unpackaged app, and only on a loopback address (electron/page-guards.ts).
+ */
+const devServer = devServerFrom({ isPackaged: app.isPackaged, rendererUrl: process.env.ELECTRON_RENDERER_URL });
+if (devServer.ignored) console.warn(`Effitune: ${devServer.ignored}`);
 
 let service: Service | undefined;
 let mainWindow: BrowserWindow | null = null;
@@ -50,13 +55,16 @@ function start(): void {
     resourcesPath: process.resourcesPath,
     electronVersion: process.versions.electron,
   });
+  if (binding.ignored) console.warn(`Effitune: ${binding.ignored}`);
   if (binding.problem) return fail(binding.problem);
-  process.env.EFFITUNE_SQLITE_BINDING = binding.path;
+  // the workers and main/project/database.ts load this one: never a value the app was started with
+  process.env[SQLITE_BINDING_ENV] = binding.path;
   // trainers, estimators and backend probes run as utility processes of the built worker entries
   // beside this file; workers that start workers of their own fork those entries (WORKER_DIR_ENV)
   process.env[WORKER_DIR_ENV] = here;
   setProcessLauncher(utilityProcessLauncher(here));
 
+  guardSession();
   const svc = new Service({ mode: 'electron', version: app.getVersion() });
   service = svc;
   handleAppProtocol(rendererDir);
@@ -73,21 +81,32 @@ function start(): void {
   });
 }
 
-/** Only our own page may call the service; a navigated-away or injected frame gets nothing. */
-function isTrustedSender(event: IpcMainInvokeEvent): boolean {
-  const url = event.senderFrame?.url ?? '';
-  return url.startsWith(`${APP_ORIGIN}/`) || (devServerUrl !== undefined && url.startsWith(devServerUrl));
+/** Only our own page, in our window's top frame, may call the service; a navigated-away or injected frame gets nothing. */
+function trusted(event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  const sender = { frameUrl: frame?.url, isMainFrame: frame != null && frame.parent === null, fromOurWindow: mainWindow !== null && event.sender === mainWindow.webContents };
+  return isTrustedSender(sender, devServer.origin);
+}
+
+/** No page gets a permission (camera, notifications, ...) but what ours needs; no device is handed out. */
+function guardSession(): void {
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_contents, permission, callback, details) => callback(permissionAllowed(permission, details.requestingUrl, devServer.origin)));
+  ses.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) =>
+    permissionAllowed(permission, details.requestingUrl ?? requestingOrigin, devServer.origin),
+  );
+  ses.setDevicePermissionHandler(() => false);
 }
 
 function registerIpc(svc: DoorService): void {
   ipcMain.handle(CHANNELS.openFolder, async (event, dir: unknown) => {
-    if (!isTrustedSender(event) || typeof dir !== 'string' || !path.isAbsolute(dir)) return { ok: false, message: 'not an absolute folder path' };
+    if (!trusted(event) || typeof dir !== 'string' || !path.isAbsolute(dir)) return { ok: false, message: 'not an absolute folder path' };
     if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return { ok: false, message: `${dir} is not a folder (any more)` };
     const problem = await shell.openPath(dir);
     return problem ? { ok: false, message: problem } : { ok: true };
   });
   ipcMain.handle(CHANNELS.call, async (event, name: unknown, input: unknown) => {
-    if (!isTrustedSender(event)) return { ok: false, error: { code: 'invalid_input', message: 'call refused: it did not come from the Effitune window' } };
+    if (!trusted(event)) return { ok: false, error: { code: 'invalid_input', message: 'call refused: it did not come from the Effitune window' } };
     try {
       return { ok: true, value: await svc.call(String(name), input) };
     } catch (err) {
@@ -95,7 +114,7 @@ function registerIpc(svc: DoorService): void {
     }
   });
   ipcMain.handle(CHANNELS.pickFolder, async (event) => {
-    if (!isTrustedSender(event) || !mainWindow) return null;
+    if (!trusted(event) || !mainWindow) return null;
     const choice = await dialog.showOpenDialog(mainWindow, { title: 'Choose a folder of images', properties: ['openDirectory'] });
     return choice.canceled ? null : (choice.filePaths[0] ?? null);
   });
@@ -122,17 +141,13 @@ function createWindow(): void {
   win.on('closed', () => {
     if (mainWindow === win) mainWindow = null;
   });
-  // The window shows only the app; links open in the user's browser.
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  win.webContents.on('will-navigate', (event, url) => {
-    const ours = url.startsWith(`${APP_ORIGIN}/`) || (devServerUrl !== undefined && url.startsWith(devServerUrl));
-    if (!ours) event.preventDefault();
-  });
-  void win.loadURL(devServerUrl ?? `${APP_ORIGIN}/index.html`);
+  void win.loadURL(startUrl(devServer));
 }
+
+// Every web contents, the window's and any other, stays on our pages; https links open in the user's browser.
+app.on('web-contents-created', (_event, contents) => {
+  guardWebContents(contents, devServer.origin, (url) => void shell.openExternal(url));
+});
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();

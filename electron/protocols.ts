@@ -9,8 +9,7 @@ import fs from 'node:fs/promises';
 import { toErrorShape } from '../main/contract/contract';
 import type { DoorService } from '../main/service/door-service';
 import { contentTypeOf, resolveStaticPath } from '../main/service/static-files';
-
-export const APP_ORIGIN = 'effitune-app://app';
+import { APP_SCHEME } from './page-guards';
 
 export const ELECTRON_CSP = [
   "default-src 'self'",
@@ -26,7 +25,7 @@ export const ELECTRON_CSP = [
 /** Must run before the app is ready: the schemes need their privileges at startup. */
 export function registerSchemes(): void {
   protocol.registerSchemesAsPrivileged([
-    { scheme: 'effitune-app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+    { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
     { scheme: 'effitune-media', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
   ]);
 }
@@ -36,7 +35,7 @@ function textResponse(status: number, text: string): Response {
 }
 
 export function handleAppProtocol(rendererDir: string): void {
-  protocol.handle('effitune-app', async (request) => {
+  protocol.handle(APP_SCHEME, async (request) => {
     const { pathname } = new URL(request.url);
     const file = resolveStaticPath(rendererDir, pathname === '/' ? '/index.html' : pathname);
     if (file === null) return textResponse(400, 'bad path');
@@ -70,7 +69,8 @@ export function handleMediaProtocol(service: DoorService): void {
       return textResponse(404, `no media kind "${kind}" (use thumb or full)`);
     } catch (err) {
       const error = toErrorShape(err);
-      return textResponse(error.code === 'not_found' ? 404 : 500, error.message);
+      // a file changed since its import is not_found, content we never decode (SVG, ...) invalid_input
+      return textResponse(error.code === 'not_found' ? 404 : error.code === 'invalid_input' ? 400 : 500, error.message);
     }
   });
 }

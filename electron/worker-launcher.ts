@@ -27,13 +27,16 @@ export function utilityProcessLauncher(dir: string): ProcessLauncher {
     // before it could become a utility process: a fork of process.execPath needs it, this must not have it.
     const env = Object.fromEntries(Object.entries(options.env).filter(([key, value]) => key !== 'ELECTRON_RUN_AS_NODE' && value !== undefined)) as Record<string, string>;
     const child = utilityProcess.fork(workerBundle(dir, entry), [], { env, stdio: 'pipe', serviceName: `Effitune ${entry}` });
+    // Electron types them as NodeJS.ReadableStream; they are stream.Readable objects (what the engine reads)
+    const stdout = child.stdout as Readable | null;
+    const stderr = child.stderr as Readable | null;
     let ended = false;
     const worker: LaunchedWorker = {
       get pid() {
         return child.pid ?? null;
       },
-      stdout: child.stdout,
-      stderr: child.stderr,
+      stdout,
+      stderr,
       send(message) {
         if (!ended) child.postMessage(message);
       },
@@ -49,7 +52,7 @@ export function utilityProcessLauncher(dir: string): ProcessLauncher {
         child.once('exit', (code: number) => {
           ended = true;
           // what the worker printed last (the probe's result, a crash's message) may still be in the pipes
-          void Promise.all([drained(child.stdout), drained(child.stderr)]).then(() => listener({ code, signal: null } satisfies WorkerExit));
+          void Promise.all([drained(stdout), drained(stderr)]).then(() => listener({ code, signal: null } satisfies WorkerExit));
         });
       },
     };

@@ -47,3 +47,24 @@ export function originAllowed(originHeader: string | undefined, port: number): b
     return false;
   }
 }
+
+/**
+ * The Content-Security-Policy of every response of the server listening on `port`. Scripts, styles
+ * and fetches stay on the page's own origin; the only WebSocket the page may open is this server's
+ * event socket (ws://127.0.0.1:PORT, or ws://localhost:PORT for a page opened as localhost), so a
+ * script that got in could not talk to another loopback service.
+ */
+export function contentSecurityPolicy(port: number): string {
+  // not yet listening (no request arrives then): no WebSocket at all, rather than any port
+  const listening = Number.isInteger(port) && port >= 1 && port <= 65535;
+  return [
+    "default-src 'self'",
+    "img-src 'self' data: blob:",
+    listening ? `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}` : "connect-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
 import { ApiError, toErrorShape, type ApiErrorShape, type ErrorCode } from '../contract/contract';
-import { bearerToken, createToken, hostAllowed, originAllowed, tokenMatches } from './security';
+import { bearerToken, contentSecurityPolicy, createToken, hostAllowed, originAllowed, tokenMatches } from './security';
 import type { DoorService } from '../service/door-service';
 import { serveStatic } from '../service/static-files';
 import { EventsSocket } from './events-socket';
@@ -42,17 +42,6 @@ export interface RunningServer {
 export const HOST = '127.0.0.1';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self' ws://127.0.0.1:* ws://localhost:*",
-  "style-src 'self' 'unsafe-inline'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-].join('; ');
-
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   invalid_input: 400,
   not_a_project: 400,
@@ -77,7 +66,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let port = 0;
 
   const server = http.createServer((req, res) => {
-    setSecurityHeaders(res);
+    setSecurityHeaders(res, port);
     handleRequest(req, res).catch((err) => sendError(res, err));
   });
   server.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head));
@@ -174,8 +163,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-function setSecurityHeaders(res: ServerResponse): void {
-  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+/** `port` is the one the server listens on (requests arrive only once it listens). */
+function setSecurityHeaders(res: ServerResponse, port: number): void {
+  res.setHeader('Content-Security-Policy', contentSecurityPolicy(port));
   res.setHeader('X-Content-Type-Options', 'nosniff');
   // The token travels in the page URL; no Referer may carry it elsewhere.
   res.setHeader('Referrer-Policy', 'no-referrer');

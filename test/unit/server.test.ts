@@ -11,7 +11,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import WebSocket from 'ws';
 import { Service } from '../../main/service/service';
-import { CONTENT_SECURITY_POLICY, MAX_BODY_BYTES, startServer, type RunningServer } from '../../main/server/server';
+import { MAX_BODY_BYTES, startServer, type RunningServer } from '../../main/server/server';
+import { contentSecurityPolicy } from '../../main/server/security';
 
 let tmp: string;
 let service: Service;
@@ -187,8 +188,8 @@ describe('startServer', () => {
     const index = await fetch(`${origin}/?token=${server.token}`);
     expect(index.status).toBe(200);
     expect(await index.text()).toContain('Effitune test UI');
-    expect(index.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
-    expect(CONTENT_SECURITY_POLICY).toContain("default-src 'self'");
+    expect(index.headers.get('content-security-policy')).toBe(contentSecurityPolicy(server.port));
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(index.headers.get('referrer-policy')).toBe('no-referrer');
 
     const asset = await fetch(`${origin}/assets/app-123.js`);
