@@ -17,6 +17,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
+import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP } from '../dispatch';
 import { gemmScratchElements, implicitGemm, type GemmEpilogue, type GemmPlanOptions, type GemmProgram } from './gemm';
 
 export interface ConvShape {
@@ -128,10 +129,12 @@ export function convInputGrad(
       const rows = phaseAxis(ph, height, g.padTop, k, s);
       const cols = phaseAxis(pw, width, g.padLeft, k, s);
       if (rows.pixels === 0 || cols.pixels === 0) continue;
-      // no tap reaches this phase (kernel < stride): its gradient is 0, written unless accumulating
       const taps = rows.taps * cols.taps;
-      if (taps === 0 && options.accumulate) continue;
-      const colTaps = Math.max(1, cols.taps); // a divisor in the loaders, which K = 0 never calls
+      if (taps === 0) {
+        // no tap reaches this phase (kernel < stride): its gradient is 0
+        if (!options.accumulate) dispatches.push(zeroPhase(ctx, dx, shape, ph, pw, rows.pixels, cols.pixels));
+        continue;
+      }
       // Phase input pixel (ih', iw') is ih = ph + s·ih'; its j-th tap is kh = kh0 + s·j, reaching
       // output row oh = ih' + q − j (q = (ph + pt − kh0) / s, exact by the choice of kh0).
       const program: GemmProgram = {
@@ -143,16 +146,16 @@ export function convInputGrad(
   let ihp = (m / ${cols.pixels}u) % ${rows.pixels}u;
   let b = m / ${cols.pixels * rows.pixels}u;
   let co = k % ${cout}u;
-  let jw = (k / ${cout}u) % ${colTaps}u;
-  let jh = k / ${cout * colTaps}u;
+  let jw = (k / ${cout}u) % ${cols.taps}u;
+  let jh = k / ${cout * cols.taps}u;
   let oh = i32(ihp) + ${rows.shift} - i32(jh);
   let ow = i32(iwp) + ${cols.shift} - i32(jw);
   if (oh < 0 || oh >= ${g.outHeight} || ow < 0 || ow >= ${g.outWidth}) { return 0.0; }
   return mem[${dy.at}u + ((b * ${g.outHeight}u + u32(oh)) * ${g.outWidth}u + u32(ow)) * ${cout}u + co];`,
         aFast: 'k',
         loadB: `let co = k % ${cout}u;
-  let kw = ${cols.firstTap}u + ${s}u * ((k / ${cout}u) % ${colTaps}u);
-  let kh = ${rows.firstTap}u + ${s}u * (k / ${cout * colTaps}u);
+  let kw = ${cols.firstTap}u + ${s}u * ((k / ${cout}u) % ${cols.taps}u);
+  let kh = ${rows.firstTap}u + ${s}u * (k / ${cout * cols.taps}u);
   return mem[${w.at}u + ((kh * ${k}u + kw) * ${cin}u + n) * ${cout}u + co];`,
         bFast: 'k',
         cIndex: `let iw = ${pw}u + ${s}u * (m % ${cols.pixels}u);
@@ -165,6 +168,26 @@ export function convInputGrad(
   }
   return dispatches;
 }
+
+/** dX = 0 over input phase (ph, pw), rows × cols pixels of it. */
+function zeroPhase(ctx: KernelContext, dx: TensorRange, s: ConvShape, ph: number, pw: number, rows: number, cols: number): Dispatch {
+  const count = s.batch * rows * cols * s.inChannels;
+  const code = `${ARENA_BINDING}
+@compute @workgroup_size(${ZERO_WORKGROUP})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let i = wg * ${ZERO_WORKGROUP}u + lid;
+  if (i >= ${count}u) { return; }
+  let ci = i % ${s.inChannels}u;
+  let iw = ${pw}u + ${s.stride}u * ((i / ${s.inChannels}u) % ${cols}u);
+  let ih = ${ph}u + ${s.stride}u * ((i / ${s.inChannels * cols}u) % ${rows}u);
+  let b = i / ${s.inChannels * cols * rows}u;
+  mem[${at(dx)} + ((b * ${s.height}u + ih) * ${s.width}u + iw) * ${s.inChannels}u + ci] = 0.0;
+}`;
+  return ctx.dispatch(`conv ${describe(s)} input grad phase ${ph},${pw} (no taps)`, code, Math.ceil(count / ZERO_WORKGROUP));
+}
+
+const ZERO_WORKGROUP = 256;
 
 /** One axis of an input phase p: its pixel count, the taps that reach it (first, count), and the output shift q. */
 function phaseAxis(p: number, size: number, padBefore: number, kernel: number, stride: number) {

@@ -7,8 +7,8 @@
  * `implicitGemm`, the k×k convolutions of conv.ts, whose operands are gathered on the fly.
  *
  * One workgroup computes a tm×tn tile of C with 16×16 threads, each thread a (tm/16)×(tn/16)
- * block of outputs held in registers; A and B stream through workgroup memory 16 values of K at a
- * time. Every thread's outputs are strided by 16 in both directions so that neighbouring threads
+ * block of outputs in registers (small arrays walked by loops of constant bounds, which the shader
+ * compilers unroll); A and B stream through workgroup memory 16 values of K at a time. Every thread's outputs are strided by 16 in both directions so that neighbouring threads
  * read neighbouring B values from workgroup memory and write neighbouring columns of C.
  *
  * Weight gradients reduce over K = N·H·W (hundreds of thousands) into a small M·N: one tile would
@@ -26,7 +26,7 @@ const THREADS = 256;
 /** K values per workgroup-memory tile. */
 const TK = 16;
 
-/** A workgroup's tile of C. tm·tn ≤ 8192 keeps a thread's outputs (tm/16 · tn/16) in registers. */
+/** A workgroup's tile of C (16×16 threads). tm·tn ≤ 4096: at most 16 outputs per thread, kept in registers. */
 export interface GemmTiles {
   readonly tm: 16 | 32 | 64 | 128;
   readonly tn: 16 | 32 | 64;
@@ -103,18 +103,26 @@ export interface GemmProgram {
   readonly cIndex?: string;
 }
 
+/** Workgroups a product should give the GPU (a few per core of a large one) before smaller tiles or split-K stop paying. */
+const TARGET_WORKGROUPS = 256;
+
 const nextPow2 = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
 const roundUp = (v: number, step: number) => Math.ceil(v / step) * step;
 
-/** The tile for an M×N product: as small as the product in each direction, 16 to 64 columns, 16 to 128 rows. */
+/**
+ * The tile for an M×N product: as large as the product allows (to 128×16 or 64×64, where each
+ * thread reuses what it reads most), made smaller while the tiles would not give the GPU
+ * TARGET_WORKGROUPS workgroups (small products: the dense head, SE, late weight gradients).
+ */
 export function gemmTiles(M: number, N: number): GemmTiles {
-  const tn = Math.min(64, Math.max(16, nextPow2(N))) as GemmTiles['tn'];
-  const tm = Math.min(tn === 64 ? 64 : 128, Math.max(16, nextPow2(M))) as GemmTiles['tm'];
-  return { tm, tn };
+  let tn = Math.min(64, Math.max(16, nextPow2(N)));
+  let tm = Math.min(tn === 64 ? 64 : 128, Math.max(16, nextPow2(M)));
+  const workgroups = () => Math.ceil(M / tm) * Math.ceil(N / tn);
+  while (tm > 16 && workgroups() < TARGET_WORKGROUPS) tm /= 2;
+  while (tn > 16 && workgroups() < TARGET_WORKGROUPS) tn /= 2;
+  return { tm, tn } as GemmTiles;
 }
 
-/** Workgroups a product should give the GPU before splitting K is not worth it (a few per core of a large GPU). */
-const SPLIT_TARGET_WORKGROUPS = 256;
 /** The shortest K-chunk worth a workgroup (fewer would make the reduce, not the product, the cost). */
 const MIN_K_PER_CHUNK = 256;
 const MAX_CHUNKS = 256;
@@ -125,12 +133,13 @@ const MAX_CHUNKS = 256;
  */
 export function gemmSplitK(M: number, N: number, K: number, tiles: GemmTiles = gemmTiles(M, N)): number {
   const workgroups = Math.ceil(M / tiles.tm) * Math.ceil(N / tiles.tn);
-  if (workgroups >= SPLIT_TARGET_WORKGROUPS || K < 2 * MIN_K_PER_CHUNK) return 1;
-  return Math.max(1, Math.min(Math.ceil(SPLIT_TARGET_WORKGROUPS / workgroups), Math.floor(K / MIN_K_PER_CHUNK), MAX_CHUNKS));
+  if (workgroups >= TARGET_WORKGROUPS || K < 2 * MIN_K_PER_CHUNK) return 1;
+  return Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / workgroups), Math.floor(K / MIN_K_PER_CHUNK), MAX_CHUNKS));
 }
 
 export function gemmPlan(M: number, N: number, K: number, options: GemmPlanOptions = {}): GemmPlan {
   const tiles = options.tiles ?? gemmTiles(M, N);
+  if (tiles.tm * tiles.tn > 4096) throw new Error(`gemm: a ${tiles.tm}x${tiles.tn} tile is more than 16 outputs per thread`);
   const wanted = options.splitK ?? gemmSplitK(M, N, K, tiles);
   if (!Number.isInteger(wanted) || wanted < 1) throw new Error(`gemm: splitK must be a positive integer, got ${wanted}`);
   const kChunk = roundUp(Math.max(1, Math.ceil(K / wanted)), TK);
@@ -250,15 +259,11 @@ function gemmWgsl(p: GemmProgram, plan: GemmPlan, store: string): string {
   const tilesM = Math.ceil(p.M / tm);
   const tilesN = Math.ceil(p.N / tn);
   const total = tilesM * tilesN * plan.chunks;
-  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
-  const loadTile = (which: 'A' | 'B', loads: number, fastIsK: boolean, width: number, stride: number, rowBase: string, bound: number) =>
-    range(loads)
-      .map((i) => {
-        const e = `lid + ${i * THREADS}u`;
-        const [kk, rr] = fastIsK ? [`(${e}) % ${TK}u`, `(${e}) / ${TK}u`] : [`(${e}) / ${width}u`, `(${e}) % ${width}u`];
-        const call = which === 'A' ? 'loadA(r, k)' : 'loadB(k, r)';
-        return `    {
+  const loadTile = (which: 'A' | 'B', loads: number, fastIsK: boolean, width: number, stride: number, rowBase: string, bound: number) => {
+    const [kk, rr] = fastIsK ? [`e % ${TK}u`, `e / ${TK}u`] : [`e / ${width}u`, `e % ${width}u`];
+    const call = which === 'A' ? 'loadA(r, k)' : 'loadB(k, r)';
+    return `    for (var i = 0u; i < ${loads}u; i = i + 1u) {
+      let e = lid + i * ${THREADS}u;
       let kk = ${kk};
       let rr = ${rr};
       let r = ${rowBase} + rr;
@@ -267,10 +272,7 @@ function gemmWgsl(p: GemmProgram, plan: GemmPlan, store: string): string {
       if (r < ${bound}u && k < kEnd) { v = ${call}; }
       tile${which}[kk * ${stride}u + rr] = v;
     }`;
-      })
-      .join('\n');
-
-  const accs = range(rm).flatMap((r) => range(rn).map((c) => `acc${r}_${c}`));
+  };
   return `${ARENA_BINDING}
 const M = ${p.M}u;
 const N = ${p.N}u;
@@ -296,25 +298,29 @@ fn main(${ENTRY_ARGS}) {
   let kEnd = min(${p.K}u, kBegin + ${plan.kChunk}u);
   let tx = lid % 16u;
   let ty = lid / 16u;
-${accs.map((a) => `  var ${a} = 0.0;`).join('\n')}
+  var acc: array<f32, ${rm * rn}>;
+  var a: array<f32, ${rm}>;
+  var b: array<f32, ${rn}>;
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
 ${loadTile('A', rm, p.aFast === 'k', tm, aStride, 'm0', p.M)}
 ${loadTile('B', rn, p.bFast === 'k', tn, bStride, 'n0', p.N)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
-${range(rm).map((r) => `      let a${r} = tileA[kk * ${aStride}u + ty + ${r * 16}u];`).join('\n')}
-${range(rn).map((c) => `      let b${c} = tileB[kk * ${bStride}u + tx + ${c * 16}u];`).join('\n')}
-${range(rm).flatMap((r) => range(rn).map((c) => `      acc${r}_${c} = fma(a${r}, b${c}, acc${r}_${c});`)).join('\n')}
+      for (var r = 0u; r < ${rm}u; r = r + 1u) { a[r] = tileA[kk * ${aStride}u + ty + r * 16u]; }
+      for (var c = 0u; c < ${rn}u; c = c + 1u) { b[c] = tileB[kk * ${bStride}u + tx + c * 16u]; }
+      for (var r = 0u; r < ${rm}u; r = r + 1u) {
+        for (var c = 0u; c < ${rn}u; c = c + 1u) { acc[r * ${rn}u + c] = fma(a[r], b[c], acc[r * ${rn}u + c]); }
+      }
     }
     workgroupBarrier();
   }
-${range(rm)
-  .flatMap((r) =>
-    range(rn).map(
-      (c) => `  if (m0 + ty + ${r * 16}u < M && n0 + tx + ${c * 16}u < N) { store(m0 + ty + ${r * 16}u, n0 + tx + ${c * 16}u, chunk, acc${r}_${c}); }`,
-    ),
-  )
-  .join('\n')}
+  for (var r = 0u; r < ${rm}u; r = r + 1u) {
+    for (var c = 0u; c < ${rn}u; c = c + 1u) {
+      let m = m0 + ty + r * 16u;
+      let n = n0 + tx + c * 16u;
+      if (m < M && n < N) { store(m, n, chunk, acc[r * ${rn}u + c]); }
+    }
+  }
 }`;
 }
 
