@@ -190,6 +190,14 @@ export const TrainEstimate = z.object({
 });
 export type TrainEstimate = z.infer<typeof TrainEstimate>;
 
+/** train.plan's answer: the configuration train.start would store, without starting or measuring anything. */
+export const TrainPlan = z.object({
+  config: TrainConfig,
+  recipe: z.array(z.string()).describe("what the default recipe fitted to this project's images chose and why (empty: the fixed defaults)"),
+  warnings: z.array(z.string()).describe('what train.start would warn about (data and configuration)'),
+});
+export type TrainPlan = z.infer<typeof TrainPlan>;
+
 const RunRef = z.object({ project: ProjectPath, runId: z.number().int('must be a whole number').min(1, 'must be a run id (1 or more)') });
 
 // ---------- calls ----------
@@ -204,6 +212,11 @@ export const trainCalls = {
     TrainOptions.extend({ project: ProjectPath }),
     TrainEstimate,
     "Estimate time per epoch, total time and memory of a run with train.start's options, by timing a few training steps of that model on the backend it would use (in a worker process; answers from a cache when asked again)",
+  ),
+  'train.plan': call(
+    TrainOptions.extend({ project: ProjectPath }),
+    TrainPlan,
+    "The configuration train.start would resolve for these options (the recipe's choices for this project's images, with reasons), refused exactly as train.start would refuse it; reads the project only",
   ),
   'train.estimateCancel': call(z.object({}), z.object({ cancelled: z.number().int().describe('measurements stopped') }), 'Stop the estimates being measured now (their train.estimate calls fail with "cancelled")'),
   'train.pause': call(RunRef, z.object({ run: RunRecord }), 'Pause a running run after its current step (the model stays in memory)'),

@@ -10,6 +10,7 @@ import type { trainCalls } from '../contract/calls-train';
 import type { HandlersOf } from './handler';
 import type { Service } from './service';
 import { getRun } from '../project/runs';
+import { checkNewRun } from '../train/new-run';
 import { runNotes } from '../train/run-notes';
 
 export function trainHandlers(service: Service): HandlersOf<typeof trainCalls> {
@@ -18,6 +19,10 @@ export function trainHandlers(service: Service): HandlersOf<typeof trainCalls> {
     'train.start': ({ project, ...options }) => trainings.start(project, options),
     // refused exactly as train.start would refuse it (the estimator makes the run's own checks first)
     'train.estimate': ({ project, ...options }) => estimator.estimate(project, options),
+    'train.plan': ({ project, ...options }) => {
+      const { config, recipe, warnings, trainable } = checkNewRun(service.projects.get(project), options);
+      return { config, recipe, warnings: [...trainable.warnings, ...warnings] };
+    },
     'train.estimateCancel': () => ({ cancelled: estimator.cancel() }),
     'train.pause': async ({ project, runId }) => ({ run: await trainings.pause(project, runId) }),
     'train.resume': ({ project, runId, backend }) => trainings.resume(project, runId, backend),

@@ -1,6 +1,6 @@
 import type { EpochRecord } from '../../contract/calls-data';
 import { fitProgressLine } from '../progress-bar';
-import type { TrainEstimate, TrainOutcome, TrainProgress, TrainStarted } from '../../contract/calls-train';
+import type { TrainEstimate, TrainOutcome, TrainPlan, TrainProgress, TrainStarted } from '../../contract/calls-train';
 import type { Client } from '../../contract/client';
 import { ApiError } from '../../contract/contract';
 import type { Command, CommandInput } from '../command';
@@ -20,7 +20,7 @@ const CONFIG_OPTIONS = [
 export const trainCommand: Command = {
   words: ['train'],
   args: ['project'],
-  optionsUsage: '--model b0..b7|v2-b0..v2-l|custom [--phi X] [--resolution PX] --mode head|top|full --epochs N [--batch N] [--backend NAME] [--seed N] [--weights PATH] [--resume RUN] [--estimate]',
+  optionsUsage: '--model b0..b7|v2-b0..v2-l|custom [--phi X] [--resolution PX] --mode head|top|full --epochs N [--batch N] [--backend NAME] [--seed N] [--weights PATH] [--resume RUN] [--estimate] [--plan]',
   summary: 'Train (fine-tune) a model on the labeled, split images of a project',
   details: [
     '--model M         b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or custom (with --phi)',
@@ -41,6 +41,7 @@ export const trainCommand: Command = {
     '--resume RUN      continue a paused, cancelled, failed or killed run from its last finished epoch, with its own configuration',
     '--estimate        do not train: time a few training steps of this model on the backend it would use and print the time per epoch,',
     '                  the total time and the memory (with --json: the figures)',
+    '--plan            do not train: print the configuration the run would use and what the recipe fitted to these images, and why',
     'Progress goes to stderr (a bar on a terminal); Ctrl-C cancels the run after its current step (a second Ctrl-C quits at once).',
   ],
   options: {
@@ -72,6 +73,7 @@ export const trainCommand: Command = {
     'allow-random-backbone': { type: 'boolean' },
     resume: { type: 'string' },
     estimate: { type: 'boolean' },
+    plan: { type: 'boolean' },
   },
   fields: {
     project: '<project>',
@@ -100,6 +102,7 @@ export const trainCommand: Command = {
   async run(input) {
     const project = resolvePathArg(input.positionals[0])!;
     if (input.values.estimate === true) return estimateRun(input, project);
+    if (input.values.plan === true) return planRun(input, project);
     const client = input.client();
     const display = new TrainDisplay(input);
     const stopEvents = display.follow(client, project);
@@ -128,6 +131,20 @@ export const trainCommand: Command = {
     }
   },
 };
+
+/** --plan: train.plan's configuration and the recipe's reasons, nothing trained or measured. */
+async function planRun(input: CommandInput, project: string): Promise<{ json: TrainPlan; text: string }> {
+  if (input.values.resume !== undefined) throw new ApiError('invalid_input', '--plan applies to a new run; leave out --resume');
+  const plan = await input.client().call('train.plan', fromFlags({ project, ...configFromFlags(input.values) }));
+  const c = plan.config;
+  const lines = [
+    `${c.model} ${c.mode} at ${c.resolution} px: ${c.epochs} epochs, batch ${c.batch ?? 'auto'}, ${c.optimizer} lr ${c.lr}, ${c.weights ? `from ${c.weights}` : 'from scratch'}`,
+    plan.recipe.length > 0 ? 'Fitted to these images:' : 'The fixed defaults fit these images (nothing to adapt).',
+    ...plan.recipe.map((reason) => `  - ${reason}`),
+    ...plan.warnings.map((warning) => `warning: ${warning}`),
+  ];
+  return { json: plan, text: lines.join('\n') };
+}
 
 /** --estimate: the figures of train.estimate, nothing trained. */
 async function estimateRun(input: CommandInput, project: string): Promise<{ json: TrainEstimate; text: string }> {

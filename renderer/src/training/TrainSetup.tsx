@@ -21,6 +21,7 @@ import { resolveWeights } from '../models/weights-choice';
 import { WeightsChoiceField } from '../models/WeightsChoiceField';
 import { AUGMENT_DEFAULTS, defaultHint, toTrainOptions, type FieldProblems, type TrainForm } from './train-form';
 import { formatDuration, formatRate, trainModelId } from './train-format';
+import { RecipeChoices } from './RecipeChoices';
 
 type Figures = CallOutput<'models.describe'>;
 type VariantRow = CallOutput<'models.list'>['variants'][number];
@@ -75,11 +76,14 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   const parsed = toTrainOptions(form, modelId, weights.path);
   const { options } = parsed;
   const problems: FieldProblems = weights.problem ? { ...parsed.problems, weights: weights.problem } : parsed.problems;
-  const estimateBatch = options.batch ?? DEFAULT_BATCH;
+  // the recipe's resolution and batch for this data (train.plan), where the form leaves them open
+  const [planned, setPlanned] = useState<{ resolution: number; batch: number | null } | null>(null);
+  const estimateBatch = options.batch ?? planned?.batch ?? DEFAULT_BATCH;
+  const estimateResolution = options.resolution ?? planned?.resolution;
 
   // Memory of one step at the batch and resolution chosen; only the latest answer counts.
   const describeSeq = useRef(0);
-  const describeKey = JSON.stringify({ variant: model.variant, custom: model.custom, batch: estimateBatch, resolution: options.resolution });
+  const describeKey = JSON.stringify({ variant: model.variant, custom: model.custom, batch: estimateBatch, resolution: estimateResolution });
   useEffect(() => {
     const seq = ++describeSeq.current;
     const timer = setTimeout(() => {
@@ -219,7 +223,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
         <div className="augment-toggles">
           {(
             [
-              ['randomCrop', `Random resized crop (${Math.round(AUGMENT_DEFAULTS.scaleMin * 100)}–${Math.round(AUGMENT_DEFAULTS.scaleMax * 100)} % of the image)`],
+              ['randomCrop', 'Random resized crop'],
               ['flip', 'Horizontal flip'],
               ['rotation', `Rotation ± ${AUGMENT_DEFAULTS.rotationDegrees}°`],
               ['colour', `Colour jitter ± ${Math.round(AUGMENT_DEFAULTS.brightness * 100)} %`],
@@ -231,6 +235,11 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             </label>
           ))}
         </div>
+        {form.mode !== 'head' && (
+          <span className="muted small" data-testid="augment-note">
+            All on, as they start: how much to crop and whether to jitter colour are fitted to your images (see the estimate below). Changing one sets ImageNet's: crops of {Math.round(AUGMENT_DEFAULTS.scaleMin * 100)}–{Math.round(AUGMENT_DEFAULTS.scaleMax * 100)} % of the image, jitter of all three colour properties.
+          </span>
+        )}
       </div>
 
       <div className="estimate" data-testid="train-estimate">
@@ -238,7 +247,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
         {figures ? (
           <p>
             <strong data-testid="estimate-memory">{formatMemory(figures.trainingMemoryBytes)}</strong> per training step at batch {estimateBatch}
-            {options.batch === undefined ? ' (auto batch: at most 32, smaller when it does not fit)' : ''}, {figures.resolution} px
+            {options.batch === undefined ? (planned?.batch ? ' (the recipe’s batch for this data)' : ' (auto batch: at most 32, smaller when it does not fit)') : ''}, {figures.resolution} px
             {form.mode !== 'full' ? '; estimated for training every layer, so head and top modes need less' : ''}.
             {backend?.memoryBytes ? (
               <span className={figures.trainingMemoryBytes > backend.memoryBytes ? ' inline-warning' : ' muted'}>
@@ -256,6 +265,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             <span className="spinner" /> Estimating…
           </p>
         )}
+        <RecipeChoices project={project} options={options} invalid={Object.keys(problems).length > 0 || weights.pending} splitKey={JSON.stringify(split?.totals ?? null)} onPlan={(plan) => setPlanned(plan ? { resolution: plan.config.resolution, batch: plan.config.batch } : null)} />
         <MeasuredEstimate estimate={runEstimate} mode={form.mode} />
         {measured && trainImages > 0 ? (
           <p className="muted small" data-testid="estimate-time">

@@ -86,8 +86,13 @@ export function toTrainOptions(form: TrainForm, model: string, weights?: string)
   }
   const { randomCrop, flip, rotation, colour } = form.augment;
   const jitter = colour ? AUGMENT_DEFAULTS.brightness : 0;
+  const defaults = DEFAULT_FORM.augment;
+  // the toggles as they come leave augmentation to the recipe (crop scale and colour jitter fitted to the images)
+  const untouched = randomCrop === defaults.randomCrop && flip === defaults.flip && rotation === defaults.rotation && colour === defaults.colour;
   const augment =
-    !randomCrop && !flip && !rotation && !colour
+    untouched
+      ? undefined
+      : !randomCrop && !flip && !rotation && !colour
       ? (false as const)
       : { randomCrop, flip, rotationDegrees: rotation ? AUGMENT_DEFAULTS.rotationDegrees : 0, brightness: jitter, contrast: colour ? AUGMENT_DEFAULTS.contrast : 0, saturation: colour ? AUGMENT_DEFAULTS.saturation : 0 };
   const options: TrainOptions = {

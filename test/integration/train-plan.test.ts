@@ -1,0 +1,53 @@
+/**
+ * train.plan: what the setup shows before a run starts — the configuration train.start would
+ * store, with the recipe's reasons for this project's images — and the same refusals as train.start,
+ * without starting or measuring anything.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Service } from '../../main/service/service';
+import { createTrainProject } from '../fixtures/train-project';
+import { makeTempDir, removeDir } from '../fixtures/temp';
+
+let dir: string;
+let file: string;
+let service: Service;
+
+beforeAll(async () => {
+  dir = makeTempDir('train-plan');
+  const project = await createTrainProject(dir, 10);
+  project.registry.closeAll();
+  file = project.file;
+  service = new Service({ mode: 'cli', dataDir: path.join(dir, 'home') });
+}, 60_000);
+
+afterAll(() => {
+  service?.close();
+  removeDir(dir);
+});
+
+describe('train.plan', () => {
+  it('gives the resolved configuration and the recipe reasons for the images, and stores no run', async () => {
+    const plan = await service.call('train.plan', { project: file, model: 'phi=-8', mode: 'full' });
+    // 48 px colour images, a few dozen training images: their own size, small batch, the from-scratch rate
+    expect(plan.config).toMatchObject({ resolution: 48, mode: 'full', lr: 5e-3, labelSmoothing: 0, weights: null });
+    expect(plan.config.recipe).toEqual(plan.recipe);
+    const words = plan.recipe.join('\n');
+    expect(words).toMatch(/resolution 48 px, not EfficientNet φ=-8's 72: the images are 48×48 px/);
+    expect(words).toMatch(/mild crops/);
+    expect(words).not.toMatch(/grayscale/);
+    const { runs } = await service.call('runs.list', { project: file });
+    expect(runs).toHaveLength(0);
+  });
+
+  it('what the caller sets is kept and not explained', async () => {
+    const plan = await service.call('train.plan', { project: file, model: 'phi=-8', mode: 'full', resolution: 64, lr: 1e-3 });
+    expect(plan.config).toMatchObject({ resolution: 64, lr: 1e-3 });
+    expect(plan.recipe.join('\n')).not.toMatch(/resolution|learning rate/);
+  });
+
+  it('refuses a head-mode run on a random backbone as train.start does, naming the way out', async () => {
+    await expect(service.call('train.plan', { project: file, model: 'phi=-8', mode: 'head' })).rejects.toThrow(/random.*(pretrained weights|mode full)/s);
+    await expect(service.call('train.plan', { project: file, model: 'b99', mode: 'full' })).rejects.toThrow(/b99/);
+  });
+});
