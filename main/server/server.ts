@@ -213,8 +213,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function sendError(res: ServerResponse, err: unknown, status?: number): void {
   const error: ApiErrorShape = toErrorShape(err);
   const code = status ?? (err instanceof BodyTooLarge ? 413 : httpStatusOf(error.code));
-  // Expected errors are the user's to read; anything else is a bug worth a trace in the server log.
-  if (code >= 500) console.error('effitune server:', err);
+  // Expected errors are the user's to read (io_error too: a read-only or full disk, named in the
+  // message); an internal one is a bug worth a trace in the server log.
+  if (error.code === 'internal') console.error('effitune server:', err);
+  else if (code >= 500) console.error(`effitune server: ${error.code}: ${error.message}`);
   sendJson(res, code, { ok: false, error });
 }
 

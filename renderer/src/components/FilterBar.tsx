@@ -2,6 +2,7 @@
 import { useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
 import type { ImageFilter, ProjectStatus } from '../../../main/contract/contract';
 import type { ImagePages } from '../grid/image-pages';
+import { MAX_SEARCH_LENGTH } from '../../../main/contract/calls-images';
 
 export type View = 'ok' | 'excluded' | 'rejected' | 'duplicate' | 'missing';
 export type ClassFilter = 'all' | 'unlabeled' | number;
@@ -77,7 +78,7 @@ export function FilterBar({ status, filter, onChange, pages, extra }: { status: 
           </option>
         ))}
       </select>
-      <input className="search" type="search" placeholder="Search paths…" value={search} onChange={(e) => setSearch(e.target.value)} data-testid="filter-search" />
+      <input className="search" type="search" placeholder="Search paths…" maxLength={MAX_SEARCH_LENGTH} value={search} onChange={(e) => setSearch(e.target.value)} data-testid="filter-search" />
       <span className="filter-total muted small" data-testid="grid-total">
         {pages.total === null ? 'Loading…' : `${pages.total.toLocaleString('en-US')} shown`}
       </span>
