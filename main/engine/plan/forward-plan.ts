@@ -1,0 +1,144 @@
+/**
+ * The forward pass of a plan as dispatches, node by node in graph order: training mode (BatchNorm
+ * batch statistics and the moving-average update, dropout and stochastic depth drawing from the
+ * step's RNG scalars) or inference mode (BatchNorm on its moving statistics, dropout the identity),
+ * decided per node by the analysis (graph-analysis.ts). Fusions: swish into the BatchNorm apply
+ * before it, the SE convolutions' bias and activation into their GEMM epilogue (keeping the
+ * pre-activation for the backward), stochastic depth into the residual add.
+ */
+import type { TensorRange } from '../arena';
+import type { Dispatch, KernelContext } from '../dispatch';
+import { activationForward } from '../kernels/activation';
+import { batchNormApply, batchNormScratch, batchNormStatistics } from '../kernels/batchnorm';
+import { convForward, type ConvShape } from '../kernels/conv';
+import { depthwiseForward, type DepthwiseShape } from '../kernels/depthwise';
+import { gemm, gemmScratchElements, type GemmOptions, type GemmShape } from '../kernels/gemm';
+import { globalAvgPool, seScale } from '../kernels/pool';
+import { dropoutForward, stochasticDepthForward } from '../kernels/random';
+import { recordsNothing, type GraphAnalysis } from './graph-analysis';
+import type { GraphNode } from './network-graph';
+import { addTensors, channelAffine } from './plan-kernels';
+import type { StepTensors } from './step-layout';
+
+export interface Recorder {
+  readonly ctx: KernelContext;
+  readonly a: GraphAnalysis;
+  readonly t: StepTensors;
+  /** a scratch tensor of at least `elements` values, shared by every kernel (they run one after another) */
+  scratch(elements: number): TensorRange;
+}
+
+export function valueOf(r: Recorder, v: number): TensorRange {
+  const range = r.t.values.get(r.a.rep(v));
+  if (!range) throw new Error(`engine plan: value ${v} has no tensor`);
+  return range;
+}
+
+export function slot(r: Recorder, name: string): TensorRange {
+  const s = r.t.params.slots.get(name);
+  if (!s) throw new Error(`engine plan: no parameter ${name}`);
+  return s.value;
+}
+
+export function shapeOf(r: Recorder, v: number): readonly [number, number, number] {
+  return r.a.graph.values[v].shape;
+}
+
+/** gemm with the shared scratch when it runs split-K. */
+export function gemmScratched(r: Recorder, a: TensorRange, b: TensorRange, c: TensorRange, shape: GemmShape, options: GemmOptions = {}): Dispatch[] {
+  const need = gemmScratchElements(shape);
+  return gemm(r.ctx, a, b, c, shape, need > 0 ? { ...options, scratch: r.scratch(need) } : options);
+}
+
+export function convShapeOf(r: Recorder, node: Extract<GraphNode, { kind: 'conv' }>): ConvShape {
+  const [h, w, c] = shapeOf(r, node.inputs[0]);
+  return { batch: r.t.batch, height: h, width: w, inChannels: c, outChannels: node.layer.filters, kernel: node.layer.kernel, stride: node.layer.stride };
+}
+
+export function isPointwise(node: Extract<GraphNode, { kind: 'conv' }>): boolean {
+  return node.layer.kernel === 1 && node.layer.stride === 1;
+}
+
+export function depthwiseShapeOf(r: Recorder, node: Extract<GraphNode, { kind: 'depthwise' }>): DepthwiseShape {
+  const [h, w, c] = shapeOf(r, node.inputs[0]);
+  return { n: r.t.batch, h, w, c, k: node.layer.kernel, stride: node.layer.stride, padding: 'same' };
+}
+
+/** The tensor a BatchNorm writes: its swish's output when the swish is fused. */
+export function batchNormOutput(r: Recorder, node: GraphNode): number {
+  if (!r.a.fusedSwish[node.index]) return node.output;
+  return r.a.graph.nodes[r.a.consumers.get(r.a.rep(node.output))![0]].output;
+}
+
+export function recordForward(r: Recorder): Dispatch[] {
+  const { ctx, a, t } = r;
+  const out: Dispatch[] = [];
+  const B = t.batch;
+  for (const node of a.graph.nodes) {
+    if (recordsNothing(a, node)) continue;
+    // a residual add with stochastic depth fused reads the branch before the drop
+    const drop = node.kind === 'add' ? a.dropIntoAdd[node.index] : -1;
+    const x = valueOf(r, drop >= 0 ? a.graph.nodes[drop].inputs[0] : node.inputs[0]);
+    const [h, w, c] = shapeOf(r, node.inputs[0]);
+    switch (node.kind) {
+      case 'preprocess':
+        out.push(channelAffine(ctx, x, slot(r, node.params[0]), slot(r, node.params[1]), valueOf(r, node.output), c));
+        break;
+      case 'conv': {
+        const y = valueOf(r, node.output);
+        const epilogue = { bias: node.layer.useBias ? slot(r, `${node.name}/bias`) : undefined, activation: node.layer.activation, preActivation: t.pre.get(node.index)?.value };
+        const kernel = slot(r, `${node.name}/kernel`);
+        if (isPointwise(node)) out.push(...gemmScratched(r, x, kernel, y, { M: B * h * w, N: node.layer.filters, K: c }, epilogue));
+        else out.push(...convForward(ctx, x, kernel, y, convShapeOf(r, node), epilogue));
+        break;
+      }
+      case 'depthwise':
+        out.push(depthwiseForward(ctx, x, slot(r, `${node.name}/depthwise_kernel`), valueOf(r, node.output), depthwiseShapeOf(r, node)));
+        break;
+      case 'batchNorm': {
+        const s = { rows: B * h * w, c, epsilon: node.epsilon, momentum: node.momentum };
+        const [gamma, beta, movingMean, movingVariance] = node.params.map((p) => slot(r, p));
+        const y = valueOf(r, batchNormOutput(r, node));
+        const activation = a.fusedSwish[node.index] ? 'swish' : 'none';
+        const stats = t.stats.get(node.index);
+        if (stats) {
+          const need = batchNormScratch(s);
+          out.push(...batchNormStatistics(ctx, { x, ...stats, movingMean, movingVariance, scratch: need > 0 ? r.scratch(need) : null }, s));
+          out.push(batchNormApply(ctx, { x, ...stats, gamma, beta, y }, s, activation));
+        } else {
+          out.push(batchNormApply(ctx, { x, mean: movingMean, variance: movingVariance, gamma, beta, y }, s, activation));
+        }
+        break;
+      }
+      case 'swish':
+        out.push(activationForward(ctx, 'swish', x, valueOf(r, node.output)));
+        break;
+      case 'globalPool':
+        out.push(globalAvgPool(ctx, x, valueOf(r, node.output), { n: B, h, w, c }));
+        break;
+      case 'multiply':
+        out.push(seScale(ctx, x, valueOf(r, node.inputs[1]), valueOf(r, node.output), { n: B, h, w, c }));
+        break;
+      case 'add': {
+        const y = valueOf(r, node.output);
+        if (drop >= 0) {
+          const d = a.graph.nodes[drop] as Extract<GraphNode, { kind: 'dropBranch' }>;
+          out.push(stochasticDepthForward(ctx, x, valueOf(r, node.inputs[1]), y, t.rngScalars, { rate: d.rate, stream: drop, n: B }));
+        } else {
+          out.push(addTensors(ctx, x, valueOf(r, node.inputs[1]), y, B * h * w * c));
+        }
+        break;
+      }
+      case 'dropout':
+        out.push(dropoutForward(ctx, x, valueOf(r, node.output), t.rngScalars, { rate: node.rate, stream: node.index }));
+        break;
+      case 'dropBranch':
+        out.push(stochasticDepthForward(ctx, x, null, valueOf(r, node.output), t.rngScalars, { rate: node.rate, stream: node.index, n: B }));
+        break;
+      case 'dense':
+        out.push(...gemmScratched(r, x, slot(r, `${node.name}/kernel`), valueOf(r, node.output), { M: B, N: node.units, K: c }, { bias: slot(r, `${node.name}/bias`) }));
+        break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,268 @@
+/// <reference types="@webgpu/types" />
+/**
+ * A whole training step of a network graph, planned once: every tensor in one arena (step-layout.ts),
+ * every kernel recorded as a Dispatch — forward in training mode (forward-plan.ts), the loss with
+ * its metrics accumulating on the GPU, the backward in reverse node order (backward-plan.ts) and one
+ * optimizer dispatch over the trained tail of the flat parameter buffer. step(lr) writes the step's
+ * scalars and submits the list as one compute pass in one command buffer; nothing is read back
+ * until readMetrics().
+ *
+ * planForward is the inference plan (BatchNorm on moving statistics, no dropout): logits and
+ * probabilities, for validation and parity with the tf.layers model.
+ *
+ * Plans are recorded twice: first through a RecordingKernelContext (no compilation) to learn how much
+ * scratch the kernels need, then, the scratch placed last in the arena, for real. countTrainingStep
+ * stops after the first: dispatches and pipelines of any plan, with no GPU.
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Arena, ArenaLayout, type TensorRange } from '../arena';
+import { encodeAndSubmit, KernelContext, type Dispatch } from '../dispatch';
+import type { EngineDevice } from '../gpu-device';
+import { softmaxCrossEntropy } from '../kernels/loss';
+import { optimizerScalars, optimizerStep, type OptimizerConfig, type ParameterSegment } from '../kernels/optimizer';
+import { rngScalars } from '../kernels/random';
+import { recordBackward } from './backward-plan';
+import { recordForward, type Recorder } from './forward-plan';
+import { analyzeGraph, type GraphAnalysis } from './graph-analysis';
+import type { NetworkGraph } from './network-graph';
+import type { ParamLayout } from './param-layout';
+import { softmaxRows } from './plan-kernels';
+import { RecordingKernelContext } from './recording-context';
+import { layoutStep, type StepTensors } from './step-layout';
+import { loadWeightsFromModel, saveWeightsToModel } from './weights-io';
+
+export interface TrainingStepOptions {
+  readonly batch: number;
+  /** full: every layer trains; top: the layers `trainable` says (the last blocks and the head), BatchNorm frozen */
+  readonly mode: 'full' | 'top';
+  /** top mode: the Keras layer names that train, or a predicate on them */
+  readonly trainable?: readonly string[] | ((layer: string) => boolean);
+  /** full mode: BatchNorm in inference mode too (top mode always) */
+  readonly freezeBatchNorm?: boolean;
+  readonly optimizer: OptimizerConfig;
+  readonly labelSmoothing: number;
+  /** per class in output order, or null */
+  readonly classWeights: Float32Array | null;
+  /** the dropout / stochastic-depth RNG seed (whole number below 2^24) */
+  readonly seed: number;
+}
+
+export interface StepPlan {
+  readonly arena: Arena;
+  readonly dispatches: readonly Dispatch[];
+  readonly dispatchCount: number;
+  readonly pipelineCount: number;
+  /** [B, H, W, 3] RGB 0..255 */
+  readonly pixels: TensorRange;
+  /** [B] class indices as float32 */
+  readonly labels: TensorRange;
+  readonly params: ParamLayout;
+  readonly logits: TensorRange;
+  /** steps submitted so far (the optimizer's t of the next step is stepsDone + 1) */
+  readonly stepsDone: number;
+  /** Upload a batch (pixels 0..255 NHWC, labels as class indices). */
+  setBatch(pixels: Float32Array, labels: Int32Array | readonly number[]): void;
+  /** One training step: writes the scalars, then one encode and one submit. */
+  step(lr: number): void;
+  /** Loss sum (Σ over samples of weight·loss) and correct count since the last read; resets them. */
+  readMetrics(): Promise<{ loss: number; correct: number }>;
+  loadWeights(model: tfl.LayersModel): void;
+  saveWeights(model: tfl.LayersModel): Promise<void>;
+  destroy(): void;
+}
+
+export interface ForwardPlan {
+  readonly arena: Arena;
+  readonly dispatches: readonly Dispatch[];
+  readonly pixels: TensorRange;
+  readonly logits: TensorRange;
+  readonly probabilities: TensorRange;
+  readonly params: ParamLayout;
+  setPixels(pixels: Float32Array): void;
+  run(): void;
+  /** logits and probabilities of the last run, [B, K] each */
+  read(): Promise<{ logits: Float32Array; probabilities: Float32Array }>;
+  loadWeights(model: tfl.LayersModel): void;
+  destroy(): void;
+}
+
+export interface PlanCount {
+  dispatches: number;
+  pipelines: number;
+  arenaBytes: number;
+  /** dispatches by kernel label prefix (for reports) */
+  byKernel: Record<string, number>;
+}
+
+function layerTest(options: TrainingStepOptions): (layer: string) => boolean {
+  if (options.mode === 'full') return () => true;
+  const t = options.trainable;
+  if (!t) throw new Error('engine plan: top mode needs the trainable layer names');
+  if (typeof t === 'function') return t;
+  const names = new Set(t);
+  return (layer) => names.has(layer);
+}
+
+function trainingAnalysis(graph: NetworkGraph, options: TrainingStepOptions): GraphAnalysis {
+  return analyzeGraph(graph, { phase: 'train', layerTrains: layerTest(options), freezeBatchNorm: options.mode === 'top' || options.freezeBatchNorm === true });
+}
+
+/** Kernels whose gradient segment decays with weight decay: convolution and dense kernels (train/optimizer.ts isKernel). */
+const decays = (name: string) => /kernel(_\d+)?$/.test(name);
+
+function optimizerSegments(t: StepTensors, a: GraphAnalysis): ParameterSegment[] {
+  const segments: ParameterSegment[] = [];
+  for (const [name, s] of t.params.slots) {
+    if (!s.grad || !a.paramTrains(name)) continue;
+    segments.push({ start: s.value.at - t.params.params.at, length: s.value.length, decay: decays(name) });
+  }
+  return segments;
+}
+
+/** Record the training step through `ctx`: forward, loss, backward, optimizer. */
+function recordTraining(ctx: KernelContext, a: GraphAnalysis, t: StepTensors, options: TrainingStepOptions, scratch: (n: number) => TensorRange): Dispatch[] {
+  const r: Recorder = { ctx, a, t, scratch };
+  const logits = t.values.get(a.graph.output)!;
+  const classes = a.graph.values[a.graph.output].shape[2];
+  const p = t.params;
+  return [
+    ...recordForward(r),
+    softmaxCrossEntropy(ctx, { logits, labels: t.labels, classWeights: t.classWeights, dlogits: t.grads.get(a.graph.output)!, metrics: t.metrics }, { n: t.batch, classes, labelSmoothing: options.labelSmoothing }),
+    ...recordBackward(r),
+    optimizerStep(ctx, { params: p.params, grads: p.grads, m: p.moment1, v: options.optimizer.kind === 'adam' ? p.moment2 : null, scalars: t.optimizerScalars }, optimizerSegments(t, a), options.optimizer),
+  ];
+}
+
+function recordInference(ctx: KernelContext, a: GraphAnalysis, t: StepTensors, scratch: (n: number) => TensorRange): Dispatch[] {
+  const classes = a.graph.values[a.graph.output].shape[2];
+  return [...recordForward({ ctx, a, t, scratch }), softmaxRows(ctx, t.values.get(a.graph.output)!, t.probabilities!, t.batch, classes)];
+}
+
+/** Pass 1: the scratch the kernels ask for, through a context that compiles nothing. */
+function measureScratch(record: (ctx: KernelContext, scratch: (n: number) => TensorRange) => Dispatch[]): { scratch: number; ctx: RecordingKernelContext; dispatches: Dispatch[] } {
+  let most = 0;
+  const ctx = new RecordingKernelContext();
+  // an unbounded stand-in: the kernels only check its length and bake in its offset
+  const dispatches = record(ctx, (n) => ((most = Math.max(most, n)), { name: 'scratch', at: 0, length: Number.MAX_SAFE_INTEGER }));
+  return { scratch: most, ctx, dispatches };
+}
+
+function scratchOf(layout: ArenaLayout, elements: number): (n: number) => TensorRange {
+  const range = elements > 0 ? layout.add('scratch', elements) : null;
+  return (n) => {
+    if (!range || n > range.length) throw new Error(`engine plan: a kernel wants ${n} scratch values, the plan measured ${range?.length ?? 0}`);
+    return range;
+  };
+}
+
+function countByKernel(dispatches: readonly Dispatch[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of dispatches) {
+    const key = d.label.replace(/ [\d×x/→]+.*$/u, '').replace(/ \d.*$/, '');
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** Dispatches and pipelines of a training step, recorded without a device or a compiler. */
+export function countTrainingStep(graph: NetworkGraph, options: TrainingStepOptions): PlanCount {
+  const a = trainingAnalysis(graph, options);
+  const layout = new ArenaLayout(Number.MAX_SAFE_INTEGER);
+  const t = layoutStep(layout, a, options.batch, options.classWeights !== null);
+  const pass = measureScratch((ctx, scratch) => recordTraining(ctx, a, t, options, scratch));
+  if (pass.scratch > 0) layout.add('scratch', pass.scratch);
+  return { dispatches: pass.dispatches.length, pipelines: pass.ctx.pipelineCount, arenaBytes: layout.bytes, byKernel: countByKernel(pass.dispatches) };
+}
+
+export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options: TrainingStepOptions): StepPlan {
+  const a = trainingAnalysis(graph, options);
+  const classes = graph.values[graph.output].shape[2];
+  if (options.classWeights && options.classWeights.length !== classes) throw new Error(`engine plan: ${options.classWeights.length} class weights for ${classes} classes`);
+  rngScalars(options.seed, 0);
+  const layout = new ArenaLayout(gpu.limits.maxStorageBufferBindingSize);
+  const t = layoutStep(layout, a, options.batch, options.classWeights !== null);
+  const measured = measureScratch((ctx, scratch) => recordTraining(ctx, a, t, options, scratch));
+  const scratch = scratchOf(layout, measured.scratch);
+  const arena = new Arena(gpu.device, layout);
+  const ctx = new KernelContext(gpu.device, arena);
+  const dispatches = recordTraining(ctx, a, t, options, scratch);
+  if (t.classWeights && options.classWeights) arena.write(t.classWeights, options.classWeights);
+  const [H, W] = graph.values[graph.input].shape;
+  let steps = 0;
+  const logits = t.values.get(graph.output)!;
+  return {
+    arena,
+    dispatches,
+    dispatchCount: dispatches.length,
+    pipelineCount: ctx.pipelineCount,
+    pixels: t.pixels,
+    labels: t.labels,
+    params: t.params,
+    logits,
+    get stepsDone() {
+      return steps;
+    },
+    setBatch(pixels, labels) {
+      if (pixels.length !== options.batch * H * W * 3) throw new Error(`engine step: ${pixels.length} pixel values, the plan takes ${options.batch}×${H}×${W}×3`);
+      if (labels.length !== options.batch) throw new Error(`engine step: ${labels.length} labels for a batch of ${options.batch}`);
+      for (const l of labels) if (!Number.isInteger(l) || l < 0 || l >= classes) throw new Error(`engine step: label ${l} is not a class index below ${classes}`);
+      arena.write(t.pixels, pixels);
+      arena.write(t.labels, Float32Array.from(labels));
+    },
+    step(lr) {
+      if (!Number.isFinite(lr) || lr < 0) throw new Error(`engine step: learning rate ${lr} must be a finite number ≥ 0`);
+      const next = steps + 1;
+      arena.write(t.optimizerScalars, optimizerScalars(options.optimizer, lr, next));
+      arena.write(t.rngScalars, rngScalars(options.seed, next % 2 ** 24));
+      encodeAndSubmit(arena, dispatches);
+      steps = next;
+    },
+    async readMetrics() {
+      const [m] = await arena.read([t.metrics]);
+      arena.write(t.metrics, new Float32Array(2));
+      return { loss: m[0], correct: m[1] };
+    },
+    loadWeights: (model) => loadWeightsFromModel(arena, t.params, model),
+    saveWeights: (model) => saveWeightsToModel(arena, t.params, model),
+    destroy: () => arena.destroy(),
+  };
+}
+
+export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: { batch: number }): ForwardPlan {
+  const a = analyzeGraph(graph, { phase: 'infer', layerTrains: () => false, freezeBatchNorm: true });
+  const layout = new ArenaLayout(gpu.limits.maxStorageBufferBindingSize);
+  const t = layoutStep(layout, a, options.batch, false);
+  const measured = measureScratch((ctx, scratch) => recordInference(ctx, a, t, scratch));
+  const scratch = scratchOf(layout, measured.scratch);
+  const arena = new Arena(gpu.device, layout);
+  const ctx = new KernelContext(gpu.device, arena);
+  const dispatches = recordInference(ctx, a, t, scratch);
+  const logits = t.values.get(graph.output)!;
+  const probabilities = t.probabilities!;
+  return {
+    arena,
+    dispatches,
+    pixels: t.pixels,
+    logits,
+    probabilities,
+    params: t.params,
+    setPixels: (pixels) => arena.write(t.pixels, pixels),
+    run: () => encodeAndSubmit(arena, dispatches, 'forward'),
+    async read() {
+      const [l, p] = await arena.read([logits, probabilities]);
+      return { logits: l, probabilities: p };
+    },
+    loadWeights: (model) => loadWeightsFromModel(arena, t.params, model),
+    destroy: () => arena.destroy(),
+  };
+}
+
+/** Dispatches and pipelines of the inference plan, without a device. */
+export function countForward(graph: NetworkGraph, options: { batch: number }): PlanCount {
+  const a = analyzeGraph(graph, { phase: 'infer', layerTrains: () => false, freezeBatchNorm: true });
+  const layout = new ArenaLayout(Number.MAX_SAFE_INTEGER);
+  const t = layoutStep(layout, a, options.batch, false);
+  const pass = measureScratch((ctx, scratch) => recordInference(ctx, a, t, scratch));
+  if (pass.scratch > 0) layout.add('scratch', pass.scratch);
+  return { dispatches: pass.dispatches.length, pipelines: pass.ctx.pipelineCount, arenaBytes: layout.bytes, byKernel: countByKernel(pass.dispatches) };
+}
