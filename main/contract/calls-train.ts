@@ -56,6 +56,10 @@ export const TrainOptions = z.object({
   augment: AugmentationChoice.optional().describe('default: the pipeline defaults; false: no augmentation (head mode never augments)'),
   bnMomentum: z.number().gt(0).lt(1).optional().describe("BatchNorm moving-average momentum while BatchNorm trains; default the model's (0.99 V1, 0.9 V2); lower suits short runs"),
   freezeBatchNorm: z.boolean().optional().describe('full mode: keep BatchNorm in inference mode too; default false (always true in top mode)'),
+  engine: z
+    .enum(['tfjs', 'effitune'])
+    .optional()
+    .describe("who computes the training steps: tfjs (default: TF.js on the backend) or effitune (our static-graph WebGPU engine; backend webgpu, mode full or top; experimental: every activation kept, so large models at high resolution do not fit yet)"),
   allowRandomBackbone: z
     .boolean()
     .optional()
@@ -87,6 +91,7 @@ export const TrainConfig = z.object({
   augment: z.union([z.literal(false), Augmentation]),
   bnMomentum: z.number().nullable(),
   freezeBatchNorm: z.boolean(),
+  engine: z.enum(['tfjs', 'effitune']).optional().describe('absent: tfjs'),
   classes: z.array(z.string()),
   recipe: z
     .array(z.string())

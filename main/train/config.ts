@@ -78,6 +78,10 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
   }
   if (mode === 'head' && options.freezeBatchNorm === false) warnings.push('head mode never trains BatchNorm: freezeBatchNorm false has no effect');
   if (mode === 'top' && options.freezeBatchNorm === false) throw new ApiError('invalid_input', 'freezeBatchNorm: mode top always keeps BatchNorm frozen (the recipe); use mode full to train BatchNorm');
+  if (options.engine === 'effitune') {
+    if (mode === 'head') throw new ApiError('invalid_input', 'engine: effitune trains mode full or top; head mode trains the classifier on cached features in TF.js');
+    if (options.backend !== undefined && options.backend !== 'webgpu') throw new ApiError('invalid_input', `engine: effitune runs on WebGPU; leave out backend or give webgpu (not ${options.backend})`);
+  }
   if (weights === null && mode !== 'full') {
     warnings.push(`no weights given: the ${mode === 'head' ? 'backbone' : 'frozen part of the backbone'} keeps its random initialisation, so expect far lower accuracy than from pretrained weights`);
   }
@@ -89,7 +93,7 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     mode,
     epochs,
     batch: options.batch ?? fitted?.batch ?? null,
-    backend: options.backend ?? null,
+    backend: options.backend ?? (options.engine === 'effitune' ? 'webgpu' : null),
     seed: options.seed,
     weights,
     topBlocks: mode === 'top' ? (options.topBlocks ?? Math.max(1, Math.ceil(blocks / 4))) : null,
@@ -105,6 +109,7 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     augment: mode === 'head' || options.augment === false ? false : resolveAugmentation({ ...fitted?.augment, ...options.augment }),
     bnMomentum: options.bnMomentum ?? null,
     freezeBatchNorm: mode !== 'full' || options.freezeBatchNorm === true,
+    ...(options.engine === 'effitune' ? { engine: 'effitune' as const } : {}),
     classes: classes.map((c) => c.name),
   };
   const recipe = fitted?.reasons ?? [];

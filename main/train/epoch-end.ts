@@ -25,7 +25,8 @@ export async function endEpoch(session: TrainingSession, epoch: number, totals: 
   if (improved) {
     counters.best = { epoch, valLoss: validation.loss };
     counters.epochsWithoutImprovement = 0;
-  } else if (validation !== null) {
+  } else if (validation !== null && epoch >= config.warmupEpochs) {
+    // while the learning rate still rises the validation loss swings: warm-up epochs do not count towards patience
     counters.epochsWithoutImprovement++;
   }
   const record: EpochRecord = {

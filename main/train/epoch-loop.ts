@@ -48,7 +48,9 @@ export interface TrainingData {
   epoch(epoch: number): EpochSamples;
   /** null: nothing to validate on */
   validate(trained: TrainedEpoch): Promise<Validation | null>;
-  /** release what the data made beside the run's model (top mode's split-off top model) */
+  /** where a step is not TF.js's trainStep over `forward` (the WebGPU engine: engine-steps.ts) */
+  step?(x: Float32Array, y: Int32Array, lr: number): Promise<StepResult>;
+  /** release what the data made beside the run's model (top mode's split-off top model, the engine) */
   dispose?(): void;
 }
 
@@ -99,7 +101,7 @@ async function trainBatch(session: TrainingSession, data: TrainingData, batch: S
     const lr = rateWithinEpoch(config, epoch, totals.images + n / 2, soFar.size);
     ctx.faults?.beforeStep(counters.step);
     const { x, y } = batch.samples(from, n);
-    const result = await trainStep(data.forward, setup.optimizer, setup.loss, x, data.sampleShape, y, lr);
+    const result = data.step ? await data.step(x, y, lr) : await trainStep(data.forward, setup.optimizer, setup.loss, x, data.sampleShape, y, lr);
     totals.loss += result.loss * n;
     totals.correct += result.correct;
     totals.images += n;

@@ -6,6 +6,10 @@
  * In top mode the frozen trunk below the first trainable block runs on ONNX Runtime
  * (frozen-on-onnx.ts) on each augmented batch, and the steps train the top alone: a sample is then
  * the trunk's activations, not pixels. Where ONNX Runtime cannot load, the whole model runs in TF.js.
+ *
+ * With engine 'effitune' the steps run on our WebGPU engine (engine-steps.ts) over whole batches
+ * of pixels (it plans the frozen trunk itself), and its weights go back into the model before
+ * each validation.
  */
 import { createDataPipeline, type DataPipeline } from './data/pipeline';
 import type { Sampling } from './data/sampling';
@@ -14,12 +18,15 @@ import { nothingLeftToTrain, type SampleBatch, type TrainingData } from './epoch
 import { recalibrateBatchNorm } from './precise-batch-norm';
 import { describeInference, splitAtTop } from './frozen-on-onnx';
 import { evaluateBatch, imageForward, type Forward } from './steps';
+import { startEngineSteps, type EngineSteps } from './engine-steps';
 import type { TrainingSession } from './training-session';
 
 /** The validation pipeline is made once; the training pipeline at the first epoch and again after the batch halved. */
 export async function imageTraining(session: TrainingSession): Promise<TrainingData> {
   const { ctx, config, counters } = session;
-  const split = config.mode === 'top' ? await splitAtTop(session.setup.built.model, session.setup.built.variant, config.topBlocks ?? 1, ctx.checkpointRoot) : null;
+  const engine: EngineSteps | null = config.engine === 'effitune' ? await startEngineSteps(config, session.setup.built, session.setup.loss, counters.batch) : null;
+  if (engine) session.reporting.note('info', engine.description);
+  const split = config.mode === 'top' && !engine ? await splitAtTop(session.setup.built.model, session.setup.built.variant, config.topBlocks ?? 1, ctx.checkpointRoot) : null;
   if (split) session.reporting.note('info', `${describeInference(split.trunk.record, `the frozen trunk (everything before ${split.block})`)}; the top trains in TF.js on its activations`);
   const forward = imageForward(split ? split.top : session.setup.built.model);
   const pixelShape = [config.resolution, config.resolution, 3];
@@ -32,7 +39,7 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
     forward,
     sampleShape: shape,
     epoch(epoch) {
-      if (!train || train.batchSize !== counters.batch) train = trainPipeline(session, sampling);
+      if (!train || train.batchSize !== counters.batch) train = trainPipeline(session, sampling, engine !== null);
       const pipeline = train;
       if (pipeline.epochSize === 0) throw nothingLeftToTrain();
       return {
@@ -41,13 +48,18 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
         batches: () => pixelBatches(session, pipeline, epoch, val, toSamples),
       };
     },
+    step: engine ? (x, y, lr) => engine.step(x, y, lr) : undefined,
     async validate({ epoch, batches, soFar }) {
       session.report({ phase: 'validating', epoch, batchIndex: batches, batchesPerEpoch: batches, soFar, force: true });
+      await engine?.syncToModel();
       await recalibrateBatchNorm(session, pixelShape);
       return validateImages(session, val, forward, shape, toSamples);
     },
     // the top model shares the run model's layers; its own references go with it
-    dispose: () => split?.top.dispose(),
+    dispose: () => {
+      split?.top.dispose();
+      engine?.dispose();
+    },
   };
 }
 
@@ -55,11 +67,13 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
  * The training batches at the current batch size. BatchNorm statistics of one image are noise: a
  * last batch of one is dropped while BatchNorm trains.
  */
-function trainPipeline(session: TrainingSession, sampling: Sampling): DataPipeline {
+function trainPipeline(session: TrainingSession, sampling: Sampling, wholeBatches: boolean): DataPipeline {
   const { ctx, config } = session;
   const batch = session.counters.batch;
   const options = { split: 'train' as const, resolution: config.resolution, batchSize: batch, classes: config.classes, augment: config.augment, sampling, seed: config.seed };
   const pipeline = createDataPipeline({ db: ctx.db }, options);
+  // the engine's plan is made for one batch size: a last, smaller batch is left out (the order is shuffled every epoch)
+  if (wholeBatches) return pipeline.epochSize % batch === 0 ? pipeline : createDataPipeline({ db: ctx.db }, { ...options, dropLast: true });
   if (config.freezeBatchNorm || batch === 1 || pipeline.epochSize % batch !== 1) return pipeline;
   return createDataPipeline({ db: ctx.db }, { ...options, dropLast: true });
 }

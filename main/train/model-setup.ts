@@ -138,7 +138,7 @@ export function prepareForMode(model: tfl.LayersModel, variant: VariantSpec, con
 }
 
 /** Which layer names train in this mode. */
-function trainingLayerTest(variant: VariantSpec, config: TrainConfig): (name: string) => boolean {
+export function trainingLayerTest(variant: VariantSpec, config: TrainConfig): (name: string) => boolean {
   if (config.mode === 'full') return () => true;
   if (config.mode === 'head') return (name) => name === 'predictions' || name === 'top_dropout';
   const blocks = planArchitecture(variant).blocks;

@@ -18,7 +18,8 @@
  *   colour      grayscale images: no saturation jitter (brightness and contrast stay)
  *   batch       top/full with under 1,000 training images: 16 (under 200: 8), for more updates per pass
  *   epochs      from scratch (top/full): about 1,000 optimizer steps, 30..100 epochs,
- *               with patience epochs/8 (at least 5) and, from 40 epochs, a warm-up of 5 % of the run
+ *               with, under 1,000 training images, patience epochs/4 (at least 8) and, from 40 epochs,
+ *               a warm-up of 5 % of the run (warm-up epochs never count towards patience: epoch-end.ts)
  *   lr          from scratch with under 1,000 training images: 5e-3 (warm-up and cosine decay keep it stable)
  *   regularizers from scratch with under 1,000 training images: no label smoothing, no stochastic depth,
  *               dropout 0.1: such a run underfits long before it overfits (augmentation and early
@@ -96,6 +97,8 @@ export const TINY_DATA_IMAGES = 200;
 export const SMALL_DATA_IMAGES = 1000;
 /** from this many epochs the warm-up is 5 % of the run instead of one epoch */
 export const LONG_RUN_EPOCHS = 40;
+/** the least patience (epochs without a better validation loss) of a from-scratch run */
+export const SCRATCH_PATIENCE_MIN = 8;
 /** peak learning rate from scratch on small data (under SMALL_DATA_IMAGES training images) */
 export const SMALL_SCRATCH_LR = 5e-3;
 /** dropout before the classifier from scratch on small data */
@@ -159,9 +162,9 @@ export function chooseRecipe(input: RecipeInput): RecipeChoice {
       choice.epochs = epochs;
       if (epochs !== defaultEpochs) reasons.push(`${epochs} epochs: from scratch a model needs about ${SCRATCH_STEPS} optimizer steps, and ${trainImages} training images make ${stepsPerEpoch} step${stepsPerEpoch === 1 ? '' : 's'} per epoch at batch ${perStep} (${SCRATCH_EPOCHS.min}–${SCRATCH_EPOCHS.max} epochs)`);
     }
-    if (given.patience === undefined) {
-      choice.patience = Math.max(5, Math.round(epochs / 8));
-      if (choice.patience !== 5) reasons.push(`early stopping after ${choice.patience} epochs without a better validation loss (an eighth of the run): a from-scratch run has long plateaus`);
+    if (given.patience === undefined && trainImages < SMALL_DATA_IMAGES) {
+      choice.patience = Math.max(SCRATCH_PATIENCE_MIN, Math.round(epochs / 4));
+      reasons.push(`early stopping after ${choice.patience} epochs without a better validation loss (a quarter of the run, at least ${SCRATCH_PATIENCE_MIN}), not 5: a from-scratch run's validation loss swings and has long plateaus`);
     }
     if (given.warmupEpochs === undefined && epochs >= LONG_RUN_EPOCHS) {
       choice.warmupEpochs = Math.round(epochs * 0.05);

@@ -160,6 +160,13 @@ describe('early stopping', () => {
     expect(runHistory(project.handle.db, t.runId).map((e) => e.epoch)).toEqual([0, 1, 2]);
     expect(getRun(project.handle.db, t.runId)).toMatchObject({ bestEpoch: 0, reason: expect.stringMatching(/^stopped early after epoch 3: the validation loss has not improved for 2 epochs; kept the model of epoch 1/) });
   });
+
+  it('warm-up epochs do not count towards patience (the rising learning rate makes the validation loss swing)', { timeout: 60_000 }, async () => {
+    const t = await train({ mode: 'head', epochs: 10, patience: 2, warmupEpochs: 3, lr: 1e-12, weights: baseModel });
+    // epoch 0 is the best; epochs 1 and 2 are warm-up; 3 and 4 use up the patience
+    expect(runHistory(project.handle.db, t.runId).map((e) => e.epoch)).toEqual([0, 1, 2, 3, 4]);
+    expect(getRun(project.handle.db, t.runId).reason).toMatch(/^stopped early after epoch 5: the validation loss has not improved for 2 epochs/);
+  });
 });
 
 describe('memory and missing files', () => {

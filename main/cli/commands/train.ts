@@ -14,7 +14,7 @@ import { formatTable } from '../text-table';
 const CONFIG_OPTIONS = [
   'model', 'phi', 'alpha', 'beta', 'gamma', 'resolution', 'mode', 'epochs', 'batch', 'seed', 'weights', 'top-blocks', 'lr', 'optimizer',
   'weight-decay', 'warmup-epochs', 'label-smoothing', 'imbalance', 'dropout', 'drop-connect', 'patience', 'no-augment', 'bn-momentum', 'freeze-bn',
-  'allow-random-backbone',
+  'allow-random-backbone', 'engine',
 ] as const;
 
 export const trainCommand: Command = {
@@ -31,6 +31,7 @@ export const trainCommand: Command = {
     '--epochs N        default head 20, top 15, full 30; early stopping after --patience epochs without a better validation loss (default 5, 0 = off)',
     "--batch N         default: the largest (at most 32) that fits the backend's memory; halved automatically on out-of-memory",
     '--backend NAME    tfjs-node-gpu, tfjs-node, webgpu, wasm or cpu (default: the best that can train here; see `effitune doctor`)',
+    '--engine effitune full/top steps on our static-graph WebGPU engine instead of TF.js (experimental; implies --backend webgpu)',
     '--weights PATH    .h5 / .safetensors file, a folder holding one, or an earlier run\'s model folder; without it the model trains from scratch',
     '                  (mode head/top without --weights is refused: the frozen backbone would be random; --allow-random-backbone trains it anyway)',
     '--top-blocks N    mode top: how many of the last blocks train (default a quarter)',
@@ -73,6 +74,7 @@ export const trainCommand: Command = {
     'allow-random-backbone': { type: 'boolean' },
     resume: { type: 'string' },
     estimate: { type: 'boolean' },
+    engine: { type: 'string' },
     plan: { type: 'boolean' },
   },
   fields: {
@@ -97,6 +99,7 @@ export const trainCommand: Command = {
     patience: '--patience',
     bnMomentum: '--bn-momentum',
     allowRandomBackbone: '--allow-random-backbone',
+    engine: '--engine',
     runId: '--resume',
   },
   async run(input) {
@@ -190,6 +193,7 @@ export function configFromFlags(values: CommandInput['values']): Record<string, 
     topBlocks: number('top-blocks'),
     lr: number('lr'),
     optimizer: text('optimizer'),
+    engine: text('engine'),
     weightDecay: number('weight-decay'),
     warmupEpochs: number('warmup-epochs'),
     labelSmoothing: number('label-smoothing'),
