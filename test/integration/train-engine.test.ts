@@ -1,0 +1,101 @@
+/**
+ * A whole run on our WebGPU engine (engine: 'effitune'; SwiftShader without a GPU): a tiny model
+ * (φ = −8 at 32 px) from scratch on the generated colour-and-shape classes learns like the TF.js
+ * trainer from the same seed and data, keeps a loadable model, and a cancelled run resumes from its
+ * checkpoint with the engine loading the checkpoint's weights. TF.js runs on the CPU backend here
+ * for what is not a step (Precise BN, validation, checkpoints).
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TrainOptions, type TrainNote } from '../../main/contract/calls-train';
+import { useBackend, type ActiveBackend } from '../../main/backend/tfjs-backend';
+import { loadModelFolder } from '../../main/model/manager/model-folder';
+import { getRun, runHistory } from '../../main/project/runs';
+import { RunControl } from '../../main/train/control';
+import { createTrainingRun } from '../../main/train/new-run';
+import { trainRun, type RunResult } from '../../main/train/train-run';
+import { deviceRequired, testDevice } from '../fixtures/engine-gpu';
+import { makeTempDir, removeDir } from '../fixtures/temp';
+import { createTrainProject, type TrainProject } from '../fixtures/train-project';
+
+const RUN = { model: 'phi=-8', resolution: 32, batch: 8, mode: 'full', epochs: 4, patience: 0, lr: 5e-3, augment: { scaleMin: 0.5 }, seed: 3 };
+const CHANCE = 1 / 3;
+
+let dir: string;
+let project: TrainProject;
+let backend: ActiveBackend;
+let noDevice: string | null = null;
+
+async function train(options: Record<string, unknown>, control = new RunControl(), resume = false, runId?: number): Promise<{ runId: number; result: RunResult; notes: TrainNote[] }> {
+  const id = runId ?? createTrainingRun(project.handle, TrainOptions.parse({ ...RUN, ...options })).run.id;
+  const notes: TrainNote[] = [];
+  const result = await trainRun({
+    db: project.handle.db,
+    runId: id,
+    checkpointRoot: project.registry.sideFolder(project.file, `runs/${id}`),
+    backend,
+    resume,
+    control,
+    reporter: { started: () => undefined, progress: () => undefined, epoch: () => undefined, status: () => undefined, note: (n) => notes.push(n) },
+  });
+  return { runId: id, result, notes };
+}
+
+const history = (runId: number) => runHistory(project.handle.db, runId);
+const bestValAcc = (runId: number) => Math.max(...history(runId).map((e) => e.valAcc ?? 0));
+
+beforeAll(async () => {
+  const gpu = await testDevice();
+  if (typeof gpu === 'string') {
+    if (deviceRequired()) throw new Error(gpu);
+    noDevice = gpu;
+  }
+  backend = await useBackend('cpu');
+  dir = makeTempDir('train-engine');
+  project = await createTrainProject(dir, 14);
+}, 120_000);
+
+afterAll(() => {
+  project?.registry.closeAll();
+  removeDir(dir);
+});
+
+describe('training on the Effitune WebGPU engine', () => {
+  // one engine run covers both (SwiftShader compiles every kernel of a plan, minutes on two cores):
+  // cancelled after its first epoch, resumed from the checkpoint, then compared with TF.js
+  it('from scratch it learns like the TF.js trainer with the same seed; cancelled, it resumes from its checkpoint and finishes', { timeout: 900_000 }, async (context) => {
+    if (noDevice) return context.skip(noDevice);
+    const control = new RunControl();
+    const runId = createTrainingRun(project.handle, TrainOptions.parse({ ...RUN, engine: 'effitune' })).run.id;
+    const watcher = setInterval(() => {
+      if (history(runId).length >= 1) control.cancel('the test');
+    }, 200);
+    const stopped = await train({}, control, false, runId);
+    clearInterval(watcher);
+    expect(stopped.result.status).toBe('cancelled');
+    expect(stopped.notes.map((n) => n.message).join('\n')).toMatch(/training steps on the Effitune WebGPU engine .*: \d+ dispatches per step in one command buffer/);
+    const kept = history(runId).length;
+    expect(kept).toBeGreaterThanOrEqual(1);
+    expect(kept).toBeLessThan(RUN.epochs);
+    const resumed = await train({}, new RunControl(), true, runId);
+    expect(resumed.result).toMatchObject({ status: 'completed', started: true });
+    expect(getRun(project.handle.db, runId).status).toBe('completed');
+
+    const theirs = await train({});
+    const [e, t] = [history(runId), history(theirs.runId)];
+    expect(e.map((x) => x.epoch)).toEqual([0, 1, 2, 3]);
+    console.log(`engine (resumed after epoch ${kept - 1}): train loss ${e.map((x) => x.trainLoss!.toFixed(3)).join(' ')}, best val ${bestValAcc(runId)}; tfjs: ${t.map((x) => x.trainLoss!.toFixed(3)).join(' ')}, best val ${bestValAcc(theirs.runId)}`);
+    // both learn: the loss falls and validation is well above chance
+    expect(e.at(-1)!.trainLoss!).toBeLessThan(e[0].trainLoss!);
+    expect(bestValAcc(runId)).toBeGreaterThanOrEqual(CHANCE + 0.25);
+    // and alike: the same data, seed and schedule (the engine leaves out a last partial batch; its Adam moments restart on resume)
+    expect(Math.abs(bestValAcc(runId) - bestValAcc(theirs.runId))).toBeLessThanOrEqual(0.3);
+    expect(Math.abs(e.at(-1)!.trainLoss! - t.at(-1)!.trainLoss!)).toBeLessThan(0.5);
+    const { model } = await loadModelFolder(resumed.result.modelDir!);
+    const probs = model.predict(tf.zeros([1, 32, 32, 3])) as tf.Tensor;
+    expect(probs.shape).toEqual([1, 3]);
+    model.dispose();
+    expect(path.basename(resumed.result.modelDir!)).toBe('model');
+  });
+});
