@@ -16,7 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../../main/contract/calls-train';
 import { useBackend } from '../../main/backend/tfjs-backend';
-import { findSwiftShaderIcd } from '../../main/backend/webgpu-dawn';
+import { probeBackend } from '../../main/backend/probe';
+import { STARTUP_ONLY_ENV } from '../../main/backend/webgpu-dawn';
 import { openEngineDevice } from '../../main/engine/gpu-device';
 import { buildNetworkGraph } from '../../main/engine/plan/network-graph';
 import { countTrainingStep, planTrainingStep, type TrainingStepOptions } from '../../main/engine/plan/step-plan';
@@ -39,20 +40,14 @@ function randomBatch(batch: number, resolution: number, classes: number, seed: n
 
 export async function run(args: string[]): Promise<void> {
   const text = (name: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
-  const icd = findSwiftShaderIcd();
-  // where there is no GPU, SwiftShader stands in (the Vulkan loader reads this when Dawn starts)
-  if (icd && !process.env.VK_ICD_FILENAMES && args.includes('--software')) process.env.VK_ICD_FILENAMES = icd;
+  // the backend probe (a child process) finds the adapter this machine has and the environment it
+  // needs, e.g. SwiftShader's driver where there is no GPU; the Vulkan loader reads it when Dawn starts
+  const probe = await probeBackend('webgpu');
+  if (!probe.loads) throw new Error(`no WebGPU adapter here: ${probe.reason}`);
+  for (const [key, value] of Object.entries(probe.env)) if (!STARTUP_ONLY_ENV.has(key)) process.env[key] ??= value;
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   await useBackend('cpu');
-  let gpu;
-  try {
-    gpu = await openEngineDevice();
-  } catch (error) {
-    if (!icd || process.env.VK_ICD_FILENAMES) throw error;
-    log(`no GPU adapter (${(error as Error).message}); using SwiftShader (${icd})`);
-    process.env.VK_ICD_FILENAMES = icd;
-    gpu = await openEngineDevice();
-  }
+  const gpu = await openEngineDevice();
   const software = gpu.adapter.software;
   const small = software && text('variant') === undefined;
   const variantId = text('variant') ?? (small ? 'phi=-6' : 'b0');
