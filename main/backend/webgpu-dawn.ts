@@ -21,7 +21,8 @@ interface AdapterInfoLike {
 }
 interface AdapterLike {
   info?: AdapterInfoLike;
-  limits: { maxBufferSize: number };
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize?: number };
+  features?: { has(name: string): boolean };
 }
 interface GpuLike {
   requestAdapter(options?: { powerPreference?: 'high-performance' | 'low-power' }): Promise<AdapterLike | null>;
@@ -33,7 +34,14 @@ export interface WebGpuAdapterSummary {
   software: boolean;
   /** WebGPU exposes no total memory; the largest buffer the adapter allows is what it tells. */
   maxBufferSize: number;
+  /** the optional features our engine can use that the adapter has (absent when the adapter does not list features) */
+  features?: string[];
+  /** the largest storage binding: the engine's whole arena must fit one */
+  maxStorageBufferBindingSize?: number;
 }
+
+/** Optional WebGPU features the engine's kernels can use (main/engine). */
+const ENGINE_FEATURES = ['shader-f16', 'subgroups'] as const;
 
 /** Where Chromium and Chrome keep SwiftShader's Vulkan driver manifest (Debian, Fedora, Google Chrome). */
 const SWIFTSHADER_ICD_FILES = [
@@ -82,7 +90,14 @@ export function summarizeAdapter(adapter: AdapterLike): WebGpuAdapterSummary {
   const name = info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unnamed WebGPU adapter';
   const words = [info.vendor, info.architecture, info.device, info.description].join(' ');
   const software = info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render/i.test(words);
-  return { device: software ? `${name} (software, runs on the CPU)` : name, software, maxBufferSize: adapter.limits.maxBufferSize };
+  const device = software ? `${name} (software, runs on the CPU)` : name;
+  const summary: WebGpuAdapterSummary = { device, software, maxBufferSize: adapter.limits.maxBufferSize };
+  if (!adapter.features) return summary;
+  // doctor shows what the engine can use: f16 and subgroup kernels, and how large its arena can be
+  const features = ENGINE_FEATURES.filter((f) => adapter.features!.has(f));
+  const binding = adapter.limits.maxStorageBufferBindingSize;
+  const extras = [features.length > 0 ? features.join(', ') : 'no shader-f16 or subgroups', binding ? `largest storage binding ${Math.round(binding / 2 ** 20)} MiB` : null].filter(Boolean);
+  return { ...summary, device: `${device}; ${extras.join('; ')}`, features, ...(binding ? { maxStorageBufferBindingSize: binding } : {}) };
 }
 
 /** SwiftShader's driver manifest if a Chromium or Chrome install has one (Linux only). */

@@ -39,6 +39,15 @@ describe('reading what the machine says', () => {
     expect(nvidia).toEqual({ device: 'NVIDIA H100 80GB HBM3', software: false, maxBufferSize: 2 ** 34 });
   });
 
+  it("names the features and the largest binding the engine can use, where the adapter lists them", () => {
+    const has = (names: string[]) => ({ has: (n: string) => names.includes(n) });
+    const gpu = summarizeAdapter({ info: { description: 'NVIDIA H200' }, limits: { maxBufferSize: 2 ** 34, maxStorageBufferBindingSize: 2 ** 31 }, features: has(['shader-f16', 'subgroups', 'timestamp-query']) });
+    expect(gpu).toEqual({ device: 'NVIDIA H200; shader-f16, subgroups; largest storage binding 2048 MiB', software: false, maxBufferSize: 2 ** 34, features: ['shader-f16', 'subgroups'], maxStorageBufferBindingSize: 2 ** 31 });
+    const swiftshader = summarizeAdapter({ info: { description: 'SwiftShader driver 5.0.0', isFallbackAdapter: true }, limits: { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 }, features: has(['subgroups']) });
+    expect(swiftshader.device).toBe('SwiftShader driver 5.0.0 (software, runs on the CPU); subgroups; largest storage binding 128 MiB');
+    expect(summarizeAdapter({ info: { description: 'old' }, limits: { maxBufferSize: 1 }, features: has([]) }).device).toBe('old; no shader-f16 or subgroups');
+  });
+
   it("keeps Dawn's warnings as the explanation of a missing adapter", () => {
     const stderr = [
       "Warning: Couldn't load Vulkan: libvulkan.so.1: cannot open shared object file: No such file or directory",
