@@ -30,6 +30,16 @@ export function f32Literal(value: number): string {
   return `${Math.fround(value).toPrecision(9)}f`;
 }
 
+/**
+ * Each tensor must hold what the kernel's shape says it does: every kernel addresses the one arena
+ * by offset, so a short range would silently read or overwrite its neighbours.
+ */
+export function requireLengths(kernel: string, ...pairs: readonly (readonly [TensorRange, number])[]): void {
+  for (const [t, want] of pairs) {
+    if (t.length < want) throw new Error(`${kernel}: tensor ${t.name} holds ${t.length} values, the shape needs ${want}`);
+  }
+}
+
 /** A tensor's element offset as a WGSL u32 literal. */
 export function at(t: TensorRange): string {
   return `${t.at}u`;

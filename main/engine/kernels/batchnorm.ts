@@ -18,7 +18,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP } from '../dispatch';
+import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP, requireLengths } from '../dispatch';
 import { activationGradWgsl, activationWgsl, type Activation } from './activation';
 
 const WORKGROUP = 256;
@@ -349,7 +349,5 @@ function scratchFor(s: BatchNormShape, scratch: TensorRange | null): TensorRange
 /** Each tensor must hold what the shape says it does (a wrong range would read its neighbours). */
 function check(s: BatchNormShape, ...pairs: [TensorRange, number][]): void {
   if (!(s.epsilon > 0) || !(s.momentum >= 0 && s.momentum <= 1)) throw new Error(`batchnorm: epsilon ${s.epsilon} and momentum ${s.momentum} must be > 0 and within [0, 1]`);
-  for (const [t, want] of pairs) {
-    if (t.length < want) throw new Error(`batchnorm: tensor ${t.name} holds ${t.length} values, the shape needs ${want}`);
-  }
+  requireLengths('batchnorm', ...pairs);
 }

@@ -19,7 +19,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP } from '../dispatch';
+import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP, requireLengths } from '../dispatch';
 import { activationWgsl, type Activation } from './activation';
 
 const WORKGROUP = 256;
@@ -247,9 +247,4 @@ function channelTile(c: number): number {
   return tile;
 }
 
-/** Each tensor must hold what the shape says it does (a wrong range would read its neighbours). */
-function check(...pairs: [TensorRange, number][]): void {
-  for (const [t, want] of pairs) {
-    if (t.length < want) throw new Error(`depthwise: tensor ${t.name} holds ${t.length} values, the shape needs ${want}`);
-  }
-}
+const check = (...pairs: [TensorRange, number][]) => requireLengths('depthwise', ...pairs);

@@ -13,7 +13,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP } from '../dispatch';
+import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP, requireLengths } from '../dispatch';
 import { activationGradWgsl, type Activation } from './activation';
 
 const WORKGROUP = 256;
@@ -137,9 +137,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   return ctx.dispatch(label, code, [Math.ceil(s.c / tile), s.n, 1]);
 }
 
-/** Each tensor must hold what the shape says it does (a wrong range would read its neighbours). */
-function check(...pairs: [TensorRange, number][]): void {
-  for (const [t, want] of pairs) {
-    if (t.length < want) throw new Error(`pool: tensor ${t.name} holds ${t.length} values, the shape needs ${want}`);
-  }
-}
+const check = (...pairs: [TensorRange, number][]) => requireLengths('pool', ...pairs);
