@@ -40,6 +40,21 @@ export function requireLengths(kernel: string, ...pairs: readonly (readonly [Ten
   }
 }
 
+/**
+ * The WGSL of a kernel with one thread per element: `i` in [0, count), workgroups of `workgroup`
+ * threads on a flat grid (dispatch `ceil(count / workgroup)`); `body` is the rest of the entry point.
+ */
+export function perElementWgsl(workgroup: number, count: number, body: string): string {
+  return `${ARENA_BINDING}
+@compute @workgroup_size(${workgroup})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let i = wg * ${workgroup}u + lid;
+  if (i >= ${count}u) { return; }
+${body}
+}`;
+}
+
 /** A tensor's element offset as a WGSL u32 literal. */
 export function at(t: TensorRange): string {
   return `${t.at}u`;

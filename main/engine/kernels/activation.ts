@@ -5,7 +5,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP } from '../dispatch';
+import { at, perElementWgsl } from '../dispatch';
 
 export type Activation = 'none' | 'swish' | 'sigmoid';
 
@@ -28,29 +28,15 @@ export function activationGradWgsl(activation: Activation, x: string): string {
 /** y = f(x) over `x.length` values. */
 export function activationForward(ctx: KernelContext, activation: Activation, x: TensorRange, y: TensorRange): Dispatch {
   const n = x.length;
-  const code = `${ARENA_BINDING}
-@compute @workgroup_size(${WORKGROUP})
-fn main(${ENTRY_ARGS}) {
-  ${FLAT_WORKGROUP}
-  let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${n}u) { return; }
-  let v = mem[${at(x)} + i];
-  mem[${at(y)} + i] = ${activationWgsl(activation, 'v')};
-}`;
+  const code = perElementWgsl(WORKGROUP, n, `  let v = mem[${at(x)} + i];
+  mem[${at(y)} + i] = ${activationWgsl(activation, 'v')};`);
   return ctx.dispatch(`${activation} forward`, code, Math.ceil(n / WORKGROUP));
 }
 
 /** dx = dy · f'(x), x the pre-activation. */
 export function activationBackward(ctx: KernelContext, activation: Activation, x: TensorRange, dy: TensorRange, dx: TensorRange): Dispatch {
   const n = x.length;
-  const code = `${ARENA_BINDING}
-@compute @workgroup_size(${WORKGROUP})
-fn main(${ENTRY_ARGS}) {
-  ${FLAT_WORKGROUP}
-  let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${n}u) { return; }
-  let v = mem[${at(x)} + i];
-  mem[${at(dx)} + i] = mem[${at(dy)} + i] * ${activationGradWgsl(activation, 'v')};
-}`;
+  const code = perElementWgsl(WORKGROUP, n, `  let v = mem[${at(x)} + i];
+  mem[${at(dx)} + i] = mem[${at(dy)} + i] * ${activationGradWgsl(activation, 'v')};`);
   return ctx.dispatch(`${activation} backward`, code, Math.ceil(n / WORKGROUP));
 }

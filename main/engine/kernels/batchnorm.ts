@@ -18,7 +18,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP, requireLengths } from '../dispatch';
+import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP, perElementWgsl, requireLengths } from '../dispatch';
 import { activationGradWgsl, activationWgsl, type Activation } from './activation';
 
 const WORKGROUP = 256;
@@ -177,16 +177,9 @@ export interface BatchNormApplyTensors {
 export function batchNormApply(ctx: KernelContext, t: BatchNormApplyTensors, s: BatchNormShape, activation: Activation = 'none'): Dispatch {
   const total = s.rows * s.c;
   check(s, [t.x, total], [t.y, total], [t.mean, s.c], [t.variance, s.c], [t.gamma, s.c], [t.beta, s.c]);
-  const code = `${ARENA_BINDING}
-@compute @workgroup_size(${WORKGROUP})
-fn main(${ENTRY_ARGS}) {
-  ${FLAT_WORKGROUP}
-  let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${total}u) { return; }
-  let c = i % ${s.c}u;
+  const code = perElementWgsl(WORKGROUP, total, `  let c = i % ${s.c}u;
   let z = ${normalized(t, s, 'c', `mem[${at(t.x)} + i]`)} * mem[${at(t.gamma)} + c] + mem[${at(t.beta)} + c];
-  mem[${at(t.y)} + i] = ${activationWgsl(activation, 'z')};
-}`;
+  mem[${at(t.y)} + i] = ${activationWgsl(activation, 'z')};`);
   return ctx.dispatch(`batchnorm apply${activation === 'none' ? '' : ` + ${activation}`}`, code, Math.ceil(total / WORKGROUP));
 }
 
@@ -319,18 +312,11 @@ export function batchNormFrozenBackward(ctx: KernelContext, t: BatchNormFrozenBa
   check(s, [t.x, total], [t.dy, total], [t.dx, total], [t.mean, s.c], [t.variance, s.c], [t.gamma, s.c], [t.beta, s.c]);
   // without an activation x is not needed: the gradient does not depend on it
   const g = activation === 'none' ? `mem[${at(t.dy)} + i]` : `mem[${at(t.dy)} + i] * ${activationGradWgsl(activation, 'z')}`;
-  const code = `${ARENA_BINDING}
-@compute @workgroup_size(${WORKGROUP})
-fn main(${ENTRY_ARGS}) {
-  ${FLAT_WORKGROUP}
-  let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${total}u) { return; }
-  let c = i % ${s.c}u;
+  const code = perElementWgsl(WORKGROUP, total, `  let c = i % ${s.c}u;
   let inv = inverseSqrt(mem[${at(t.variance)} + c] + ${f32Literal(s.epsilon)});
   let gamma = mem[${at(t.gamma)} + c];
   ${activation === 'none' ? '' : `let z = (mem[${at(t.x)} + i] - mem[${at(t.mean)} + c]) * inv * gamma + mem[${at(t.beta)} + c];`}
-  mem[${at(t.dx)} + i] = ${g} * gamma * inv;
-}`;
+  mem[${at(t.dx)} + i] = ${g} * gamma * inv;`);
   return ctx.dispatch(`batchnorm frozen backward${activation === 'none' ? '' : ` (${activation} fused)`}`, code, Math.ceil(total / WORKGROUP));
 }
 

@@ -19,7 +19,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP, requireLengths } from '../dispatch';
+import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP, perElementWgsl, requireLengths } from '../dispatch';
 import { activationWgsl, type Activation } from './activation';
 
 const WORKGROUP = 256;
@@ -75,13 +75,7 @@ export function depthwiseForward(ctx: KernelContext, x: TensorRange, filter: Ten
   const g = depthwiseGeometry(s);
   const total = s.n * g.oh * g.ow * s.c;
   check([x, s.n * s.h * s.w * s.c], [filter, s.k * s.k * s.c], [y, total]);
-  const code = `${ARENA_BINDING}
-@compute @workgroup_size(${WORKGROUP})
-fn main(${ENTRY_ARGS}) {
-  ${FLAT_WORKGROUP}
-  let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${total}u) { return; }
-  let c = i % ${s.c}u;
+  const code = perElementWgsl(WORKGROUP, total, `  let c = i % ${s.c}u;
   let p = i / ${s.c}u;
   let ow = p % ${g.ow}u;
   let q = p / ${g.ow}u;
@@ -98,8 +92,7 @@ fn main(${ENTRY_ARGS}) {
       acc += mem[row + u32(iw) * ${s.c}u] * mem[${at(filter)} + (ki * ${s.k}u + kj) * ${s.c}u + c];
     }
   }
-  mem[${at(y)} + i] = ${activationWgsl(activation, 'acc')};
-}`;
+  mem[${at(y)} + i] = ${activationWgsl(activation, 'acc')};`);
   return ctx.dispatch(`depthwise ${s.k}x${s.k}/${s.stride} forward`, code, Math.ceil(total / WORKGROUP));
 }
 
@@ -110,13 +103,7 @@ export function depthwiseInputGrad(ctx: KernelContext, dy: TensorRange, filter: 
   check([dy, s.n * g.oh * g.ow * s.c], [filter, s.k * s.k * s.c], [dx, total]);
   // an input pixel at ih + padTop = oh·stride + ki is read by tap ki of output row oh
   const onGrid = (v: string) => (s.stride === 1 ? '' : `if (${v} % ${s.stride} != 0) { continue; }`);
-  const code = `${ARENA_BINDING}
-@compute @workgroup_size(${WORKGROUP})
-fn main(${ENTRY_ARGS}) {
-  ${FLAT_WORKGROUP}
-  let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${total}u) { return; }
-  let c = i % ${s.c}u;
+  const code = perElementWgsl(WORKGROUP, total, `  let c = i % ${s.c}u;
   let p = i / ${s.c}u;
   let iw = i32(p % ${s.w}u);
   let q = p / ${s.w}u;
@@ -139,8 +126,7 @@ fn main(${ENTRY_ARGS}) {
       acc += mem[row + u32(ow) * ${s.c}u] * mem[${at(filter)} + u32(ki * ${s.k} + kj) * ${s.c}u + c];
     }
   }
-  mem[${at(dx)} + i] = acc;
-}`;
+  mem[${at(dx)} + i] = acc;`);
   return ctx.dispatch(`depthwise ${s.k}x${s.k}/${s.stride} input grad`, code, Math.ceil(total / WORKGROUP));
 }
 

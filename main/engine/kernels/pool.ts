@@ -13,7 +13,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP, requireLengths } from '../dispatch';
+import { ARENA_BINDING, at, f32Literal, perElementWgsl, requireLengths } from '../dispatch';
 import { activationGradWgsl, type Activation } from './activation';
 
 const WORKGROUP = 256;
@@ -35,16 +35,9 @@ export function globalAvgPool(ctx: KernelContext, x: TensorRange, y: TensorRange
 export function globalAvgPoolBackward(ctx: KernelContext, dy: TensorRange, dx: TensorRange, s: SpatialShape, accumulate = false): Dispatch {
   const total = s.n * s.h * s.w * s.c;
   check([dy, s.n * s.c], [dx, total]);
-  const code = `${ARENA_BINDING}
-@compute @workgroup_size(${WORKGROUP})
-fn main(${ENTRY_ARGS}) {
-  ${FLAT_WORKGROUP}
-  let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${total}u) { return; }
-  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
+  const code = perElementWgsl(WORKGROUP, total, `  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
   let g = mem[${at(dy)} + nc] * ${f32Literal(1 / (s.h * s.w))};
-  mem[${at(dx)} + i] = ${accumulate ? `mem[${at(dx)} + i] + g` : 'g'};
-}`;
+  mem[${at(dx)} + i] = ${accumulate ? `mem[${at(dx)} + i] + g` : 'g'};`);
   return ctx.dispatch('global average pool backward', code, Math.ceil(total / WORKGROUP));
 }
 
@@ -52,15 +45,8 @@ fn main(${ENTRY_ARGS}) {
 export function seScale(ctx: KernelContext, x: TensorRange, scale: TensorRange, y: TensorRange, s: SpatialShape): Dispatch {
   const total = s.n * s.h * s.w * s.c;
   check([x, total], [scale, s.n * s.c], [y, total]);
-  const code = `${ARENA_BINDING}
-@compute @workgroup_size(${WORKGROUP})
-fn main(${ENTRY_ARGS}) {
-  ${FLAT_WORKGROUP}
-  let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${total}u) { return; }
-  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
-  mem[${at(y)} + i] = mem[${at(x)} + i] * mem[${at(scale)} + nc];
-}`;
+  const code = perElementWgsl(WORKGROUP, total, `  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
+  mem[${at(y)} + i] = mem[${at(x)} + i] * mem[${at(scale)} + nc];`);
   return ctx.dispatch('squeeze-excitation scale', code, Math.ceil(total / WORKGROUP));
 }
 
@@ -87,15 +73,8 @@ export function seScaleInputGrad(ctx: KernelContext, dy: TensorRange, scale: Ten
   const total = s.n * s.h * s.w * s.c;
   check([dy, total], [scale, s.n * s.c], [dx, total], ...(options.poolGrad ? [[options.poolGrad, s.n * s.c] as [TensorRange, number]] : []));
   const pool = options.poolGrad ? ` + mem[${at(options.poolGrad)} + nc] * ${f32Literal(1 / (s.h * s.w))}` : '';
-  const code = `${ARENA_BINDING}
-@compute @workgroup_size(${WORKGROUP})
-fn main(${ENTRY_ARGS}) {
-  ${FLAT_WORKGROUP}
-  let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${total}u) { return; }
-  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
-  mem[${at(dx)} + i] = mem[${at(dy)} + i] * mem[${at(scale)} + nc]${pool};
-}`;
+  const code = perElementWgsl(WORKGROUP, total, `  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
+  mem[${at(dx)} + i] = mem[${at(dy)} + i] * mem[${at(scale)} + nc]${pool};`);
   return ctx.dispatch(`squeeze-excitation scale input grad${pool ? ' + pool grad' : ''}`, code, Math.ceil(total / WORKGROUP));
 }
 

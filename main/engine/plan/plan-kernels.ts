@@ -6,19 +6,12 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP } from '../dispatch';
+import { at, perElementWgsl } from '../dispatch';
 
 const WORKGROUP = 256;
 
 function elementwise(ctx: KernelContext, label: string, count: number, body: string): Dispatch {
-  const code = `${ARENA_BINDING}
-@compute @workgroup_size(${WORKGROUP})
-fn main(${ENTRY_ARGS}) {
-  ${FLAT_WORKGROUP}
-  let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${count}u) { return; }
-  ${body}
-}`;
+  const code = perElementWgsl(WORKGROUP, count, `  ${body}`);
   return ctx.dispatch(label, code, Math.ceil(count / WORKGROUP));
 }
 
