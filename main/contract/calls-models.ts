@@ -96,6 +96,13 @@ export const CustomScaling = z.object({
   alpha: ScalingCoefficient.default(PAPER_SCALING.alpha),
   beta: ScalingCoefficient.default(PAPER_SCALING.beta),
   gamma: ScalingCoefficient.default(PAPER_SCALING.gamma),
+  basePhi: z
+    .number()
+    .finite()
+    .min(PHI_RANGE.min, between(PHI_RANGE))
+    .max(PHI_RANGE.max, between(PHI_RANGE))
+    .optional()
+    .describe("the network φ scales from: B0 scaled by the paper's coefficients to this φ; default 0 (B0). A family found by the scaling lab keeps its search's base"),
 });
 
 export const WeightsProgress = z.object({
@@ -134,7 +141,7 @@ export const modelCalls = {
       .refine((v) => (v.variant === undefined) !== (v.custom === undefined), { message: 'give either variant or custom {phi, alpha, beta, gamma}, not both' }),
     VariantFigures.extend({
       scaling: z
-        .object({ phi: z.number(), alpha: z.number(), beta: z.number(), gamma: z.number(), flopsGrowthPerPhi: z.number().describe('α·β²·γ², ≈ 2 in the paper') })
+        .object({ phi: z.number(), alpha: z.number(), beta: z.number(), gamma: z.number(), basePhi: z.number().optional(), flopsGrowthPerPhi: z.number().describe('α·β²·γ², ≈ 2 in the paper') })
         .nullable(),
     }),
     'Figures for one variant, named or a custom compound scaling (the φ slider)',

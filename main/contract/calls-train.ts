@@ -60,6 +60,14 @@ export const TrainOptions = z.object({
     .enum(['tfjs', 'effitune'])
     .optional()
     .describe("who computes the training steps: tfjs (default: TF.js on the backend) or effitune (our static-graph WebGPU engine; backend webgpu, mode full or top; experimental: every activation kept, so large models at high resolution do not fit yet)"),
+  subset: z
+    .object({
+      train: z.number().int('must be a whole number').min(2, 'must be at least 2'),
+      val: z.number().int('must be a whole number').min(1, 'must be at least 1').optional().describe('default: the whole validation split'),
+      seed: z.number().int().min(0).max(4_294_967_295).default(1).describe('which images: fixed by this seed and the content hashes, not by the run seed'),
+    })
+    .optional()
+    .describe("train (and validate) on a stratified subset of the splits: every class keeps its share; the compound-scaling lab's candidates use it"),
   allowRandomBackbone: z
     .boolean()
     .optional()
@@ -92,6 +100,10 @@ export const TrainConfig = z.object({
   bnMomentum: z.number().nullable(),
   freezeBatchNorm: z.boolean(),
   engine: z.enum(['tfjs', 'effitune']).optional().describe('absent: tfjs'),
+  subset: z
+    .object({ train: z.number().int(), val: z.number().int().nullable(), seed: z.number().int() })
+    .optional()
+    .describe('absent: the whole train and validation splits; else a stratified subset of each (val null: the whole validation split)'),
   classes: z.array(z.string()),
   recipe: z
     .array(z.string())
@@ -159,6 +171,7 @@ export const TrainOutcome = z.object({
     .string()
     .optional()
     .describe('a run that failed while this app trained it: the error code of why (io_error: the disk is full or failing; internal: a bug)'),
+  peakMemoryBytes: z.number().optional().describe('peak resident memory of the trainer process, when this service trained the run just now'),
 });
 export type TrainOutcome = z.infer<typeof TrainOutcome>;
 
@@ -252,7 +265,14 @@ export const trainEvents = {
 
 /** Service → trainer process. */
 export const TrainerCommand = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), project: z.string(), runId: z.number().int(), resume: z.boolean(), backend: BackendName.nullable() }),
+  z.object({
+    type: z.literal('start'),
+    project: z.string(),
+    runId: z.number().int(),
+    resume: z.boolean(),
+    backend: BackendName.nullable(),
+    stopAfterEpochs: z.number().int().min(1).optional().describe('end the run as cancelled once this many epochs are finished (a successive-halving rung of the scaling lab); resume continues it'),
+  }),
   z.object({ type: z.literal('pause') }),
   z.object({ type: z.literal('resume') }),
   z.object({ type: z.literal('cancel'), reason: z.string() }),
@@ -266,7 +286,7 @@ export const TrainerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('epoch'), epochs: z.number().int(), record: EpochRecord, isBest: z.boolean() }),
   z.object({ type: z.literal('status'), status: RunStatus, reason: z.string().nullable() }),
   z.object({ type: z.literal('note'), note: TrainNote }),
-  z.object({ type: z.literal('done'), status: RunStatus, reason: z.string().nullable() }),
+  z.object({ type: z.literal('done'), status: RunStatus, reason: z.string().nullable(), peakMemoryBytes: z.number().optional().describe("the trainer process's peak resident memory") }),
   z.object({ type: z.literal('failed'), message: z.string(), code: z.string(), beforeStart: z.boolean() }),
 ]);
 export type TrainerMessage = z.infer<typeof TrainerMessage>;

@@ -16,6 +16,7 @@ import { trainCalls, trainEvents } from './calls-train';
 import { evalCalls, evalEvents } from './calls-eval';
 import { exportCalls, exportEvents } from './calls-export';
 import { labelCalls, labelEvents } from './calls-labels';
+import { scalingCalls, scalingEvents } from './calls-scaling';
 
 export { ProjectPath };
 
@@ -46,6 +47,7 @@ export const calls = {
   ...evalCalls,
   ...exportCalls,
   ...labelCalls,
+  ...scalingCalls,
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -66,6 +68,7 @@ export const events = {
   ...evalEvents,
   ...exportEvents,
   ...labelEvents,
+  ...scalingEvents,
 } as const;
 
 export type EventName = keyof typeof events;

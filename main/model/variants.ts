@@ -50,6 +50,12 @@ export interface CompoundScaling {
   readonly alpha: number;
   readonly beta: number;
   readonly gamma: number;
+  /**
+   * The network φ scales from: B0 scaled by the paper's coefficients to this φ (0 = B0 itself).
+   * The compound-scaling lab searches α, β, γ one step above a tiny base (the paper searched at
+   * φ = 1 above B0); a family it finds keeps that base, so its φ = 1 is the model it measured.
+   */
+  readonly basePhi?: number;
 }
 
 export interface VariantSpec {
@@ -199,33 +205,40 @@ export function flopsGrowthPerPhi(alpha: number, beta: number, gamma: number): n
  * for tiling and batching, and matches how the published resolutions were chosen (all are
  * multiples of 4 or 8); 32 keeps the five stride-2 reductions above 1×1.
  */
-export function customResolution(phi: number, gamma: number): number {
-  return Math.max(32, 8 * Math.round((gamma ** phi * 224) / 8));
+export function customResolution(phi: number, gamma: number, basePhi = 0): number {
+  return Math.max(32, 8 * Math.round((PAPER_SCALING.gamma ** basePhi * gamma ** phi * 224) / 8));
 }
 
 /**
  * A custom compound-scaled V1 network: depth α^φ, width β^φ, resolution γ^φ·224 (see
- * customResolution). φ = 0 is B0 exactly. Dropout stays B0's 0.2: the published variants raise it
- * by hand, and a formula would pretend to a precision nobody measured.
+ * customResolution) above B0, or above a base (basePhi: B0 scaled down or up by the paper's
+ * coefficients first). φ = 0 with no base is B0 exactly. Dropout stays B0's 0.2: the published
+ * variants raise it by hand, and a formula would pretend to a precision nobody measured.
  */
 export function customVariant(scaling: Partial<CompoundScaling> & { phi: number }): VariantSpec {
   const { phi } = scaling;
   const alpha = scaling.alpha ?? PAPER_SCALING.alpha;
   const beta = scaling.beta ?? PAPER_SCALING.beta;
   const gamma = scaling.gamma ?? PAPER_SCALING.gamma;
-  for (const [name, value] of Object.entries({ phi, alpha, beta, gamma })) {
+  const basePhi = scaling.basePhi ?? 0;
+  for (const [name, value] of Object.entries({ phi, alpha, beta, gamma, basePhi })) {
     if (!Number.isFinite(value)) throw new ApiError('invalid_input', `${name} must be a finite number, got ${value}`);
   }
   // the contract's ranges (models.describe checks them at the door); model ids like "phi=-4" arrive as strings
   checkRange('phi', phi, PHI_RANGE);
+  checkRange('base', basePhi, PHI_RANGE);
   for (const [name, value] of Object.entries({ alpha, beta, gamma })) checkRange(name, value, SCALING_COEFFICIENT_RANGE);
   const isDefault = alpha === PAPER_SCALING.alpha && beta === PAPER_SCALING.beta && gamma === PAPER_SCALING.gamma;
-  const id = isDefault ? `phi=${phi}` : `phi=${phi},alpha=${alpha},beta=${beta},gamma=${gamma}`;
+  const base = basePhi === 0 ? '' : `,base=${basePhi}`;
+  const id = isDefault && basePhi === 0 ? `phi=${phi}` : `phi=${phi},alpha=${alpha},beta=${beta},gamma=${gamma}${base}`;
+  const depth = PAPER_SCALING.alpha ** basePhi * alpha ** phi;
+  const width = PAPER_SCALING.beta ** basePhi * beta ** phi;
+  const baseWords = basePhi === 0 ? '' : ` above base φ ${basePhi}`;
   return {
-    ...v1(0, { width: beta ** phi, depth: alpha ** phi, resolution: customResolution(phi, gamma), dropout: 0.2, top1: null }),
+    ...v1(0, { width, depth, resolution: customResolution(phi, gamma, basePhi), dropout: 0.2, top1: null }),
     id,
-    name: isDefault ? `EfficientNet φ=${phi}` : `EfficientNet φ=${phi} (α ${alpha}, β ${beta}, γ ${gamma})`,
-    scaling: { phi, alpha, beta, gamma },
+    name: isDefault && basePhi === 0 ? `EfficientNet φ=${phi}` : `EfficientNet φ=${phi} (α ${alpha}, β ${beta}, γ ${gamma}${baseWords})`,
+    scaling: basePhi === 0 ? { phi, alpha, beta, gamma } : { phi, alpha, beta, gamma, basePhi },
   };
 }
 
@@ -242,7 +255,7 @@ for (const v of NAMED_VARIANTS) {
 
 /**
  * Look a variant up by id ("b0", "v2-s"), by Keras name ("efficientnetb0", "efficientnetv2-s"),
- * or parse a custom one: "phi=-4" or "phi=-4,alpha=1.2,beta=1.1,gamma=1.15".
+ * or parse a custom one: "phi=-4", "phi=-4,alpha=1.2,beta=1.1,gamma=1.15" or, above a base, "phi=1,alpha=1.3,beta=1.05,gamma=1.2,base=-6".
  */
 export function getVariant(id: string): VariantSpec {
   const key = id.trim().toLowerCase();
@@ -259,12 +272,13 @@ function parseCustomId(key: string): CompoundScaling {
   const values: Record<string, number> = {};
   for (const part of key.split(',')) {
     const [name, raw] = part.split('=').map((s) => s.trim());
-    if (!['phi', 'alpha', 'beta', 'gamma'].includes(name) || raw === undefined || raw === '' || !Number.isFinite(Number(raw))) {
-      throw new ApiError('invalid_input', `cannot read "${part}" in custom model "${key}": expected phi=<number> and optionally alpha=, beta=, gamma=`);
+    if (!['phi', 'alpha', 'beta', 'gamma', 'base'].includes(name) || raw === undefined || raw === '' || !Number.isFinite(Number(raw))) {
+      throw new ApiError('invalid_input', `cannot read "${part}" in custom model "${key}": expected phi=<number> and optionally alpha=, beta=, gamma=, base=`);
     }
     values[name] = Number(raw);
   }
-  return { phi: values.phi, alpha: values.alpha ?? PAPER_SCALING.alpha, beta: values.beta ?? PAPER_SCALING.beta, gamma: values.gamma ?? PAPER_SCALING.gamma };
+  const scaling = { phi: values.phi, alpha: values.alpha ?? PAPER_SCALING.alpha, beta: values.beta ?? PAPER_SCALING.beta, gamma: values.gamma ?? PAPER_SCALING.gamma };
+  return values.base === undefined ? scaling : { ...scaling, basePhi: values.base };
 }
 
 // ---------- resolved plan ----------

@@ -258,6 +258,66 @@ export const migrations: readonly string[] = [
   ALTER TABLE runs ADD COLUMN app_start TEXT;
   ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
   `,
+  // 9 -> 10: the compound-scaling lab (main/scaling/): a search, its candidates (each trained as an
+  // ordinary run), and the custom families chosen from a search (α, β, γ above a base φ). A search
+  // recorded as running whose owner process is gone was interrupted and can be resumed.
+  `
+  CREATE TABLE scaling_searches (
+    id          INTEGER PRIMARY KEY,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'stopped', 'completed', 'failed')),
+    reason      TEXT,
+    -- JSON of the SearchPlan shape in main/contract/calls-scaling.ts
+    plan        TEXT NOT NULL,
+    -- which images are in the train and validation splits when the search began (a re-split stops a resume)
+    split_key   TEXT NOT NULL,
+    -- the process driving it (run-owner.ts marks), so a search whose driver is gone reads as stopped
+    owner_pid   INTEGER,
+    owner_start TEXT,
+    owner_host  TEXT,
+    -- seconds the search has spent training so far, over all its sessions (its time budget counts these)
+    elapsed_seconds REAL NOT NULL DEFAULT 0
+  );
+  CREATE TABLE scaling_candidates (
+    id                INTEGER PRIMARY KEY,
+    search_id         INTEGER NOT NULL REFERENCES scaling_searches(id) ON DELETE CASCADE,
+    position          INTEGER NOT NULL,
+    role              TEXT NOT NULL,
+    alpha             REAL NOT NULL,
+    beta              REAL NOT NULL,
+    gamma             REAL NOT NULL,
+    phi               REAL NOT NULL,
+    model             TEXT NOT NULL,
+    seed              INTEGER NOT NULL,
+    repeat_of         INTEGER REFERENCES scaling_candidates(id) ON DELETE CASCADE,
+    run_id            INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    state             TEXT NOT NULL CHECK (state IN ('pending', 'training', 'waiting', 'pruned', 'finished', 'failed')),
+    epochs_done       INTEGER NOT NULL DEFAULT 0,
+    flops             REAL NOT NULL,
+    params            INTEGER NOT NULL,
+    resolution        INTEGER NOT NULL,
+    val_acc           REAL,
+    val_loss          REAL,
+    seconds_per_image REAL,
+    peak_memory_bytes REAL,
+    reason            TEXT,
+    updated_at        TEXT NOT NULL,
+    UNIQUE (search_id, position)
+  );
+  CREATE INDEX scaling_candidates_search ON scaling_candidates(search_id, position);
+  CREATE TABLE scaling_families (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    search_id    INTEGER REFERENCES scaling_searches(id) ON DELETE SET NULL,
+    candidate_id INTEGER REFERENCES scaling_candidates(id) ON DELETE SET NULL,
+    alpha        REAL NOT NULL,
+    beta         REAL NOT NULL,
+    gamma        REAL NOT NULL,
+    base_phi     REAL NOT NULL,
+    created_at   TEXT NOT NULL
+  );
+  `,
 ];
 
 export const schemaVersion = migrations.length;

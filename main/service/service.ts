@@ -31,6 +31,8 @@ import { backendHandlers } from './handlers-backend';
 import { inferenceHandlers } from './handlers-inference';
 import { modelHandlers } from './handlers-models';
 import { trainHandlers } from './handlers-train';
+import { scalingHandlers } from './handlers-scaling';
+import { ScalingLab } from '../scaling/search-runner';
 import { exportHandlers } from './handlers-export';
 import { evalHandlers } from './handlers-eval';
 import { labelHandlers } from './handlers-labels';
@@ -60,6 +62,8 @@ export class Service implements DoorService {
   readonly trainings: TrainingManager;
   /** train.estimate: measures in a worker process and keeps what it measured while the service lives. */
   readonly estimator: Estimator;
+  /** Compound-scaling searches: each trains its candidates, one run at a time, through `trainings`. */
+  readonly scaling: ScalingLab;
   /** The predictor process of evaluation, assist and predictions, started on the first prediction. */
   readonly predictor: ProcessPredictor;
   private readonly handlers: HandlersOf<typeof calls>;
@@ -77,6 +81,7 @@ export class Service implements DoorService {
     this.jobs = new JobRegistry(emit);
     this.trainings = new TrainingManager({ projects: this.projects, emit });
     this.estimator = new Estimator({ projects: this.projects });
+    this.scaling = new ScalingLab({ projects: this.projects, trainings: this.trainings, emit });
     this.predictor = new ProcessPredictor();
     this.handlers = this.createHandlers();
   }
@@ -126,6 +131,7 @@ export class Service implements DoorService {
   close(): void {
     // work of its own first: runs are cancelled (each keeps its last finished epoch's checkpoint),
     // measuring and predicting workers end, jobs are aborted; then the project files close
+    void this.scaling.shutdown();
     void this.trainings.shutdown();
     this.estimator.close();
     this.predictor.close();
@@ -146,6 +152,7 @@ export class Service implements DoorService {
       ...evalHandlers(this),
       ...exportHandlers(this),
       ...labelHandlers(this),
+      ...scalingHandlers(this),
     };
   }
 }

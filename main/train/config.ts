@@ -20,6 +20,7 @@ import type { z } from 'zod';
 import type { TrainConfig, TrainOptions } from '../contract/calls-train';
 import { getVariant, planArchitecture, type VariantSpec } from '../model/variants';
 import { resolveAugmentation } from './data/augmentation';
+import type { SubsetChoice } from './data/subset';
 import { chooseRecipe, type DataProfile } from './recipe';
 
 /** train.start's options after the contract's parsing (defaults of mode, seed, imbalance filled in). */
@@ -62,7 +63,9 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     throw new ApiError('invalid_input', `topBlocks: ${variant.name} has ${blocks} blocks, so at most ${blocks} can train (use mode full to train all of them)`);
   }
   const weights = options.weights === undefined ? null : findWeightsFile(options.weights);
-  const trainImages = classes.reduce((n, c) => n + c.train, 0);
+  const splitImages = classes.reduce((n, c) => n + c.train, 0);
+  if (options.subset && mode === 'head') throw new ApiError('invalid_input', 'subset: applies to mode top or full (head mode trains on the cached features of every image)');
+  const trainImages = options.subset ? Math.min(splitImages, options.subset.train) : splitImages;
   const fitted = data
     ? chooseRecipe({ profile: data, trainImages, classes: classes.length, mode, variant, pretrained: weights !== null, defaultEpochs: DEFAULT_EPOCHS[mode], given: options })
     : null;
@@ -110,6 +113,7 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     bnMomentum: options.bnMomentum ?? null,
     freezeBatchNorm: mode !== 'full' || options.freezeBatchNorm === true,
     ...(options.engine === 'effitune' ? { engine: 'effitune' as const } : {}),
+    ...(options.subset ? { subset: { train: options.subset.train, val: options.subset.val ?? null, seed: options.subset.seed } } : {}),
     classes: classes.map((c) => c.name),
   };
   const recipe = fitted?.reasons ?? [];
@@ -147,9 +151,16 @@ export function findWeightsFile(given: string): string {
   throw new ApiError('invalid_input', `weights: the folder ${resolved} holds several weights files (${found.join(', ')}); name the file`);
 }
 
+/** The stratified subset a run keeps of a split (data/subset.ts), or null for the whole split. */
+export function subsetOf(config: TrainConfig, split: 'train' | 'val'): SubsetChoice | null {
+  const count = config.subset?.[split];
+  return config.subset && count !== null && count !== undefined ? { count, seed: config.subset.seed } : null;
+}
+
 /** One line for logs and the CLI: what this run trains, how. */
 export function describeConfig(config: TrainConfig): string {
   const parts = [`${config.model} at ${config.resolution} px`, `mode ${config.mode}${config.mode === 'top' ? ` (last ${config.topBlocks} blocks)` : ''}`, `${config.epochs} epochs`];
+  if (config.subset) parts.push(`a subset of ${config.subset.train} training${config.subset.val === null ? '' : ` and ${config.subset.val} validation`} images`);
   parts.push(`${config.optimizer} lr ${config.lr}`, config.weights ? `weights ${path.basename(config.weights)}` : 'from scratch');
   return parts.join(', ');
 }

@@ -10,6 +10,7 @@
  * how an epoch is validated.
  */
 import { ApiError } from '../contract/contract';
+import { RunCancelled } from './control';
 import { endEpoch, type Validation } from './epoch-end';
 import { rateWithinEpoch } from './epoch-schedule';
 import type { EpochSoFar, EpochTotals } from './run-progress';
@@ -86,6 +87,10 @@ export async function runEpochs(session: TrainingSession, data: TrainingData, st
     const validation = await data.validate({ epoch, batches, soFar });
     const stop = await endEpoch(session, epoch, totals, validation, began);
     if (stop) return stop;
+    const stopAfter = session.ctx.stopAfterEpochs;
+    if (stopAfter !== undefined && epoch + 1 >= stopAfter && epoch + 1 < session.config.epochs && !session.patienceUsedUp()) {
+      throw new RunCancelled(`stopped after epoch ${epoch + 1} of ${session.config.epochs} as asked (a rung of the scaling search); resuming continues it`);
+    }
   }
   return null;
 }

@@ -84,20 +84,23 @@ export class Estimator {
     // the same checks, in the same order, and the same defaults (fitted to the project's images) as train.start
     const { config, variant, trainable } = checkNewRun(handle, options);
     const requested = options.backend ?? 'auto';
+    // a run on a subset trains and validates on that many images
+    const trainImages = Math.min(trainable.train, config.subset?.train ?? Infinity);
+    const valImages = Math.min(trainable.val, config.subset?.val ?? Infinity);
 
-    let found = this.cached(handle.path, config, variant, requested, trainable.train);
+    let found = this.cached(handle.path, config, variant, requested, trainImages);
     if (!found) {
       try {
-        found = await this.measure({ type: 'measure', project: handle.path, config, backend: options.backend ?? null, trainImages: trainable.train }, requested, variant);
+        found = await this.measure({ type: 'measure', project: handle.path, config, backend: options.backend ?? null, trainImages }, requested, variant);
       } catch (err) {
         if (err instanceof ApiError && err.code === 'cancelled') throw err;
-        const history = historyEstimate(handle.db, config, variant, options.backend ?? null, trainable.train, trainable.val);
+        const history = historyEstimate(handle.db, config, variant, options.backend ?? null, trainImages, valImages);
         if (history) return history;
         throw err;
       }
     }
     const uncached = config.mode === 'head' ? uncachedImages(handle.db, config, found.measurement.weightsKey) : 0;
-    return extrapolate(found.measurement, found.backend, config, variant, { trainImages: trainable.train, valImages: trainable.val, uncachedImages: uncached });
+    return extrapolate(found.measurement, found.backend, config, variant, { trainImages, valImages, uncachedImages: uncached });
   }
 
   /** A kept measurement for this request, when the backend it would use is known already. */

@@ -6,6 +6,7 @@
  * average over up to PRECISE_BN_IMAGES training images (un-augmented) with the current weights:
  * momentum (k−1)/k for the k-th batch.
  */
+import { subsetOf } from './config';
 import * as tf from '@tensorflow/tfjs-core';
 import { createDataPipeline } from './data/pipeline';
 import { trainingBatchNorms } from './model-setup';
@@ -21,7 +22,7 @@ export async function recalibrateBatchNorm(session: TrainingSession, shape: read
   const layers = trainingBatchNorms(model) as unknown as { momentum: number }[];
   if (layers.length === 0) return;
   const saved = layers.map((l) => l.momentum);
-  const pipeline = createDataPipeline({ db: ctx.db }, { split: 'train', resolution: config.resolution, batchSize: counters.batch, classes: config.classes, shuffle: true, seed: config.seed, dropLast: counters.batch > 1 });
+  const pipeline = createDataPipeline({ db: ctx.db }, { split: 'train', resolution: config.resolution, batchSize: counters.batch, classes: config.classes, shuffle: true, seed: config.seed, dropLast: counters.batch > 1, subset: subsetOf(config, 'train') });
   let images = 0;
   let k = 0;
   try {

@@ -32,6 +32,8 @@ export interface RunContext {
   faults?: FaultPlan;
   /** replaces the backend's memory size when choosing the batch (EFFITUNE_TRAIN_MEMORY_BYTES) */
   memoryBytes?: number | null;
+  /** end the run as cancelled once this many epochs are finished (scaling lab's successive halving) */
+  stopAfterEpochs?: number;
 }
 
 export interface RunResult {

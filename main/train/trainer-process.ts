@@ -109,6 +109,7 @@ async function run(command: Extract<TrainerCommand, { type: 'start' }>): Promise
     control,
     faults,
     memoryBytes: memoryOverride(),
+    stopAfterEpochs: command.stopAfterEpochs,
     reporter: {
       started: (info) => {
         reportedStart = true;
@@ -121,7 +122,8 @@ async function run(command: Extract<TrainerCommand, { type: 'start' }>): Promise
     },
   });
   if (result.status === 'failed') await channel.send({ type: 'failed', message: result.reason, code: result.failureCode ?? 'internal', beforeStart: !reportedStart });
-  else await channel.send({ type: 'done', status: result.status, reason: result.reason });
+  // maxRSS is in kibibytes: the peak of this whole process (model, batches, backend buffers on CPU)
+  else await channel.send({ type: 'done', status: result.status, reason: result.reason, peakMemoryBytes: process.resourceUsage().maxRSS * 1024 });
   finish(0);
 }
 

@@ -44,23 +44,31 @@ interface LiveRun {
   ended: Promise<void>;
 }
 
+/** How a run is launched beyond its stored configuration. */
+export interface LaunchOptions {
+  /** end the run as cancelled after this many finished epochs (resume continues it) */
+  stopAfterEpochs?: number;
+}
+
 export class TrainingManager {
   private readonly live = new Map<string, LiveRun>();
   /** what each run's trainer said failed it (io_error: a full disk), for train.wait's answer */
   private readonly failureCodes = new Map<string, string>();
+  /** the trainer's peak resident memory of each run trained here, for train.wait's answer */
+  private readonly peakMemory = new Map<string, number>();
 
   constructor(private readonly options: TrainingManagerOptions) {}
 
   /** Check, record and start a new run; resolves once it trains. */
-  async start(project: string, options: ParsedTrainOptions): Promise<TrainStarted> {
+  async start(project: string, options: ParsedTrainOptions, launch: LaunchOptions = {}): Promise<TrainStarted> {
     const handle = this.options.projects.get(project);
     const { run, warnings } = createTrainingRun(handle, options);
-    const started = await this.launch(handle, run.id, false, null);
+    const started = await this.launch(handle, run.id, false, null, launch);
     return { ...started, warnings: [...new Set([...warnings, ...started.warnings])] };
   }
 
   /** Unpause a live run, or continue a stopped one from its last checkpoint. */
-  async resume(project: string, runId: number, backend: BackendName | undefined): Promise<TrainStarted> {
+  async resume(project: string, runId: number, backend: BackendName | undefined, launch: LaunchOptions = {}): Promise<TrainStarted> {
     const handle = this.options.projects.get(project);
     const live = this.live.get(key(handle.path, runId));
     if (live) {
@@ -73,7 +81,7 @@ export class TrainingManager {
     const run = getRun(handle.db, runId);
     if (run.status === 'completed') throw new ApiError('invalid_input', `run ${runId} completed: there is nothing to resume (start a new run to train more)`);
     if (!isFinalRunStatus(run.status)) this.takeOverStale(handle, run);
-    return this.launch(handle, runId, true, backend ?? null);
+    return this.launch(handle, runId, true, backend ?? null, launch);
   }
 
   async pause(project: string, runId: number): Promise<RunRecord> {
@@ -124,6 +132,8 @@ export class TrainingManager {
       if (result === 'timeout') throw new ApiError('busy', `run ${runId} is still training after ${timeoutSeconds} s`);
     }
     const outcome = outcomeOf(handle, runId);
+    const peak = this.peakMemory.get(key(handle.path, runId));
+    if (peak !== undefined) outcome.peakMemoryBytes = peak;
     const failureCode = outcome.run.status === 'failed' ? this.failureCodes.get(key(handle.path, runId)) : undefined;
     return failureCode ? { ...outcome, failureCode } : outcome;
   }
@@ -139,13 +149,14 @@ export class TrainingManager {
 
   // ---------- internals ----------
 
-  private async launch(handle: ProjectHandle, runId: number, resume: boolean, backend: BackendName | null): Promise<TrainStarted> {
+  private async launch(handle: ProjectHandle, runId: number, resume: boolean, backend: BackendName | null, launch: LaunchOptions = {}): Promise<TrainStarted> {
     const k = key(handle.path, runId);
     if (this.live.has(k)) throw new ApiError('busy', `run ${runId} is already training`);
     this.options.projects.sideFolder(handle.path, runFolderName(runId));
     const child = new TrainerProcess({ env: this.options.env });
     let said: 'done' | 'failed' | null = null;
     this.failureCodes.delete(k);
+    this.peakMemory.delete(k);
     const live: LiveRun = { project: handle.path, runId, process: child, status: 'queued', progress: null, info: null, cancelReason: null, ended: Promise.resolve() };
     const base = { project: handle.path, runId };
     child.on('message', (message: TrainerMessage) => {
@@ -166,6 +177,7 @@ export class TrainingManager {
           break;
         case 'done':
           said = 'done';
+          if (message.peakMemoryBytes !== undefined) this.peakMemory.set(k, message.peakMemoryBytes);
           break;
         case 'failed':
           said = 'failed';
@@ -184,7 +196,7 @@ export class TrainingManager {
     });
     this.live.set(k, live);
     try {
-      const info = await child.start({ project: handle.path, runId, resume, backend });
+      const info = await child.start({ project: handle.path, runId, resume, backend, ...(launch.stopAfterEpochs ? { stopAfterEpochs: launch.stopAfterEpochs } : {}) });
       return { run: getRun(handle.db, runId), ...info };
     } catch (err) {
       await live.ended;

@@ -17,6 +17,7 @@ import { editsCommand, redoCommand, undoCommand } from './undo';
 import { modelsDescribe, modelsList } from './models';
 import { projectCreate, projectList, projectRename } from './project';
 import { sampleCommand } from './sample';
+import { SCALE_COMMANDS } from './scale';
 import { serveCommand } from './serve';
 import { splitCommand } from './split';
 import { statusCommand } from './status';
@@ -42,6 +43,7 @@ export const COMMANDS: Command[] = [
   runsCommand,
   runsDelete,
   evalCommand,
+  ...SCALE_COMMANDS,
   serveCommand,
   modelsList,
   modelsDescribe,

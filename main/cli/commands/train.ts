@@ -12,7 +12,7 @@ import { formatTable } from '../text-table';
 
 /** Options that configure a new run; --resume continues a run with its stored configuration instead. */
 const CONFIG_OPTIONS = [
-  'model', 'phi', 'alpha', 'beta', 'gamma', 'resolution', 'mode', 'epochs', 'batch', 'seed', 'weights', 'top-blocks', 'lr', 'optimizer',
+  'model', 'phi', 'alpha', 'beta', 'gamma', 'base-phi', 'resolution', 'mode', 'epochs', 'batch', 'seed', 'weights', 'top-blocks', 'lr', 'optimizer',
   'weight-decay', 'warmup-epochs', 'label-smoothing', 'imbalance', 'dropout', 'drop-connect', 'patience', 'no-augment', 'bn-momentum', 'freeze-bn',
   'allow-random-backbone', 'engine',
 ] as const;
@@ -24,7 +24,8 @@ export const trainCommand: Command = {
   summary: 'Train (fine-tune) a model on the labeled, split images of a project',
   details: [
     '--model M         b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or custom (with --phi)',
-    '--phi X           custom compound scaling: depth 1.2^X, width 1.1^X, resolution 1.15^X·224 (--alpha/--beta/--gamma change the bases)',
+    '--phi X           custom compound scaling: depth 1.2^X, width 1.1^X, resolution 1.15^X·224 (--alpha/--beta/--gamma change the bases;',
+    '                  --base-phi B scales from B0 scaled to φ B by the paper\'s coefficients, as a family found by `effitune scale` does)',
     "--resolution PX   input size (default: the model's)",
     '--mode M          head: train the classifier on cached backbone features (seconds); top: also the last --top-blocks blocks,',
     '                  BatchNorm frozen; full: every layer (default head)',
@@ -51,6 +52,7 @@ export const trainCommand: Command = {
     alpha: { type: 'string' },
     beta: { type: 'string' },
     gamma: { type: 'string' },
+    'base-phi': { type: 'string' },
     resolution: { type: 'string' },
     mode: { type: 'string' },
     epochs: { type: 'string' },
@@ -177,9 +179,10 @@ export function configFromFlags(values: CommandInput['values']): Record<string, 
   if (model?.trim().toLowerCase() === 'custom') {
     if (values.phi === undefined) throw new ApiError('invalid_input', '--model custom needs --phi X (the compound-scaling exponent, e.g. --phi -3)');
     const parts = [`phi=${text('phi')}`, ...(['alpha', 'beta', 'gamma'] as const).filter((b) => values[b] !== undefined).map((b) => `${b}=${text(b)}`)];
+    if (values['base-phi'] !== undefined) parts.push(`base=${text('base-phi')}`);
     model = parts.join(',');
-  } else if (values.phi !== undefined || values.alpha !== undefined || values.beta !== undefined || values.gamma !== undefined) {
-    throw new ApiError('invalid_input', '--phi/--alpha/--beta/--gamma apply to --model custom only');
+  } else if (values.phi !== undefined || values.alpha !== undefined || values.beta !== undefined || values.gamma !== undefined || values['base-phi'] !== undefined) {
+    throw new ApiError('invalid_input', '--phi/--alpha/--beta/--gamma/--base-phi apply to --model custom only');
   }
   return {
     model,

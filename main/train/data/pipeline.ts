@@ -22,6 +22,7 @@ import { augmentPixels, drawAugmentation, resolveAugmentation, type Augmentation
 import { decodeCentreCrop, decodeCrop, orientedSize, toFloat32 } from '../../dataset/image-pixels';
 import { randomFor } from './random';
 import { classWeights, epochOrder, type Sampling } from './sampling';
+import { stratifiedSubset, type SubsetChoice } from './subset';
 
 export interface PipelineOptions {
   split: SplitName | readonly SplitName[];
@@ -41,6 +42,8 @@ export interface PipelineOptions {
   dropLast?: boolean;
   /** batches prepared ahead of the one being used; default 3 */
   prefetch?: number;
+  /** keep a stratified subset of the images (subset.ts); default all */
+  subset?: SubsetChoice | null;
 }
 
 export interface Batch {
@@ -96,7 +99,9 @@ export function createDataPipeline(handle: { db: Database }, options: PipelineOp
   const splits = typeof options.split === 'string' ? [options.split] : [...options.split];
 
   const classes = options.classes ? [...options.classes] : allClassNames(handle.db);
-  const { items, skipped } = loadItems(handle.db, splits, classes);
+  const loaded = loadItems(handle.db, splits, classes);
+  const { skipped } = loaded;
+  const items = options.subset ? stratifiedSubset(loaded.items, options.subset).map((i) => loaded.items[i]) : loaded.items;
   const failed = new Set<number>();
 
   const pipeline: DataPipeline = {
