@@ -41,7 +41,15 @@ export interface OtherDoors {
 
 export interface HttpDoor {
   defaultStaticDir(): string;
-  startServer(options: { service: DoorService; port: number; staticDir: string }): Promise<{ url: string; port: number; token: string; close(): Promise<void> }>;
+  startServer(options: {
+    service: DoorService;
+    port: number;
+    staticDir: string;
+    /** default 127.0.0.1; another address needs tls or insecureLan (the server refuses it otherwise) */
+    host?: string;
+    tls?: { certFile: string; keyFile: string };
+    insecureLan?: boolean;
+  }): Promise<{ url: string; port: number; token: string; host?: string; secure?: boolean; loopbackOnly?: boolean; warnings?: string[]; close(): Promise<void> }>;
 }
 
 export interface CommandResult {

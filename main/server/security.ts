@@ -1,7 +1,9 @@
 /**
- * The guards of browser mode. The server listens on loopback only, but any web page the user
- * opens can still reach 127.0.0.1, so every API and media request must carry the random token,
+ * The guards of browser mode. By default the server listens on loopback only, but any web page the
+ * user opens can still reach 127.0.0.1, so every API and media request must carry the random token,
  * and the Host header must name the loopback host (a DNS-rebinding page would send its own name).
+ * Served to the network (`serve --host`), the Host header may also name the address or name the
+ * server was given (ServedAs.names), and the page's origin is https when the server has TLS.
  */
 import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -27,22 +29,32 @@ export function bearerToken(req: IncomingMessage): string | null {
 
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** True when the Host header is a loopback name with our port (or no port, as some clients send). */
-export function hostAllowed(hostHeader: string | undefined, port: number): boolean {
+/** How pages reach the server: its scheme and the host names it answers to besides the loopback ones. */
+export interface ServedAs {
+  scheme: 'http' | 'https';
+  /** Lower case, IPv6 in brackets (as in a Host header). */
+  names: readonly string[];
+}
+
+export const LOOPBACK_HTTP: ServedAs = { scheme: 'http', names: [] };
+
+/** True when the Host header is a loopback name (or one of `names`) with our port (or no port, as some clients send). */
+export function hostAllowed(hostHeader: string | undefined, port: number, names: readonly string[] = []): boolean {
   if (!hostHeader) return false;
   const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.trim().toLowerCase());
   if (!match) return false;
   const [, name, portText] = match;
-  if (!LOOPBACK_NAMES.has(name)) return false;
+  if (!LOOPBACK_NAMES.has(name) && !names.includes(name)) return false;
   return portText === undefined || Number(portText) === port;
 }
 
 /** Browsers send Origin on WebSocket handshakes and cross-origin requests; when present it must be ours. */
-export function originAllowed(originHeader: string | undefined, port: number): boolean {
+export function originAllowed(originHeader: string | undefined, port: number, servedAs: ServedAs = LOOPBACK_HTTP): boolean {
   if (!originHeader) return true;
   try {
     const origin = new URL(originHeader);
-    return origin.protocol === 'http:' && hostAllowed(origin.host, port);
+    // URL drops the default port (443 for https); the Host check then accepts a name without a port.
+    return origin.protocol === `${servedAs.scheme}:` && hostAllowed(origin.host, port, servedAs.names);
   } catch {
     return false;
   }
@@ -51,16 +63,18 @@ export function originAllowed(originHeader: string | undefined, port: number): b
 /**
  * The Content-Security-Policy of every response of the server listening on `port`. Scripts, styles
  * and fetches stay on the page's own origin; the only WebSocket the page may open is this server's
- * event socket (ws://127.0.0.1:PORT, or ws://localhost:PORT for a page opened as localhost), so a
- * script that got in could not talk to another loopback service.
+ * event socket (ws://127.0.0.1:PORT, or ws://localhost:PORT for a page opened as localhost; wss://
+ * and the served names with TLS), so a script that got in could not talk to another service.
  */
-export function contentSecurityPolicy(port: number): string {
+export function contentSecurityPolicy(port: number, servedAs: ServedAs = LOOPBACK_HTTP): string {
   // not yet listening (no request arrives then): no WebSocket at all, rather than any port
   const listening = Number.isInteger(port) && port >= 1 && port <= 65535;
+  const wsScheme = servedAs.scheme === 'https' ? 'wss' : 'ws';
+  const sockets = [...new Set(['127.0.0.1', 'localhost', ...servedAs.names])].map((name) => `${wsScheme}://${name}:${port}`);
   return [
     "default-src 'self'",
     "img-src 'self' data: blob:",
-    listening ? `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}` : "connect-src 'self'",
+    listening ? `connect-src 'self' ${sockets.join(' ')}` : "connect-src 'self'",
     "style-src 'self' 'unsafe-inline'",
     "object-src 'none'",
     "base-uri 'none'",
