@@ -45,14 +45,14 @@ const Phi = z.number().finite().min(PHI_RANGE.min, `must be between ${PHI_RANGE.
 /** What the caller chooses for a search (scale.start); everything left out gets a default. */
 export const SearchOptions = z.object({
   phi: z.number().min(0.5, 'must be between 0.5 and 3').max(3, 'must be between 0.5 and 3').default(1).describe('the step the candidates are compared at: each is its coefficients to this power above the base (the paper searched at φ = 1)'),
-  basePhi: Phi.optional().describe("the base network: B0 scaled to this φ by the paper's coefficients; default: the largest that keeps every candidate within budgetFlops, else -6"),
+  basePhi: Phi.optional().describe("the base network: B0 scaled to this φ by the paper's coefficients; default: the largest that keeps every candidate within budgetFlops, else -8 (72 px)"),
   budgetFlops: z.number().positive('must be above 0').optional().describe('multiply-adds per image the largest candidate may have; chooses basePhi'),
   budgetMinutes: z.number().positive('must be above 0').max(100_000).optional().describe('training time of the whole search, over all its sessions: no training starts once it is used up, and the results are of what got that far'),
   grid: SearchGrid.default('coarse'),
   maxCandidates: z.number().int().min(1, 'must be at least 1').max(100).optional().describe('at most this many compound grid points (spread over the grid); the baselines and the paper point always train'),
-  subset: z.number().int().min(4, 'must be at least 4').max(1_000_000).default(600).describe('training images per candidate: a stratified subset of the train split'),
-  valSubset: z.number().int().min(2, 'must be at least 2').max(1_000_000).default(300).describe('validation images per candidate: a stratified subset of the validation split'),
-  epochs: z.number().int().min(1, 'must be at least 1').max(200).default(6).describe('epochs of a candidate that survives every rung'),
+  subset: z.number().int().min(4, 'must be at least 4').max(1_000_000).default(400).describe('training images per candidate: a stratified subset of the train split'),
+  valSubset: z.number().int().min(2, 'must be at least 2').max(1_000_000).default(200).describe('validation images per candidate: a stratified subset of the validation split'),
+  epochs: z.number().int().min(1, 'must be at least 1').max(200).default(4).describe('epochs of a candidate that survives every rung'),
   seed: z.number().int().min(0).max(4_294_967_295).default(1),
   repeats: z.number().int().min(0, 'must be 0 or more').max(10).default(2).describe('the best candidates trained again with another seed, to see the noise; 0: no repeats'),
   tolerance: z.number().min(0.001).max(0.5).default(0.05).describe('a candidate keeps |α·β²·γ² − 2| / 2 within this'),
