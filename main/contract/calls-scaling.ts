@@ -80,6 +80,7 @@ export const SearchPlan = z.object({
   backend: BackendName.nullable(),
   budgetFlops: z.number().nullable(),
   budgetMinutes: z.number().nullable(),
+  notes: z.array(z.string()).default([]).describe('what the plan decided beyond the options, in words (grid points that build the same network as another candidate above this base)'),
 });
 export type SearchPlan = z.infer<typeof SearchPlan>;
 

@@ -11,7 +11,7 @@ import { ApiError } from '../contract/contract';
 import { PAPER_SCALING } from '../contract/calls-models';
 import { SCALING_TARGET, type CandidateRole, type SearchGrid } from '../contract/calls-scaling';
 import { describeVariant } from '../model/estimates';
-import { customVariant, flopsGrowthPerPhi } from '../model/variants';
+import { customVariant, flopsGrowthPerPhi, planArchitecture } from '../model/variants';
 
 export interface CandidateSpec {
   role: CandidateRole;
@@ -90,14 +90,50 @@ export interface GridOptions {
 }
 
 export function searchCandidates(options: GridOptions & { basePhi: number }): CandidateSpec[] {
+  return gridCandidates(options).candidates;
+}
+
+/**
+ * The candidates, and in words the grid points left out because, above this base, they build the
+ * very network of an earlier candidate: on a tiny base, depth rounds to whole blocks, width to
+ * multiples of 8 filters and resolution to multiples of 8 pixels, so nearby coefficients collapse.
+ * Training the same network twice would only measure seed noise under another name.
+ */
+export function gridCandidates(options: GridOptions & { basePhi: number }): { candidates: CandidateSpec[]; merged: string[] } {
   const { phi, basePhi, batch, classes } = options;
-  const points = spreadOver(gridPoints(options.grid, options.tolerance), options.maxCandidates);
-  if (points.length === 0) throw new ApiError('invalid_input', `tolerance: no grid point of the ${options.grid} grid has α·β²·γ² within ${options.tolerance} of ${SCALING_TARGET}; raise it`);
-  return [
-    spec('base', 1, 1, 1, 0, basePhi, batch, classes),
-    ...REFERENCES.map((r) => spec(r.role, r.alpha, r.beta, r.gamma, phi, basePhi, batch, classes)),
-    ...points.map((p) => spec('compound', p.alpha, p.beta, p.gamma, phi, basePhi, batch, classes)),
-  ];
+  const all = gridPoints(options.grid, options.tolerance);
+  if (all.length === 0) throw new ApiError('invalid_input', `tolerance: no grid point of the ${options.grid} grid has α·β²·γ² within ${options.tolerance} of ${SCALING_TARGET}; raise it`);
+  const candidates = [spec('base', 1, 1, 1, 0, basePhi, batch, classes), ...REFERENCES.map((r) => spec(r.role, r.alpha, r.beta, r.gamma, phi, basePhi, batch, classes))];
+  const seen = new Map(candidates.map((c) => [networkOf(c.model), c]));
+  const distinct: CandidateSpec[] = [];
+  const merged: string[] = [];
+  for (const p of all) {
+    const c = spec('compound', p.alpha, p.beta, p.gamma, phi, basePhi, batch, classes);
+    const same = seen.get(networkOf(c.model));
+    if (same) {
+      merged.push(`α ${p.alpha}, β ${p.beta}, γ ${p.gamma} builds the same network as ${describe(same)} above base φ ${basePhi} (blocks, filters and pixels round alike): trained once`);
+      continue;
+    }
+    seen.set(networkOf(c.model), c);
+    distinct.push(c);
+  }
+  return { candidates: [...candidates, ...spreadOver(distinct, options.maxCandidates)], merged };
+}
+
+/** What makes two candidates the same network: resolution, stem, head and every block's shape. */
+function networkOf(model: string): string {
+  const variant = customVariant(parseModel(model));
+  const plan = planArchitecture(variant);
+  return JSON.stringify([variant.resolution, plan.stemFilters, plan.headFilters, plan.blocks.map((b) => [b.filtersIn, b.filtersOut, b.stride, b.kernel, b.expand])]);
+}
+
+function parseModel(model: string): { phi: number; alpha: number; beta: number; gamma: number; basePhi: number } {
+  const values = Object.fromEntries(model.split(',').map((part) => part.split('=')).map(([k, v]) => [k, Number(v)]));
+  return { phi: values.phi, alpha: values.alpha ?? PAPER_SCALING.alpha, beta: values.beta ?? PAPER_SCALING.beta, gamma: values.gamma ?? PAPER_SCALING.gamma, basePhi: values.base ?? 0 };
+}
+
+function describe(c: CandidateSpec): string {
+  return c.role === 'compound' ? `α ${c.alpha}, β ${c.beta}, γ ${c.gamma}` : c.role === 'paper' ? "the paper's coefficients" : c.role === 'base' ? 'the base' : `${c.role} alone`;
 }
 
 /**

@@ -8,7 +8,7 @@ import { SCALING_TARGET, type SearchOptions, type SearchPlan } from '../contract
 import type { z } from 'zod';
 import type { SearchOptions as SearchOptionsSchema } from '../contract/calls-scaling';
 import type { TrainableSummary } from '../train/data/trainable';
-import { baseForBudget, formatFlops, searchCandidates, type CandidateSpec } from './grid';
+import { baseForBudget, formatFlops, gridCandidates, searchCandidates, type CandidateSpec } from './grid';
 import { rungsFor } from './schedule';
 
 export type ParsedSearchOptions = z.output<typeof SearchOptionsSchema>;
@@ -40,6 +40,7 @@ export function planSearch(options: ParsedSearchOptions, trainable: TrainableSum
     basePhi = DEFAULT_BASE_PHI;
     basePhiReason = `the default: B0 scaled to φ ${DEFAULT_BASE_PHI}, small enough to train a grid on a laptop`;
   }
+  const { candidates, merged } = gridCandidates({ ...grid, basePhi });
   const plan: SearchPlan = {
     phi: options.phi,
     basePhi,
@@ -58,8 +59,9 @@ export function planSearch(options: ParsedSearchOptions, trainable: TrainableSum
     backend: options.backend ?? null,
     budgetFlops: options.budgetFlops ?? null,
     budgetMinutes: options.budgetMinutes ?? null,
+    notes: merged,
   };
-  return { plan, candidates: searchCandidates({ ...grid, basePhi }) };
+  return { plan, candidates };
 }
 
 export type { SearchOptions };

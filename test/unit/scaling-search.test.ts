@@ -4,12 +4,12 @@
  * end on synthetic results; the verdict calls a small difference a tie; the stratified subset.
  */
 import { describe, expect, it } from 'vitest';
-import { baseForBudget, constraintError, gridPoints, searchCandidates, spreadOver } from '../../main/scaling/grid';
+import { baseForBudget, constraintError, gridCandidates, gridPoints, searchCandidates, spreadOver } from '../../main/scaling/grid';
 import { dominates, paretoFront } from '../../main/scaling/pareto';
 import { nextStep, rungsFor, type CandidateView } from '../../main/scaling/schedule';
 import { groupCandidates, judge } from '../../main/scaling/statistics';
 import { stratifiedSubset } from '../../main/train/data/subset';
-import { getVariant } from '../../main/model/variants';
+import { getVariant, planArchitecture } from '../../main/model/variants';
 import type { Candidate } from '../../main/contract/calls-scaling';
 
 const GRID = { grid: 'coarse' as const, tolerance: 0.05, maxCandidates: null, phi: 1, batch: 32, classes: 10 };
@@ -33,6 +33,14 @@ describe('search candidates', () => {
     // φ = 0 with no base is B0 exactly; a base shrinks it by the paper's coefficients
     expect(getVariant('phi=0,base=0').resolution).toBe(224);
     expect(getVariant('phi=0,base=-8')).toMatchObject({ resolution: 72 });
+  });
+
+  it('trains a network once: grid points that round to the network of an earlier candidate are merged, in words', () => {
+    const { candidates, merged } = gridCandidates({ ...GRID, grid: 'fine', basePhi: -10 });
+    expect(merged.length).toBeGreaterThan(0);
+    expect(merged[0]).toMatch(/builds the same network as .* above base φ -10/);
+    const networks = candidates.map((c) => { const v = getVariant(c.model); const p = planArchitecture(v); return JSON.stringify([v.resolution, p.headFilters, p.blocks.map((b) => [b.filtersIn, b.filtersOut])]); });
+    expect(new Set(networks).size).toBe(networks.length);
   });
 
   it('a tighter tolerance keeps fewer grid points; none at all is refused by name', () => {

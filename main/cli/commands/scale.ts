@@ -261,6 +261,7 @@ async function follow(input: CommandInput, client: Client, project: string, begi
         `Search ${started.id}: ${started.candidates.length} candidates at φ ${p.phi} above base φ ${p.basePhi} (${p.basePhiReason}); ` +
           `${p.subset.train} training / ${p.subset.val} validation images, rungs after epoch ${p.rungs.join(', ')}, ${p.repeats} repeat(s) with seed ${p.repeatSeed}\n`,
       );
+      for (const note of p.notes) input.stderr.write(`  ${note}\n`);
     }
     const report = await client.call('scale.wait', { project, searchId });
     const exitCode = report.status === 'completed' ? 0 : report.status === 'failed' ? EXIT.internal : EXIT.interrupted;
