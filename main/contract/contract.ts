@@ -16,6 +16,7 @@ import { trainCalls, trainEvents } from './calls-train';
 import { evalCalls, evalEvents } from './calls-eval';
 import { exportCalls, exportEvents } from './calls-export';
 import { labelCalls, labelEvents } from './calls-labels';
+import { handoffCalls, handoffEvents } from './calls-handoff';
 import { scalingCalls, scalingEvents } from './calls-scaling';
 
 export { ProjectPath };
@@ -48,6 +49,7 @@ export const calls = {
   ...exportCalls,
   ...labelCalls,
   ...scalingCalls,
+  ...handoffCalls,
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -69,6 +71,7 @@ export const events = {
   ...exportEvents,
   ...labelEvents,
   ...scalingEvents,
+  ...handoffEvents,
 } as const;
 
 export type EventName = keyof typeof events;

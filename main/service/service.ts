@@ -36,6 +36,7 @@ import { ScalingLab } from '../scaling/search-runner';
 import { exportHandlers } from './handlers-export';
 import { evalHandlers } from './handlers-eval';
 import { labelHandlers } from './handlers-labels';
+import { handoffHandlers } from './handlers-handoff';
 
 export type AppMode = CallOutput<'app.info'>['mode'];
 
@@ -153,6 +154,7 @@ export class Service implements DoorService {
       ...exportHandlers(this),
       ...labelHandlers(this),
       ...scalingHandlers(this),
+      ...handoffHandlers(this),
     };
   }
 }

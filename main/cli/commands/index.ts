@@ -7,6 +7,7 @@ import { doctorCommand } from './doctor';
 import { exportCommand } from './export';
 import { predictCommand } from './predict';
 import { evalCommand } from './eval';
+import { handoffExport, handoffImport } from './handoff';
 import { helpCommand } from './help';
 import { importFolderCommand } from './import';
 import { inferCommand } from './infer';
@@ -52,6 +53,8 @@ export const COMMANDS: Command[] = [
   weightsImport,
   inferCommand,
   exportCommand,
+  handoffExport,
+  handoffImport,
   predictCommand,
   doctorCommand,
   helpCommand(() => COMMANDS),
