@@ -80,6 +80,11 @@ export const SearchPlan = z.object({
   backend: BackendName.nullable(),
   budgetFlops: z.number().nullable(),
   budgetMinutes: z.number().nullable(),
+  decodeCache: z
+    .number()
+    .int()
+    .optional()
+    .describe("the candidates read the images decoded once, at most this many pixels on the longer side (twice the largest candidate's resolution); absent in searches from before the cache"),
   notes: z.array(z.string()).default([]).describe('what the plan decided beyond the options, in words (grid points that build the same network as another candidate above this base)'),
 });
 export type SearchPlan = z.infer<typeof SearchPlan>;

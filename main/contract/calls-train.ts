@@ -68,6 +68,13 @@ export const TrainOptions = z.object({
     })
     .optional()
     .describe("train (and validate) on a stratified subset of the splits: every class keeps its share; the compound-scaling lab's candidates use it"),
+  decodeCache: z
+    .number()
+    .int('must be a whole number')
+    .min(16, 'must be at least 16')
+    .max(4096)
+    .optional()
+    .describe("decode each image once into <project>.d/cache/decoded-<N> (at most N pixels on its longer side; smaller images are kept exactly) and read that in every epoch and every run that asks — the scaling lab's candidates share it"),
   allowRandomBackbone: z
     .boolean()
     .optional()
@@ -100,6 +107,7 @@ export const TrainConfig = z.object({
   bnMomentum: z.number().nullable(),
   freezeBatchNorm: z.boolean(),
   engine: z.enum(['tfjs', 'effitune']).optional().describe('absent: tfjs'),
+  decodeCache: z.number().int().optional().describe('absent: images are decoded from their files every epoch; else the longer side of the shared decode cache'),
   subset: z
     .object({ train: z.number().int(), val: z.number().int().nullable(), seed: z.number().int() })
     .optional()

@@ -13,6 +13,15 @@ import { MAX_PIXELS, sharpMessage } from './inspect-image';
 
 export const EVALUATION_RESIZE = 'EXIF-rotated, alpha flattened onto white, 8-bit sRGB; shorter side resized to the resolution (Lanczos3), centre crop; RGB 0..255';
 
+/** Pixels already decoded (EXIF-rotated, flattened, sRGB): 8-bit RGB, width × height × 3. */
+export interface DecodedImage {
+  readonly data: Buffer;
+  readonly width: number;
+  readonly height: number;
+}
+
+export type PixelSource = Buffer | string | DecodedImage;
+
 export interface CropBox {
   left: number;
   top: number;
@@ -37,12 +46,12 @@ export async function preprocessForInference(input: Buffer | string, resolution:
 }
 
 /** Evaluation pixels (uint8 RGB, resolution² × 3). Throws sharp's error for an unreadable file. */
-export async function decodeCentreCrop(input: Buffer | string, resolution: number): Promise<Buffer> {
+export async function decodeCentreCrop(input: PixelSource, resolution: number): Promise<Buffer> {
   return rawRgb(decode(input).resize(resolution, resolution, { fit: 'cover', position: 'centre', kernel: 'lanczos3' }), resolution);
 }
 
 /** A box of the oriented image resized (stretched) to resolution²: the random resized crop of training. */
-export async function decodeCrop(input: Buffer | string, box: CropBox, resolution: number): Promise<Buffer> {
+export async function decodeCrop(input: PixelSource, box: CropBox, resolution: number): Promise<Buffer> {
   return rawRgb(decode(input).extract(box).resize(resolution, resolution, { fit: 'fill', kernel: 'lanczos3' }), resolution);
 }
 
@@ -60,7 +69,22 @@ export function toFloat32(pixels: Uint8Array, out: Float32Array = new Float32Arr
   return out;
 }
 
-function decode(input: Buffer | string): Sharp {
+/**
+ * The decoded image, at most `maxSide` pixels on its longer side (smaller ones are kept as they
+ * are, so their pixels are exactly the file's): what a decode cache stores.
+ */
+export async function decodeImage(input: Buffer | string, maxSide: number): Promise<DecodedImage> {
+  const { data, info } = await decode(input)
+    .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`decoding gave ${info.channels} channels, expected 3`);
+  return { data, width: info.width, height: info.height };
+}
+
+function decode(input: PixelSource): Sharp {
+  if (typeof input !== 'string' && !Buffer.isBuffer(input)) return sharp(input.data, { raw: { width: input.width, height: input.height, channels: 3 } });
   return sharp(input, { limitInputPixels: MAX_PIXELS, pages: 1 }).autoOrient().flatten({ background: '#ffffff' }).toColourspace('srgb');
 }
 

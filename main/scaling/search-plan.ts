@@ -59,6 +59,8 @@ export function planSearch(options: ParsedSearchOptions, trainable: TrainableSum
     backend: options.backend ?? null,
     budgetFlops: options.budgetFlops ?? null,
     budgetMinutes: options.budgetMinutes ?? null,
+    // crops of the random resized crop still have detail at twice the largest input size
+    decodeCache: 2 * Math.max(...candidates.map((c) => c.resolution)),
     notes: merged,
   };
   return { plan, candidates };

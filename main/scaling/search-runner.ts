@@ -290,6 +290,8 @@ export function trainOptionsOf(plan: SearchRow['plan'], candidate: Pick<Candidat
     ...(plan.backend ? { backend: plan.backend } : {}),
     seed: candidate.seed,
     subset: { train: plan.subset.train, val: plan.subset.val, seed: plan.subset.seed },
+    // every candidate reads the same images: decode them once for all
+    ...(plan.decodeCache ? { decodeCache: plan.decodeCache } : {}),
   };
 }
 

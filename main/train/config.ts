@@ -21,6 +21,7 @@ import type { TrainConfig, TrainOptions } from '../contract/calls-train';
 import { getVariant, planArchitecture, type VariantSpec } from '../model/variants';
 import { resolveAugmentation } from './data/augmentation';
 import type { SubsetChoice } from './data/subset';
+import { DecodedCache } from './data/decoded-cache';
 import { chooseRecipe, type DataProfile } from './recipe';
 
 /** train.start's options after the contract's parsing (defaults of mode, seed, imbalance filled in). */
@@ -113,6 +114,7 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     bnMomentum: options.bnMomentum ?? null,
     freezeBatchNorm: mode !== 'full' || options.freezeBatchNorm === true,
     ...(options.engine === 'effitune' ? { engine: 'effitune' as const } : {}),
+    ...(options.decodeCache !== undefined && mode !== 'head' ? { decodeCache: options.decodeCache } : {}),
     ...(options.subset ? { subset: { train: options.subset.train, val: options.subset.val ?? null, seed: options.subset.seed } } : {}),
     classes: classes.map((c) => c.name),
   };
@@ -155,6 +157,11 @@ export function findWeightsFile(given: string): string {
 export function subsetOf(config: TrainConfig, split: 'train' | 'val'): SubsetChoice | null {
   const count = config.subset?.[split];
   return config.subset && count !== null && count !== undefined ? { count, seed: config.subset.seed } : null;
+}
+
+/** The decode cache a run reads (data/decoded-cache.ts), or null when it decodes the files. */
+export function decodedCacheOf(projectFile: string, config: TrainConfig): DecodedCache | null {
+  return config.decodeCache === undefined ? null : DecodedCache.forProject(projectFile, config.decodeCache);
 }
 
 /** One line for logs and the CLI: what this run trains, how. */

@@ -34,7 +34,7 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
   const shape = split ? split.activationShape : pixelShape;
   const toSamples = split ? (x: Float32Array, n: number) => split.trunk.run(x, n) : async (x: Float32Array) => x;
   const sampling: Sampling = config.imbalance === 'sampling' ? 'balanced' : 'natural';
-  const val = createDataPipeline({ db: ctx.db }, { split: 'val', resolution: config.resolution, batchSize: counters.batch, classes: config.classes, subset: subsetOf(config, 'val') });
+  const val = createDataPipeline({ db: ctx.db }, { split: 'val', resolution: config.resolution, batchSize: counters.batch, classes: config.classes, subset: subsetOf(config, 'val'), decodedCache: session.decodedCache });
   let train: DataPipeline | null = null;
   return {
     forward,
@@ -71,7 +71,7 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
 function trainPipeline(session: TrainingSession, sampling: Sampling, wholeBatches: boolean): DataPipeline {
   const { ctx, config } = session;
   const batch = session.counters.batch;
-  const options = { split: 'train' as const, resolution: config.resolution, batchSize: batch, classes: config.classes, augment: config.augment, sampling, seed: config.seed, subset: subsetOf(config, 'train') };
+  const options = { split: 'train' as const, resolution: config.resolution, batchSize: batch, classes: config.classes, augment: config.augment, sampling, seed: config.seed, subset: subsetOf(config, 'train'), decodedCache: session.decodedCache };
   const pipeline = createDataPipeline({ db: ctx.db }, options);
   // the engine's plan is made for one batch size: a last, smaller batch is left out (the order is shuffled every epoch)
   if (wholeBatches) return pipeline.epochSize % batch === 0 ? pipeline : createDataPipeline({ db: ctx.db }, { ...options, dropLast: true });

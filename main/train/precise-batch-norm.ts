@@ -22,7 +22,7 @@ export async function recalibrateBatchNorm(session: TrainingSession, shape: read
   const layers = trainingBatchNorms(model) as unknown as { momentum: number }[];
   if (layers.length === 0) return;
   const saved = layers.map((l) => l.momentum);
-  const pipeline = createDataPipeline({ db: ctx.db }, { split: 'train', resolution: config.resolution, batchSize: counters.batch, classes: config.classes, shuffle: true, seed: config.seed, dropLast: counters.batch > 1, subset: subsetOf(config, 'train') });
+  const pipeline = createDataPipeline({ db: ctx.db }, { split: 'train', resolution: config.resolution, batchSize: counters.batch, classes: config.classes, shuffle: true, seed: config.seed, dropLast: counters.batch > 1, subset: subsetOf(config, 'train'), decodedCache: session.decodedCache });
   let images = 0;
   let k = 0;
   try {

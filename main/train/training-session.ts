@@ -10,15 +10,21 @@ import type { RunContext } from './run-context';
 import type { ProgressPoint, RunProgress } from './run-progress';
 import type { RunReporting } from './run-reporting';
 import type { RunCounters, RunSetup } from './run-setup';
-
+import { decodedCacheOf } from './config';
+import type { DecodedCache } from './data/decoded-cache';
 export class TrainingSession {
+  /** the decode cache the run's pipelines read (config.decodeCache), or null */
+  readonly decodedCache: DecodedCache | null;
+
   constructor(
     readonly ctx: RunContext,
     readonly config: TrainConfig,
     readonly setup: RunSetup,
     readonly reporting: RunReporting,
     readonly progress: RunProgress,
-  ) {}
+  ) {
+    this.decodedCache = decodedCacheOf(ctx.db.name, config);
+  }
 
   get counters(): RunCounters {
     return this.setup.counters;

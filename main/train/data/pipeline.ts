@@ -23,6 +23,7 @@ import { decodeCentreCrop, decodeCrop, orientedSize, toFloat32 } from '../../dat
 import { randomFor } from './random';
 import { classWeights, epochOrder, type Sampling } from './sampling';
 import { stratifiedSubset, type SubsetChoice } from './subset';
+import type { DecodedCache } from './decoded-cache';
 
 export interface PipelineOptions {
   split: SplitName | readonly SplitName[];
@@ -44,6 +45,8 @@ export interface PipelineOptions {
   prefetch?: number;
   /** keep a stratified subset of the images (subset.ts); default all */
   subset?: SubsetChoice | null;
+  /** read images decoded once into this cache (decoded-cache.ts) instead of decoding the files every epoch */
+  decodedCache?: DecodedCache | null;
 }
 
 export interface Batch {
@@ -181,7 +184,16 @@ export function createDataPipeline(handle: { db: Database }, options: PipelineOp
 
   async function loadInto(item: Item, x: Float32Array, offset: number, epoch: number, position: number): Promise<boolean> {
     try {
-      if (!augmentation) {
+      if (options.decodedCache) {
+        const image = await options.decodedCache.get(item.hash, item.path);
+        if (!augmentation) {
+          toFloat32(await decodeCentreCrop(image, resolution), x, offset);
+        } else {
+          // the crop is drawn on the cached image's own size (the same fractions of the picture)
+          const aug = drawAugmentation(randomFor(seed, 'augment', epoch, position), image.width, image.height, augmentation);
+          augmentPixels(aug.crop ? await decodeCrop(image, aug.crop, resolution) : await decodeCentreCrop(image, resolution), resolution, aug, x, offset);
+        }
+      } else if (!augmentation) {
         toFloat32(await decodeCentreCrop(item.path, resolution), x, offset);
       } else {
         const { pixels, aug } = await decodeAugmented(item, augmentation, randomFor(seed, 'augment', epoch, position));
