@@ -16,12 +16,28 @@ export const REQUIREMENTS_TXT = [
   '',
 ].join('\n');
 
+/** The SLURM job script the bundle ships as train.sbatch. */
+export const TRAIN_SBATCH = [
+  '#!/bin/bash',
+  '#SBATCH --job-name=effitune',
+  '#SBATCH --nodes=2',
+  '#SBATCH --ntasks-per-node=1',
+  '#SBATCH --gpus-per-node=8',
+  '#SBATCH --cpus-per-task=32',
+  '#SBATCH --time=24:00:00',
+  'export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
+  'srun torchrun --nnodes "$SLURM_NNODES" --nproc_per_node "${SLURM_GPUS_PER_NODE##*:}" \\',
+  '  --rdzv_backend c10d --rdzv_endpoint "$MASTER_ADDR:29500" --rdzv_id "$SLURM_JOB_ID" \\',
+  '  train.py',
+  '',
+].join('\n');
+
 export function bundleCommands(bundleDir: string, projectFile: string): HandoffExportResult['commands'] {
   return {
     oneMachine: 'torchrun --standalone --nproc_per_node 8 train.py',
     cpu: 'torchrun --standalone --nproc_per_node 2 train.py --device cpu',
     severalMachines: 'torchrun --nnodes 2 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint HOST0:29500 --rdzv_id effitune train.py',
-    slurm: 'sbatch train.sbatch   (the script is in README.md)',
+    slurm: 'sbatch train.sbatch   (edit its #SBATCH lines for your cluster)',
     importBack: `effitune handoff import ${quote(projectFile)} ${quote(bundleDir)}`,
   };
 }
@@ -72,19 +88,9 @@ export function bundleReadme(m: BundleManifest, commands: HandoffExportResult['c
     '```',
     commands.severalMachines,
     '```',
-    'A SLURM job (`train.sbatch`), one task per node, torchrun starting one process per GPU:',
+    'A SLURM job: `sbatch train.sbatch` (in this folder; set the nodes, GPUs and time for your cluster), one task per node, torchrun starting one process per GPU:',
     '```',
-    '#!/bin/bash',
-    '#SBATCH --job-name=effitune',
-    '#SBATCH --nodes=2',
-    '#SBATCH --ntasks-per-node=1',
-    '#SBATCH --gpus-per-node=8',
-    '#SBATCH --cpus-per-task=32',
-    '#SBATCH --time=24:00:00',
-    'export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
-    'srun torchrun --nnodes "$SLURM_NNODES" --nproc_per_node 8 \\',
-    '  --rdzv_backend c10d --rdzv_endpoint "$MASTER_ADDR:29500" --rdzv_id "$SLURM_JOB_ID" \\',
-    '  train.py',
+    TRAIN_SBATCH.trimEnd(),
     '```',
     'If torchrun stops at once with `AttributeError: \'NoneType\' object has no attribute \'get\'` (torch 1.13 under Python 3.11, e.g. Debian 12\'s python3-torch), add `--redirects 1 --tee 1` after `torchrun`.',
     '',

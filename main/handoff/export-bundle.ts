@@ -27,7 +27,7 @@ import {
   type BundleImage,
   type BundleManifest,
 } from './bundle-manifest';
-import { bundleCommands, bundleReadme, REQUIREMENTS_TXT } from './bundle-readme';
+import { bundleCommands, bundleReadme, REQUIREMENTS_TXT, TRAIN_SBATCH } from './bundle-readme';
 import { bundleImages, commonFolder, labeledImages, projectIdentity } from './project-images';
 import { writeSafetensors } from './safetensors-writer';
 import { modelToTimm, separableBlocksOf } from './timm-weights';
@@ -102,6 +102,7 @@ export async function exportBundle(handle: ProjectHandle, args: CallArgs<'handof
     fs.writeFileSync(path.join(temp, IMAGES_JSONL), images.map((i) => JSON.stringify(i)).join('\n') + '\n');
     fs.writeFileSync(path.join(temp, TRAIN_PY_FILE), TRAIN_PY, { mode: 0o755 });
     fs.writeFileSync(path.join(temp, 'requirements.txt'), REQUIREMENTS_TXT);
+    fs.writeFileSync(path.join(temp, 'train.sbatch'), TRAIN_SBATCH, { mode: 0o755 });
     fs.writeFileSync(path.join(temp, 'README.md'), bundleReadme(manifest, commands));
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(temp, dir);

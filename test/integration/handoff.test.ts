@@ -124,7 +124,7 @@ describe.skipIf(!torch)(`handoff to PyTorch${torch ? '' : ` (skipped: no Python 
 
   it('a bundle trains with torchrun on 2 processes (gloo) for 2 epochs, imports with parity, evaluates and exports', async () => {
     const { bundle, result } = await exportBundle('trained', ['--epochs', '2', ...LEARN]);
-    for (const file of [BUNDLE_JSON, 'images.jsonl', 'train.py', 'requirements.txt', 'README.md', 'weights/initial.safetensors', 'parity/pixels.safetensors']) {
+    for (const file of [BUNDLE_JSON, 'images.jsonl', 'train.py', 'requirements.txt', 'train.sbatch', 'README.md', 'weights/initial.safetensors', 'parity/pixels.safetensors']) {
       expect(fs.existsSync(path.join(bundle, file)), file).toBe(true);
     }
     expect(fs.readFileSync(path.join(bundle, 'README.md'), 'utf8')).toContain('--nnodes');
