@@ -11,6 +11,7 @@ import type { Candidate, SearchReport } from '../contract/calls-scaling';
 import { TrainOptions, type TrainOutcome } from '../contract/calls-train';
 import type { ProjectHandle, ProjectRegistry } from '../project/registry';
 import { getRun } from '../project/runs';
+import { addRunNote } from '../train/run-notes';
 import { checkTrainable } from '../train/data/trainable';
 import { checkNewRun } from '../train/new-run';
 import type { TrainingManager } from '../train/training-manager';
@@ -204,6 +205,8 @@ export class ScalingLab {
         const started = await this.options.trainings.start(handle.path, options, launch);
         runId = started.run.id;
         updateCandidate(db, candidate.id, { runId });
+        // the run says which search it belongs to, wherever runs are listed
+        addRunNote(db, runId, 'info', `candidate ${candidate.position + 1} of scaling search ${search.id}: ${describeCandidate(candidate)} at φ ${candidate.phi} above base φ ${plan.basePhi}${candidate.repeatOf === null ? '' : `, seed ${candidate.seed} (a repeat)`}`);
       } else if (getRun(db, runId).status !== 'completed') {
         await this.resumeRun(handle, runId, launch);
       }
@@ -293,6 +296,12 @@ export function trainOptionsOf(plan: SearchRow['plan'], candidate: Pick<Candidat
     // every candidate reads the same images: decode them once for all
     ...(plan.decodeCache ? { decodeCache: plan.decodeCache } : {}),
   };
+}
+
+function describeCandidate(c: Candidate): string {
+  if (c.role === 'compound') return `α ${c.alpha}, β ${c.beta}, γ ${c.gamma}`;
+  if (c.role === 'paper') return "the paper's α 1.2, β 1.1, γ 1.15";
+  return c.role === 'base' ? 'the base network' : `${c.role} alone (α ${c.alpha}, β ${c.beta}, γ ${c.gamma})`;
 }
 
 function key(project: string, searchId: number): string {
