@@ -76,12 +76,12 @@ export function judge(groups: readonly CandidateGroup[], candidates: readonly Ca
     const within = noise !== null && gap <= noise;
     verdict.push(
       within
-        ? `${name(runnerUp)} is ${pts(gap)} behind, within the noise (±${pts(noise!)}): treat them as tied`
-        : `${name(runnerUp)} is next, ${pts(gap)} behind — more than the noise (±${pts(noise!)})`,
+        ? `next: ${name(runnerUp)} at ${pct(runnerUp.meanAcc!)}, ${pts(gap)} behind, within the noise (±${pts(noise!)}): treat them as tied`
+        : `next: ${name(runnerUp)} at ${pct(runnerUp.meanAcc!)}, ${pts(gap)} behind — more than the noise (±${pts(noise!)})`,
     );
   }
   const paper = finished.find((g) => g.role === 'paper');
-  if (paper && paper !== winner) {
+  if (paper && paper !== winner && paper !== runnerUp) {
     const gap = winner.meanAcc! - paper.meanAcc!;
     verdict.push(`against the paper's coefficients (${pct(paper.meanAcc!)}): ${gap <= (noise ?? 0) ? `${pts(gap)} better, within the noise — the paper's choice is as good here` : `${pts(gap)} better, beyond the noise`}`);
   }

@@ -133,7 +133,7 @@ describe('verdict', () => {
     const { best, noise, verdict } = judge(groups, candidates, 1000, 1);
     expect(best).toMatchObject({ role: 'paper', candidateId: 2 });
     expect(noise).toBeCloseTo(0.06, 10);
-    expect(verdict.join('\n')).toMatch(/within the noise .*: treat them as tied/);
+    expect(verdict[1]).toBe('next: α 1.3, β 1, γ 1 at 69.0 %, 0.5 points behind, within the noise (±6.0 points): treat them as tied');
   });
 
   it('says a winner is beyond the noise when the gap is larger than seeds and sampling error', () => {
@@ -141,7 +141,9 @@ describe('verdict', () => {
     const { best, verdict } = judge(groupCandidates(candidates), candidates, 2000, 1);
     expect(best).toMatchObject({ role: 'compound', alpha: 1.3 });
     expect(verdict.join('\n')).toMatch(/more than the noise/);
-    expect(verdict.join('\n')).toMatch(/against the paper's coefficients \(60.0 %\): 20.0 points better, beyond the noise/);
+    expect(verdict[1]).toBe("next: the paper's coefficients (B0's) at 60.0 %, 20.0 points behind — more than the noise (±1.8 points)");
+    // the paper point said once, as the runner-up
+    expect(verdict.filter((line) => line.includes("paper's"))).toHaveLength(1);
   });
 });
 
