@@ -1,10 +1,13 @@
 /**
  * Compound scaling by hand: a φ slider and the α, β, γ constants, a live check of the paper's
  * constraint α·β²·γ² ≈ 2, and the network they give (multipliers, resolution, params, FLOPs,
- * training memory) as computed by the engine through models.describe.
+ * training memory) as computed by the engine through models.describe. A family kept from a
+ * scaling search (the Lab) fills α, β, γ and its base φ: φ then scales from that tiny base, not B0.
  */
 import { useEffect, useState } from 'react';
 import { SCALING_COEFFICIENT_RANGE } from '../../../main/contract/calls-models';
+import type { ScalingFamily } from '../../../main/contract/calls-scaling';
+import { familyOf } from '../lab/use-families';
 import { flopsGrowthPerPhi, meetsConstraint, PAPER_SCALING, type CustomScaling } from './model-selection';
 import { formatFlops, formatMemory, formatMultiplier, formatParams, formatPhi } from './format';
 import type { Figures } from './ModelPicker';
@@ -27,6 +30,7 @@ export function CustomScalingPanel({
   problem,
   b0Flops,
   batch,
+  families = [],
   selected,
   onSelect,
 }: {
@@ -38,20 +42,33 @@ export function CustomScalingPanel({
   problem: string | null;
   b0Flops: number | null;
   batch: number;
+  /** the project's families from scaling searches, newest first */
+  families?: ScalingFamily[];
   selected: boolean;
   onSelect: () => void;
 }) {
   const growth = flopsGrowthPerPhi(scaling);
   const ok = meetsConstraint(growth);
   const { phi, alpha, beta, gamma } = scaling;
+  const basePhi = scaling.basePhi ?? 0;
   const expectedFlops = b0Flops === null ? null : b0Flops * growth ** phi;
+  const family = familyOf(families, scaling);
+  const chooseFamily = (value: string) => {
+    const chosen = families.find((f) => String(f.id) === value);
+    if (chosen) onChange({ ...scaling, alpha: chosen.alpha, beta: chosen.beta, gamma: chosen.gamma, basePhi: chosen.basePhi });
+    else if (value === '') onChange({ phi, alpha, beta, gamma });
+  };
 
   return (
     <section className="card custom-panel" data-testid="custom-panel">
       <div className="panel-head">
         <div>
           <h2>Custom compound scaling</h2>
-          <p className="muted small">B0 scaled by one knob φ: negative φ gives tiny, fast models; φ = 0 is B0.</p>
+          <p className="muted small">
+            {basePhi === 0
+              ? 'B0 scaled by one knob φ: negative φ gives tiny, fast models; φ = 0 is B0.'
+              : `${family ? `Family "${family.name}"` : 'These coefficients'} scaled by φ from B0 at φ ${formatPhi(basePhi)}: φ = 0 is that base, φ = 1 the model its search measured.`}
+          </p>
         </div>
         <button className={`button${selected ? ' primary' : ''}`} onClick={onSelect} data-testid="custom-use" disabled={selected}>
           {selected ? '✓ Selected' : 'Use this model'}
@@ -60,6 +77,25 @@ export function CustomScalingPanel({
 
       <div className="custom-grid">
         <div className="custom-controls">
+          {(families.length > 0 || basePhi !== 0) && (
+            <label className="field custom-family-field">
+              <span>Family</span>
+              <select className="select" value={family ? String(family.id) : basePhi !== 0 ? 'own' : ''} onChange={(e) => chooseFamily(e.target.value)} data-testid="custom-family">
+                <option value="">none — scale from B0</option>
+                {!family && basePhi !== 0 && <option value="own">own α β γ above base φ {formatPhi(basePhi)}</option>}
+                {families.map((f) => (
+                  <option key={f.id} value={String(f.id)}>
+                    {f.name} · base φ {formatPhi(f.basePhi)}
+                  </option>
+                ))}
+              </select>
+              {basePhi !== 0 && (
+                <span className="muted small" data-testid="custom-base">
+                  base φ {formatPhi(basePhi)}
+                </span>
+              )}
+            </label>
+          )}
           <label className="field">
             <span>
               φ <output className="phi-value" data-testid="phi-value">{formatPhi(phi)}</output>
@@ -76,7 +112,7 @@ export function CustomScalingPanel({
             />
             <span className="slider-scale muted small" aria-hidden>
               <span>{formatPhi(phiRange.min)}</span>
-              <span>0 (B0)</span>
+              <span>0 ({basePhi === 0 ? 'B0' : 'base'})</span>
               <span>{formatPhi(phiRange.max)}</span>
             </span>
           </label>
@@ -107,7 +143,13 @@ export function CustomScalingPanel({
               {ok
                 ? ': each step of φ roughly doubles the compute, as the paper intends.'
                 : `: each step of φ multiplies the compute by ${growth.toFixed(2)} instead of ≈ 2, so φ no longer reads as "twice the compute", and these constants were never searched for accuracy.`}
-              {expectedFlops !== null && phi !== 0 && (
+              {basePhi !== 0 && figures && (
+                <>
+                  {' '}
+                  At φ = {formatPhi(phi)}: {formatFlops(figures.flops)} G after rounding channels, blocks and resolution (at these sizes the rounding, the stem and the head keep the FLOPs above the formula).
+                </>
+              )}
+              {basePhi === 0 && expectedFlops !== null && phi !== 0 && (
                 <>
                   {' '}
                   At φ = {formatPhi(phi)}: ≈ {formatFlops(expectedFlops)} G expected from B0's {formatFlops(b0Flops!)} G

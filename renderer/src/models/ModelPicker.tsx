@@ -15,6 +15,7 @@ import { CustomScalingPanel, type PhiRange } from './CustomScalingPanel';
 import { formatFlops, formatMemory, formatParams, formatPhi } from './format';
 import { WeightsPanel } from './WeightsPanel';
 import { trainModelId } from '../training/train-format';
+import { useFamilies } from '../lab/use-families';
 
 export type VariantRow = CallOutput<'models.list'>['variants'][number];
 export type Figures = CallOutput<'models.describe'>;
@@ -28,8 +29,10 @@ const MIN_BATCH = BATCH_SIZE.minValue ?? 1;
 /** The slider spans ±4 of the contract's PHI_RANGE: 128 px networks to B4-sized ones, where a hand can still aim. */
 const PHI_SLIDER: PhiRange = { min: Math.max(PHI_RANGE.min, -4), max: Math.min(PHI_RANGE.max, 4), step: PHI_STEP };
 
-export function ModelPicker({ selection, onChange }: { selection: ModelSelection; onChange: (next: ModelSelection) => void }) {
+export function ModelPicker({ selection, onChange, project }: { selection: ModelSelection; onChange: (next: ModelSelection) => void; project?: string }) {
   const client = useClient();
+  // the families kept from the project's scaling searches (the Lab), offered by the custom panel
+  const families = useFamilies(project);
   const reportError = useReportError();
   const { batch, custom } = selection;
   const [list, setList] = useState<CallOutput<'models.list'> | null>(null);
@@ -148,6 +151,7 @@ export function ModelPicker({ selection, onChange }: { selection: ModelSelection
             problem={customProblem}
             b0Flops={b0?.flops ?? null}
             batch={batch}
+            families={families}
             selected={selection.variant === CUSTOM}
             onSelect={() => select(CUSTOM)}
           />

@@ -13,6 +13,11 @@ export interface CustomScaling {
   alpha: number;
   beta: number;
   gamma: number;
+  /**
+   * The network φ scales from: B0 scaled by the paper's coefficients to this φ. Absent (or 0): B0.
+   * A family kept from a search (the Lab) has its search's tiny base, so its φ 1 is the model it measured.
+   */
+  basePhi?: number;
 }
 
 export interface ModelSelection {
@@ -62,7 +67,7 @@ export function useModelSelection(project: string): [ModelSelection, (next: Mode
 }
 
 /** α·β²·γ²: FLOPs grow about this to the power φ; the paper keeps it ≈ 2. */
-export function flopsGrowthPerPhi({ alpha, beta, gamma }: Omit<CustomScaling, 'phi'>): number {
+export function flopsGrowthPerPhi({ alpha, beta, gamma }: Pick<CustomScaling, 'alpha' | 'beta' | 'gamma'>): number {
   return alpha * beta * beta * gamma * gamma;
 }
 

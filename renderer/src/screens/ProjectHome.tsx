@@ -2,7 +2,8 @@
  * The open project: header (name, rename, tabs, import, close); the Data tab (labeling/DataTab)
  * shows totals and counts per class and split, sources, the filtered thumbnail grid with its
  * selection, labeling keys and detail view, and the model-assisted labeling view; the
- * Model tab shows the model picker; the Train tab the training setup, live run and run history.
+ * Model tab shows the model picker; the Train tab the training setup, live run and run history; the
+ * Lab tab the compound-scaling searches (lab/LabScreen).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useEvent, useReportError } from '../api/client-context';
@@ -17,6 +18,7 @@ import { formatPhi } from '../models/format';
 import { TrainScreen } from '../training/TrainScreen';
 import { EvaluateScreen } from '../evaluation/EvaluateScreen';
 import { useEvaluationRequests } from '../evaluation/open-evaluation';
+import { LabScreen } from '../lab/LabScreen';
 
 /** How often counts and grid follow a running import (they refresh fully when it ends). */
 const LIVE_REFRESH_MS = 1500;
@@ -27,7 +29,7 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
   const [status, setStatus] = useState<ProjectStatus | null>(null);
   const [filter, setFilter] = useState<FilterState>({ view: 'ok', classFilter: 'all', search: '' });
   const [importing, setImporting] = useState(false);
-  const [tab, setTab] = useState<'data' | 'model' | 'train' | 'evaluate'>('data');
+  const [tab, setTab] = useState<'data' | 'model' | 'train' | 'evaluate' | 'lab'>('data');
   useEvaluationRequests(project.path, () => setTab('evaluate'));
   const [model, setModel] = useModelSelection(project.path);
 
@@ -100,6 +102,9 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
           <button role="tab" aria-selected={tab === 'evaluate'} className={tab === 'evaluate' ? 'active' : ''} onClick={() => setTab('evaluate')} data-testid="tab-evaluate">
             Evaluate
           </button>
+          <button role="tab" aria-selected={tab === 'lab'} className={tab === 'lab' ? 'active' : ''} onClick={() => setTab('lab')} data-testid="tab-lab" title="Compound-scaling lab: find α, β, γ for these images">
+            Lab
+          </button>
         </div>
         <span className="header-path muted small mono" title={project.path}>
           {project.path}
@@ -115,12 +120,22 @@ export function ProjectHome({ project, onRenamed, onClosed }: { project: Project
       </header>
       {tab === 'model' ? (
         <main className="model-main">
-          <ModelPicker selection={model} onChange={setModel} />
+          <ModelPicker selection={model} onChange={setModel} project={project.path} />
         </main>
       ) : tab === 'train' ? (
         <TrainScreen project={project.path} model={model} onModelChange={setModel} />
       ) : tab === 'evaluate' ? (
         <EvaluateScreen project={project.path} />
+      ) : tab === 'lab' ? (
+        <LabScreen
+          project={project.path}
+          batch={model.batch}
+          onTrain={(custom) => {
+            // the family's model becomes the project's model: the Train tab and the Model tab show it
+            setModel({ ...model, variant: CUSTOM, custom });
+            setTab('train');
+          }}
+        />
       ) : (
         <DataTab project={project.path} status={status} filter={filter} onFilterChange={setFilter} pages={pages} onChanged={refreshAll} />
       )}

@@ -34,12 +34,14 @@ export function formatDate(iso: string): string {
 
 /**
  * The model id train.start takes: a named variant as is, a custom network as "phi=<n>" plus the
- * constants only where they differ from the paper's (the engine stores the same id with the run).
+ * constants only where they differ from the paper's or a base is set (the engine stores the same id with the run).
  */
 export function trainModelId(selection: ModelSelection): string {
   if (selection.variant !== CUSTOM) return selection.variant;
-  const { phi, alpha, beta, gamma } = selection.custom;
+  const { phi, alpha, beta, gamma, basePhi = 0 } = selection.custom;
   const isPaper = alpha === PAPER_SCALING.alpha && beta === PAPER_SCALING.beta && gamma === PAPER_SCALING.gamma;
+  // a family's base (the Lab) goes last, as main/model/variants.ts writes the id: "…,gamma=1.2,base=-6"
+  if (basePhi !== 0) return `phi=${phi},alpha=${alpha},beta=${beta},gamma=${gamma},base=${basePhi}`;
   return isPaper ? `phi=${phi}` : `phi=${phi},alpha=${alpha},beta=${beta},gamma=${gamma}`;
 }
 

@@ -1,0 +1,138 @@
+/**
+ * The Lab's setup form: what the user typed, and how it becomes scale.start's options. Empty
+ * fields are left out so the engine takes its default (shown as the field's placeholder, read
+ * from the contract); the FLOPs budget is typed in M multiply-adds and sent as multiply-adds.
+ */
+import { SearchOptions, type SearchGrid } from '../../../main/contract/calls-scaling';
+
+export interface LabForm {
+  grid: SearchGrid;
+  /** text fields: '' = the engine's default */
+  budgetMinutes: string;
+  budgetMegaFlops: string;
+  subset: string;
+  valSubset: string;
+  epochs: string;
+  repeats: string;
+  maxCandidates: string;
+  seed: string;
+  phi: string;
+  basePhi: string;
+  batch: string;
+}
+
+export type LabField = Exclude<keyof LabForm, 'grid'>;
+export type LabProblems = Partial<Record<LabField, string>>;
+
+const fields = SearchOptions.shape;
+
+/** The engine's default of a field as text ('' where it has none: it is chosen from the data or the budget). */
+function defaultText(field: keyof typeof fields): string {
+  const parsed = fields[field].safeParse(undefined);
+  return parsed.success && parsed.data !== undefined ? String(parsed.data) : '';
+}
+
+/** What an empty field means, as its placeholder: the engine's default, or its words for "none". */
+export const FORM_DEFAULTS: Record<LabField, string> = {
+  budgetMinutes: 'none',
+  budgetMegaFlops: 'none',
+  subset: defaultText('subset'),
+  valSubset: defaultText('valSubset'),
+  epochs: defaultText('epochs'),
+  repeats: defaultText('repeats'),
+  maxCandidates: 'all',
+  seed: defaultText('seed'),
+  phi: defaultText('phi'),
+  basePhi: 'auto',
+  batch: defaultText('batch'),
+};
+
+export const DEFAULT_LAB_FORM: LabForm = {
+  grid: fields.grid.parse(undefined),
+  budgetMinutes: '',
+  budgetMegaFlops: '',
+  subset: '',
+  valSubset: '',
+  epochs: '',
+  repeats: '',
+  maxCandidates: '',
+  seed: '',
+  phi: '',
+  basePhi: '',
+  batch: '',
+};
+
+/** The contract's sentence about a field, for a tooltip. */
+export function fieldHint(field: keyof typeof fields): string {
+  return fields[field].description ?? '';
+}
+
+const WHOLE: Record<LabField, boolean> = {
+  budgetMinutes: false,
+  budgetMegaFlops: false,
+  subset: true,
+  valSubset: true,
+  epochs: true,
+  repeats: true,
+  maxCandidates: true,
+  seed: true,
+  phi: false,
+  basePhi: false,
+  batch: true,
+};
+
+/** '' stays undefined; anything else must read as a number (ranges are the engine's to check, in its words). */
+function readNumber(text: string, whole: boolean): number | undefined | string {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  const value = Number(trimmed);
+  if (!Number.isFinite(value)) return 'not a number';
+  if (whole && !Number.isInteger(value)) return 'a whole number';
+  return value;
+}
+
+export function toSearchOptions(form: LabForm): { options: SearchOptions; problems: LabProblems } {
+  const problems: LabProblems = {};
+  const numbers: Partial<Record<LabField, number>> = {};
+  for (const field of Object.keys(WHOLE) as LabField[]) {
+    const value = readNumber(form[field], WHOLE[field]);
+    if (typeof value === 'string') problems[field] = value;
+    else if (value !== undefined) numbers[field] = value;
+  }
+  const options: SearchOptions = {
+    grid: form.grid,
+    budgetMinutes: numbers.budgetMinutes,
+    budgetFlops: numbers.budgetMegaFlops === undefined ? undefined : numbers.budgetMegaFlops * 1e6,
+    subset: numbers.subset,
+    valSubset: numbers.valSubset,
+    epochs: numbers.epochs,
+    repeats: numbers.repeats,
+    maxCandidates: numbers.maxCandidates,
+    seed: numbers.seed,
+    phi: numbers.phi,
+    basePhi: numbers.basePhi,
+    batch: numbers.batch,
+  };
+  return { options, problems };
+}
+
+const storageKey = (project: string) => `effitune.labForm:${project}`;
+
+/** The form as the user left it, per project (localStorage, like the training form). */
+export function readLabForm(project: string): LabForm {
+  try {
+    const stored = JSON.parse(localStorage.getItem(storageKey(project)) ?? 'null') as Partial<LabForm> | null;
+    if (stored && (stored.grid === 'coarse' || stored.grid === 'fine')) return { ...DEFAULT_LAB_FORM, ...stored };
+  } catch {
+    // a damaged entry only costs the remembered form
+  }
+  return DEFAULT_LAB_FORM;
+}
+
+export function storeLabForm(project: string, form: LabForm): void {
+  try {
+    localStorage.setItem(storageKey(project), JSON.stringify(form));
+  } catch {
+    // storage full or switched off: the form still works, it is only not remembered
+  }
+}
