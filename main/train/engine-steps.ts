@@ -7,10 +7,14 @@
  *
  * One plan per run at the batch it starts with: every step is one submit of the same recorded
  * dispatches over one arena. Batches are full (the pipeline drops a last, smaller batch: a
- * smaller one would need a second plan and a second copy of the weights). What is not carried
- * over yet: the optimizer's moments start at zero on resume (the TF.js path restores them), and the
- * loss and accuracy of each step are read back after it (one small readback per step) rather than
- * every few steps.
+ * smaller one would need a second plan and a second copy of the weights).
+ *
+ * The optimizer's state travels in the TF.js optimizer's own format, so a checkpoint is the same
+ * whoever trained it: at the start the engine takes the steps and moments the run's TF.js optimizer
+ * holds (restored from the checkpoint on a resume; nothing on a new run), and every checkpoint
+ * saves the engine's, named and ordered as tf.train.adam / tf.train.momentum name theirs. Not yet:
+ * the loss and accuracy of each step are read back after it (one small readback per step) rather
+ * than every few steps.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../contract/calls-train';
@@ -21,6 +25,8 @@ import type { VariantSpec } from '../model/variants';
 import type { LossOptions } from './loss';
 import { trainingLayerTest, type TrainingModel } from './model-setup';
 import type { StepResult } from './steps';
+import type { NamedTensor, TrainOptimizer } from './optimizer';
+import * as tf from '@tensorflow/tfjs-core';
 
 export interface EngineSteps {
   readonly batch: number;
@@ -29,7 +35,32 @@ export interface EngineSteps {
   step(x: Float32Array, y: Int32Array, lr: number): Promise<StepResult>;
   /** the engine's weights (and BatchNorm statistics) into the tf.layers model */
   syncToModel(): Promise<void>;
+  /** the engine's optimizer state as the TF.js optimizer names and orders it (fresh tensors: the caller disposes them) */
+  optimizerState(): Promise<NamedTensor[]>;
   dispose(): void;
+}
+
+/**
+ * The TF.js optimizer's steps and moments into the plan: on a resume, what the checkpoint saved
+ * (run-setup restored it into the TF.js optimizer); on a new run there are none and the engine
+ * starts at step 0 with zero moments. The optimizer's variables are the model's trainable weights in
+ * their order (model-setup.ts prepareForMode), which is the order its moments are saved in.
+ */
+async function takeOptimizerState(plan: StepPlan, model: tfl.LayersModel, optimizer: TrainOptimizer): Promise<void> {
+  const saved = await optimizer.state();
+  try {
+    const names = model.trainableWeights.map((w) => w.originalName);
+    const perWeight = optimizer.name === 'sgd' ? 1 : 2;
+    const iter = saved.find((s) => s.name === 'iter');
+    const moments = saved.filter((s) => s !== iter);
+    if (moments.length === 0) return;
+    if (moments.length !== perWeight * names.length) throw new Error(`the checkpoint's optimizer state has ${moments.length} moments for ${names.length} trained weights`);
+    const data = moments.map((s) => s.tensor.dataSync() as Float32Array);
+    plan.writeOptimizerState(names, { steps: iter ? Number(iter.tensor.dataSync()[0]) : 0, m: data.slice(0, names.length), v: perWeight === 2 ? data.slice(names.length) : null });
+  } finally {
+    // the iteration count is a fresh scalar; the moments are the optimizer's own variables
+    if (saved[0]?.name === 'iter') saved[0].tensor.dispose();
+  }
 }
 
 function graphFor(variant: VariantSpec, config: TrainConfig, built: TrainingModel): NetworkGraph {
@@ -40,7 +71,7 @@ function graphFor(variant: VariantSpec, config: TrainConfig, built: TrainingMode
   return { ...graph, nodes: graph.nodes.map((n) => (n.kind === 'batchNorm' ? { ...n, momentum } : n)) };
 }
 
-export async function startEngineSteps(config: TrainConfig, built: TrainingModel, loss: LossOptions, batch: number): Promise<EngineSteps> {
+export async function startEngineSteps(config: TrainConfig, built: TrainingModel, loss: LossOptions, batch: number, optimizer: TrainOptimizer): Promise<EngineSteps> {
   if (config.mode === 'head') throw new Error('the engine trains mode full or top');
   const gpu: EngineDevice = await openEngineDevice();
   let plan: StepPlan | null = null;
@@ -58,6 +89,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
       seed: config.seed,
     });
     plan.loadWeights(built.model);
+    await takeOptimizerState(plan, built.model, optimizer);
     const error = gpu.error();
     if (error) throw new Error(`the WebGPU device refused the step plan: ${error}`);
   } catch (err) {
@@ -80,6 +112,14 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
       return { loss: sum / batch, correct };
     },
     syncToModel: () => ready.saveWeights(model),
+    async optimizerState() {
+      const weights = model.trainableWeights;
+      const state = await ready.readOptimizerState(weights.map((w) => w.originalName));
+      const named = (suffix: string, data: Float32Array[]) => weights.map((w, i) => ({ name: `${(w.read() as tf.Variable).name}/${suffix}`, tensor: tf.tensor(data[i], w.shape as number[], 'float32') }));
+      // tfjs-core's saveIterations: the step count as an int32 scalar named 'iter', then the moments
+      const iter = { name: 'iter', tensor: tf.scalar(state.steps, 'int32') };
+      return state.v ? [iter, ...named('m', state.m), ...named('v', state.v)] : [iter, ...named('momentum', state.m)];
+    },
     dispose() {
       ready.destroy();
       gpu.release();

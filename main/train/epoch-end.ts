@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EpochRecord } from '../contract/calls-data';
 import { recordEpoch } from '../project/runs';
 import { pruneCheckpoints, writeCheckpoint } from './checkpoint';
+import type { NamedTensor } from './optimizer';
 import { rateWithinEpoch } from './epoch-schedule';
 import type { EpochTotals } from './run-progress';
 import type { TrainingSession } from './training-session';
@@ -18,7 +19,7 @@ export interface Validation {
 }
 
 /** Returns why to stop early, or null. `began`: the run's active clock (control.activeNow) at the start of the epoch, so a pause is not counted. */
-export async function endEpoch(session: TrainingSession, epoch: number, totals: EpochTotals, validation: Validation | null, began: number): Promise<string | null> {
+export async function endEpoch(session: TrainingSession, epoch: number, totals: EpochTotals, validation: Validation | null, began: number, optimizerState?: () => Promise<NamedTensor[]>): Promise<string | null> {
   const { ctx, config, counters } = session;
   session.report({ phase: 'checkpointing', epoch });
   const improved = validation !== null && Number.isFinite(validation.loss) && (counters.best === null || validation.loss < counters.best.valLoss);
@@ -43,7 +44,7 @@ export async function endEpoch(session: TrainingSession, epoch: number, totals: 
     batch: counters.batch,
     at: new Date().toISOString(),
   };
-  await writeEpochCheckpoint(session, record);
+  await writeEpochCheckpoint(session, record, optimizerState);
   record.seconds = (ctx.control.activeNow() - began) / 1000;
   const { isBest } = recordEpoch(ctx.db, ctx.runId, record);
   session.progress.epochEnded(record.seconds);
@@ -56,10 +57,10 @@ export async function endEpoch(session: TrainingSession, epoch: number, totals: 
   return null;
 }
 
-async function writeEpochCheckpoint(session: TrainingSession, record: EpochRecord): Promise<void> {
+async function writeEpochCheckpoint(session: TrainingSession, record: EpochRecord, fromElsewhere?: () => Promise<NamedTensor[]>): Promise<void> {
   const { ctx, config, setup, counters } = session;
   const { epoch } = record;
-  const optimizerState = await setup.optimizer.state();
+  const optimizerState = fromElsewhere ? await fromElsewhere() : await setup.optimizer.state();
   try {
     await writeCheckpoint(ctx.checkpointRoot, {
       model: setup.built.model,
@@ -69,7 +70,7 @@ async function writeEpochCheckpoint(session: TrainingSession, record: EpochRecor
       state: { runId: ctx.runId, epoch, batch: counters.batch, step: counters.step, seed: config.seed, best: counters.best, epochsWithoutImprovement: counters.epochsWithoutImprovement, record },
     });
   } finally {
-    // the iteration counter is a fresh scalar; the moments are the optimizer's own variables
-    tf.dispose(optimizerState.filter((s) => s.name === 'iter').map((s) => s.tensor));
+    // the iteration counter is a fresh scalar; the moments are the optimizer's own variables (an engine's are all fresh)
+    tf.dispose(optimizerState.filter((s) => fromElsewhere !== undefined || s.name === 'iter').map((s) => s.tensor));
   }
 }

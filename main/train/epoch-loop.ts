@@ -15,6 +15,7 @@ import { endEpoch, type Validation } from './epoch-end';
 import { rateWithinEpoch } from './epoch-schedule';
 import type { EpochSoFar, EpochTotals } from './run-progress';
 import { trainStep, type Forward, type StepResult } from './steps';
+import type { NamedTensor } from './optimizer';
 import type { TrainingSession } from './training-session';
 
 /** A batch of training samples, as the data produced it; the loop takes its steps from it. */
@@ -51,6 +52,8 @@ export interface TrainingData {
   validate(trained: TrainedEpoch): Promise<Validation | null>;
   /** where a step is not TF.js's trainStep over `forward` (the WebGPU engine: engine-steps.ts) */
   step?(x: Float32Array, y: Int32Array, lr: number): Promise<StepResult>;
+  /** where the optimizer is not the run's TF.js optimizer (the engine): its state for the checkpoint, as fresh tensors */
+  optimizerState?(): Promise<NamedTensor[]>;
   /** release what the data made beside the run's model (top mode's split-off top model, the engine) */
   dispose?(): void;
 }
@@ -85,7 +88,7 @@ export async function runEpochs(session: TrainingSession, data: TrainingData, st
     }
     totals.seconds = (clock.activeNow() - current.trainStart) / 1000;
     const validation = await data.validate({ epoch, batches, soFar });
-    const stop = await endEpoch(session, epoch, totals, validation, began);
+    const stop = await endEpoch(session, epoch, totals, validation, began, data.optimizerState?.bind(data));
     if (stop) return stop;
     const stopAfter = session.ctx.stopAfterEpochs;
     if (stopAfter !== undefined && epoch + 1 >= stopAfter && epoch + 1 < session.config.epochs && !session.patienceUsedUp()) {

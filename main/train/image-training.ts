@@ -25,7 +25,7 @@ import type { TrainingSession } from './training-session';
 /** The validation pipeline is made once; the training pipeline at the first epoch and again after the batch halved. */
 export async function imageTraining(session: TrainingSession): Promise<TrainingData> {
   const { ctx, config, counters } = session;
-  const engine: EngineSteps | null = config.engine === 'effitune' ? await startEngineSteps(config, session.setup.built, session.setup.loss, counters.batch) : null;
+  const engine: EngineSteps | null = config.engine === 'effitune' ? await startEngineSteps(config, session.setup.built, session.setup.loss, counters.batch, session.setup.optimizer) : null;
   if (engine) session.reporting.note('info', engine.description);
   const split = config.mode === 'top' && !engine ? await splitAtTop(session.setup.built.model, session.setup.built.variant, config.topBlocks ?? 1, ctx.checkpointRoot) : null;
   if (split) session.reporting.note('info', `${describeInference(split.trunk.record, `the frozen trunk (everything before ${split.block})`)}; the top trains in TF.js on its activations`);
@@ -50,6 +50,7 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
       };
     },
     step: engine ? (x, y, lr) => engine.step(x, y, lr) : undefined,
+    optimizerState: engine ? () => engine.optimizerState() : undefined,
     async validate({ epoch, batches, soFar }) {
       session.report({ phase: 'validating', epoch, batchIndex: batches, batchesPerEpoch: batches, soFar, force: true });
       await engine?.syncToModel();

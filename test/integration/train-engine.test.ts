@@ -13,6 +13,9 @@ import { useBackend, type ActiveBackend } from '../../main/backend/tfjs-backend'
 import { loadModelFolder } from '../../main/model/manager/model-folder';
 import { getRun, runHistory } from '../../main/project/runs';
 import { RunControl } from '../../main/train/control';
+import { findLatestCheckpoint, loadCheckpoint } from '../../main/train/checkpoint';
+import { buildEfficientNet } from '../../main/model/builder';
+import { getVariant } from '../../main/model/variants';
 import { createTrainingRun } from '../../main/train/new-run';
 import { trainRun, type RunResult } from '../../main/train/train-run';
 import { deviceRequired, testDevice } from '../fixtures/engine-gpu';
@@ -78,6 +81,19 @@ describe('training on the Effitune WebGPU engine', () => {
     const kept = history(runId).length;
     expect(kept).toBeGreaterThanOrEqual(1);
     expect(kept).toBeLessThan(RUN.epochs);
+    // the checkpoint keeps the engine's Adam state in tf.train.adam's format: the step count, then m and v of every trained weight
+    const checkpoint = findLatestCheckpoint(project.registry.sideFolder(project.file, `runs/${runId}`))!;
+    const saved = checkpoint.state.optimizer!.weights;
+    expect(saved[0]).toMatchObject({ name: 'iter', dtype: 'int32' });
+    expect(saved.length).toBeGreaterThan(3);
+    expect((saved.length - 1) % 2).toBe(0);
+    expect(saved.slice(1, 1 + (saved.length - 1) / 2).every((w) => w.name.endsWith('/m'))).toBe(true);
+    const checkModel = buildEfficientNet(getVariant(RUN.model), { classes: 3, resolution: RUN.resolution });
+    const restored = await loadCheckpoint(checkpoint.dir, checkpoint.state, checkModel);
+    checkModel.dispose();
+    expect(Number(restored![0].tensor.dataSync()[0])).toBe(checkpoint.state.step);
+    expect(Math.max(...restored!.slice(1).map((s) => Math.max(...Array.from(s.tensor.dataSync() as Float32Array, Math.abs))))).toBeGreaterThan(0);
+    tf.dispose(restored!.map((s) => s.tensor));
     const resumed = await train({}, new RunControl(), true, runId);
     expect(resumed.result).toMatchObject({ status: 'completed', started: true });
     expect(getRun(project.handle.db, runId).status).toBe('completed');
@@ -89,8 +105,9 @@ describe('training on the Effitune WebGPU engine', () => {
     // both learn: the loss falls and validation is well above chance
     expect(e.at(-1)!.trainLoss!).toBeLessThan(e[0].trainLoss!);
     expect(bestValAcc(runId)).toBeGreaterThanOrEqual(CHANCE + 0.25);
-    // and alike: the same data, seed and schedule (the engine leaves out a last partial batch; its Adam moments restart on resume)
-    expect(Math.abs(bestValAcc(runId) - bestValAcc(theirs.runId))).toBeLessThanOrEqual(0.3);
+    // and alike: the same data, seed and schedule (the engine leaves out a last partial batch)
+    // (a dozen validation images: one image is 8 points; the engine is held to not falling behind)
+    expect(bestValAcc(runId)).toBeGreaterThanOrEqual(bestValAcc(theirs.runId) - 0.3);
     expect(Math.abs(e.at(-1)!.trainLoss! - t.at(-1)!.trainLoss!)).toBeLessThan(0.5);
     const { model } = await loadModelFolder(resumed.result.modelDir!);
     const probs = model.predict(tf.zeros([1, 32, 32, 3])) as tf.Tensor;

@@ -15,7 +15,7 @@
  * stops after the first: dispatches and pipelines of any plan, with no GPU.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Arena, ArenaLayout, type TensorRange } from '../arena';
+import { Arena, ArenaLayout, subRange, type TensorRange } from '../arena';
 import { encodeAndSubmit, KernelContext, type Dispatch } from '../dispatch';
 import type { EngineDevice } from '../gpu-device';
 import { softmaxCrossEntropy } from '../kernels/loss';
@@ -68,7 +68,17 @@ export interface StepPlan {
   readMetrics(): Promise<{ loss: number; correct: number }>;
   loadWeights(model: tfl.LayersModel): void;
   saveWeights(model: tfl.LayersModel): Promise<void>;
+  /** the optimizer's steps and moments of these weights (Adam: m and v; SGD: its momentum as m, v null) */
+  readOptimizerState(names: readonly string[]): Promise<OptimizerState>;
+  /** continue from a saved optimizer state (a resumed run): the next step is state.steps + 1 */
+  writeOptimizerState(names: readonly string[], state: OptimizerState): void;
   destroy(): void;
+}
+
+export interface OptimizerState {
+  steps: number;
+  m: Float32Array[];
+  v: Float32Array[] | null;
 }
 
 export interface ForwardPlan {
@@ -224,8 +234,39 @@ export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options
     },
     loadWeights: (model) => loadWeightsFromModel(arena, t.params, model),
     saveWeights: (model) => saveWeightsToModel(arena, t.params, model),
+    async readOptimizerState(names) {
+      const ranges = momentRanges(t.params, names, options.optimizer.kind === 'adam');
+      const data = await arena.read([...ranges.m, ...(ranges.v ?? [])]);
+      return { steps, m: data.slice(0, names.length), v: ranges.v ? data.slice(names.length) : null };
+    },
+    writeOptimizerState(names, state) {
+      if (!Number.isInteger(state.steps) || state.steps < 0) throw new Error(`engine: optimizer step count ${state.steps} must be a whole number ≥ 0`);
+      const ranges = momentRanges(t.params, names, options.optimizer.kind === 'adam');
+      if (state.m.length !== names.length || (ranges.v !== null && state.v?.length !== names.length)) throw new Error(`engine: the optimizer state has moments for ${state.m.length} weights, the plan takes ${names.length}`);
+      ranges.m.forEach((r, i) => writeMoment(arena, r, state.m[i], names[i]));
+      if (ranges.v) ranges.v.forEach((r, i) => writeMoment(arena, r, state.v![i], names[i]));
+      steps = state.steps;
+    },
     destroy: () => arena.destroy(),
   };
+}
+
+/** Where the moments of these weights live: the same offsets in moment1/moment2 as the weights in params. */
+function momentRanges(p: ParamLayout, names: readonly string[], adam: boolean): { m: TensorRange[]; v: TensorRange[] | null } {
+  const offsets = names.map((name) => {
+    const slot = p.slots.get(name);
+    if (!slot || slot.grad === null) throw new Error(`engine: ${name} is not a trained weight of this plan`);
+    return { name, offset: slot.value.at - p.params.at, length: slot.value.length };
+  });
+  return {
+    m: offsets.map((o) => subRange(p.moment1, `${o.name}:m`, o.offset, o.length)),
+    v: adam ? offsets.map((o) => subRange(p.moment2, `${o.name}:v`, o.offset, o.length)) : null,
+  };
+}
+
+function writeMoment(arena: Arena, range: TensorRange, data: Float32Array, name: string): void {
+  if (data.length !== range.length) throw new Error(`engine: ${name}'s optimizer moment has ${data.length} values, the plan ${range.length}`);
+  arena.write(range, data);
 }
 
 export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: { batch: number }): ForwardPlan {

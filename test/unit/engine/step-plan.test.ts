@@ -191,6 +191,59 @@ describe('engine step plan (WebGPU; SwiftShader without a GPU)', () => {
     SLOW,
   );
 
+  it(
+    "resumes from the TF.js optimizer's saved steps and moments: the engine's next Adam step equals TF.js's second step, and its moments read back as TF.js's",
+    async (context) => {
+      const gpu = await device();
+      if (typeof gpu === 'string') return context.skip(gpu);
+      const m = model();
+      const setup = prepareForMode(m, getVariant(VARIANT), { mode: 'full', freezeBatchNorm: false } as TrainConfig);
+      const opt = createOptimizer('adam', setup.variables, 0);
+      const loss = { classes: CLASSES, labelSmoothing: 0, classWeights: null };
+      const labels = Int32Array.from({ length: BATCH }, (_, i) => (i + 1) % CLASSES);
+      const shape = [RESOLUTION, RESOLUTION, 3];
+      // step 1 on TF.js, as a checkpoint would hold it
+      await trainStep(imageForward(m), opt, loss, pixels(4), shape, labels, 1e-3);
+      const plan = planTrainingStep(gpu, graph, { batch: BATCH, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0, classWeights: null, seed: 3 });
+      plan.loadWeights(m);
+      const names = m.trainableWeights.map((w) => w.originalName);
+      const saved = await opt.state();
+      const n = names.length;
+      expect(saved).toHaveLength(1 + 2 * n);
+      plan.writeOptimizerState(names, { steps: Number(saved[0].tensor.dataSync()[0]), m: saved.slice(1, 1 + n).map((s) => s.tensor.dataSync() as Float32Array), v: saved.slice(1 + n).map((s) => s.tensor.dataSync() as Float32Array) });
+      saved[0].tensor.dispose();
+      expect(plan.stepsDone).toBe(1);
+      // step 2 on both
+      plan.setBatch(pixels(5), labels);
+      plan.step(1e-3);
+      const got = await engineWeights(plan);
+      const gradData = await plan.arena.read(names.map((name) => plan.params.slots.get(name)!.grad!));
+      const grads = new Map(names.map((name, i) => [name, gradData[i]]));
+      await trainStep(imageForward(m), opt, loss, pixels(5), shape, labels, 1e-3);
+      expect(gpu.error()).toBeNull();
+      expectWeightsClose(got, snapshot(m), grads, 1e-4, 1e-3);
+      const back = await plan.readOptimizerState(names);
+      const now = await opt.state();
+      expect(back.steps).toBe(2);
+      let compared = 0;
+      names.forEach((name, i) => {
+        // a tensor whose gradient is float32 noise (see expectWeightsClose) has noise for moments
+        if (grads.get(name)!.reduce((a, v) => Math.max(a, Math.abs(v)), 0) < 1e-4) return;
+        compared++;
+        const want = now[1 + i].tensor.dataSync() as Float32Array;
+        const scale = want.reduce((a, v) => Math.max(a, Math.abs(v)), 1e-12);
+        const worst = back.m[i].reduce((a, v, j) => Math.max(a, Math.abs(v - want[j])), 0);
+        expect(worst / scale, `${name} first moment`).toBeLessThan(1e-3);
+      });
+      expect(compared).toBeGreaterThan(n / 2);
+      now[0].tensor.dispose();
+      opt.dispose();
+      plan.destroy();
+      m.dispose();
+    },
+    SLOW,
+  );
+
   it('counts a B0 224 px batch 32 full step without compiling: at most 800 dispatches', () => {
     const b0 = buildNetworkGraph(getVariant('b0'), { classes: 10, resolution: 224 });
     const count = countTrainingStep(b0, { batch: 32, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 1 });
