@@ -32,6 +32,8 @@ export interface EngineSteps {
   readonly batch: number;
   /** what the run's notes say about it */
   readonly description: string;
+  /** the arena: every tensor of the step, the GPU memory the engine holds */
+  readonly arenaBytes: number;
   step(x: Float32Array, y: Int32Array, lr: number): Promise<StepResult>;
   /** the engine's weights (and BatchNorm statistics) into the tf.layers model */
   syncToModel(): Promise<void>;
@@ -55,8 +57,8 @@ async function takeOptimizerState(plan: StepPlan, model: tfl.LayersModel, optimi
     const moments = saved.filter((s) => s !== iter);
     if (moments.length === 0) return;
     if (moments.length !== perWeight * names.length) throw new Error(`the checkpoint's optimizer state has ${moments.length} moments for ${names.length} trained weights`);
-    const data = moments.map((s) => s.tensor.dataSync() as Float32Array);
-    plan.writeOptimizerState(names, { steps: iter ? Number(iter.tensor.dataSync()[0]) : 0, m: data.slice(0, names.length), v: perWeight === 2 ? data.slice(names.length) : null });
+    const data = (await Promise.all(moments.map((s) => s.tensor.data()))) as Float32Array[];
+    plan.writeOptimizerState(names, { steps: iter ? Number((await iter.tensor.data())[0]) : 0, m: data.slice(0, names.length), v: perWeight === 2 ? data.slice(names.length) : null });
   } finally {
     // the iteration count is a fresh scalar; the moments are the optimizer's own variables
     if (saved[0]?.name === 'iter') saved[0].tensor.dispose();
@@ -88,7 +90,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
       classWeights,
       seed: config.seed,
     });
-    plan.loadWeights(built.model);
+    await plan.loadWeights(built.model);
     await takeOptimizerState(plan, built.model, optimizer);
     const error = gpu.error();
     if (error) throw new Error(`the WebGPU device refused the step plan: ${error}`);
@@ -101,6 +103,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
   const model: tfl.LayersModel = built.model;
   return {
     batch,
+    arenaBytes: ready.arena.layout.bytes,
     description: `training steps on the Effitune WebGPU engine (${gpu.adapter.device}): ${ready.dispatchCount} dispatches per step in one command buffer, arena ${Math.round(ready.arena.layout.bytes / 2 ** 20)} MiB, batch ${batch}`,
     async step(x, y, lr) {
       if (y.length !== batch) throw new Error(`the engine's plan takes batches of ${batch}, got ${y.length}`);

@@ -30,6 +30,7 @@ import { createOptimizer, type TrainOptimizer } from './optimizer';
 import { backboneOnOnnx, plannedTopStart, splitAtTop } from './frozen-on-onnx';
 import { defaultDataDir } from '../project/data-dir';
 import { evaluateBatch, headForward, imageForward, trainStep } from './steps';
+import { startEngineSteps } from './engine-steps';
 
 /** Timed steps: at least this many ... */
 const MIN_TIMED_STEPS = 3;
@@ -59,9 +60,10 @@ export async function measureEpochParts(request: EstimateRequest, ctx: MeasureCo
     for (;;) {
       try {
         const timings = config.mode === 'head' ? await timeHead(built, optimizer, request, batch) : await timeImages(built, optimizer, request, batch);
-        const checkpointSeconds = await timeCheckpoint(built, optimizer, request, batch);
+        const { syncSeconds = 0, ...timed } = timings;
+        const checkpointSeconds = (await timeCheckpoint(built, optimizer, request, batch)) + syncSeconds;
         const decode = await timeDecoding(ctx.db, request, batch);
-        return { batch, batchReason: reason, ...timings, checkpointSeconds, ...decode };
+        return { batch, batchReason: reason, ...timed, checkpointSeconds, ...decode };
       } catch (err) {
         if (!isOutOfMemory(err) || batch === 1) throw err;
         const before = batch;
@@ -93,7 +95,10 @@ function startBatch(request: EstimateRequest, built: TrainingModel, ctx: Measure
   return { batch: choice.batch, reason: choice.reason };
 }
 
-type Timings = Pick<Measurement, 'stepSeconds' | 'timedSteps' | 'warmupSeconds' | 'evalBatchSeconds' | 'bnBatchSeconds' | 'backboneBatchSeconds' | 'weightsKey'>;
+type Timings = Pick<Measurement, 'stepSeconds' | 'timedSteps' | 'warmupSeconds' | 'evalBatchSeconds' | 'bnBatchSeconds' | 'backboneBatchSeconds' | 'weightsKey' | 'engine' | 'engineArenaBytes'> & {
+  /** engine runs: writing the engine's weights into the model, once per epoch (before validation) */
+  syncSeconds?: number;
+};
 
 async function timeImages(built: TrainingModel, optimizer: TrainOptimizer, request: EstimateRequest, batch: number): Promise<Timings> {
   const { config } = request;
@@ -108,6 +113,8 @@ async function timeImages(built: TrainingModel, optimizer: TrainOptimizer, reque
     const shape = split ? split.activationShape : pixelShape;
     const samples = split ? await split.trunk.run(x, batch) : x;
     const trunk = split ? await timeRepeated(() => split.trunk.run(x, batch), 1) : { mean: 0 };
+    // engine 'effitune': the engine's own steps; planning its step (compiling every kernel) is the warm-up
+    if (config.engine === 'effitune') return await timeEngine(built, optimizer, request, batch, x, y);
     const steps = await timeRepeated(() => trainStep(forward, optimizer, loss, samples, shape, y, config.lr));
     const evaluation = await timeRepeated(() => evaluateBatch(forward, loss, samples, shape, y), 1);
     let bnBatchSeconds: number | null = null;
@@ -133,6 +140,51 @@ async function timeImages(built: TrainingModel, optimizer: TrainOptimizer, reque
     };
   } finally {
     split?.top.dispose();
+  }
+}
+
+/**
+ * A run on our WebGPU engine (engine-steps.ts): its plan is made once (the warm-up: every kernel
+ * compiled), its steps are timed like TF.js's, and what stays TF.js in such a run — validation, the
+ * BatchNorm recalibration — is timed on TF.js as a run computes it; writing the engine's weights
+ * back into the model before each validation is added to the checkpoint time (once per epoch).
+ */
+async function timeEngine(built: TrainingModel, optimizer: TrainOptimizer, request: EstimateRequest, batch: number, x: Float32Array, y: Int32Array): Promise<Timings> {
+  const { config } = request;
+  const pixelShape = [config.resolution, config.resolution, 3];
+  const loss = lossOptions(request);
+  const planBegan = performance.now();
+  const engine = await startEngineSteps(config, built, loss, batch, optimizer);
+  const planSeconds = (performance.now() - planBegan) / 1000;
+  try {
+    const steps = await timeRepeated(() => engine.step(x, y, config.lr));
+    const sync = await timeRepeated(() => engine.syncToModel(), 1);
+    const forward = imageForward(built.model);
+    const evaluation = await timeRepeated(() => evaluateBatch(forward, loss, x, pixelShape, y), 1);
+    const bn = trainingBatchNorms(built.model).length > 0 ? await timeRepeated(() => trainingPass(built, x, batch, pixelShape), 1) : null;
+    return {
+      stepSeconds: steps.mean,
+      timedSteps: steps.count,
+      warmupSeconds: planSeconds + Math.max(0, steps.warmup - steps.mean),
+      evalBatchSeconds: evaluation.mean,
+      bnBatchSeconds: bn?.mean ?? null,
+      backboneBatchSeconds: null,
+      weightsKey: null,
+      syncSeconds: sync.mean,
+      engine: `${engine.description}; planning it took ${planSeconds.toFixed(1)} s`,
+      engineArenaBytes: engine.arenaBytes,
+    };
+  } finally {
+    engine.dispose();
+  }
+}
+
+async function trainingPass(built: TrainingModel, x: Float32Array, batch: number, pixelShape: number[]): Promise<void> {
+  const out = tf.tidy(() => tf.sum(built.model.apply(tf.tensor(x, [batch, ...pixelShape]), { training: true }) as tf.Tensor));
+  try {
+    await out.data();
+  } finally {
+    out.dispose();
   }
 }
 

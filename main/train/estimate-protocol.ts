@@ -50,6 +50,10 @@ export const Measurement = z.object({
   decodeEvalSeconds: z.number().nullable(),
   /** head mode: the embeddings cache key of this backbone */
   weightsKey: z.string().nullable(),
+  /** engine 'effitune': what timed the steps (the engine's plan, in words); absent for TF.js steps */
+  engine: z.string().optional(),
+  /** engine 'effitune': the bytes of its arena (every tensor of a step), its real memory */
+  engineArenaBytes: z.number().optional(),
 });
 export type Measurement = z.infer<typeof Measurement>;
 

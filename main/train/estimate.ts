@@ -240,7 +240,8 @@ export function extrapolate(m: Measurement, backend: BackendInfo, config: TrainC
   }
   // the first step of a run is slower (kernel compilation, memory pools): once, not every epoch
   const secondsTotal = config.epochs * secondsPerEpoch + embeddingSeconds + m.warmupSeconds;
-  const memoryBytes = stepMemoryBytes({ variant, resolution: config.resolution, classes: config.classes.length, trainFrom: plannedTopStart(config, variant) }, batch);
+  // the engine's arena is what it holds on the GPU; TF.js's need is the model's estimate
+  const memoryBytes = m.engineArenaBytes ?? stepMemoryBytes({ variant, resolution: config.resolution, classes: config.classes.length, trainFrom: plannedTopStart(config, variant) }, batch);
   const estimate: TrainEstimate = {
     backend: backend.name,
     device: backend.device,
@@ -262,7 +263,7 @@ export function extrapolate(m: Measurement, backend: BackendInfo, config: TrainC
     measuredSteps: m.timedSteps,
     explanation: '',
   };
-  return { ...estimate, explanation: explain(estimate, config) };
+  return { ...estimate, explanation: explain(estimate, config, m.engine) };
 }
 
 /**
@@ -310,15 +311,16 @@ function historyEstimate(db: Database, config: TrainConfig, variant: VariantSpec
 }
 
 /** "About 2 min 5 s per epoch on wasm (measured), 20 epochs ≈ 41 min 40 s; ..." */
-function explain(e: TrainEstimate, config: TrainConfig): string {
+function explain(e: TrainEstimate, config: TrainConfig, engine?: string): string {
   const how = e.basis === 'measured' ? `measured: ${e.measuredSteps} timed step${e.measuredSteps === 1 ? '' : 's'} of ${formatSeconds(e.secondsPerStep)}` : 'from an earlier run';
   const embedding = e.embeddingSeconds > 0 ? `, plus ${formatSeconds(e.embeddingSeconds)} once for the backbone features of ${e.uncachedImages} uncached image${e.uncachedImages === 1 ? '' : 's'}` : '';
   const topStart = plannedTopStart(config, getVariant(config.model));
   const scope = topStart ? ` (the top from ${topStart} on; the frozen trunk runs on ONNX Runtime)` : config.mode !== 'full' ? ' (estimated for training every layer; this mode needs less)' : '';
   const memory = `${formatBytes(e.memoryBytes)} at batch ${e.batch}${scope}`;
   const room = e.backendMemoryBytes !== null ? ` of the ${formatBytes(e.backendMemoryBytes)} ${e.backend} has` : '';
+  const where = engine ? `the Effitune WebGPU engine (${engine})` : e.backend;
   return (
-    `About ${formatSeconds(e.secondsPerEpoch)} per epoch on ${e.backend} (${how}, ${e.stepsPerEpoch} step${e.stepsPerEpoch === 1 ? '' : 's'} per epoch for ${e.trainImages} training images)` +
+    `About ${formatSeconds(e.secondsPerEpoch)} per epoch on ${where} (${how}, ${e.stepsPerEpoch} step${e.stepsPerEpoch === 1 ? '' : 's'} per epoch for ${e.trainImages} training images)` +
     `; ${e.epochs} epoch${e.epochs === 1 ? '' : 's'} ≈ ${formatSeconds(e.secondsTotal)}${embedding}; memory ${memory}${room}.`
   );
 }

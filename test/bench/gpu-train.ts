@@ -69,7 +69,7 @@ export async function run(args: string[]): Promise<void> {
   const planned = performance.now();
   const plan = planTrainingStep(gpu, graph, stepOptions(batch));
   const planSeconds = (performance.now() - planned) / 1000;
-  plan.loadWeights(model);
+  await plan.loadWeights(model);
   const { x, y } = randomBatch(batch, resolution, classes, 7);
   plan.setBatch(x, y);
   // the first steps pay for pipeline creation inside the driver

@@ -14,6 +14,7 @@ import { Service } from '../../main/service/service';
 import { runCli } from '../../main/cli/main';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { createTrainProject } from '../fixtures/train-project';
+import { deviceRequired } from '../fixtures/engine-gpu';
 
 const TINY = { model: 'phi=-8', resolution: 32, backend: 'cpu' as const, augment: false as const };
 
@@ -101,6 +102,20 @@ describe('train.estimate', () => {
     expect(firstEpoch / real).toBeGreaterThan(1 / 3);
     expect(firstEpoch / real).toBeLessThan(3);
   }, 240_000);
+
+  it('engine effitune: times the engine\'s own steps, its plan is the warm-up and its arena the memory (SwiftShader without a GPU)', { timeout: 600_000 }, async (context) => {
+    if (!deviceRequired()) return context.skip('no SwiftShader here (apt-get install chromium) and no GPU to plan the engine on');
+    const estimate = await service.call('train.estimate', { project: file, model: 'phi=-8', resolution: 32, mode: 'full', epochs: 2, batch: 4, augment: false, engine: 'effitune' });
+    expect(estimate.backend).toBe('webgpu');
+    expect(estimate.basis).toBe('measured');
+    expect(estimate.explanation).toMatch(/per epoch on the Effitune WebGPU engine \(training steps on the Effitune WebGPU engine .*: \d+ dispatches per step .* arena \d+ MiB, batch 4; planning it took [\d.]+ s\)/);
+    const planned = Number(/planning it took ([\d.]+) s/.exec(estimate.explanation)![1]);
+    // planning compiles every kernel of the step: the run pays it once, as its warm-up
+    expect(estimate.warmupSeconds).toBeGreaterThanOrEqual(planned - 0.05);
+    const arenaMiB = Number(/arena (\d+) MiB/.exec(estimate.explanation)![1]);
+    expect(Math.round(estimate.memoryBytes / 2 ** 20)).toBe(arenaMiB);
+    expect(estimate.secondsPerStep).toBeGreaterThan(0);
+  });
 
   it('head mode: counts the uncached images once, none after a run cached their features', async () => {
     // from scratch on purpose (this measures the embedding pass, not what the run learns): opted in

@@ -66,7 +66,7 @@ export interface StepPlan {
   step(lr: number): void;
   /** Loss sum (Σ over samples of weight·loss) and correct count since the last read; resets them. */
   readMetrics(): Promise<{ loss: number; correct: number }>;
-  loadWeights(model: tfl.LayersModel): void;
+  loadWeights(model: tfl.LayersModel): Promise<void>;
   saveWeights(model: tfl.LayersModel): Promise<void>;
   /** the optimizer's steps and moments of these weights (Adam: m and v; SGD: its momentum as m, v null) */
   readOptimizerState(names: readonly string[]): Promise<OptimizerState>;
@@ -92,7 +92,7 @@ export interface ForwardPlan {
   run(): void;
   /** logits and probabilities of the last run, [B, K] each */
   read(): Promise<{ logits: Float32Array; probabilities: Float32Array }>;
-  loadWeights(model: tfl.LayersModel): void;
+  loadWeights(model: tfl.LayersModel): Promise<void>;
   destroy(): void;
 }
 

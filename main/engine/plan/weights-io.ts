@@ -13,17 +13,21 @@ function modelWeights(model: tfl.LayersModel): Map<string, tfl.LayersModel['weig
   return new Map(model.weights.map((w) => [w.originalName, w]));
 }
 
-/** Upload every weight of `model` to its slot; a weight missing on either side is an error naming it. */
-export function loadWeightsFromModel(arena: Arena, params: ParamLayout, model: tfl.LayersModel): void {
+/**
+ * Upload every weight of `model` to its slot; a weight missing on either side is an error naming it.
+ * Read asynchronously: on TF.js's WebGPU backend a synchronous read needs OffscreenCanvas, which
+ * Node does not have.
+ */
+export async function loadWeightsFromModel(arena: Arena, params: ParamLayout, model: tfl.LayersModel): Promise<void> {
   const weights = modelWeights(model);
+  for (const name of weights.keys()) if (!params.slots.has(name)) throw new Error(`engine: the plan has no slot for the model's weight ${name}`);
   for (const [name, slot] of params.slots) {
     const w = weights.get(name);
     if (!w) throw new Error(`engine: the model has no weight ${name}`);
-    const data = w.read().dataSync() as Float32Array;
+    const data = (await w.read().data()) as Float32Array;
     if (data.length !== slot.value.length) throw new Error(`engine: ${name} has ${data.length} values in the model, ${slot.value.length} in the plan`);
     arena.write(slot.value, data);
   }
-  for (const name of weights.keys()) if (!params.slots.has(name)) throw new Error(`engine: the plan has no slot for the model's weight ${name}`);
 }
 
 /** Read every slot back into the model's variables (one readback for all). */

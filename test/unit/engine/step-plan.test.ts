@@ -102,7 +102,7 @@ describe('engine step plan (WebGPU; SwiftShader without a GPU)', () => {
       if (typeof gpu === 'string') return context.skip(gpu);
       const m = model();
       const plan = planForward(gpu, graph, { batch: BATCH });
-      plan.loadWeights(m);
+      await plan.loadWeights(m);
       const x = pixels(1);
       plan.setPixels(x);
       plan.run();
@@ -124,7 +124,7 @@ describe('engine step plan (WebGPU; SwiftShader without a GPU)', () => {
     const m = model();
     const before = snapshot(m);
     const plan = planTrainingStep(gpu, graph, options);
-    plan.loadWeights(m);
+    await plan.loadWeights(m);
     const x = pixels(2);
     const labels = Int32Array.from({ length: BATCH }, (_, i) => i % CLASSES);
     plan.setBatch(x, labels);
@@ -205,7 +205,7 @@ describe('engine step plan (WebGPU; SwiftShader without a GPU)', () => {
       // step 1 on TF.js, as a checkpoint would hold it
       await trainStep(imageForward(m), opt, loss, pixels(4), shape, labels, 1e-3);
       const plan = planTrainingStep(gpu, graph, { batch: BATCH, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0, classWeights: null, seed: 3 });
-      plan.loadWeights(m);
+      await plan.loadWeights(m);
       const names = m.trainableWeights.map((w) => w.originalName);
       const saved = await opt.state();
       const n = names.length;
