@@ -22,6 +22,17 @@ export interface TensorRange {
 /** Tensors start on 16-byte boundaries (vec4 loads). */
 const ALIGN_ELEMENTS = 4;
 
+/** A plan's tensors need more than one storage binding of the GPU holds: a smaller batch may fit. */
+export class ArenaTooLarge extends Error {
+  constructor(
+    readonly tensor: string,
+    readonly maxBytes: number,
+  ) {
+    super(`arena: ${tensor} does not fit: the plan needs more than ${maxBytes} bytes, the most one storage binding of this GPU can hold (a smaller batch or resolution fits)`);
+    this.name = 'ArenaTooLarge';
+  }
+}
+
 export class ArenaLayout {
   readonly ranges: TensorRange[] = [];
   private used = 0;
@@ -31,9 +42,7 @@ export class ArenaLayout {
   add(name: string, length: number): TensorRange {
     if (!Number.isInteger(length) || length <= 0) throw new Error(`arena: tensor ${name} has ${length} elements`);
     const at = Math.ceil(this.used / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
-    if ((at + length) * 4 > this.maxBytes) {
-      throw new Error(`arena: ${name} does not fit: the plan needs more than ${this.maxBytes} bytes, the most one storage binding of this GPU can hold (a smaller batch or resolution fits)`);
-    }
+    if ((at + length) * 4 > this.maxBytes) throw new ArenaTooLarge(name, this.maxBytes);
     this.used = at + length;
     const range: TensorRange = { name, length, at };
     this.ranges.push(range);

@@ -19,6 +19,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../contract/calls-train';
 import { openEngineDevice, type EngineDevice } from '../engine/gpu-device';
+import { ArenaTooLarge } from '../engine/arena';
 import { buildNetworkGraph, type NetworkGraph } from '../engine/plan/network-graph';
 import { planTrainingStep, type StepPlan } from '../engine/plan/step-plan';
 import type { VariantSpec } from '../model/variants';
@@ -65,6 +66,28 @@ async function takeOptimizerState(plan: StepPlan, model: tfl.LayersModel, optimi
   }
 }
 
+/** The plan at this batch does not fit the GPU (its arena exceeds a storage binding, or the device ran out of memory): a smaller batch may. */
+export class EngineDoesNotFit extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineDoesNotFit';
+  }
+}
+
+export function engineDoesNotFit(err: unknown): boolean {
+  return err instanceof EngineDoesNotFit || err instanceof ArenaTooLarge;
+}
+
+/**
+ * EFFITUNE_ENGINE_ARENA_BYTES: plan as if the GPU's largest storage binding held only this many
+ * bytes (to try what fits a smaller GPU, and for tests); unset: the GPU's own limit.
+ */
+function arenaLimit(): number | undefined {
+  const raw = process.env.EFFITUNE_ENGINE_ARENA_BYTES;
+  const bytes = raw ? Number(raw) : NaN;
+  return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
+}
+
 function graphFor(variant: VariantSpec, config: TrainConfig, built: TrainingModel): NetworkGraph {
   const graph = buildNetworkGraph(variant, built.buildOptions);
   if (config.bnMomentum === null) return graph;
@@ -89,11 +112,12 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
       labelSmoothing: config.labelSmoothing,
       classWeights,
       seed: config.seed,
+      maxArenaBytes: arenaLimit(),
     });
     await plan.loadWeights(built.model);
     await takeOptimizerState(plan, built.model, optimizer);
     const error = gpu.error();
-    if (error) throw new Error(`the WebGPU device refused the step plan: ${error}`);
+    if (error) throw /out of memory/i.test(error) ? new EngineDoesNotFit(`the GPU ran out of memory for the step plan at batch ${batch}: ${error}`) : new Error(`the WebGPU device refused the step plan: ${error}`);
   } catch (err) {
     plan?.destroy();
     gpu.release();

@@ -19,13 +19,13 @@ import { nothingLeftToTrain, type SampleBatch, type TrainingData } from './epoch
 import { recalibrateBatchNorm } from './precise-batch-norm';
 import { describeInference, splitAtTop } from './frozen-on-onnx';
 import { evaluateBatch, imageForward, type Forward } from './steps';
-import { startEngineSteps, type EngineSteps } from './engine-steps';
+import { engineDoesNotFit, startEngineSteps, type EngineSteps } from './engine-steps';
 import type { TrainingSession } from './training-session';
 
 /** The validation pipeline is made once; the training pipeline at the first epoch and again after the batch halved. */
 export async function imageTraining(session: TrainingSession): Promise<TrainingData> {
   const { ctx, config, counters } = session;
-  const engine: EngineSteps | null = config.engine === 'effitune' ? await startEngineSteps(config, session.setup.built, session.setup.loss, counters.batch, session.setup.optimizer) : null;
+  const engine: EngineSteps | null = config.engine === 'effitune' ? await startEngine(session) : null;
   if (engine) session.reporting.note('info', engine.description);
   const split = config.mode === 'top' && !engine ? await splitAtTop(session.setup.built.model, session.setup.built.variant, config.topBlocks ?? 1, ctx.checkpointRoot) : null;
   if (split) session.reporting.note('info', `${describeInference(split.trunk.record, `the frozen trunk (everything before ${split.block})`)}; the top trains in TF.js on its activations`);
@@ -63,6 +63,25 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
       engine?.dispose();
     },
   };
+}
+
+/**
+ * The engine's plan at the run's batch; a batch whose plan does not fit the GPU is halved (and
+ * said, as TF.js's out-of-memory halving is) until one fits. The plan is made once: later epochs
+ * keep that batch.
+ */
+async function startEngine(session: TrainingSession): Promise<EngineSteps> {
+  const { config, counters, setup } = session;
+  for (;;) {
+    try {
+      return await startEngineSteps(config, setup.built, setup.loss, counters.batch, setup.optimizer);
+    } catch (err) {
+      if (!engineDoesNotFit(err) || counters.batch === 1) throw err;
+      const before = counters.batch;
+      counters.batch = Math.max(1, Math.floor(before / 2));
+      session.reporting.note('oom', `the engine's step at batch ${before} does not fit this GPU (${(err as Error).message}): halved the batch to ${counters.batch}`);
+    }
+  }
 }
 
 /**

@@ -16,6 +16,8 @@ import { RunControl } from '../../main/train/control';
 import { findLatestCheckpoint, loadCheckpoint } from '../../main/train/checkpoint';
 import { buildEfficientNet } from '../../main/model/builder';
 import { getVariant } from '../../main/model/variants';
+import { buildNetworkGraph } from '../../main/engine/plan/network-graph';
+import { countTrainingStep } from '../../main/engine/plan/step-plan';
 import { createTrainingRun } from '../../main/train/new-run';
 import { trainRun, type RunResult } from '../../main/train/train-run';
 import { deviceRequired, testDevice } from '../fixtures/engine-gpu';
@@ -114,5 +116,23 @@ describe('training on the Effitune WebGPU engine', () => {
     expect(probs.shape).toEqual([1, 3]);
     model.dispose();
     expect(path.basename(resumed.result.modelDir!)).toBe('model');
+  });
+
+  it('halves a batch whose step does not fit the GPU, says so, and trains at the batch that fits', { timeout: 600_000 }, async (context) => {
+    if (noDevice) return context.skip(noDevice);
+    // a GPU whose largest storage binding holds three quarters of the batch-8 arena: batch 4 fits
+    const graph = buildNetworkGraph(getVariant(RUN.model), { classes: 3, resolution: RUN.resolution, dropout: 0.2, dropConnect: 0.2, seed: 3 });
+    const at8 = countTrainingStep(graph, { batch: 8, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 3 }).arenaBytes;
+    process.env.EFFITUNE_ENGINE_ARENA_BYTES = String(Math.floor(0.75 * at8));
+    try {
+      const run = await train({ engine: 'effitune', epochs: 1, batch: 8 });
+      expect(run.result.status, run.result.reason).toBe('completed');
+      const halved = run.notes.filter((n) => n.kind === 'oom').map((n) => n.message);
+      expect(halved).toHaveLength(1);
+      expect(halved[0]).toMatch(/the engine's step at batch 8 does not fit this GPU \(arena: .* does not fit: the plan needs more than \d+ bytes.*\): halved the batch to 4/);
+      expect(history(run.runId)[0].batch).toBe(4);
+    } finally {
+      delete process.env.EFFITUNE_ENGINE_ARENA_BYTES;
+    }
   });
 });

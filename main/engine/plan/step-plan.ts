@@ -45,6 +45,8 @@ export interface TrainingStepOptions {
   readonly classWeights: Float32Array | null;
   /** the dropout / stochastic-depth RNG seed (whole number below 2^24) */
   readonly seed: number;
+  /** hold the arena below this many bytes (default and at most: the GPU's largest storage binding) */
+  readonly maxArenaBytes?: number;
 }
 
 export interface StepPlan {
@@ -189,7 +191,7 @@ export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options
   const classes = graph.values[graph.output].shape[2];
   if (options.classWeights && options.classWeights.length !== classes) throw new Error(`engine plan: ${options.classWeights.length} class weights for ${classes} classes`);
   rngScalars(options.seed, 0);
-  const layout = new ArenaLayout(gpu.limits.maxStorageBufferBindingSize);
+  const layout = new ArenaLayout(Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity));
   const t = layoutStep(layout, a, options.batch, options.classWeights !== null);
   const measured = measureScratch((ctx, scratch) => recordTraining(ctx, a, t, options, scratch));
   const scratch = scratchOf(layout, measured.scratch);
