@@ -5,7 +5,11 @@
  * TEST split, which the search never saw.
  *
  *   npm run bench -- scaling [--per-class 100] [--grid coarse] [--budget-minutes M] [--options JSON]
+ *                            [--scale-up 2] [--up-epochs 8]
  *
+ * --scale-up φ then trains the found family and the paper's family at that φ above the same base
+ * (about the same FLOPs), from scratch on the whole train split for --up-epochs epochs, and scores
+ * both on the test split: whether the coefficients found small still win when scaled up.
  * --options '{"subset":200,"epochs":2}' passes search options (see SearchOptions in
  * main/contract/calls-scaling.ts) on top of the defaults. Output: one JSON line per candidate, then
  * a summary line with the search's wall time and the two test accuracies.
@@ -94,6 +98,23 @@ export async function run(args: string[]): Promise<void> {
       return { candidate: c.position + 1, role: c.role, alpha: c.alpha, beta: c.beta, gamma: c.gamma, mflops: round(c.flops / 1e6, 2), valAcc: c.valAcc, testAcc: evaluation.accuracy === null ? null : round(evaluation.accuracy, 3) };
     };
     const paper = report.candidates.find((c) => c.role === 'paper' && c.repeatOf === null);
+    const upPhi = args.includes('--scale-up') ? option(args, 'scale-up', 2) : null;
+    let scaledUp: Record<string, unknown> | null = null;
+    if (upPhi !== null && report.best) {
+      const upEpochs = option(args, 'up-epochs', 8);
+      const family = async (alpha: number, beta: number, gamma: number) => {
+        const model = `phi=${upPhi},alpha=${alpha},beta=${beta},gamma=${gamma},base=${report.plan.basePhi}`;
+        const figures = await service.call('models.describe', { variant: model, batch: 32 });
+        const began = performance.now();
+        const started = await service.call('train.start', { project, model, mode: 'full', epochs: upEpochs, batch: report.plan.batch, resolution: figures.resolution });
+        const outcome = await service.call('train.wait', { project, runId: started.run.id });
+        const evaluation = await service.call('eval.run', { project, runId: started.run.id, split: 'test' });
+        return { model, resolution: figures.resolution, mflops: round(figures.flops / 1e6, 2), status: outcome.run.status, valAcc: outcome.final?.valAcc ?? null, testAcc: evaluation.accuracy, minutes: round((performance.now() - began) / 60_000, 1) };
+      };
+      const b = report.best;
+      scaledUp = { phi: upPhi, epochs: upEpochs, found: await family(b.alpha, b.beta, b.gamma), paper: await family(1.2, 1.1, 1.15) };
+      log(`scaled up to φ ${upPhi}: ${JSON.stringify(scaledUp)}`);
+    }
     emit({
       ...common,
       summary: true,
@@ -108,6 +129,7 @@ export async function run(args: string[]): Promise<void> {
       paper: await test(paper?.id),
       noise: report.noise,
       verdict: report.verdict,
+      scaledUp,
     });
   } finally {
     service.close();
