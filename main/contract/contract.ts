@@ -100,14 +100,34 @@ export class ApiError extends Error {
   }
 }
 
-/** Validate a call's input at a door; zod issues become one readable message naming the field. */
+/**
+ * Validate a call's input at a door; zod issues become one readable message naming the field. No
+ * text of any call may hold a NUL byte: paths would be cut short (SQLite) or refused by Node deep
+ * inside the work, and no name, label or option means one — refused here, naming the field.
+ */
 export function parseInput<N extends CallName>(name: N, input: unknown): CallArgs<N> {
   const schema = calls[name]?.input;
   if (!schema) throw new ApiError('not_found', `unknown call "${String(name)}"`);
   const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data as CallArgs<N>;
+  if (result.success) {
+    // after the schema's own checks, so a field with a more specific message (project paths) keeps it
+    const nul = fieldWithNul(result.data);
+    if (nul !== null) throw new ApiError('invalid_input', `invalid input for ${name}: ${nul || 'input'}: cannot contain a NUL byte (\\0)`);
+    return result.data as CallArgs<N>;
+  }
   const words = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`).join('; ');
   throw new ApiError('invalid_input', `invalid input for ${name}: ${words}`, result.error.issues);
+}
+
+/** The path (a.b.0) of the first text holding a NUL byte, '' for the input itself, null when none does. */
+function fieldWithNul(value: unknown, path: string[] = [], depth = 0): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? path.join('.') : null;
+  if (value === null || typeof value !== 'object' || depth > 8) return null;
+  for (const [key, item] of Object.entries(value)) {
+    const found = fieldWithNul(item, [...path, key], depth + 1);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 export function isCallName(name: string): name is CallName {

@@ -1,13 +1,14 @@
 /**
  * Setting up a compound-scaling search: a time and a FLOPs budget, the grid, how many images and
  * epochs each candidate gets, the repeats that measure the noise, the number of grid points and
- * the seed; under "More" the step φ the candidates are compared at, the base network and the
- * batch. Empty fields take the engine's defaults (the placeholders); errors come back in words.
+ * the seed; under "More" the step φ the candidates are compared at, the base network, the
+ * batch, the tolerance of the constraint and the training backend. Empty fields take the engine's defaults (the placeholders); errors come back in words.
  */
 import { useState } from 'react';
 import { useClient, errorMessage } from '../api/client-context';
 import type { SearchReport } from '../../../main/contract/calls-scaling';
 import { SearchGrid } from '../../../main/contract/calls-scaling';
+import { BackendName } from '../../../main/contract/calls-backend';
 import { FORM_DEFAULTS, fieldHint, toSearchOptions, type LabField, type LabForm, type LabProblems } from './lab-form';
 
 const GRID_WORDS: Record<SearchGrid, string> = {
@@ -67,12 +68,24 @@ export function SearchSetup({ project, form, onFormChange, busy, onStarted }: { 
         {field('seed', 'Seed', fieldHint('seed'), 'lab-seed')}
       </div>
       <details className="lab-more">
-        <summary data-testid="lab-more">More: step φ, base network, validation images, batch</summary>
+        <summary data-testid="lab-more">More: step φ, base network, validation images, batch, tolerance, backend</summary>
         <div className="setup-grid">
           {field('phi', 'Step φ', fieldHint('phi'), 'lab-phi', 0.25)}
           {field('basePhi', 'Base φ', fieldHint('basePhi'), 'lab-base-phi', 0.5)}
           {field('valSubset', 'Validation images', fieldHint('valSubset'), 'lab-val-subset')}
           {field('batch', 'Batch', fieldHint('batch'), 'lab-batch')}
+          {field('tolerance', 'Tolerance of α·β²·γ²', fieldHint('tolerance'), 'lab-tolerance', 0.01)}
+          <label className="field" title={fieldHint('backend')}>
+            <span>Backend</span>
+            <select value={form.backend} onChange={(e) => onFormChange({ ...form, backend: e.target.value as LabForm['backend'] })} data-testid="lab-backend">
+              <option value="">best here</option>
+              {BackendName.options.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
         </div>
       </details>
       <div className="setup-actions">

@@ -4,9 +4,12 @@
  * from the contract); the FLOPs budget is typed in M multiply-adds and sent as multiply-adds.
  */
 import { SearchOptions, type SearchGrid } from '../../../main/contract/calls-scaling';
+import type { BackendName } from '../../../main/contract/calls-backend';
 
 export interface LabForm {
   grid: SearchGrid;
+  /** '' = the best backend here that can train */
+  backend: BackendName | '';
   /** text fields: '' = the engine's default */
   budgetMinutes: string;
   budgetMegaFlops: string;
@@ -19,9 +22,10 @@ export interface LabForm {
   phi: string;
   basePhi: string;
   batch: string;
+  tolerance: string;
 }
 
-export type LabField = Exclude<keyof LabForm, 'grid'>;
+export type LabField = Exclude<keyof LabForm, 'grid' | 'backend'>;
 export type LabProblems = Partial<Record<LabField, string>>;
 
 const fields = SearchOptions.shape;
@@ -45,10 +49,12 @@ export const FORM_DEFAULTS: Record<LabField, string> = {
   phi: defaultText('phi'),
   basePhi: 'auto',
   batch: defaultText('batch'),
+  tolerance: defaultText('tolerance'),
 };
 
 export const DEFAULT_LAB_FORM: LabForm = {
   grid: fields.grid.parse(undefined),
+  backend: '',
   budgetMinutes: '',
   budgetMegaFlops: '',
   subset: '',
@@ -60,6 +66,7 @@ export const DEFAULT_LAB_FORM: LabForm = {
   phi: '',
   basePhi: '',
   batch: '',
+  tolerance: '',
 };
 
 /** The contract's sentence about a field, for a tooltip. */
@@ -79,6 +86,7 @@ const WHOLE: Record<LabField, boolean> = {
   phi: false,
   basePhi: false,
   batch: true,
+  tolerance: false,
 };
 
 /** '' stays undefined; anything else must read as a number (ranges are the engine's to check, in its words). */
@@ -112,6 +120,8 @@ export function toSearchOptions(form: LabForm): { options: SearchOptions; proble
     phi: numbers.phi,
     basePhi: numbers.basePhi,
     batch: numbers.batch,
+    tolerance: numbers.tolerance,
+    backend: form.backend === '' ? undefined : form.backend,
   };
   return { options, problems };
 }
