@@ -55,7 +55,7 @@ export const SearchOptions = z.object({
   epochs: z.number().int().min(1, 'must be at least 1').max(200).default(4).describe('epochs of a candidate that survives every rung'),
   seed: z.number().int().min(0).max(4_294_967_295).default(1),
   repeats: z.number().int().min(0, 'must be 0 or more').max(10).default(2).describe('the best candidates trained again with another seed, to see the noise; 0: no repeats'),
-  tolerance: z.number().min(0.001).max(0.5).default(0.05).describe('a candidate keeps |α·β²·γ² − 2| / 2 within this'),
+  tolerance: z.number().min(0.001, 'must be between 0.001 and 0.5').max(0.5, 'must be between 0.001 and 0.5').default(0.05).describe('a candidate keeps |α·β²·γ² − 2| / 2 within this'),
   batch: z.number().int('must be a whole number').min(1, 'must be at least 1').max(4096).default(32).describe('the same batch for every candidate'),
   backend: BackendName.optional().describe('default: the best backend here that can train'),
 });
