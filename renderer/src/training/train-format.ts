@@ -45,9 +45,14 @@ export function trainModelId(selection: ModelSelection): string {
   return isPaper ? `phi=${phi}` : `phi=${phi},alpha=${alpha},beta=${beta},gamma=${gamma}`;
 }
 
-/** A stored run's variant id in words: "B0", "V2-S", "custom φ −6". */
+/** A stored run's variant id in words: "B0", "V2-S", "custom φ −6", "custom φ +1 (α 1.3 β 1.1 γ 1.13, base φ −8)". */
 export function variantLabel(id: string): string {
   const phi = /^phi=(-?[\d.]+)/.exec(id);
-  if (phi) return `custom φ ${formatPhi(Number(phi[1]))}${id.includes(',') ? ' (own α β γ)' : ''}`;
-  return id.toUpperCase();
+  if (!phi) return id.toUpperCase();
+  const part = (name: string) => new RegExp(`(?:^|,)${name}=(-?[\\d.]+)`).exec(id)?.[1];
+  const [alpha, beta, gamma, base] = ['alpha', 'beta', 'gamma', 'base'].map(part);
+  const coefficients = alpha && beta && gamma ? `α ${alpha} β ${beta} γ ${gamma}` : '';
+  const baseWords = base && Number(base) !== 0 ? `base φ ${formatPhi(Number(base))}` : '';
+  const detail = [coefficients, baseWords].filter(Boolean).join(', ');
+  return `custom φ ${formatPhi(Number(phi[1]))}${detail ? ` (${detail})` : ''}`;
 }
