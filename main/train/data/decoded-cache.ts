@@ -30,14 +30,15 @@ export class DecodedCache {
     return new DecodedCache(path.join(`${path.resolve(projectFile)}.d`, 'cache', `decoded-${maxSide}`), maxSide);
   }
 
-  async get(hash: string, file: string): Promise<DecodedImage> {
+  /** `source`: the file, or its bytes already read (and checked) by the caller. */
+  async get(hash: string, source: string | (() => Promise<Buffer>)): Promise<DecodedImage> {
     const target = path.join(this.dir, `${hash}.rgb`);
     const stored = readCached(target);
     if (stored) {
       this.counts.hits++;
       return stored;
     }
-    const image = await decodeImage(file, this.maxSide);
+    const image = await decodeImage(typeof source === 'string' ? source : await source(), this.maxSide);
     this.counts.misses++;
     const header = Buffer.alloc(HEADER);
     header.writeUInt32LE(image.width, 0);

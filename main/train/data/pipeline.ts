@@ -10,13 +10,16 @@
  * process instead.
  *
  * Files deleted since the import, or that no longer decode, are skipped and listed in `skipped`
- * (never fatal); a file that fails once is left out of the following epochs.
+ * (never fatal); a file that fails once is left out of the following epochs. Each file is read once
+ * and its bytes must still be the format its import recorded before anything decodes them (as the
+ * detail view checks, dataset/media.ts): a JPEG swapped for an SVG since the import is skipped,
+ * never rendered.
  * Everything random comes from `seed` (see random.ts): the same seed gives the same batches.
  */
 import fs from 'node:fs';
 import { ApiError, type SplitName } from '../../contract/contract';
 import type { Augmentation, SkippedImage } from '../../contract/calls-data';
-import { sharpMessage } from '../../dataset/inspect-image';
+import { FORMAT_NAMES, sharpMessage, sniffFormat, type ImageFormat } from '../../dataset/inspect-image';
 import type { Database } from '../../project/database';
 import { augmentPixels, drawAugmentation, resolveAugmentation, type AugmentationInput, type SampleAugmentation } from './augmentation';
 import { decodeCentreCrop, decodeCrop, orientedSize, toFloat32 } from '../../dataset/image-pixels';
@@ -84,6 +87,8 @@ interface Item {
   id: number;
   path: string;
   hash: string;
+  /** the format the import recorded (inspect-image.ts); null for rows from before it was recorded */
+  format: string | null;
   label: number;
   width: number | null;
   height: number | null;
@@ -185,7 +190,7 @@ export function createDataPipeline(handle: { db: Database }, options: PipelineOp
   async function loadInto(item: Item, x: Float32Array, offset: number, epoch: number, position: number): Promise<boolean> {
     try {
       if (options.decodedCache) {
-        const image = await options.decodedCache.get(item.hash, item.path);
+        const image = await options.decodedCache.get(item.hash, () => checkedBytes(item));
         if (!augmentation) {
           toFloat32(await decodeCentreCrop(image, resolution), x, offset);
         } else {
@@ -194,7 +199,7 @@ export function createDataPipeline(handle: { db: Database }, options: PipelineOp
           augmentPixels(aug.crop ? await decodeCrop(image, aug.crop, resolution) : await decodeCentreCrop(image, resolution), resolution, aug, x, offset);
         }
       } else if (!augmentation) {
-        toFloat32(await decodeCentreCrop(item.path, resolution), x, offset);
+        toFloat32(await decodeCentreCrop(await checkedBytes(item), resolution), x, offset);
       } else {
         const { pixels, aug } = await decodeAugmented(item, augmentation, randomFor(seed, 'augment', epoch, position));
         augmentPixels(pixels, resolution, aug, x, offset);
@@ -210,18 +215,19 @@ export function createDataPipeline(handle: { db: Database }, options: PipelineOp
 
   /** The crop needs the size as shown; the import stored it, and if the file changed since, it is read again. */
   async function decodeAugmented(item: Item, config: Augmentation, random: () => number): Promise<{ pixels: Buffer; aug: SampleAugmentation }> {
-    const stored = item.width && item.height ? { width: item.width, height: item.height } : await orientedSize(item.path);
+    const bytes = await checkedBytes(item);
+    const stored = item.width && item.height ? { width: item.width, height: item.height } : await orientedSize(bytes);
     const aug = drawAugmentation(random, stored.width, stored.height, config);
-    if (!aug.crop) return { pixels: await decodeCentreCrop(item.path, resolution), aug };
+    if (!aug.crop) return { pixels: await decodeCentreCrop(bytes, resolution), aug };
     try {
-      return { pixels: await decodeCrop(item.path, aug.crop, resolution), aug };
+      return { pixels: await decodeCrop(bytes, aug.crop, resolution), aug };
     } catch (err) {
-      const actual = await orientedSize(item.path);
+      const actual = await orientedSize(bytes);
       if (actual.width === stored.width && actual.height === stored.height) throw err;
       item.width = actual.width;
       item.height = actual.height;
       const redrawn = drawAugmentation(random, actual.width, actual.height, config);
-      return { pixels: await decodeCrop(item.path, redrawn.crop!, resolution), aug: redrawn };
+      return { pixels: await decodeCrop(bytes, redrawn.crop!, resolution), aug: redrawn };
     }
   }
 }
@@ -238,11 +244,11 @@ function allClassNames(db: Database): string[] {
 function loadItems(db: Database, splits: SplitName[], classes: string[]): { items: Item[]; skipped: SkippedImage[] } {
   const rows = db
     .prepare(
-      `SELECT i.id, i.path, i.hash, i.width, i.height, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
+      `SELECT i.id, i.path, i.hash, i.format, i.width, i.height, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
        WHERE i.status = 'ok' AND i.excluded = 0 AND i.split IN (SELECT value FROM json_each(?))
        ORDER BY c.name, i.hash`,
     )
-    .all(JSON.stringify(splits)) as { id: number; path: string; hash: string; width: number | null; height: number | null; class_name: string }[];
+    .all(JSON.stringify(splits)) as { id: number; path: string; hash: string; format: string | null; width: number | null; height: number | null; class_name: string }[];
   const labels = new Map(classes.map((name, i) => [name, i]));
   const items: Item[] = [];
   const skipped: SkippedImage[] = [];
@@ -253,7 +259,7 @@ function loadItems(db: Database, splits: SplitName[], classes: string[]): { item
     } else if (!isFile(row.path)) {
       skipped.push({ id: row.id, path: row.path, reason: 'the file no longer exists' });
     } else {
-      items.push({ id: row.id, path: row.path, hash: row.hash, label, width: row.width, height: row.height });
+      items.push({ id: row.id, path: row.path, hash: row.hash, format: row.format, label, width: row.width, height: row.height });
     }
   }
   return { items, skipped };
@@ -267,7 +273,23 @@ function isFile(file: string): boolean {
   }
 }
 
+/** A file whose bytes are no longer the format its import recorded: skipped, never decoded. */
+class ChangedSinceImport extends Error {}
+
+/** The file's bytes, read once, if they are still the format the import recorded. */
+async function checkedBytes(item: Item): Promise<Buffer> {
+  const bytes = await fs.promises.readFile(item.path);
+  if (item.format === null) return bytes;
+  const now = sniffFormat(bytes);
+  if (now !== item.format) {
+    const name = (format: string | undefined) => (format === 'svg' ? 'SVG vector graphics' : format === 'heic' ? 'HEIC' : format === undefined ? 'not an image format we know' : (FORMAT_NAMES[format as ImageFormat] ?? format));
+    throw new ChangedSinceImport(`it has changed since the import: it was imported as ${name(item.format)} and the file is now ${name(now)}; import its folder again`);
+  }
+  return bytes;
+}
+
 function failureReason(file: string, err: unknown): string {
   if (!isFile(file)) return 'the file no longer exists';
+  if (err instanceof ChangedSinceImport) return err.message;
   return `cannot decode it: ${sharpMessage(err)}`;
 }
