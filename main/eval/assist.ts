@@ -16,12 +16,12 @@ export interface Page {
 }
 
 /** Unlabeled usable images (status ok, file present at the last import, not excluded), by id. */
-const UNLABELED = `SELECT id, path, hash FROM images WHERE status = 'ok' AND missing = 0 AND excluded = 0 AND class_id IS NULL ORDER BY id`;
+const UNLABELED = `SELECT id, path, hash, format FROM images WHERE status = 'ok' AND missing = 0 AND excluded = 0 AND class_id IS NULL ORDER BY id`;
 /**
  * Labeled usable images with their class, by id, except those whose label the user confirmed since
  * it last changed (labels.confirm: the newest history row has the same class before and after).
  */
-const LABELED = `SELECT i.id, i.path, i.hash, c.name AS className FROM images i JOIN classes c ON c.id = i.class_id
+const LABELED = `SELECT i.id, i.path, i.hash, i.format, c.name AS className FROM images i JOIN classes c ON c.id = i.class_id
   WHERE i.status = 'ok' AND i.missing = 0 AND i.excluded = 0
     AND COALESCE((SELECT h.from_class IS h.to_class FROM label_history h WHERE h.image_id = i.id ORDER BY h.id DESC LIMIT 1), 0) = 0
   ORDER BY i.id`;

@@ -59,7 +59,7 @@ export interface SplitImage extends ProjectImage {
 export function splitImages(db: Database, split: EvalSplit): SplitImage[] {
   return db
     .prepare(
-      `SELECT i.id, i.path, i.hash, c.name AS className FROM images i JOIN classes c ON c.id = i.class_id
+      `SELECT i.id, i.path, i.hash, i.format, c.name AS className FROM images i JOIN classes c ON c.id = i.class_id
        WHERE i.status = 'ok' AND i.split = ? AND i.excluded = 0 ORDER BY i.id`,
     )
     .all(split) as SplitImage[];

@@ -8,6 +8,7 @@
  * whole batch, so the batch adapts to the measured time per image (about BATCH_TARGET_MS a batch,
  * at most MAX_BATCH images) and the loop yields between batches, so messages go out steadily.
  */
+import { readAsImported } from '../dataset/as-imported';
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { SkippedImage } from '../contract/calls-data';
@@ -25,6 +26,8 @@ export interface PixelModel {
 export interface ImageFile {
   id: number;
   path: string;
+  /** the format its import recorded (a project image): the bytes must still be it */
+  format?: string | null;
 }
 
 export interface PredictOptions {
@@ -97,9 +100,10 @@ async function decodeBatch(images: readonly ImageFile[], resolution: number, ski
         return null;
       }
       try {
-        return { id: image.id, pixels: await preprocessForInference(image.path, resolution) };
+        const source = image.format === undefined ? image.path : await readAsImported(image.path, image.format);
+        return { id: image.id, pixels: await preprocessForInference(source, resolution) };
       } catch (err) {
-        skipped.push({ ...image, reason: (err as Error).message });
+        skipped.push({ id: image.id, path: image.path, reason: (err as Error).message });
         return null;
       }
     }),

@@ -31,6 +31,8 @@ export interface ProjectImage {
   id: number;
   path: string;
   hash: string | null;
+  /** the format its import recorded: the bytes are checked against it before decoding */
+  format?: string | null;
 }
 
 export interface RunPredictions {

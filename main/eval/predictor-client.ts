@@ -35,7 +35,7 @@ export class ProcessPredictor implements Predictor {
 
   predictFiles(job: PredictJob, images: readonly ImageFile[], callbacks: FileCallbacks): Promise<FilesPredicted> {
     return new Promise((resolve, reject) => {
-      this.submit({ type: 'files', job: 0, model: job.model, backend: job.backend, provider: job.provider, images: images.map(({ id, path }) => ({ id, path })) }, {
+      this.submit({ type: 'files', job: 0, model: job.model, backend: job.backend, provider: job.provider, images: images.map(({ id, path, format }) => ({ id, path, ...(format === undefined ? {} : { format }) })) }, {
         onMessage: (message) => {
           if (message.type === 'batch') {
             callbacks.onBatch(message.results.map((r) => ({ id: r.id, probs: Float32Array.from(r.probs) })));

@@ -183,6 +183,13 @@ describe('eval.run', () => {
     expect(e.skipped.some((s) => s.id === excluded.id)).toBe(false);
     expect((await evaluate()).cached).toBe(true);
   });
+
+  it('an image whose file is no longer the format it was imported as is skipped with the reason, never decoded', { timeout: 60_000 }, async () => {
+    const swapped = testImages()[3];
+    fs.writeFileSync(swapped.path, '<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" fill="red"/></svg>');
+    const e = await evaluate({ predictAgain: true });
+    expect(e.skipped).toContainEqual({ id: swapped.id, path: swapped.path, reason: 'it has changed since the import: it was imported as PNG and the file is now SVG vector graphics; import its folder again' });
+  });
 });
 
 describe('eval.images', () => {

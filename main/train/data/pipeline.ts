@@ -19,7 +19,8 @@
 import fs from 'node:fs';
 import { ApiError, type SplitName } from '../../contract/contract';
 import type { Augmentation, SkippedImage } from '../../contract/calls-data';
-import { FORMAT_NAMES, sharpMessage, sniffFormat, type ImageFormat } from '../../dataset/inspect-image';
+import { sharpMessage } from '../../dataset/inspect-image';
+import { ChangedSinceImport, readAsImported } from '../../dataset/as-imported';
 import type { Database } from '../../project/database';
 import { augmentPixels, drawAugmentation, resolveAugmentation, type AugmentationInput, type SampleAugmentation } from './augmentation';
 import { decodeCentreCrop, decodeCrop, orientedSize, toFloat32 } from '../../dataset/image-pixels';
@@ -273,19 +274,9 @@ function isFile(file: string): boolean {
   }
 }
 
-/** A file whose bytes are no longer the format its import recorded: skipped, never decoded. */
-class ChangedSinceImport extends Error {}
-
 /** The file's bytes, read once, if they are still the format the import recorded. */
-async function checkedBytes(item: Item): Promise<Buffer> {
-  const bytes = await fs.promises.readFile(item.path);
-  if (item.format === null) return bytes;
-  const now = sniffFormat(bytes);
-  if (now !== item.format) {
-    const name = (format: string | undefined) => (format === 'svg' ? 'SVG vector graphics' : format === 'heic' ? 'HEIC' : format === undefined ? 'not an image format we know' : (FORMAT_NAMES[format as ImageFormat] ?? format));
-    throw new ChangedSinceImport(`it has changed since the import: it was imported as ${name(item.format)} and the file is now ${name(now)}; import its folder again`);
-  }
-  return bytes;
+function checkedBytes(item: Item): Promise<Buffer> {
+  return readAsImported(item.path, item.format);
 }
 
 function failureReason(file: string, err: unknown): string {
