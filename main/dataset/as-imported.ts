@@ -14,7 +14,8 @@ export class ChangedSinceImport extends Error {
   }
 }
 
-function formatWords(format: string | undefined): string {
+/** A format in words, also for what the import does not accept (SVG, HEIC, unknown bytes). */
+export function formatWords(format: string | undefined): string {
   if (format === 'svg') return 'SVG vector graphics';
   if (format === 'heic') return 'HEIC';
   if (format === undefined) return 'not an image format we know';

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import sharp, { type Metadata } from 'sharp';
 import { ApiError } from '../contract/contract';
 import { MAX_FILE_BYTES } from './import-folder';
+import { formatWords } from './as-imported';
 import { FORMAT_NAMES, MAX_PIXELS, sharpMessage, sniffFormat, SUPPORTED_WORDS, type ImageFormat } from './inspect-image';
 
 export const FULL_IMAGE_MAX_SIZE = 2048;
@@ -54,11 +55,10 @@ export async function renderFullImage(file: string, recorded?: RecordedImage): P
  */
 export async function checkServedFormat(bytes: Buffer, what: string, recorded?: RecordedImage): Promise<Metadata> {
   const sniffed = sniffFormat(bytes);
-  const isNow =
-    sniffed === 'svg' ? 'SVG vector graphics' : sniffed === 'heic' ? 'HEIC' : sniffed === undefined ? 'not an image format we know' : FORMAT_NAMES[sniffed];
+  const isNow = formatWords(sniffed);
   const recordedFormat = recorded?.format ?? null;
   if (recordedFormat !== null && sniffed !== recordedFormat) {
-    const was = recordedFormat in FORMAT_NAMES ? FORMAT_NAMES[recordedFormat as ImageFormat] : recordedFormat;
+    const was = formatWords(recordedFormat);
     throw new ApiError('not_found', `${what} has changed since the import: it was imported as ${was} and the file is now ${isNow}; import its folder again`);
   }
   if (sniffed === undefined || sniffed === 'svg' || sniffed === 'heic') {

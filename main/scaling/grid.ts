@@ -11,7 +11,7 @@ import { ApiError } from '../contract/contract';
 import { PAPER_SCALING } from '../contract/calls-models';
 import { SCALING_TARGET, type CandidateRole, type SearchGrid } from '../contract/calls-scaling';
 import { describeVariant } from '../model/estimates';
-import { customVariant, flopsGrowthPerPhi, planArchitecture } from '../model/variants';
+import { customVariant, flopsGrowthPerPhi, getVariant, planArchitecture } from '../model/variants';
 
 export interface CandidateSpec {
   role: CandidateRole;
@@ -122,14 +122,9 @@ export function gridCandidates(options: GridOptions & { basePhi: number }): { ca
 
 /** What makes two candidates the same network: resolution, stem, head and every block's shape. */
 function networkOf(model: string): string {
-  const variant = customVariant(parseModel(model));
+  const variant = getVariant(model);
   const plan = planArchitecture(variant);
   return JSON.stringify([variant.resolution, plan.stemFilters, plan.headFilters, plan.blocks.map((b) => [b.filtersIn, b.filtersOut, b.stride, b.kernel, b.expand])]);
-}
-
-function parseModel(model: string): { phi: number; alpha: number; beta: number; gamma: number; basePhi: number } {
-  const values = Object.fromEntries(model.split(',').map((part) => part.split('=')).map(([k, v]) => [k, Number(v)]));
-  return { phi: values.phi, alpha: values.alpha ?? PAPER_SCALING.alpha, beta: values.beta ?? PAPER_SCALING.beta, gamma: values.gamma ?? PAPER_SCALING.gamma, basePhi: values.base ?? 0 };
 }
 
 function describe(c: CandidateSpec): string {

@@ -18,6 +18,7 @@ import type { TrainingManager } from '../train/training-manager';
 import { buildReport } from './search-report';
 import { planSearch, type ParsedSearchOptions } from './search-plan';
 import { nextStep } from './schedule';
+import { median } from './statistics';
 import {
   addElapsed,
   claimSearch,
@@ -306,10 +307,4 @@ function describeCandidate(c: Candidate): string {
 
 function key(project: string, searchId: number): string {
   return `${project}\u0000${searchId}`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
