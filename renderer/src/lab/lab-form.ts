@@ -5,6 +5,7 @@
  */
 import { SearchOptions, type SearchGrid } from '../../../main/contract/calls-scaling';
 import type { BackendName } from '../../../main/contract/calls-backend';
+import { readStoredJson, storeJson } from '../stored-json';
 
 export interface LabForm {
   grid: SearchGrid;
@@ -130,19 +131,10 @@ const storageKey = (project: string) => `effitune.labForm:${project}`;
 
 /** The form as the user left it, per project (localStorage, like the training form). */
 export function readLabForm(project: string): LabForm {
-  try {
-    const stored = JSON.parse(localStorage.getItem(storageKey(project)) ?? 'null') as Partial<LabForm> | null;
-    if (stored && (stored.grid === 'coarse' || stored.grid === 'fine')) return { ...DEFAULT_LAB_FORM, ...stored };
-  } catch {
-    // a damaged entry only costs the remembered form
-  }
-  return DEFAULT_LAB_FORM;
+  const stored = readStoredJson<LabForm>(storageKey(project));
+  return stored && (stored.grid === 'coarse' || stored.grid === 'fine') ? { ...DEFAULT_LAB_FORM, ...stored } : DEFAULT_LAB_FORM;
 }
 
 export function storeLabForm(project: string, form: LabForm): void {
-  try {
-    localStorage.setItem(storageKey(project), JSON.stringify(form));
-  } catch {
-    // storage full or switched off: the form still works, it is only not remembered
-  }
+  storeJson(storageKey(project), form);
 }

@@ -4,6 +4,7 @@
  * same model (sessionStorage lasted one tab: a new tab showed B0 again); the project file does not
  * store it.
  */
+import { readStoredJson, storeJson } from '../stored-json';
 import { useCallback, useState } from 'react';
 import { PAPER_SCALING } from '../../../main/contract/calls-models';
 import { calls } from '../../../main/contract/contract';
@@ -41,24 +42,15 @@ export const DEFAULT_SELECTION: ModelSelection = { variant: 'b0', custom: { phi:
 const storageKey = (project: string) => `effitune.model:${project}`;
 
 function read(project: string): ModelSelection {
-  try {
-    const stored = JSON.parse(localStorage.getItem(storageKey(project)) ?? 'null') as Partial<ModelSelection> | null;
-    if (stored && typeof stored.variant === 'string' && stored.custom && Number.isFinite(stored.batch)) return { ...DEFAULT_SELECTION, ...stored } as ModelSelection;
-  } catch {
-    // a damaged entry only costs the remembered choice
-  }
-  return DEFAULT_SELECTION;
+  const stored = readStoredJson<ModelSelection>(storageKey(project));
+  return stored && typeof stored.variant === 'string' && stored.custom && Number.isFinite(stored.batch) ? ({ ...DEFAULT_SELECTION, ...stored } as ModelSelection) : DEFAULT_SELECTION;
 }
 
 export function useModelSelection(project: string): [ModelSelection, (next: ModelSelection) => void] {
   const [selection, setSelection] = useState(() => read(project));
   const update = useCallback(
     (next: ModelSelection) => {
-      try {
-        localStorage.setItem(storageKey(project), JSON.stringify(next));
-      } catch {
-        // storage full or switched off: the choice holds for this page only
-      }
+      storeJson(storageKey(project), next);
       setSelection(next);
     },
     [project],

@@ -3,6 +3,7 @@
  * fields are left out so the engine picks its default for the model and mode (the contract's
  * descriptions, shown as hints, say what those are).
  */
+import { readStoredJson, storeJson } from '../stored-json';
 import { TrainOptions, type OptimizerName, type TrainMode } from '../../../main/contract/calls-train';
 import { Augmentation } from '../../../main/contract/calls-data';
 import type { BackendName } from '../../../main/contract/calls-backend';
@@ -119,19 +120,11 @@ const storageKey = (project: string) => `effitune.trainForm:${project}`;
  * session of the app find the same setup (like the model choice, model-selection.ts).
  */
 export function readTrainForm(project: string): TrainForm {
-  try {
-    const stored = JSON.parse(localStorage.getItem(storageKey(project)) ?? 'null') as Partial<TrainForm> | null;
-    if (stored && typeof stored.mode === 'string') return { ...DEFAULT_FORM, ...stored, augment: { ...DEFAULT_FORM.augment, ...stored.augment }, weights: readWeightsChoice(stored.weights) };
-  } catch {
-    // a damaged entry only costs the remembered form
-  }
-  return DEFAULT_FORM;
+  const stored = readStoredJson<TrainForm>(storageKey(project));
+  if (!stored || typeof stored.mode !== 'string') return DEFAULT_FORM;
+  return { ...DEFAULT_FORM, ...stored, augment: { ...DEFAULT_FORM.augment, ...stored.augment }, weights: readWeightsChoice(stored.weights) };
 }
 
 export function storeTrainForm(project: string, form: TrainForm): void {
-  try {
-    localStorage.setItem(storageKey(project), JSON.stringify(form));
-  } catch {
-    // storage full or switched off: the form still works, it is only not remembered
-  }
+  storeJson(storageKey(project), form);
 }
