@@ -12,9 +12,12 @@
  * The optimizer's state travels in the TF.js optimizer's own format, so a checkpoint is the same
  * whoever trained it: at the start the engine takes the steps and moments the run's TF.js optimizer
  * holds (restored from the checkpoint on a resume; nothing on a new run), and every checkpoint
- * saves the engine's, named and ordered as tf.train.adam / tf.train.momentum name theirs. Not yet:
- * the loss and accuracy of each step are read back after it (one small readback per step) rather
- * than every few steps.
+ * saves the engine's, named and ordered as tf.train.adam / tf.train.momentum name theirs.
+ *
+ * The loss and correct count accumulate on the GPU and are read every METRICS_EVERY steps (and by
+ * readPending before a validation): a read waits for the GPU to finish, so reading after every step
+ * would leave it idle while the host writes the next batch. Between reads a step only submits; the
+ * queue orders the next batch's upload after the step before it.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../contract/calls-train';
@@ -25,7 +28,7 @@ import { planTrainingStep, type StepPlan } from '../engine/plan/step-plan';
 import type { VariantSpec } from '../model/variants';
 import type { LossOptions } from './loss';
 import { trainingLayerTest, type TrainingModel } from './model-setup';
-import type { StepResult } from './steps';
+import type { ReadMetrics } from './steps';
 import type { NamedTensor, TrainOptimizer } from './optimizer';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -35,7 +38,10 @@ export interface EngineSteps {
   readonly description: string;
   /** the arena: every tensor of the step, the GPU memory the engine holds */
   readonly arenaBytes: number;
-  step(x: Float32Array, y: Int32Array, lr: number): Promise<StepResult>;
+  /** one step; the metrics of the steps since the last read when this one read them, else null */
+  step(x: Float32Array, y: Int32Array, lr: number): Promise<ReadMetrics | null>;
+  /** the metrics of the steps not read yet (null: none), waiting for the GPU */
+  readPending(): Promise<ReadMetrics | null>;
   /** the engine's weights (and BatchNorm statistics) into the tf.layers model */
   syncToModel(): Promise<void>;
   /** the engine's optimizer state as the TF.js optimizer names and orders it (fresh tensors: the caller disposes them) */
@@ -65,6 +71,9 @@ async function takeOptimizerState(plan: StepPlan, model: tfl.LayersModel, optimi
     if (saved[0]?.name === 'iter') saved[0].tensor.dispose();
   }
 }
+
+/** Steps between reads of the GPU's metric sums (the first step after a read is read at once, so progress shows early). */
+export const METRICS_EVERY = 8;
 
 /** The plan at this batch does not fit the GPU (its arena exceeds a storage binding, or the device ran out of memory): a smaller batch may. */
 export class EngineDoesNotFit extends Error {
@@ -125,6 +134,18 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
   }
   const ready = plan;
   const model: tfl.LayersModel = built.model;
+  let unread = 0;
+  let readOnce = false;
+  const read = async (): Promise<ReadMetrics | null> => {
+    if (unread === 0) return null;
+    const { loss: sum, correct } = await ready.readMetrics();
+    const error = gpu.error();
+    if (error) throw new Error(`WebGPU: ${error}`);
+    const n = unread * batch;
+    unread = 0;
+    readOnce = true;
+    return { loss: sum / n, correct, n };
+  };
   return {
     batch,
     arenaBytes: ready.arena.layout.bytes,
@@ -133,10 +154,15 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
       if (y.length !== batch) throw new Error(`the engine's plan takes batches of ${batch}, got ${y.length}`);
       ready.setBatch(x, y);
       ready.step(lr);
-      const { loss: sum, correct } = await ready.readMetrics();
+      unread++;
       const error = gpu.error();
       if (error) throw new Error(`WebGPU: ${error}`);
-      return { loss: sum / batch, correct };
+      return !readOnce || unread >= METRICS_EVERY ? read() : null;
+    },
+    readPending: async () => {
+      const metrics = await read();
+      readOnce = false;
+      return metrics;
     },
     syncToModel: () => ready.saveWeights(model),
     async optimizerState() {

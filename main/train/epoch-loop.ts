@@ -14,7 +14,7 @@ import { RunCancelled } from './control';
 import { endEpoch, type Validation } from './epoch-end';
 import { rateWithinEpoch } from './epoch-schedule';
 import type { EpochSoFar, EpochTotals } from './run-progress';
-import { trainStep, type Forward, type StepResult } from './steps';
+import { trainStep, type Forward, type ReadMetrics } from './steps';
 import type { NamedTensor } from './optimizer';
 import type { TrainingSession } from './training-session';
 
@@ -50,8 +50,13 @@ export interface TrainingData {
   epoch(epoch: number): EpochSamples;
   /** null: nothing to validate on */
   validate(trained: TrainedEpoch): Promise<Validation | null>;
-  /** where a step is not TF.js's trainStep over `forward` (the WebGPU engine: engine-steps.ts) */
-  step?(x: Float32Array, y: Int32Array, lr: number): Promise<StepResult>;
+  /**
+   * where a step is not TF.js's trainStep over `forward` (the WebGPU engine: engine-steps.ts); its
+   * metrics may come later, summed over several steps (null: not read yet)
+   */
+  step?(x: Float32Array, y: Int32Array, lr: number): Promise<ReadMetrics | null>;
+  /** the metrics of steps whose metrics `step` has not returned yet (read before the epoch validates) */
+  readPending?(): Promise<ReadMetrics | null>;
   /** where the optimizer is not the run's TF.js optimizer (the engine): its state for the checkpoint, as fresh tensors */
   optimizerState?(): Promise<NamedTensor[]>;
   /** release what the data made beside the run's model (top mode's split-off top model, the engine) */
@@ -69,6 +74,14 @@ interface EpochInTraining {
   soFar: EpochSoFar;
   /** the run's active clock (control.activeNow: pauses left out) as its training began (the epoch began earlier, with making its samples) */
   trainStart: number;
+  /** the latest metrics read, for the progress report */
+  latest: ReadMetrics;
+}
+
+function addMetrics(totals: EpochTotals, metrics: ReadMetrics | null): void {
+  if (!metrics) return;
+  totals.loss += metrics.loss * metrics.n;
+  totals.correct += metrics.correct;
 }
 
 /** Train from `startEpoch` to the last epoch; returns why the run stopped early, or null. */
@@ -79,13 +92,15 @@ export async function runEpochs(session: TrainingSession, data: TrainingData, st
     const samples = data.epoch(epoch);
     const totals: EpochTotals = { loss: 0, correct: 0, images: 0, seconds: 0 };
     const soFar: EpochSoFar = { totals, size: samples.size };
-    const current: EpochInTraining = { epoch, soFar, trainStart: clock.activeNow() };
+    const current: EpochInTraining = { epoch, soFar, trainStart: clock.activeNow(), latest: { loss: 0, correct: 0, n: 1 } };
     let batches = 0;
     for await (const batch of samples.batches()) {
       await session.reporting.gate();
-      const last = await trainBatch(session, data, batch, current);
-      session.report({ phase: 'training', epoch, batchIndex: ++batches, batchesPerEpoch: samples.batchesPerEpoch(), loss: last.loss, accuracy: last.correct / last.n, soFar });
+      await trainBatch(session, data, batch, current);
+      const { latest } = current;
+      session.report({ phase: 'training', epoch, batchIndex: ++batches, batchesPerEpoch: samples.batchesPerEpoch(), loss: latest.loss, accuracy: latest.correct / latest.n, soFar });
     }
+    addMetrics(totals, (await data.readPending?.()) ?? null);
     totals.seconds = (clock.activeNow() - current.trainStart) / 1000;
     const validation = await data.validate({ epoch, batches, soFar });
     const stop = await endEpoch(session, epoch, totals, validation, began, data.optimizerState?.bind(data));
@@ -98,24 +113,21 @@ export async function runEpochs(session: TrainingSession, data: TrainingData, st
   return null;
 }
 
-/** The steps of one batch; returns the last step's result and its sample count. */
-async function trainBatch(session: TrainingSession, data: TrainingData, batch: SampleBatch, current: EpochInTraining): Promise<StepResult & { n: number }> {
+/** The steps of one batch; the metrics read go into the epoch's totals and `current.latest`. */
+async function trainBatch(session: TrainingSession, data: TrainingData, batch: SampleBatch, current: EpochInTraining): Promise<void> {
   const { ctx, config, setup, counters } = session;
   const { epoch, soFar, trainStart } = current;
   const { totals } = soFar;
-  let last = { loss: 0, correct: 0, n: 1 };
   await session.inChunks(batch.size, async (from, n) => {
     // the rate at the middle of the step
     const lr = rateWithinEpoch(config, epoch, totals.images + n / 2, soFar.size);
     ctx.faults?.beforeStep(counters.step);
     const { x, y } = batch.samples(from, n);
-    const result = data.step ? await data.step(x, y, lr) : await trainStep(data.forward, setup.optimizer, setup.loss, x, data.sampleShape, y, lr);
-    totals.loss += result.loss * n;
-    totals.correct += result.correct;
+    const metrics = data.step ? await data.step(x, y, lr) : { ...(await trainStep(data.forward, setup.optimizer, setup.loss, x, data.sampleShape, y, lr)), n };
+    addMetrics(totals, metrics);
+    if (metrics) current.latest = metrics;
     totals.images += n;
     totals.seconds = (ctx.control.activeNow() - trainStart) / 1000;
     counters.step++;
-    last = { ...result, n };
   });
-  return last;
 }

@@ -157,7 +157,11 @@ async function timeEngine(built: TrainingModel, optimizer: TrainOptimizer, reque
   const engine = await startEngineSteps(config, built, loss, batch, optimizer);
   const planSeconds = (performance.now() - planBegan) / 1000;
   try {
-    const steps = await timeRepeated(() => engine.step(x, y, config.lr));
+    // each timed step waits for its metrics: a run reads them every few steps, so this is the slower bound
+    const steps = await timeRepeated(async () => {
+      await engine.step(x, y, config.lr);
+      await engine.readPending();
+    });
     const sync = await timeRepeated(() => engine.syncToModel(), 1);
     const forward = imageForward(built.model);
     const evaluation = await timeRepeated(() => evaluateBatch(forward, loss, x, pixelShape, y), 1);

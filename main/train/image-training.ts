@@ -50,6 +50,7 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
       };
     },
     step: engine ? (x, y, lr) => engine.step(x, y, lr) : undefined,
+    readPending: engine ? () => engine.readPending() : undefined,
     optimizerState: engine ? () => engine.optimizerState() : undefined,
     async validate({ epoch, batches, soFar }) {
       session.report({ phase: 'validating', epoch, batchIndex: batches, batchesPerEpoch: batches, soFar, force: true });

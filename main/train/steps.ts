@@ -14,6 +14,14 @@ export interface StepResult {
   correct: number;
 }
 
+/**
+ * Metrics of steps read together (the WebGPU engine reads its GPU-side sums every few steps rather
+ * than after each): `n` samples, their mean loss and correct count.
+ */
+export interface ReadMetrics extends StepResult {
+  n: number;
+}
+
 /** The forward pass of a step: probabilities [n, K] of the inputs (pixels or features). */
 export type Forward = (x: tf.Tensor, training: boolean) => tf.Tensor;
 
