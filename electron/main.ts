@@ -10,12 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { toErrorShape } from '../main/contract/contract';
 import type { DoorService } from '../main/service/door-service';
 import { Service } from '../main/service/service';
-import { setProcessLauncher, WORKER_DIR_ENV } from '../main/workers/process-launcher';
+import { setProcessLauncher } from '../main/workers/process-launcher';
 import { CHANNELS } from './bridge';
 import { SQLITE_BINDING_ENV, sqliteBinding } from './native-binding';
 import { devServerFrom, guardWebContents, isTrustedSender, permissionAllowed, startUrl } from './page-guards';
 import { handleAppProtocol, handleMediaProtocol, registerSchemes } from './protocols';
-import { utilityProcessLauncher } from './worker-launcher';
+import { electronWorkerLauncher } from './worker-launcher';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererDir = path.join(here, '../renderer');
@@ -59,10 +59,9 @@ function start(): void {
   if (binding.problem) return fail(binding.problem);
   // the workers and main/project/database.ts load this one: never a value the app was started with
   process.env[SQLITE_BINDING_ENV] = binding.path;
-  // trainers, estimators and backend probes run as utility processes of the built worker entries
-  // beside this file; workers that start workers of their own fork those entries (WORKER_DIR_ENV)
-  process.env[WORKER_DIR_ENV] = here;
-  setProcessLauncher(utilityProcessLauncher(here));
+  // trainers, estimators, predictors and probes run as utility processes of the built worker entries
+  // beside this file; a worker that starts workers of its own asks this process to (the relay)
+  setProcessLauncher(electronWorkerLauncher(here));
 
   guardSession();
   const svc = new Service({ mode: 'electron', version: app.getVersion() });

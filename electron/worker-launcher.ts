@@ -1,17 +1,22 @@
 /**
  * How the desktop app starts the engine's worker processes (a run's trainer, train.estimate's
- * estimator): Electron's utilityProcess, so the window never blocks and a crash or out-of-memory ends only the worker. The engine (main/) never imports
+ * estimator, the predictor, the probes): Electron's utilityProcess, so the window never blocks and a crash or out-of-memory ends only the worker. The engine (main/) never imports
  * electron; electron/main.ts installs this launcher with setProcessLauncher at startup.
  *
  * The workers are the entries electron-vite builds next to main.js (electron.vite.config.ts: one
  * input per WorkerEntry, named after it), so the packaged app needs neither tsx nor the .ts sources.
  * The trainer's and estimator's channel is process.parentPort (main/workers/worker-channel.ts); the
  * messages are the same as under child_process.fork. The probe prints its result on stdout.
+ *
+ * Workers that start workers of their own (the trainer probing its backend) ask this process to,
+ * over that channel (main/workers/relay-host.ts): only the main process can call utilityProcess.fork,
+ * and the app binary cannot be run as Node (the RunAsNode fuse is off; electron-builder.yml).
  */
 import { utilityProcess } from 'electron';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LaunchedWorker, ProcessLauncher, WorkerEntry, WorkerExit } from '../main/workers/process-launcher';
+import { relayHostLauncher } from '../main/workers/relay-host';
 
 /** How long an exited worker's output may take to arrive. */
 const DRAIN_MS = 2000;
@@ -21,10 +26,15 @@ export function workerBundle(dir: string, entry: WorkerEntry): string {
   return path.join(dir, `${entry}.js`);
 }
 
+/** What electron/main.ts installs: utility processes of the built entries, which may ask for workers of their own. */
+export function electronWorkerLauncher(dir: string): ProcessLauncher {
+  return relayHostLauncher(utilityProcessLauncher(dir));
+}
+
 export function utilityProcessLauncher(dir: string): ProcessLauncher {
   return (entry, options) => {
-    // ELECTRON_RUN_AS_NODE would turn the Electron binary behind the utility process into plain Node
-    // before it could become a utility process: a fork of process.execPath needs it, this must not have it.
+    // An ELECTRON_RUN_AS_NODE inherited from the user's shell would turn the (unfused, development)
+    // Electron binary behind the utility process into plain Node before it could become one.
     const env = Object.fromEntries(Object.entries(options.env).filter(([key, value]) => key !== 'ELECTRON_RUN_AS_NODE' && value !== undefined)) as Record<string, string>;
     const child = utilityProcess.fork(workerBundle(dir, entry), [], { env, stdio: 'pipe', serviceName: `Effitune ${entry}` });
     // Electron types them as NodeJS.ReadableStream; they are stream.Readable objects (what the engine reads)

@@ -25,9 +25,9 @@ export interface ProbeProcess {
 
 export function runProbeProcess<T>({ entry, env, marker, timeoutMs }: ProbeProcess): Promise<ProbeOutcome<T>> {
   return new Promise((resolve) => {
-    // through the engine's process launcher: tsx under Node, the built entry under Electron
-    // ELECTRON_RUN_AS_NODE: inside Electron, process.execPath is the app; this makes it Node.
-    const child = launchWorker(entry, { env: { ...process.env, ...env, ELECTRON_RUN_AS_NODE: '1' } });
+    // through the engine's process launcher: tsx under Node; under Electron a utility process that
+    // the main process starts (directly, or relayed when a worker such as the trainer probes)
+    const child = launchWorker(entry, { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

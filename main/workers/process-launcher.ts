@@ -6,10 +6,11 @@
  *   - under Electron the desktop shell installs its own launcher at startup (electron/worker-launcher.ts:
  *     Electron's utilityProcess.fork of the entries built into out/electron/), because inside a
  *     packaged app there is neither tsx nor the .ts sources, and process.execPath is the app itself.
- *     It also sets EFFITUNE_WORKER_DIR to that folder, which every worker inherits: a worker that
- *     starts workers of its own (the trainer probing backends) cannot use utilityProcess (main
- *     process only), so there the default forks the built entries with the Electron binary run as
- *     Node (ELECTRON_RUN_AS_NODE).
+ *     It is wrapped in the relay host (relay-host.ts), which tells every worker so (RELAY_ENV): a
+ *     worker that starts workers of its own (the trainer and the estimator probing backends, the
+ *     predictor and the trainer's frozen trunk probing inference providers) cannot use utilityProcess
+ *     (main process only) and must not fork the app binary as Node (the RunAsNode fuse is off), so
+ *     there the default is the relay launcher (relay-launcher.ts): the main process starts the child.
  * `forkLauncher` also runs built entries with plain Node, which is how the build is tested without
  * the Electron binary.
  *
@@ -23,6 +24,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { failedWorker, relayLauncher } from './relay-launcher';
+import { RELAY_ENV } from './relay-protocol';
+import { workerChannel } from './worker-channel';
 
 const require = createRequire(import.meta.url);
 
@@ -38,8 +42,8 @@ export const WORKER_SOURCES: Record<WorkerEntry, string> = {
   predictor: fileURLToPath(new URL('../eval/predictor-process.ts', import.meta.url)),
 };
 
-/** Set by the Electron shell: the folder of the built worker entries (<entry>.js). */
-export const WORKER_DIR_ENV = 'EFFITUNE_WORKER_DIR';
+export const WORKER_ENTRIES = Object.keys(WORKER_SOURCES) as WorkerEntry[];
+
 const REPO_ROOT = path.resolve(path.dirname(WORKER_SOURCES.trainer), '../..');
 
 export interface WorkerExit {
@@ -70,15 +74,13 @@ export type ProcessLauncher = (entry: WorkerEntry, options: LaunchOptions) => La
 /** The environment every worker gets: this process's, the caller's extras, and a larger decode pool. */
 export function workerEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
   // UV_THREADPOOL_SIZE: sharp decodes the training images on libuv's pool (default 4 threads).
-  // ELECTRON_RUN_AS_NODE: a fork of process.execPath inside Electron starts the app otherwise.
-  return { UV_THREADPOOL_SIZE: String(Math.max(4, Math.min(16, os.availableParallelism()))), ...process.env, ...extra, ELECTRON_RUN_AS_NODE: '1' };
+  return { UV_THREADPOOL_SIZE: String(Math.max(4, Math.min(16, os.availableParallelism()))), ...process.env, ...extra };
 }
 
 /** child_process.fork of `scripts[entry]` with these Node options, in `cwd` (default: the repository, where tsx finds tsconfig.json). */
 export function forkLauncher(scripts: Record<WorkerEntry, string>, execArgv: string[] = [], cwd = REPO_ROOT): ProcessLauncher {
   return (entry, options) => {
     const child = fork(scripts[entry], [], { cwd, execArgv, env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
-    let ended = false;
     return {
       get pid() {
         return child.pid ?? null;
@@ -95,6 +97,8 @@ export function forkLauncher(scripts: Record<WorkerEntry, string>, execArgv: str
         child.on('message', listener);
       },
       onExit(listener) {
+        // once per listener: 'error' and then 'close' may both come for a process that did not start
+        let ended = false;
         const once = (exit: WorkerExit, error?: Error) => {
           if (ended) return;
           ended = true;
@@ -114,12 +118,6 @@ export function tsxLauncher(): ProcessLauncher {
   return forkLauncher(WORKER_SOURCES, ['--import', pathToFileURL(require.resolve('tsx')).href]);
 }
 
-/** The built entries of `dir` (<entry>.js), forked as they are (in this process's folder: a packaged app's own is inside its asar archive). */
-export function builtLauncher(dir: string): ProcessLauncher {
-  const scripts = Object.fromEntries((Object.keys(WORKER_SOURCES) as WorkerEntry[]).map((entry) => [entry, path.join(dir, `${entry}.js`)]));
-  return forkLauncher(scripts as Record<WorkerEntry, string>, [], process.cwd());
-}
-
 let current: ProcessLauncher | null = null;
 
 /** Replace how workers start (the Electron shell does this once at startup); null restores the default. */
@@ -127,10 +125,27 @@ export function setProcessLauncher(launcher: ProcessLauncher | null): void {
   current = launcher;
 }
 
+export type DefaultLauncher = 'relay' | 'tsx' | 'refuse';
+
+/**
+ * Which launcher a process gets when none was installed: the relay when the process that started
+ * it serves one (and the channel to it is open); tsx under plain Node; and inside Electron without
+ * a relay, none: forking process.execPath there would start a second copy of the app, not a worker.
+ */
+export function defaultLauncherKind(here: { relayOffered: boolean; channelOpen: boolean; electron: boolean }): DefaultLauncher {
+  if (here.relayOffered && here.channelOpen) return 'relay';
+  return here.electron ? 'refuse' : 'tsx';
+}
+
+function defaultLauncher(): ProcessLauncher {
+  const kind = defaultLauncherKind({ relayOffered: process.env[RELAY_ENV] === '1', channelOpen: workerChannel.connected(), electron: process.versions.electron !== undefined });
+  if (kind === 'relay') return relayLauncher();
+  if (kind === 'tsx') return tsxLauncher();
+  return (entry) =>
+    failedWorker(new Error(`cannot start the ${entry} worker: inside Electron workers are started by the main process, and this process has no relay to it (${RELAY_ENV} is not set)`));
+}
+
 export function launchWorker(entry: WorkerEntry, options: LaunchOptions): LaunchedWorker {
-  if (!current) {
-    const builtDir = process.env[WORKER_DIR_ENV];
-    current = builtDir ? builtLauncher(builtDir) : tsxLauncher();
-  }
+  current ??= defaultLauncher();
   return current(entry, options);
 }

@@ -4,7 +4,10 @@
  * hook resolves `electron` to it): started as a packaged app with a hostile environment, it loads
  * only its own page and its own SQLite module, answers IPC only from its own page (a real project
  * is created through it), cancels a redirect away, denies a permission, and sends https links to
- * the browser; in development it refuses a SQLite module from outside the app's folders.
+ * the browser; in development it refuses a SQLite module from outside the app's folders. With the
+ * stand-in's utilityProcess forking the built worker entries with plain Node, a worker that starts
+ * a worker of its own (the estimator probing the wasm backend) has the main process start it (the
+ * relay: a worker cannot call utilityProcess, and the fused binary does not run as Node).
  *
  * The bundle is built with the app's own main-process configuration, only its output folder moved
  * (as test/integration/electron-trainer.test.ts does).
@@ -16,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir } from '../fixtures/temp';
+import { createTrainProject } from '../fixtures/train-project';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -23,7 +27,9 @@ const nodeBuildOfSqlite = path.join(repoRoot, 'node_modules', 'better-sqlite3', 
 
 /** The electron module as main.js uses it, recording what it is asked to do (ESM, loaded in the child). */
 const FAKE_ELECTRON = `
+import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 export const log = [];
 class Contents extends EventEmitter { setWindowOpenHandler(handler) { this.openHandler = handler; } send() {} }
 export const app = new EventEmitter();
@@ -54,7 +60,20 @@ export const session = { defaultSession: {
   setPermissionCheckHandler: (handler) => { permissions.check = handler; },
   setDevicePermissionHandler: (handler) => { permissions.device = handler; },
 } };
-export const utilityProcess = { fork() { throw new Error('no worker is started in this test'); } };
+// utilityProcess.fork as child_process.fork with plain Node: messages, piped output, kill, exit code
+export const utilityProcess = { fork(modulePath, args, options) {
+  log.push(['fork', path.basename(modulePath), options.env?.EFFITUNE_WORKER_RELAY ?? null]);
+  const child = fork(modulePath, args ?? [], { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
+  const proc = new EventEmitter();
+  Object.defineProperty(proc, 'pid', { get: () => child.pid });
+  proc.stdout = child.stdout;
+  proc.stderr = child.stderr;
+  proc.postMessage = (message) => { if (child.connected) child.send(message); };
+  proc.kill = () => child.kill();
+  child.on('message', (message) => proc.emit('message', message));
+  child.on('exit', (code, signal) => proc.emit('exit', code ?? (signal ? 1 : 0)));
+  return proc;
+} };
 export default { app, BrowserWindow, ipcMain, dialog, shell, protocol, session, utilityProcess };
 `;
 
@@ -75,6 +94,10 @@ if (fake.windows.length > 0) {
   result.redirectPrevented = prevented;
   result.windowOpen = contents.openHandler({ url: 'https://example.com/docs' });
   result.mediaGranted = await new Promise((resolve) => fake.permissions.request(contents, 'media', resolve, { requestingUrl: 'effitune-app://app/index.html' }));
+  if (process.env.ESTIMATE_PROJECT) {
+    const options = { model: 'phi=-8', resolution: 32, backend: 'wasm', augment: false, mode: 'full', epochs: 1, batch: 8 };
+    result.estimate = await call(from('effitune-app://app/index.html'), 'train.estimate', { project: process.env.ESTIMATE_PROJECT, ...options });
+  }
   fake.app.emit('before-quit');
 }
 console.log('RESULT ' + JSON.stringify(result));
@@ -180,6 +203,25 @@ describe('the built main process', () => {
     expect(result.log).toContainEqual(['openExternal', 'https://example.com/docs']);
     expect(result.mediaGranted).toBe(false);
   });
+
+  it("as a packaged app: a worker's own worker is started by the main process, not forked by the worker itself", async () => {
+    const resources = path.join(dir, 'resources-relay');
+    const shipped = path.join(resources, 'native', 'better_sqlite3.node');
+    fs.mkdirSync(path.dirname(shipped), { recursive: true });
+    fs.copyFileSync(nodeBuildOfSqlite, shipped);
+    const projectDir = path.join(dir, 'estimate');
+    fs.mkdirSync(projectDir);
+    const project = await createTrainProject(projectDir, 4);
+    project.registry.closeAll();
+
+    const result = runBuilt({ packaged: true, appPath: path.join(dir, 'app.asar'), resourcesPath: resources, env: { ESTIMATE_PROJECT: project.file } });
+    expect(result.estimate, result.stderr).toMatchObject({ ok: true, value: { backend: 'wasm', basis: 'measured' } });
+    // both through the main process's utilityProcess: the estimator for the service, the probe at the estimator's request
+    expect(result.log.filter((entry: unknown[]) => entry[0] === 'fork')).toEqual([
+      ['fork', 'estimator.js', '1'],
+      ['fork', 'probe.js', '1'],
+    ]);
+  }, 180_000);
 
   it('in development: refuses a SQLite module from outside the app folders, in words, and opens no window', () => {
     const planted = path.join(dir, 'planted-dev.node');

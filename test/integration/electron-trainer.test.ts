@@ -3,9 +3,9 @@
  * here): the engine starts every trainer, estimator and backend probe through the installed process
  * launcher (the Electron shell installs one that uses utilityProcess); electron-vite builds the
  * worker entries beside main.js, where electron/worker-launcher.ts looks for them; and the built
- * trainer and estimator, run by plain Node (what the Electron binary is under ELECTRON_RUN_AS_NODE),
- * train a tiny run end to end and measure an estimate, the trainer probing its backend with the
- * built probe entry.
+ * trainer and estimator, run by plain Node (standing in for utility processes), train a tiny run end
+ * to end and measure an estimate, the trainer probing its backend with the built probe entry, which
+ * it asks this process to start (the relay, as it asks the Electron main process in the app).
  *
  * electron-vite reads the Electron version from the electron package to pick its Node target; with
  * the package absent (no binary could be downloaded) ELECTRON_MAJOR_VER gives it, from package.json.
@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Service } from '../../main/service/service';
 import { runProbeChild } from '../../main/backend/probe';
-import { forkLauncher, setProcessLauncher, tsxLauncher, WORKER_DIR_ENV, WORKER_SOURCES, type ProcessLauncher, type WorkerEntry } from '../../main/workers/process-launcher';
+import { forkLauncher, setProcessLauncher, tsxLauncher, WORKER_SOURCES, type ProcessLauncher, type WorkerEntry } from '../../main/workers/process-launcher';
+import { relayHostLauncher } from '../../main/workers/relay-host';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { createTrainProject } from '../fixtures/train-project';
 
@@ -113,18 +114,15 @@ describe('worker processes', () => {
     expect(estimate.secondsPerEpoch).toBeGreaterThan(0);
     expect(started.map((s) => s.entry)).toEqual(['trainer', 'estimator']);
 
-    // As in the app: the folder of the built entries in the environment, and no launcher installed
-    // here (a worker cannot use utilityProcess): the built trainer then probes the forced wasm
-    // backend with the built probe entry, and trains on it.
-    setProcessLauncher(null);
-    process.env[WORKER_DIR_ENV] = out;
-    try {
-      const wasmRun = await service.call('train.start', { project: file, ...TINY, backend: 'wasm', seed: 3 });
-      const wasmOutcome = await service.call('train.wait', { project: file, runId: wasmRun.run.id });
-      expect(wasmOutcome.run.status, wasmOutcome.run.reason ?? '').toBe('completed');
-      expect(wasmOutcome.run.backend).toBe('wasm');
-    } finally {
-      delete process.env[WORKER_DIR_ENV];
-    }
+    // As in the app (electron/worker-launcher.ts): the launcher serves the relay, so the built
+    // trainer, forced onto the wasm backend, has this process start the built probe entry for it
+    // (a worker cannot use utilityProcess, and the app binary does not run as Node), and trains on it.
+    const relayed: { entry: WorkerEntry; pid: number | null }[] = [];
+    setProcessLauncher(relayHostLauncher(recording(forkLauncher(built), relayed)));
+    const wasmRun = await service.call('train.start', { project: file, ...TINY, backend: 'wasm', seed: 3 });
+    const wasmOutcome = await service.call('train.wait', { project: file, runId: wasmRun.run.id });
+    expect(wasmOutcome.run.status, wasmOutcome.run.reason ?? '').toBe('completed');
+    expect(wasmOutcome.run.backend).toBe('wasm');
+    expect(relayed.map((s) => s.entry)).toEqual(['trainer', 'probe']);
   }, 420_000);
 });

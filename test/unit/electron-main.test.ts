@@ -113,7 +113,7 @@ const fake = vi.hoisted(() => {
 
 vi.mock('electron', () => ({ ...fake.module, default: fake.module }));
 
-const ENV_KEYS = ['ELECTRON_RENDERER_URL', 'EFFITUNE_SQLITE_BINDING', 'EFFITUNE_HOME', 'EFFITUNE_WORKER_DIR'] as const;
+const ENV_KEYS = ['ELECTRON_RENDERER_URL', 'EFFITUNE_SQLITE_BINDING', 'EFFITUNE_HOME'] as const;
 const processWithResources = process as unknown as { resourcesPath?: string };
 let savedEnv: Partial<Record<(typeof ENV_KEYS)[number], string>>;
 let savedResources: string | undefined;

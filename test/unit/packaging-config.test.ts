@@ -167,9 +167,9 @@ describe('electron-builder.yml', () => {
     }
   });
 
-  it('sets the Electron fuses', () => {
-    const { runAsNode, ...others } = config.electronFuses;
-    expect(others).toEqual({
+  it('sets the Electron fuses, runAsNode off, and no code of the app runs the Electron binary as Node', () => {
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
       enableCookieEncryption: true,
       enableNodeOptionsEnvironmentVariable: false,
       enableNodeCliInspectArguments: false,
@@ -177,14 +177,33 @@ describe('electron-builder.yml', () => {
       onlyLoadAppFromAsar: true,
       grantFileProtocolExtraPrivileges: false,
     });
-    // runAsNode may be off only once no worker forks the Electron binary as Node (ELECTRON_RUN_AS_NODE):
-    // with the fuse off such a fork would start a second copy of the app instead of the worker
-    const forksAsNode = ['main/workers/process-launcher.ts', 'main/workers/probe-process.ts'].some((file) =>
-      fs.readFileSync(path.join(repoRoot, file), 'utf8').includes("ELECTRON_RUN_AS_NODE: '1'"),
+    // With the fuse off a worker forked with ELECTRON_RUN_AS_NODE would start a second copy of the
+    // app, not the worker: everything under main/ and electron/ (what runs inside Electron) starts
+    // workers through the main process (utilityProcess, and the relay for workers' own workers).
+    expect(settingsOfRunAsNode("const child = launchWorker(entry, { env: { ...process.env, ...env, ELECTRON_RUN_AS_NODE: '1' } });")).toHaveLength(1);
+    expect(settingsOfRunAsNode("env['ELECTRON_RUN_AS_NODE'] = '1';\nspawn('sh', ['-c', 'ELECTRON_RUN_AS_NODE=1 app']);")).toHaveLength(2);
+    expect(settingsOfRunAsNode("filter(([key]) => key !== 'ELECTRON_RUN_AS_NODE')\n// ELECTRON_RUN_AS_NODE: said in a comment\n * ELECTRON_RUN_AS_NODE=1 in a doc comment")).toEqual([]);
+    const found = ['main', 'electron'].flatMap((room) =>
+      sourceFiles(path.join(repoRoot, room)).flatMap((file) => settingsOfRunAsNode(fs.readFileSync(file, 'utf8')).map((line) => `${path.relative(repoRoot, file)}: ${line}`)),
     );
-    expect(runAsNode).toBe(forksAsNode);
+    expect(found).toEqual([]);
   });
 });
+
+/** The lines of code (comments aside) that set ELECTRON_RUN_AS_NODE: as an object key, by assignment, or in a command line. */
+function settingsOfRunAsNode(source: string): string[] {
+  return source
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => !line.startsWith('//') && !line.startsWith('*') && !line.startsWith('/*'))
+    .filter((line) => /ELECTRON_RUN_AS_NODE['"`]?\s*:/.test(line) || /ELECTRON_RUN_AS_NODE['"`]?\]?\s*=(?!=)/.test(line));
+}
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && /\.(ts|tsx|mts|cts|js|mjs|cjs)$/.test(entry.name))
+    .map((entry) => path.join(entry.parentPath, entry.name));
+}
 
 describe('icons and the desktop entry', () => {
   it('exist where the config names them and hold every size each platform wants', () => {
