@@ -2,9 +2,11 @@
  * Reading an imported image for decoding: the file once, and its bytes only if they are still the
  * format the import recorded (inspect-image.ts), as the detail view checks (media.ts). A JPEG
  * swapped for an SVG since the import is refused with both named, never handed to a decoder;
- * training skips it, evaluation and assist list it as skipped.
+ * training skips it, evaluation and assist list it as skipped. `file` is what opens the image
+ * (file-name-bytes.ts imageFsPath: raw bytes for a name that is not UTF-8).
  */
 import fs from 'node:fs';
+import type { FsPath } from './file-name-bytes';
 import { FORMAT_NAMES, sniffFormat, type ImageFormat } from './inspect-image';
 
 export class ChangedSinceImport extends Error {
@@ -23,7 +25,7 @@ export function formatWords(format: string | undefined): string {
 }
 
 /** The file's bytes if they are still `format` (null: nothing recorded, e.g. rows from before it was: no check). */
-export async function readAsImported(file: string, format: string | null | undefined): Promise<Buffer> {
+export async function readAsImported(file: FsPath, format: string | null | undefined): Promise<Buffer> {
   const bytes = await fs.promises.readFile(file);
   if (format === null || format === undefined) return bytes;
   const now = sniffFormat(bytes);

@@ -7,8 +7,10 @@
  * a random crop box (augmentation.ts) and resizes it to the resolution.
  * Pixels are 0..255; normalisation happens inside the model.
  */
+import fs from 'node:fs';
 import sharp, { type Sharp } from 'sharp';
 import { ApiError } from '../contract/contract';
+import { shownPath, type FsPath } from './file-name-bytes';
 import { MAX_PIXELS, sharpMessage } from './inspect-image';
 
 export const EVALUATION_RESIZE = 'EXIF-rotated, alpha flattened onto white, 8-bit sRGB; shorter side resized to the resolution (Lanczos3), centre crop; RGB 0..255';
@@ -33,16 +35,32 @@ export interface CropBox {
  * The model input of one image for prediction, as float32 NHWC [resolution, resolution, 3] RGB 0..255:
  * the same pixels the evaluation of a trained model sees. Every infer/predict path must use this.
  */
-export async function preprocessForInference(input: Buffer | string, resolution: number): Promise<Float32Array> {
+export async function preprocessForInference(input: Buffer | string, resolution: number, name?: string): Promise<Float32Array> {
   checkResolution(resolution);
   let pixels: Buffer;
   try {
     pixels = await decodeCentreCrop(input, resolution);
   } catch (err) {
-    const name = typeof input === 'string' ? input : 'the image';
-    throw new ApiError('invalid_input', `cannot read ${name}: ${sharpMessage(err)}`);
+    throw new ApiError('invalid_input', `cannot read ${name ?? (typeof input === 'string' ? input : 'the image')}: ${sharpMessage(err)}`);
   }
   return toFloat32(pixels);
+}
+
+/**
+ * preprocessForInference of an image file by what opens it. sharp opens text paths itself but
+ * takes a Buffer for image bytes, so a path that is raw bytes (a name that is not UTF-8,
+ * file-name-bytes.ts) is read here first.
+ */
+export async function preprocessFileForInference(file: FsPath, resolution: number): Promise<Float32Array> {
+  if (typeof file === 'string') return preprocessForInference(file, resolution);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ApiError('invalid_input', `cannot read ${shownPath(file)}: ${code === 'ENOENT' ? 'the file does not exist' : (err as Error).message}`);
+  }
+  return preprocessForInference(bytes, resolution, shownPath(file));
 }
 
 /** Evaluation pixels (uint8 RGB, resolution² × 3). Throws sharp's error for an unreadable file. */

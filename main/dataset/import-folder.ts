@@ -5,6 +5,8 @@
  * unchanged since the last import, read once, hash, inspect + thumbnail in one sharp pipeline, and
  * hand a row to the batched writer. Every file ends as exactly one outcome (imported, updated,
  * unchanged, duplicate, rejected with a reason); nothing about a single file can stop the import.
+ * Files are opened by what the scan found (raw bytes for a name that is not UTF-8) and recorded by
+ * their text form, with those bytes beside it (file-name-bytes.ts).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +19,7 @@ import { isSqliteError, isUniqueConstraintRace, projectFileError } from '../proj
 import { inspectImage } from './inspect-image';
 import { ImportWriter, type ExistingImage } from './import-writer';
 import { scanFolder, type FoundFile } from './scan-folder';
+import { existsAt, imageFsPath, samePathBytes, shownPath, storedPathBytes, type FsPath } from './file-name-bytes';
 
 export interface ImportFolderOptions {
   folder: string;
@@ -207,11 +210,11 @@ class FolderImport {
     const existing = this.writer.findByPath(file.path);
     let stat: fs.Stats;
     try {
-      stat = await fs.promises.stat(file.path);
+      stat = await fs.promises.stat(file.fsPath);
     } catch (err) {
       return this.cannotRead(file, existing, err, null);
     }
-    if (existing && isUnchanged(existing, stat)) {
+    if (existing && isUnchanged(existing, stat, storedPathBytes(file.fsPath))) {
       this.present.add(file.path);
       this.counts.unchanged++;
       if (existing.missing || (file.className !== null && existing.class_id === null)) this.writer.add({ kind: 'seen', id: existing.id, className: file.className });
@@ -225,7 +228,7 @@ class FolderImport {
 
     let data: Buffer;
     try {
-      data = await fs.promises.readFile(file.path);
+      data = await fs.promises.readFile(file.fsPath);
     } catch (err) {
       return this.cannotRead(file, existing, err, stat);
     }
@@ -248,6 +251,7 @@ class FolderImport {
     this.writer.add({
       kind: 'store',
       path: file.path,
+      pathBytes: storedPathBytes(file.fsPath),
       existingId: existing?.id ?? null,
       movedId,
       bytes: stat.size,
@@ -272,7 +276,7 @@ class FolderImport {
     if (claimedBy !== undefined && claimedBy !== file.path) return { kind: 'duplicate', path: claimedBy };
     const row = this.writer.findOkByHash(hash, existing?.id ?? null);
     if (!row) return undefined;
-    return fs.existsSync(row.path) ? { kind: 'duplicate', path: row.path } : { kind: 'moved', id: row.id };
+    return existsAt(imageFsPath(row)) ? { kind: 'duplicate', path: row.path } : { kind: 'moved', id: row.id };
   }
 
   private duplicate(file: FoundFile, existing: ExistingImage | undefined, stat: fs.Stats, hash: string, originalPath: string): void {
@@ -295,7 +299,7 @@ class FolderImport {
   private async cannotRead(file: FoundFile, existing: ExistingImage | undefined, err: unknown, stat: fs.Stats | null): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      const link = await brokenLinkTarget(file.path);
+      const link = await brokenLinkTarget(file.fsPath);
       if (link !== null) return this.reject(file, existing, stat, `broken symbolic link: its target ${link} does not exist`, { hash: null, retry: true });
       this.rejections.push({ path: file.path, reason: 'the file vanished during the import' });
       if (existing?.status === 'ok') this.writer.add({ kind: 'vanished', id: existing.id });
@@ -354,6 +358,7 @@ function emptyRecord(file: FoundFile, existing: ExistingImage | undefined, stat:
   return {
     kind: 'store' as const,
     path: file.path,
+    pathBytes: storedPathBytes(file.fsPath),
     existingId: existing?.id ?? null,
     movedId: null,
     bytes: stat?.size ?? 0,
@@ -367,16 +372,18 @@ function emptyRecord(file: FoundFile, existing: ExistingImage | undefined, stat:
 }
 
 /** Unchanged since the last import: same size and modification time, and last read successfully. */
-function isUnchanged(existing: ExistingImage, stat: fs.Stats): boolean {
+function isUnchanged(existing: ExistingImage, stat: fs.Stats, pathBytes: Buffer | null): boolean {
   // Duplicates are always re-read: their original may have gone, and then they become the original.
   if (existing.status === 'duplicate' || existing.mtime_ms === null) return false;
+  // the same text, other bytes: another file took the name (one really named as the other's escaped form)
+  if (!samePathBytes(existing.path_bytes, pathBytes)) return false;
   return existing.bytes === stat.size && existing.mtime_ms === stat.mtimeMs;
 }
 
-async function brokenLinkTarget(file: string): Promise<string | null> {
+async function brokenLinkTarget(file: FsPath): Promise<string | null> {
   try {
     const stat = await fs.promises.lstat(file);
-    return stat.isSymbolicLink() ? await fs.promises.readlink(file) : null;
+    return stat.isSymbolicLink() ? shownPath(await fs.promises.readlink(file, { encoding: 'buffer' })) : null;
   } catch {
     return null;
   }

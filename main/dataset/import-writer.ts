@@ -10,6 +10,8 @@ import type { Database } from '../project/database';
 /** A file's row as it was before this import touched it. */
 export interface ExistingImage {
   id: number;
+  /** the raw path when it is not UTF-8 (file-name-bytes.ts) */
+  path_bytes: Buffer | null;
   bytes: number;
   mtime_ms: number | null;
   status: ImageStatus;
@@ -20,13 +22,17 @@ export interface ExistingImage {
 export interface OkOwner {
   id: number;
   path: string;
+  pathBytes: Buffer | null;
 }
 
 /** What the import decided for one file. */
 export type ImageRecord =
   | {
       kind: 'store';
+      /** the text form (file-name-bytes.ts) */
       path: string;
+      /** the raw path when it is not UTF-8, else null */
+      pathBytes: Buffer | null;
       /** the row already at this path, to update in place */
       existingId: number | null;
       /** a row with the same content whose file is gone: the file moved here, so that row (and its label) follows */
@@ -68,8 +74,8 @@ export class ImportWriter {
     readonly sourceId: number,
   ) {
     this.statements = {
-      byPath: db.prepare('SELECT id, bytes, mtime_ms, status, missing, class_id FROM images WHERE path = ?'),
-      okByHash: db.prepare(`SELECT id, path FROM images WHERE hash = ? AND status = 'ok' AND id != ?`),
+      byPath: db.prepare('SELECT id, path_bytes, bytes, mtime_ms, status, missing, class_id FROM images WHERE path = ?'),
+      okByHash: db.prepare(`SELECT id, path, path_bytes AS pathBytes FROM images WHERE hash = ? AND status = 'ok' AND id != ?`),
       okIdByHash: db.prepare(`SELECT id FROM images WHERE hash = ? AND status = 'ok'`).pluck(),
       classNames: db.prepare('SELECT id, name FROM classes'),
       // whether an existing row would take its folder's label (so a missing class is worth creating)
@@ -77,16 +83,16 @@ export class ImportWriter {
       classColors: db.prepare('SELECT color FROM classes').pluck(),
       insertClass: db.prepare('INSERT INTO classes (name, color) VALUES (?, ?)'),
       insert: db.prepare(
-        `INSERT INTO images (path, source_id, bytes, mtime_ms, hash, status, reason, duplicate_of, width, height, format,
+        `INSERT INTO images (path, path_bytes, source_id, bytes, mtime_ms, hash, status, reason, duplicate_of, width, height, format,
                              class_id, label_source, labeled_at, missing, imported_at)
-         VALUES (@path, @sourceId, @bytes, @mtimeMs, @hash, @status, @reason, @duplicateOf, @width, @height, @format,
+         VALUES (@path, @pathBytes, @sourceId, @bytes, @mtimeMs, @hash, @status, @reason, @duplicateOf, @width, @height, @format,
                  @classId, CASE WHEN @classId IS NULL THEN NULL ELSE 'folder' END, CASE WHEN @classId IS NULL THEN NULL ELSE @now END, 0, @now)`,
       ),
       // The label is decided in SQL from the row as it is now (SET expressions all see the old values),
       // so a label the user set while the import ran wins. A folder label fills an empty label; a moved
       // file takes its new folder's label unless the user labelled it.
       update: db.prepare(
-        `UPDATE images SET path = @path, source_id = CASE WHEN @moved THEN @sourceId ELSE source_id END,
+        `UPDATE images SET path = @path, path_bytes = @pathBytes, source_id = CASE WHEN @moved THEN @sourceId ELSE source_id END,
            bytes = @bytes, mtime_ms = @mtimeMs, hash = @hash, status = @status, reason = @reason, duplicate_of = @duplicateOf,
            width = @width, height = @height, format = @format, missing = 0, imported_at = @now,
            class_id     = CASE WHEN ${TAKES_FOLDER_LABEL} THEN @classId  ELSE class_id END,
@@ -176,6 +182,7 @@ export class ImportWriter {
         : null;
     const values = {
       path: record.path,
+      pathBytes: record.pathBytes,
       sourceId: this.sourceId,
       bytes: record.bytes,
       mtimeMs: record.mtimeMs,

@@ -15,6 +15,7 @@ import sharp, { type Metadata } from 'sharp';
 import { ApiError } from '../contract/contract';
 import { MAX_FILE_BYTES } from './import-folder';
 import { formatWords } from './as-imported';
+import { shownPath, type FsPath } from './file-name-bytes';
 import { FORMAT_NAMES, MAX_PIXELS, sharpMessage, sniffFormat, SUPPORTED_WORDS, type ImageFormat } from './inspect-image';
 
 export const FULL_IMAGE_MAX_SIZE = 2048;
@@ -28,8 +29,9 @@ export interface RecordedImage {
 /** sharp's name for each format the import accepts (AVIF is a HEIF container to libvips). */
 const SHARP_FORMAT: Record<ImageFormat, string> = { jpeg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', tiff: 'tiff', avif: 'heif' };
 
-export async function renderFullImage(file: string, recorded?: RecordedImage): Promise<{ data: Buffer; contentType: string }> {
-  const what = recorded ? `image ${recorded.id} (${file})` : file;
+/** `file`: what opens the image (file-name-bytes.ts imageFsPath: raw bytes for a name that is not UTF-8). */
+export async function renderFullImage(file: FsPath, recorded?: RecordedImage): Promise<{ data: Buffer; contentType: string }> {
+  const what = recorded ? `image ${recorded.id} (${shownPath(file)})` : shownPath(file);
   const bytes = await readImageFile(file, what);
   const meta = await checkServedFormat(bytes, what, recorded);
   try {
@@ -78,7 +80,7 @@ export async function checkServedFormat(bytes: Buffer, what: string, recorded?: 
   return meta;
 }
 
-async function readImageFile(file: string, what: string): Promise<Buffer> {
+async function readImageFile(file: FsPath, what: string): Promise<Buffer> {
   try {
     const stat = await fs.promises.stat(file);
     if (!stat.isFile()) throw new ApiError('not_found', `image file ${what} is no longer a file`);

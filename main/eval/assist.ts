@@ -16,12 +16,12 @@ export interface Page {
 }
 
 /** Unlabeled usable images (status ok, file present at the last import, not excluded), by id. */
-const UNLABELED = `SELECT id, path, hash, format FROM images WHERE status = 'ok' AND missing = 0 AND excluded = 0 AND class_id IS NULL ORDER BY id`;
+const UNLABELED = `SELECT id, path, path_bytes AS pathBytes, hash, format FROM images WHERE status = 'ok' AND missing = 0 AND excluded = 0 AND class_id IS NULL ORDER BY id`;
 /**
  * Labeled usable images with their class, by id, except those whose label the user confirmed since
  * it last changed (labels.confirm: the newest history row has the same class before and after).
  */
-const LABELED = `SELECT i.id, i.path, i.hash, i.format, c.name AS className FROM images i JOIN classes c ON c.id = i.class_id
+const LABELED = `SELECT i.id, i.path, i.path_bytes AS pathBytes, i.hash, i.format, c.name AS className FROM images i JOIN classes c ON c.id = i.class_id
   WHERE i.status = 'ok' AND i.missing = 0 AND i.excluded = 0
     AND COALESCE((SELECT h.from_class IS h.to_class FROM label_history h WHERE h.image_id = i.id ORDER BY h.id DESC LIMIT 1), 0) = 0
   ORDER BY i.id`;
@@ -29,7 +29,7 @@ const LABELED = `SELECT i.id, i.path, i.hash, i.format, c.name AS className FROM
 export async function suggestions(ctx: PredictContext, options: Page & { runId: number; order: 'uncertain' | 'confident' }): Promise<AssistList> {
   const { db } = ctx.handle;
   const { run, model } = finishedRun(db, ctx.handle.path, options.runId);
-  const images = db.prepare(UNLABELED).all() as { id: number; path: string; hash: string | null }[];
+  const images = db.prepare(UNLABELED).all() as { id: number; path: string; pathBytes: Buffer | null; hash: string | null }[];
   const predictions = await runPredictions(ctx, { id: run.id, model }, images, 'assist');
   const scored = images
     .filter((image) => predictions.probs.has(image.id))
@@ -47,7 +47,7 @@ export async function disagreements(ctx: PredictContext, options: Page & { runId
   const { run, model } = finishedRun(db, ctx.handle.path, options.runId);
   const known = new Set(run.classes);
   // a label the run never trained on cannot disagree with it: the model has no output for it
-  const images = (db.prepare(LABELED).all() as { id: number; path: string; hash: string | null; className: string }[]).filter((image) => known.has(image.className));
+  const images = (db.prepare(LABELED).all() as { id: number; path: string; pathBytes: Buffer | null; hash: string | null; className: string }[]).filter((image) => known.has(image.className));
   const predictions = await runPredictions(ctx, { id: run.id, model }, images, 'assist');
   const items = images
     .filter((image) => predictions.probs.has(image.id))

@@ -17,6 +17,7 @@ import type { Database } from '../project/database';
 import { computeMetrics, type ScoredImage } from './metrics';
 import { runPredictions, type PredictContext, type ProjectImage } from './predictions';
 import { finishedRun } from './run-model';
+import { existsAt, imageFsPath, PATH_BYTES } from '../dataset/file-name-bytes';
 
 /** Bump when the stored result's meaning changes, so older stored evaluations are recomputed (2: averages count undefined as 0). */
 const DATA_KEY_VERSION = 2;
@@ -59,7 +60,7 @@ export interface SplitImage extends ProjectImage {
 export function splitImages(db: Database, split: EvalSplit): SplitImage[] {
   return db
     .prepare(
-      `SELECT i.id, i.path, i.hash, i.format, c.name AS className FROM images i JOIN classes c ON c.id = i.class_id
+      `SELECT i.id, i.path, ${PATH_BYTES}, i.hash, i.format, c.name AS className FROM images i JOIN classes c ON c.id = i.class_id
        WHERE i.status = 'ok' AND i.split = ? AND i.excluded = 0 ORDER BY i.id`,
     )
     .all(split) as SplitImage[];
@@ -135,7 +136,7 @@ export async function evaluateRun(ctx: PredictContext, options: EvaluateOptions)
 export function evaluationDataKey(classes: RunClasses, images: readonly SplitImage[]): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ v: DATA_KEY_VERSION, outputs: classes.outputs, ordered: classes.ordered }));
-  for (const image of images) hash.update(`\n${image.id}\t${image.hash}\t${image.className}\t${fs.existsSync(image.path) ? 1 : 0}`);
+  for (const image of images) hash.update(`\n${image.id}\t${image.hash}\t${image.className}\t${existsAt(imageFsPath(image)) ? 1 : 0}`);
   return hash.digest('hex');
 }
 

@@ -9,11 +9,11 @@
  * at most MAX_BATCH images) and the loop yields between batches, so messages go out steadily.
  */
 import { readAsImported } from '../dataset/as-imported';
-import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { SkippedImage } from '../contract/calls-data';
 import { preprocessForInference } from '../dataset/image-pixels';
 import type { RunModel } from './run-model';
+import { existsAt, imageFsPath } from '../dataset/file-name-bytes';
 
 /** Whatever predicts pixels: a run's model on ONNX Runtime or on TF.js (predictor.ts picks). */
 export interface PixelModel {
@@ -26,6 +26,8 @@ export interface PixelModel {
 export interface ImageFile {
   id: number;
   path: string;
+  /** the raw path when it is not UTF-8 (dataset/file-name-bytes.ts); absent or null: the path opens it */
+  pathBytes?: Buffer | null;
   /** the format its import recorded (a project image): the bytes must still be it */
   format?: string | null;
 }
@@ -95,13 +97,15 @@ export async function predictPixels(runModel: RunModel, pixels: Float32Array, co
 async function decodeBatch(images: readonly ImageFile[], resolution: number, skipped: SkippedImage[]): Promise<{ id: number; pixels: Float32Array }[]> {
   const results = await Promise.all(
     images.map(async (image) => {
-      if (!fs.existsSync(image.path)) {
-        skipped.push({ ...image, reason: MISSING_FILE_REASON });
+      const file = imageFsPath(image);
+      if (!existsAt(file)) {
+        skipped.push({ id: image.id, path: image.path, reason: MISSING_FILE_REASON });
         return null;
       }
       try {
-        const source = image.format === undefined ? image.path : await readAsImported(image.path, image.format);
-        return { id: image.id, pixels: await preprocessForInference(source, resolution) };
+        // sharp opens a text path itself; raw bytes of a path are read here (file-name-bytes.ts)
+        const source = image.format === undefined && typeof file === 'string' ? file : await readAsImported(file, image.format);
+        return { id: image.id, pixels: await preprocessForInference(source, resolution, image.path) };
       } catch (err) {
         skipped.push({ id: image.id, path: image.path, reason: (err as Error).message });
         return null;

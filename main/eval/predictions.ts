@@ -5,7 +5,6 @@
  * A file gone from disk is skipped even when a stored prediction exists: the user deleted or moved
  * it, and results must not count images that are no longer there.
  */
-import fs from 'node:fs';
 import type { BackendName } from '../contract/calls-backend';
 import type { ProviderName } from '../contract/calls-inference';
 import type { SkippedImage } from '../contract/calls-data';
@@ -15,6 +14,7 @@ import { MISSING_FILE_REASON } from './predict-images';
 import { readPredictions, writePredictions } from './prediction-store';
 import type { Predictor } from './predictor';
 import type { ModelRef } from './run-model';
+import { existsAt, imageFsPath } from '../dataset/file-name-bytes';
 
 /** What the evaluation and assist calls need to predict: the project, who predicts, and where progress goes. */
 export interface PredictContext {
@@ -30,6 +30,8 @@ export interface PredictContext {
 export interface ProjectImage {
   id: number;
   path: string;
+  /** the raw path when it is not UTF-8 (dataset/file-name-bytes.ts); absent or null: the path opens it */
+  pathBytes?: Buffer | null;
   hash: string | null;
   /** the format its import recorded: the bytes are checked against it before decoding */
   format?: string | null;
@@ -55,7 +57,7 @@ export async function runPredictions(
   const skipped: SkippedImage[] = [];
   const present: ProjectImage[] = [];
   for (const image of images) {
-    if (fs.existsSync(image.path)) present.push(image);
+    if (existsAt(imageFsPath(image))) present.push(image);
     else skipped.push({ id: image.id, path: image.path, reason: MISSING_FILE_REASON });
   }
   const probs = options.reuseStored === false ? new Map<number, Float32Array>() : readPredictions(db, runId, present);

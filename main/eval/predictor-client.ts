@@ -10,6 +10,7 @@ import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process
 import type { FileCallbacks, FilesPredicted, PredictJob, Predictor } from './predictor';
 import { PredictorMessage, type PredictorRequest } from './predictor-protocol';
 import type { ImageFile } from './predict-images';
+import { pathBytesForMessage } from '../dataset/file-name-bytes';
 
 /** A predictor process with nothing to do for this long is ended (it holds a model and a backend). */
 export const IDLE_MS = 60_000;
@@ -35,7 +36,7 @@ export class ProcessPredictor implements Predictor {
 
   predictFiles(job: PredictJob, images: readonly ImageFile[], callbacks: FileCallbacks): Promise<FilesPredicted> {
     return new Promise((resolve, reject) => {
-      this.submit({ type: 'files', job: 0, model: job.model, backend: job.backend, provider: job.provider, images: images.map(({ id, path, format }) => ({ id, path, ...(format === undefined ? {} : { format }) })) }, {
+      this.submit({ type: 'files', job: 0, model: job.model, backend: job.backend, provider: job.provider, images: images.map(({ id, path, format, pathBytes }) => ({ id, path, ...(format === undefined ? {} : { format }), ...(pathBytes ? { pathBytes: pathBytesForMessage(pathBytes) } : {}) })) }, {
         onMessage: (message) => {
           if (message.type === 'batch') {
             callbacks.onBatch(message.results.map((r) => ({ id: r.id, probs: Float32Array.from(r.probs) })));

@@ -8,6 +8,7 @@ import { ApiError } from '../contract/contract';
 import { workerChannel } from '../workers/worker-channel';
 import { LocalPredictor } from './predictor';
 import { PredictorRequest, type PredictorMessage } from './predictor-protocol';
+import { pathBytesFromMessage } from '../dataset/file-name-bytes';
 
 const predictor = new LocalPredictor();
 // a session holds native memory: release it before the process goes
@@ -33,7 +34,8 @@ async function serve(request: PredictorRequest): Promise<void> {
   }
   // a batch's results are sent with the progress after it, so the client stores them before it reports
   let results: { id: number; probs: number[] }[] = [];
-  const { skipped, backend } = await predictor.predictFiles(job, request.images, {
+  const images = request.images.map(({ pathBytes, ...image }) => ({ ...image, pathBytes: pathBytesFromMessage(pathBytes) }));
+  const { skipped, backend } = await predictor.predictFiles(job, images, {
     onBatch: (batch) => results.push(...batch.map((r) => ({ id: r.id, probs: Array.from(r.probs) }))),
     onProgress: (done, total) => {
       void send({ type: 'batch', job: request.job, results, done, total });

@@ -11,8 +11,9 @@ import { ErrorCode } from '../contract/contract';
 const ModelRef = z.object({ dir: z.string(), resolution: z.number().int(), classes: z.number().int() });
 const Job = z.object({ job: z.number().int(), model: ModelRef, backend: BackendName.optional(), provider: ProviderName.optional() });
 
+// pathBytes: base64 of the raw path of a name that is not UTF-8 (dataset/file-name-bytes.ts)
 export const PredictorRequest = z.discriminatedUnion('type', [
-  Job.extend({ type: z.literal('files'), images: z.array(z.object({ id: z.number().int(), path: z.string(), format: z.string().nullable().optional() })) }),
+  Job.extend({ type: z.literal('files'), images: z.array(z.object({ id: z.number().int(), path: z.string(), format: z.string().nullable().optional(), pathBytes: z.string().optional() })) }),
   Job.extend({ type: z.literal('pixels'), pixels: z.array(z.number()) }),
   // a project closed: let go of the sessions and models of files under its folder (no answer)
   z.object({ type: z.literal('release'), job: z.number().int(), dir: z.string() }),

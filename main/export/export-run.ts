@@ -101,11 +101,11 @@ export async function exportRun(handle: ProjectHandle, args: ExportArgs, hooks: 
     say('checking', 'predicting the test split with the exported files');
     const testImages = splitImages(db, run.classes, 'test');
     const float32Model = await openModel(float32Dir, opened);
-    const float32Test = await predictImages(float32Model, testImages.map((i) => i.path));
+    const float32Test = await predictImages(float32Model, testImages.map((i) => i.file));
     const precisions: PrecisionReport[] = [precisionOf('none', modelBytes(float32Dir, float32Files), testImages, float32Test, float32Test)];
     if (args.quantize !== 'none') {
       const quantized = await openModel(staged.temp, opened);
-      precisions.push(precisionOf(args.quantize, modelBytes(staged.temp, modelFiles), testImages, await predictImages(quantized, testImages.map((i) => i.path)), float32Test));
+      precisions.push(precisionOf(args.quantize, modelBytes(staged.temp, modelFiles), testImages, await predictImages(quantized, testImages.map((i) => i.file)), float32Test));
     }
     const test = metricsOf(db, run.classes, testImages, float32Test);
 
@@ -198,7 +198,7 @@ function metricsOf(db: Database, outputs: string[], images: readonly LabeledFile
 
 /** Largest probability difference and whether every top-1 class matches, on the same decoded images. */
 async function compareModels(app: PredictionModel, exported: PredictionModel, images: readonly LabeledFile[]): Promise<ExportResult['parity']> {
-  const files = images.map((i) => i.path);
+  const files = images.map((i) => i.file);
   const [a, b] = [await predictImages(app, files), await predictImages(exported, files)];
   let count = 0;
   let maxAbsDiff = 0;

@@ -3,16 +3,18 @@
  * (the model card's data counts), the test split (the accuracy of each precision) and a few images
  * to compare the exported model with the app's.
  */
-import fs from 'node:fs';
 import type { z } from 'zod';
 import type { SplitName as SplitNameSchema } from '../contract/define';
 import type { Database } from '../project/database';
+import { existsAt, imageFsPath, PATH_BYTES, type FsPath } from '../dataset/file-name-bytes';
 
 type SplitName = z.infer<typeof SplitNameSchema>;
 
 export interface LabeledFile {
   id: number;
   path: string;
+  /** what opens it (raw bytes for a name that is not UTF-8: dataset/file-name-bytes.ts) */
+  file: FsPath;
   /** index into the run's classes */
   label: number;
 }
@@ -30,14 +32,15 @@ export function splitImages(db: Database, classes: readonly string[], split: Spl
   const index = new Map(classes.map((name, i) => [name, i]));
   const rows = db
     .prepare(
-      `SELECT i.id, i.path, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
+      `SELECT i.id, i.path, ${PATH_BYTES}, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
        WHERE i.status = 'ok' AND i.missing = 0 AND i.excluded = 0 AND i.split = ? ORDER BY i.path`,
     )
-    .all(split) as { id: number; path: string; class_name: string }[];
+    .all(split) as { id: number; path: string; pathBytes: Buffer | null; class_name: string }[];
   const out: LabeledFile[] = [];
   for (const row of rows) {
     const label = index.get(row.class_name);
-    if (label !== undefined && fs.existsSync(row.path)) out.push({ id: row.id, path: row.path, label });
+    const file = imageFsPath(row);
+    if (label !== undefined && existsAt(file)) out.push({ id: row.id, path: row.path, file, label });
   }
   return out;
 }

@@ -10,7 +10,8 @@ import { ApiError, type CallArgs, type CallOutput } from '../contract/contract';
 import { ensureBackend } from '../backend/ensure-backend';
 import { resolveBuildOptions } from '../model/build-options';
 import { planArchitecture, type VariantSpec } from '../model/variants';
-import { preprocessForInference } from '../dataset/image-pixels';
+import { preprocessFileForInference } from '../dataset/image-pixels';
+import { fsPathFromPythonText, type FsPath } from '../dataset/file-name-bytes';
 import type { ProjectHandle } from '../project/registry';
 import { checkNewRun } from '../train/new-run';
 import { buildTrainingModel } from '../train/model-setup';
@@ -56,7 +57,7 @@ export async function exportBundle(handle: ProjectHandle, args: CallArgs<'handof
   const { images: found, missing } = labeledImages(handle.db, splits);
   const warnings = [...checked.trainable.warnings, ...checked.warnings];
   if (missing > 0) warnings.push(`${missing} labeled images are missing on disk and are not in the bundle`);
-  const root = commonFolder(found.map((i) => i.path));
+  const root = commonFolder(found.map((i) => i.file));
   const images = bundleImages(found, root, config.classes);
   const counts = { train: 0, val: 0, test: 0 };
   for (const image of images) counts[image.split]++;
@@ -82,7 +83,7 @@ export async function exportBundle(handle: ProjectHandle, args: CallArgs<'handof
 
     onProgress({ phase: 'parity', done: 0, total: PARITY_IMAGES, message: 'preparing the parity images' });
     const parity = parityImages(images);
-    await writeParityPixels(path.join(temp, PARITY_PIXELS), parity.map((i) => path.join(root, i.path)), config.resolution);
+    await writeParityPixels(path.join(temp, PARITY_PIXELS), parity.map((i) => fsPathFromPythonText(path.join(root, i.path))), config.resolution);
 
     if (copyImages) copyInto(path.join(temp, COPIED_DATA_DIR), root, images, onProgress);
     const manifest: BundleManifest = {
@@ -176,22 +177,28 @@ function parityImages(images: readonly BundleImage[]): BundleImage[] {
 }
 
 /** The evaluation pixels (sharp: shorter side, centre crop) of each image, as one [N, H, W, 3] tensor. */
-async function writeParityPixels(file: string, files: readonly string[], resolution: number): Promise<void> {
+async function writeParityPixels(file: string, files: readonly FsPath[], resolution: number): Promise<void> {
   const per = resolution * resolution * 3;
   const data = new Float32Array(files.length * per);
-  for (let i = 0; i < files.length; i++) data.set(await preprocessForInference(files[i], resolution), i * per);
+  for (let i = 0; i < files.length; i++) data.set(await preprocessFileForInference(files[i], resolution), i * per);
   writeSafetensors(file, [{ name: 'pixels', shape: [files.length, resolution, resolution, 3], data }], { input: 'RGB pixels 0..255, NHWC, as Effitune evaluates' });
 }
 
 function copyInto(target: string, root: string, images: readonly BundleImage[], onProgress: (p: ExportProgress) => void): void {
   images.forEach((image, i) => {
+    // the bundle's paths spell bytes that are not UTF-8 as Python does: the copy gets the same bytes
     const to = path.join(target, ...image.path.split('/'));
-    fs.mkdirSync(path.dirname(to), { recursive: true });
-    fs.copyFileSync(path.join(root, ...image.path.split('/')), to);
+    fs.mkdirSync(fsPathFromPythonText(path.dirname(to)), { recursive: true });
+    fs.copyFileSync(fsPathFromPythonText(path.join(root, ...image.path.split('/'))), fsPathFromPythonText(to));
     if ((i + 1) % 500 === 0 || i + 1 === images.length) onProgress({ phase: 'copy', done: i + 1, total: images.length, message: `copied ${i + 1} of ${images.length} images` });
   });
 }
 
-function listFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+/** Every file under `dir`, read by the bytes of the names (copied images may have names that are not UTF-8). */
+function listFiles(dir: FsPath): Buffer[] {
+  const folder = typeof dir === 'string' ? Buffer.from(dir) : dir;
+  return fs.readdirSync(folder, { withFileTypes: true, encoding: 'buffer' }).flatMap((e) => {
+    const full = Buffer.concat([folder, Buffer.from(path.sep), e.name]);
+    return e.isDirectory() ? listFiles(full) : e.isFile() ? [full] : [];
+  });
 }

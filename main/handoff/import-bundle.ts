@@ -33,6 +33,7 @@ import { imagesByHash, projectIdentity } from './project-images';
 import { findPythonWithTorch, predictWithTorch } from './python-torch';
 import { fillFromTimm } from './timm-weights';
 import { MODEL_INPUT } from '../export/convert-weights';
+import { fsPathFromPythonText, shownPath } from '../dataset/file-name-bytes';
 
 /** the bundle's record kept in the run folder: what was trained, and its log */
 const RUN_HANDOFF_DIR = 'handoff';
@@ -91,7 +92,7 @@ function checkBelongs(handle: ProjectHandle, dir: string, manifest: BundleManife
     throw new ApiError(
       'invalid_input',
       `the bundle ${dir} does not belong to this project (${identity.name}, ${identity.file}): ${unknown.length} of its ${images.length} images are not in it ` +
-        `(first: ${unknown[0].path}). It was made from ${same ? 'this project, whose images have changed since' : `"${manifest.project.name}" (${manifest.project.file}, created ${manifest.project.createdAt})`}; import it into that project.`,
+        `(first: ${shownPath(fsPathFromPythonText(unknown[0].path))}). It was made from ${same ? 'this project, whose images have changed since' : `"${manifest.project.name}" (${manifest.project.file}, created ${manifest.project.createdAt})`}; import it into that project.`,
     );
   }
   const notes: string[] = [];

@@ -318,6 +318,12 @@ export const migrations: readonly string[] = [
     created_at   TEXT NOT NULL
   );
   `,
+  // 10 -> 11: the raw bytes of an image path that is not valid UTF-8 (a Latin-1 "caf\xE9.png" made on
+  // Linux), which no text opens; images.path then holds its readable, escaped text form
+  // (main/dataset/file-name-bytes.ts). NULL for every other image: their text is their path.
+  `
+  ALTER TABLE images ADD COLUMN path_bytes BLOB;
+  `,
 ];
 
 export const schemaVersion = migrations.length;

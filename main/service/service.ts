@@ -15,6 +15,7 @@ import { ProjectRegistry } from '../project/registry';
 import { defaultDataDir } from '../project/data-dir';
 import { getImageDetail, getThumbnail } from '../project/queries';
 import { renderFullImage } from '../dataset/media';
+import { storedImageFile } from '../dataset/file-name-bytes';
 import { WeightsStore } from '../model/manager/weights-store';
 import { TrainingManager } from '../train/training-manager';
 import { Estimator } from '../train/estimate';
@@ -120,13 +121,17 @@ export class Service implements DoorService {
 
   async fullImage(project: string, id: number): Promise<{ data: Buffer; contentType: string }> {
     let detail;
+    let file;
     try {
-      detail = getImageDetail(this.projects.get(project).db, id);
+      const { db } = this.projects.get(project);
+      detail = getImageDetail(db, id);
+      // the raw bytes of a name that is not UTF-8 (detail.path is then its escaped text)
+      file = storedImageFile(db, id) ?? detail.path;
     } catch (err) {
       throw callError(err, 'media', { project }, `show image ${id}`);
     }
     // checked against the format its import recorded before anything decodes it
-    return renderFullImage(detail.path, { id, format: detail.format });
+    return renderFullImage(file, { id, format: detail.format });
   }
 
   close(): void {

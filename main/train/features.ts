@@ -11,18 +11,20 @@
  * augmented images would differ every epoch and could not be cached.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { SplitName } from '../contract/contract';
 import type { SkippedImage } from '../contract/calls-data';
 import type { BuildOptions } from '../model/build-options';
 import type { Database } from '../project/database';
 import { getEmbeddings, putEmbeddings, type EmbeddingKey } from '../project/embeddings';
-import { preprocessForInference } from '../dataset/image-pixels';
+import { preprocessFileForInference } from '../dataset/image-pixels';
+import { imageFsPath, isFileAt, PATH_BYTES, type FsPath } from '../dataset/file-name-bytes';
 
 export interface LabeledImage {
   id: number;
   path: string;
+  /** what opens it (raw bytes for a name that is not UTF-8: dataset/file-name-bytes.ts) */
+  file: FsPath;
   hash: string;
   label: number;
   split: SplitName;
@@ -63,18 +65,18 @@ export async function backboneWeightsKey(backbone: tfl.LayersModel, variantId: s
 export function labeledImages(db: Database, classes: readonly string[]): { images: LabeledImage[]; skipped: SkippedImage[] } {
   const rows = db
     .prepare(
-      `SELECT i.id, i.path, i.hash, i.split, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
+      `SELECT i.id, i.path, ${PATH_BYTES}, i.hash, i.split, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
        WHERE i.status = 'ok' AND i.excluded = 0 AND i.split IN ('train', 'val') ORDER BY c.name, i.hash`,
     )
-    .all() as { id: number; path: string; hash: string; split: SplitName; class_name: string }[];
+    .all() as { id: number; path: string; pathBytes: Buffer | null; hash: string; split: SplitName; class_name: string }[];
   const labels = new Map(classes.map((name, i) => [name, i]));
   const images: LabeledImage[] = [];
   const skipped: SkippedImage[] = [];
   for (const row of rows) {
     const label = labels.get(row.class_name);
     if (label === undefined) continue;
-    if (!isFile(row.path)) skipped.push({ id: row.id, path: row.path, reason: 'the file no longer exists' });
-    else images.push({ id: row.id, path: row.path, hash: row.hash, label, split: row.split });
+    if (!isFileAt(imageFsPath(row))) skipped.push({ id: row.id, path: row.path, reason: 'the file no longer exists' });
+    else images.push({ id: row.id, path: row.path, file: imageFsPath(row), hash: row.hash, label, split: row.split });
   }
   return { images, skipped };
 }
@@ -104,8 +106,8 @@ export async function computeFeatures(options: {
     const members = missing.slice(done, done + options.batch());
     const pixels = await Promise.all(
       members.map((image) =>
-        preprocessForInference(image.path, resolution).catch((err: Error) => {
-          options.skipped.push({ id: image.id, path: image.path, reason: isFile(image.path) ? err.message : 'the file no longer exists' });
+        preprocessFileForInference(image.file, resolution).catch((err: Error) => {
+          options.skipped.push({ id: image.id, path: image.path, reason: isFileAt(image.file) ? err.message : 'the file no longer exists' });
           return null;
         }),
       ),
@@ -139,12 +141,4 @@ function featureSet(images: readonly LabeledImage[], vectors: ReadonlyMap<string
   const out = new Float32Array(images.length * dim);
   images.forEach((image, i) => out.set(vectors.get(image.hash)!, i * dim));
   return { vectors: out, labels: Int32Array.from(images, (i) => i.label), ids: images.map((i) => i.id), dim };
-}
-
-function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { Database } from '../project/database';
 import type { DataProfile, ImageChannels } from './recipe';
+import { imageFsPath, type FsPath } from '../dataset/file-name-bytes';
 
 /** Files whose header is read to decide grayscale: enough to see a mixed data set, cheap on any disk. */
 export const CHANNEL_SAMPLE = 48;
@@ -31,14 +32,14 @@ export function profileTrainingData(db: Database): DataProfile | null {
   const shortSide = median('MIN(width, height)');
   const longSide = median('MAX(width, height)');
   // evenly spaced over the ids, so every class and import is represented
-  const paths = db.prepare(`SELECT path FROM images WHERE ${usable} ORDER BY id`).pluck().all() as string[];
+  const paths = (db.prepare(`SELECT path, path_bytes AS pathBytes FROM images WHERE ${usable} ORDER BY id`).all() as { path: string; pathBytes: Buffer | null }[]).map(imageFsPath);
   const step = Math.max(1, paths.length / CHANNEL_SAMPLE);
-  const sample: string[] = [];
+  const sample: FsPath[] = [];
   for (let at = 0; at < paths.length && sample.length < CHANNEL_SAMPLE; at += step) sample.push(paths[Math.floor(at)]);
   return { images, shortSide, longSide, ...channelsOf(sample) };
 }
 
-function channelsOf(files: readonly string[]): Pick<DataProfile, 'channels' | 'channelsBasis'> {
+function channelsOf(files: readonly FsPath[]): Pick<DataProfile, 'channels' | 'channelsBasis'> {
   let gray = 0;
   let colour = 0;
   for (const file of files) {
@@ -53,7 +54,7 @@ function channelsOf(files: readonly string[]): Pick<DataProfile, 'channels' | 'c
 }
 
 /** 'gray' | 'colour' from a PNG or JPEG header; null when the header does not say (or the file cannot be read). */
-export function headerChannels(file: string): ImageChannels | null {
+export function headerChannels(file: FsPath): ImageChannels | null {
   let fd: number | null = null;
   try {
     fd = fs.openSync(file, 'r');

@@ -1,8 +1,9 @@
 /**
- * File and folder names the import cannot take as they are: names whose bytes are not UTF-8 (made
- * here with Buffer paths, which Linux file systems allow) are reported with the reason and the
- * rename to do, not as files that "vanished"; a top-level folder whose name cannot be a class
- * (a text-direction override) gives its images no label, and says so.
+ * File and folder names the import takes as bytes: names that are not UTF-8 (made here with Buffer
+ * paths, which Linux file systems allow) are imported, opened by their bytes and named by their
+ * escaped text form (caf\xE9.jpg), never as files that "vanished"; an escaped name that reads as a
+ * real file's name beside it is reported instead. A top-level folder whose name cannot be a class
+ * (a text-direction override, or bytes that are not UTF-8) gives its images no label, and says so.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,11 +40,12 @@ function rows(): { path: string; status: string; class_name: string | null }[] {
 }
 
 describe('import of awkward file names', () => {
-  it('reports a file or folder whose name is not UTF-8 as such, and imports the rest', async () => {
+  it('imports files and folders whose names are not UTF-8 by their bytes, named by their escaped text form', async () => {
     const root = path.join(dir, 'images');
     fs.mkdirSync(path.join(root, 'cats'), { recursive: true });
     fs.writeFileSync(path.join(root, 'cats', 'fine.jpg'), await jpeg(10));
-    fs.writeFileSync(rawPath(path.join(root, 'cats'), 'caf', [0xe9], '.jpg'), await jpeg(20)); // Latin-1 "café.jpg"
+    const latin1 = rawPath(path.join(root, 'cats'), 'caf', [0xe9], '.jpg'); // Latin-1 "café.jpg"
+    fs.writeFileSync(latin1, await jpeg(20));
     fs.writeFileSync(rawPath(path.join(root, 'cats'), [0xff, 0xfe], 'x.JPG'), await jpeg(30));
     fs.writeFileSync(rawPath(path.join(root, 'cats'), [0xff], 'notes.txt'), 'not an image');
     const badFolder = rawPath(root, 'd', [0xf6], 'gs');
@@ -51,21 +53,45 @@ describe('import of awkward file names', () => {
     fs.writeFileSync(Buffer.concat([badFolder, Buffer.from('/inside.jpg')]), await jpeg(40));
 
     const result = await importFolder(handle, { folder: root, labelsFromFolders: true, jobId: 'names' });
-    expect(result.imported).toBe(1);
-    expect(rows()).toEqual([{ path: path.join(root, 'cats', 'fine.jpg'), status: 'ok', class_name: 'cats' }]);
-    const reasons = result.rejections.map((r) => [path.relative(root, r.path), r.reason]);
-    expect(reasons).toEqual([
-      ['d\uFFFDgs', expect.stringMatching(/^the folder name is not valid UTF-8 text, so nothing in it can be opened by name; rename it/)],
-      ['cats/caf\uFFFD.jpg', expect.stringMatching(/^the file name is not valid UTF-8 text, .*rename it/)],
-      ['cats/\uFFFD\uFFFDx.JPG', expect.stringMatching(/^the file name is not valid UTF-8 text/)],
+    expect(result.imported).toBe(4);
+    expect(rows()).toEqual([
+      { path: path.join(root, 'cats', '\\xFF\\xFEx.JPG'), status: 'ok', class_name: 'cats' },
+      { path: path.join(root, 'cats', 'caf\\xE9.jpg'), status: 'ok', class_name: 'cats' },
+      { path: path.join(root, 'cats', 'fine.jpg'), status: 'ok', class_name: 'cats' },
+      { path: path.join(root, 'd\\xF6gs', 'inside.jpg'), status: 'ok', class_name: null },
     ]);
-    expect(result.rejections.some((r) => /vanished/.test(r.reason))).toBe(false);
-    // nothing stored under a name that opens nothing: the next import reports the same, once the user renames it imports
-    fs.renameSync(rawPath(path.join(root, 'cats'), 'caf', [0xe9], '.jpg'), path.join(root, 'cats', 'café.jpg'));
+    // the exact bytes beside the text, and only where the text does not open the file
+    const bytes = handle.db.prepare('SELECT path, path_bytes FROM images ORDER BY path').all() as { path: string; path_bytes: Buffer | null }[];
+    expect(bytes[1].path_bytes).toEqual(latin1);
+    expect(bytes[2].path_bytes).toBeNull();
+    expect(bytes[3].path_bytes).toEqual(Buffer.concat([badFolder, Buffer.from('/inside.jpg')]));
+    expect(result.rejections).toEqual([{ path: path.join(root, 'd\\xF6gs'), reason: expect.stringMatching(/^the folder name is not used as a class, so its images are imported unlabeled: the name is not valid UTF-8 text/) }]);
+
+    // the same files again: recognised by their text and bytes, nothing new, nothing duplicated
     const again = await importFolder(handle, { folder: root, labelsFromFolders: true, jobId: 'names-2' });
-    expect(again.imported).toBe(1);
-    expect(again.rejections).toHaveLength(2);
-    expect(rows().map((r) => path.basename(r.path))).toEqual(['café.jpg', 'fine.jpg']);
+    expect(again).toMatchObject({ imported: 0, unchanged: 4, duplicate: 0, missing: 0 });
+    expect(rows()).toHaveLength(4);
+
+    // gone from disk: missing, like any file
+    fs.unlinkSync(latin1);
+    const third = await importFolder(handle, { folder: root, labelsFromFolders: true, jobId: 'names-3' });
+    expect(third.missing).toBe(1);
+    expect(handle.db.prepare('SELECT missing FROM images WHERE path = ?').pluck().get(path.join(root, 'cats', 'caf\\xE9.jpg'))).toBe(1);
+  });
+
+  it('reports an escaped name that reads as the real name of a file beside it, instead of confusing the two', async () => {
+    const root = path.join(dir, 'clash');
+    fs.mkdirSync(root, { recursive: true });
+    fs.writeFileSync(rawPath(root, 'caf', [0xe9], '.jpg'), await jpeg(70));
+    const first = await importFolder(handle, { folder: root, labelsFromFolders: false, jobId: 'clash-1' });
+    expect(first.imported).toBe(1);
+    // a file really named "caf\xE9.jpg" (backslash, x, E, 9) arrives: it takes the name; the Latin-1 one is reported
+    fs.writeFileSync(path.join(root, 'caf\\xE9.jpg'), await jpeg(80));
+    const second = await importFolder(handle, { folder: root, labelsFromFolders: false, jobId: 'clash-2' });
+    expect(second.rejections).toEqual([{ path: path.join(root, 'caf\\xE9.jpg'), reason: expect.stringMatching(/^the file name is not valid UTF-8 text and reads as "caf\\xE9\.jpg", the name of another entry in the same folder; rename it/) }]);
+    const stored = handle.db.prepare('SELECT path, path_bytes FROM images').all() as { path: string; path_bytes: Buffer | null }[];
+    expect(stored).toEqual([{ path: path.join(root, 'caf\\xE9.jpg'), path_bytes: null }]);
+    expect(second.updated).toBe(1);
   });
 
   it('does not make a class of a folder name with a text-direction override; its images come in unlabeled', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { commitFolder, discardFolder, stageFolder } from '../../main/export/atomic-folder';
 import { collectImageFiles } from '../../main/export/predict/image-files';
+import { shownPath } from '../../main/dataset/file-name-bytes';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 
 let dir: string;
@@ -68,7 +69,7 @@ describe('collectImageFiles', () => {
     for (const f of ['photos/z.JPG', 'photos/a.png', 'photos/b/c/deep.webp', 'photos/b/readme.txt', 'loose.bin']) fs.writeFileSync(path.join(dir, f), '');
     fs.mkdirSync(path.join(dir, 'empty'));
     const { files, problems } = collectImageFiles([path.join(dir, 'loose.bin'), path.join(dir, 'photos'), path.join(dir, 'photos', 'a.png'), path.join(dir, 'gone.jpg'), path.join(dir, 'empty')]);
-    expect(files.map((f) => path.relative(dir, f))).toEqual(['loose.bin', 'photos/a.png', 'photos/b/c/deep.webp', 'photos/z.JPG']);
+    expect(files.map((f) => path.relative(dir, shownPath(f)))).toEqual(['loose.bin', 'photos/a.png', 'photos/b/c/deep.webp', 'photos/z.JPG']);
     expect(problems).toEqual([
       { path: path.join(dir, 'gone.jpg'), error: 'no such file or folder' },
       { path: path.join(dir, 'empty'), error: expect.stringContaining('no image files') },

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../../contract/contract';
 import type { Database } from '../../project/database';
-import { labeledImageRows } from './label-export';
+import { labeledImageFiles } from './label-export';
+import { existsAt } from '../file-name-bytes';
 
 export interface ExportFoldersOptions {
   out: string;
@@ -19,7 +20,7 @@ export interface ExportFoldersOptions {
 export async function exportFolders(db: Database, options: ExportFoldersOptions): Promise<{ dir: string; images: number; classes: number; skipped: { path: string; reason: string }[] }> {
   const dir = path.resolve(options.out);
   prepareFolder(dir, options.force);
-  const rows = labeledImageRows(db);
+  const rows = labeledImageFiles(db);
   const skipped: { path: string; reason: string }[] = [];
   const classes = new Set<string>();
   const made = new Set<string>();
@@ -31,14 +32,15 @@ export async function exportFolders(db: Database, options: ExportFoldersOptions)
       made.add(folder);
     }
     try {
+      // named by the text form: a name that is not UTF-8 comes out as its readable, escaped spelling
       const target = freeName(folder, path.basename(row.path));
-      if (options.mode === 'link') await fs.promises.symlink(row.path, target);
-      else await fs.promises.copyFile(row.path, target, fs.constants.COPYFILE_EXCL);
+      if (options.mode === 'link') await fs.promises.symlink(row.file, target);
+      else await fs.promises.copyFile(row.file, target, fs.constants.COPYFILE_EXCL);
       images++;
       classes.add(row.class);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && !fs.existsSync(row.path)) skipped.push({ path: row.path, reason: 'the file no longer exists' });
+      if (code === 'ENOENT' && !existsAt(row.file)) skipped.push({ path: row.path, reason: 'the file no longer exists' });
       else if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS') throw new ApiError('io_error', `out: cannot write into ${dir}: ${(err as Error).message}`);
       else skipped.push({ path: row.path, reason: (err as Error).message });
     }

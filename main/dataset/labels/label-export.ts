@@ -8,9 +8,11 @@ import path from 'node:path';
 import { ApiError } from '../../contract/contract';
 import type { Database } from '../../project/database';
 import { formatCsvRow } from './csv';
+import { imageFsPath, PATH_BYTES, type FsPath } from '../file-name-bytes';
 import { labelFileFormat, type LabelFileFormat } from './label-file-format';
 
 export interface LabeledImageRow {
+  /** the text form (dataset/file-name-bytes.ts): what the files show, and what labels.import matches */
   path: string;
   hash: string | null;
   class: string;
@@ -19,12 +21,18 @@ export interface LabeledImageRow {
 
 /** Labeled usable images, in class order then path. */
 export function labeledImageRows(db: Database): LabeledImageRow[] {
-  return db
+  return labeledImageFiles(db).map(({ path, hash, class: className, split }) => ({ path, hash, class: className, split }));
+}
+
+/** labeledImageRows with what opens each file (raw bytes for a name that is not UTF-8). */
+export function labeledImageFiles(db: Database): (LabeledImageRow & { file: FsPath })[] {
+  const rows = db
     .prepare(
-      `SELECT i.path, i.hash, c.name AS class, i.split FROM images i JOIN classes c ON c.id = i.class_id
+      `SELECT i.path, ${PATH_BYTES}, i.hash, c.name AS class, i.split FROM images i JOIN classes c ON c.id = i.class_id
        WHERE i.status = 'ok' AND i.excluded = 0 ORDER BY c.position, c.id, i.path`,
     )
-    .all() as LabeledImageRow[];
+    .all() as (LabeledImageRow & { pathBytes: Buffer | null })[];
+  return rows.map(({ pathBytes, ...row }) => ({ ...row, file: imageFsPath({ path: row.path, pathBytes }) }));
 }
 
 export function exportLabels(db: Database, options: { file: string; format?: LabelFileFormat; force: boolean }): { file: string; rows: number } {

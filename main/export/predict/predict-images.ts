@@ -4,17 +4,20 @@
  * A file that cannot be decoded gets its error; the others are predicted.
  */
 import { rankClasses } from '../../eval/metrics';
-import { preprocessForInference } from '../../dataset/image-pixels';
+import { preprocessFileForInference } from '../../dataset/image-pixels';
+import { shownPath, type FsPath } from '../../dataset/file-name-bytes';
 import type { PredictionModel } from './prediction-model';
 
 export interface ImageProbabilities {
+  /** the text form of the file's path (dataset/file-name-bytes.ts) */
   path: string;
   /** one per class of the model; null when the file could not be read */
   probabilities: Float32Array | null;
   error: string | null;
 }
 
-export async function predictImages(model: PredictionModel, files: readonly string[], onBatch?: (done: number) => void): Promise<ImageProbabilities[]> {
+/** `files`: what opens each (a text path, or the raw bytes of one that is not UTF-8). */
+export async function predictImages(model: PredictionModel, files: readonly FsPath[], onBatch?: (done: number) => void): Promise<ImageProbabilities[]> {
   const size = model.resolution * model.resolution * 3;
   const results: ImageProbabilities[] = [];
   for (let start = 0; start < files.length; start += model.maxBatch) {
@@ -22,7 +25,7 @@ export async function predictImages(model: PredictionModel, files: readonly stri
     const decoded = await Promise.all(
       chunk.map(async (file) => {
         try {
-          return { file, pixels: await preprocessForInference(file, model.resolution), error: null };
+          return { file, pixels: await preprocessFileForInference(file, model.resolution), error: null };
         } catch (err) {
           return { file, pixels: null, error: (err as Error).message };
         }
@@ -35,9 +38,9 @@ export async function predictImages(model: PredictionModel, files: readonly stri
     const classes = model.classes.length;
     let k = 0;
     for (const d of decoded) {
-      if (d.pixels === null) results.push({ path: d.file, probabilities: null, error: d.error });
+      if (d.pixels === null) results.push({ path: shownPath(d.file), probabilities: null, error: d.error });
       else {
-        results.push({ path: d.file, probabilities: probs.slice(k * classes, (k + 1) * classes), error: null });
+        results.push({ path: shownPath(d.file), probabilities: probs.slice(k * classes, (k + 1) * classes), error: null });
         k++;
       }
     }

@@ -16,11 +16,11 @@
  * never rendered.
  * Everything random comes from `seed` (see random.ts): the same seed gives the same batches.
  */
-import fs from 'node:fs';
 import { ApiError, type SplitName } from '../../contract/contract';
 import type { Augmentation, SkippedImage } from '../../contract/calls-data';
 import { sharpMessage } from '../../dataset/inspect-image';
 import { ChangedSinceImport, readAsImported } from '../../dataset/as-imported';
+import { imageFsPath, isFileAt, PATH_BYTES, type FsPath } from '../../dataset/file-name-bytes';
 import type { Database } from '../../project/database';
 import { augmentPixels, drawAugmentation, resolveAugmentation, type AugmentationInput, type SampleAugmentation } from './augmentation';
 import { decodeCentreCrop, decodeCrop, orientedSize, toFloat32 } from '../../dataset/image-pixels';
@@ -86,7 +86,10 @@ export interface DataPipeline {
 
 interface Item {
   id: number;
+  /** the text form, for reports */
   path: string;
+  /** what opens it (raw bytes for a name that is not UTF-8: dataset/file-name-bytes.ts) */
+  file: FsPath;
   hash: string;
   /** the format the import recorded (inspect-image.ts); null for rows from before it was recorded */
   format: string | null;
@@ -208,7 +211,7 @@ export function createDataPipeline(handle: { db: Database }, options: PipelineOp
       return true;
     } catch (err) {
       // balanced sampling may visit an image twice in an epoch: report it once
-      if (!failed.has(item.id)) skipped.push({ id: item.id, path: item.path, reason: failureReason(item.path, err) });
+      if (!failed.has(item.id)) skipped.push({ id: item.id, path: item.path, reason: failureReason(item.file, err) });
       failed.add(item.id);
       return false;
     }
@@ -245,11 +248,11 @@ function allClassNames(db: Database): string[] {
 function loadItems(db: Database, splits: SplitName[], classes: string[]): { items: Item[]; skipped: SkippedImage[] } {
   const rows = db
     .prepare(
-      `SELECT i.id, i.path, i.hash, i.format, i.width, i.height, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
+      `SELECT i.id, i.path, ${PATH_BYTES}, i.hash, i.format, i.width, i.height, c.name AS class_name FROM images i JOIN classes c ON c.id = i.class_id
        WHERE i.status = 'ok' AND i.excluded = 0 AND i.split IN (SELECT value FROM json_each(?))
        ORDER BY c.name, i.hash`,
     )
-    .all(JSON.stringify(splits)) as { id: number; path: string; hash: string; format: string | null; width: number | null; height: number | null; class_name: string }[];
+    .all(JSON.stringify(splits)) as { id: number; path: string; pathBytes: Buffer | null; hash: string; format: string | null; width: number | null; height: number | null; class_name: string }[];
   const labels = new Map(classes.map((name, i) => [name, i]));
   const items: Item[] = [];
   const skipped: SkippedImage[] = [];
@@ -257,30 +260,22 @@ function loadItems(db: Database, splits: SplitName[], classes: string[]): { item
     const label = labels.get(row.class_name);
     if (label === undefined) {
       skipped.push({ id: row.id, path: row.path, reason: `its class "${row.class_name}" is not one of the model's classes` });
-    } else if (!isFile(row.path)) {
+    } else if (!isFileAt(imageFsPath(row))) {
       skipped.push({ id: row.id, path: row.path, reason: 'the file no longer exists' });
     } else {
-      items.push({ id: row.id, path: row.path, hash: row.hash, format: row.format, label, width: row.width, height: row.height });
+      items.push({ id: row.id, path: row.path, file: imageFsPath(row), hash: row.hash, format: row.format, label, width: row.width, height: row.height });
     }
   }
   return { items, skipped };
 }
 
-function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** The file's bytes, read once, if they are still the format the import recorded. */
 function checkedBytes(item: Item): Promise<Buffer> {
-  return readAsImported(item.path, item.format);
+  return readAsImported(item.file, item.format);
 }
 
-function failureReason(file: string, err: unknown): string {
-  if (!isFile(file)) return 'the file no longer exists';
+function failureReason(file: FsPath, err: unknown): string {
+  if (!isFileAt(file)) return 'the file no longer exists';
   if (err instanceof ChangedSinceImport) return err.message;
   return `cannot decode it: ${sharpMessage(err)}`;
 }
