@@ -8,22 +8,29 @@
  * validation epoch, as our run keeps its best epoch.
  *
  *   npm run bench -- recipe [--per-class 100] [--model phi=-8] [--sets tiny-gray,textures,shapes,imbalanced]
- *                           [--max-seconds 90] [--backend wasm] [--fixed] [--options JSON] [--pretrain-seconds 180]
+ *                           [--max-seconds 90] [--backend wasm] [--fixed] [--options JSON] [--arms default,logistic,cnn2,pretrained]
+ *                           [--pretrain-seconds 900] [--source-per-class 200] [--pretrained-options JSON] [--fresh-pretrain]
  *
  * --max-seconds caps our run (it is cancelled and scored at its best epoch, like a finished run);
- * on two CPU cores the recipe's full schedule takes minutes per set, so the default cap (90 s; with
- * the 180 s of pretraining the whole bench takes about half an hour) stops it; raise it to see the full schedule.
+ * on two CPU cores the recipe's full schedule takes minutes per set, so the default cap (90 s) stops
+ * it; raise it to see the full schedule. --arms runs only some arms (the baselines then get
+ * --max-seconds as their budget when the default arm is left out).
+ * Each set is judged by its own score: accuracy where the classes are balanced, balanced accuracy
+ * (mean recall per class) on the imbalanced set; both are printed, with each arm's processor seconds.
  * --options '{"lr":0.005}' gives our arm train options on top of the recipe (to try a change to it).
  * --fixed adds the fixed ImageNet defaults (no data profile: today's behaviour) as a fourth arm, in the same budget.
  * The pretrained arm: there are no ImageNet weights on this machine and nothing may be downloaded,
  * so the bench first trains the same model from scratch on a source task of other shapes and
- * textures (--pretrain-seconds, not counted in any budget, as ImageNet pretraining is not), writes
+ * textures (--source-per-class images a class, --pretrain-seconds, not counted in any budget, as
+ * ImageNet pretraining is not; kept in .cache/bench-recipe under a key of everything that decides it
+ * and reused by the next bench, --fresh-pretrain trains again), writes
  * its backbone as a Keras applications .h5 file, and trains each set from that file with every
- * other option left to the recipe, in the default run's budget. It shows that imported weights carry
+ * other option left to the recipe (--pretrained-options adds train options to that arm only), in the default run's budget. It shows that imported weights carry
  * learned filters into a run; it says nothing about how much ImageNet weights would help.
  * --pretrain-seconds 0 leaves that arm out.
  * Output: one JSON line per arm and set, then a summary line. Sets are cached in .cache/bench-recipe.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -62,6 +69,12 @@ interface SetSpec {
   classes: string[];
   /** images of class k relative to --per-class */
   share?: number[];
+  /**
+   * what the set is judged by: accuracy where the classes are balanced; balanced accuracy (mean
+   * recall per class) where they are not, since there predicting the largest class scores its share
+   * in plain accuracy and is still useless
+   */
+  score: ScoreName;
   draw(className: string, random: Random): Uint8Array | string;
 }
 
@@ -90,7 +103,7 @@ function shapeSvg(size: number, shape: string, random: Random, clutter: number, 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}"><rect width="${size}" height="${size}" fill="${background}"/>${lines}<g fill="${fill}" stroke="${fill}">${shapeElement(shape, cx, cy, r, stroke)}</g></svg>`;
 }
 
-/** a colour texture: two random colours in stripes (horizontal, vertical, diagonal), a checkerboard or dots */
+/** a colour texture: two random colours in stripes (horizontal, vertical, diagonal), a checkerboard, dots, zigzag stripes or rings */
 function texture(size: number, kind: string, random: Random): Uint8Array {
   const a = [random() * 255, random() * 255, random() * 255];
   const b = a.map((v) => (v + 80 + random() * 95) % 255);
@@ -107,7 +120,10 @@ function texture(size: number, kind: string, random: Random): Uint8Array {
       else if (kind === 'vertical') on = Math.floor(u) % 2 === 0;
       else if (kind === 'diagonal') on = Math.floor((x + direction * y + phase) / period) % 2 === 0;
       else if (kind === 'checker') on = (Math.floor(u) + Math.floor(v)) % 2 === 0;
-      else on = (u % 1) ** 2 + (v % 1) ** 2 < 0.2;
+      else if (kind === 'dots') on = (u % 1) ** 2 + (v % 1) ** 2 < 0.2;
+      // the source task's textures (no target set has them): zigzag stripes and concentric rings
+      else if (kind === 'zigzag') on = Math.floor(v + Math.abs((u % 2) - 1)) % 2 === 0;
+      else on = Math.floor(Math.hypot(x - size * phase / period, y - size * (1 - phase / period)) / (period / 2)) % 2 === 0;
       const c = on ? a : b;
       for (let ch = 0; ch < 3; ch++) out[(y * size + x) * 3 + ch] = Math.max(0, Math.min(255, c[ch] + (random() - 0.5) * 40));
     }
@@ -116,17 +132,18 @@ function texture(size: number, kind: string, random: Random): Uint8Array {
 }
 
 const SETS: SetSpec[] = [
-  { name: 'tiny-gray', what: '28×28 grayscale PNG, 4 filled shapes, light on dark or dark on light, 1 clutter line', size: 28, channels: 1, classes: SHAPES, draw: (c, r) => shapeSvg(28, c, r, 1, true) },
-  { name: 'textures', what: '40×40 colour, 5 textures (stripes 3 ways, checker, dots) in random colours and periods', size: 40, channels: 3, classes: ['horizontal', 'vertical', 'diagonal', 'checker', 'dots'], draw: (c, r) => texture(40, c, r) },
-  { name: 'shapes', what: '64×64 colour, 4 shapes in random colours on random backgrounds, 3 clutter lines', size: 64, channels: 3, classes: SHAPES, draw: (c, r) => shapeSvg(64, c, r, 3, false) },
-  { name: 'imbalanced', what: '32×32 colour, 3 shapes with 2 : 1 : 1/3 of the images, 2 clutter lines', size: 32, channels: 3, classes: SHAPES.slice(0, 3), share: [2, 1, 1 / 3], draw: (c, r) => shapeSvg(32, c, r, 2, false) },
+  { name: 'tiny-gray', what: '28×28 grayscale PNG, 4 filled shapes, light on dark or dark on light, 1 clutter line', size: 28, channels: 1, classes: SHAPES, score: 'accuracy', draw: (c, r) => shapeSvg(28, c, r, 1, true) },
+  { name: 'textures', what: '40×40 colour, 5 textures (stripes 3 ways, checker, dots) in random colours and periods', size: 40, channels: 3, classes: ['horizontal', 'vertical', 'diagonal', 'checker', 'dots'], score: 'accuracy', draw: (c, r) => texture(40, c, r) },
+  { name: 'shapes', what: '64×64 colour, 4 shapes in random colours on random backgrounds, 3 clutter lines', size: 64, channels: 3, classes: SHAPES, score: 'accuracy', draw: (c, r) => shapeSvg(64, c, r, 3, false) },
+  { name: 'imbalanced', what: '32×32 colour, 3 shapes with 2 : 1 : 1/3 of the images, 2 clutter lines', size: 32, channels: 3, classes: SHAPES.slice(0, 3), share: [2, 1, 1 / 3], score: 'balancedAccuracy', draw: (c, r) => shapeSvg(32, c, r, 2, false) },
 ];
 
 /**
- * The pretrained arm's source task: other shapes (ring, plus, bars, diamond) and textures than any
- * target set, in colour at 40 px. A backbone trained on it for a few minutes is no ImageNet
- * backbone; it stands in for one to show that a start from imported weights (a real Keras .h5, through the
- * same loading code as a downloaded file) carries learned filters over and beats a random start.
+ * The pretrained arm's source task: related to the targets (outlined and filled shapes, two-colour
+ * textures, clutter, random colours) but sharing no class with any of them: other shapes (ring, plus,
+ * bars, diamond) and other textures (zigzag stripes, rings), in colour at 40 px. A backbone trained on
+ * it is no ImageNet backbone; it stands in for one to show that a start from imported weights (a real
+ * Keras .h5, through the same loading code as a file of one's own) carries learned filters over.
  */
 const SOURCE_SHAPES = ['ring', 'plus', 'hbar', 'vbar', 'diamond'];
 function sourceShapeSvg(size: number, shape: string, random: Random): string {
@@ -146,16 +163,17 @@ function sourceShapeSvg(size: number, shape: string, random: Random): string {
   const fill = colour();
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}"><rect width="${size}" height="${size}" fill="${colour()}"/>${lines}<g fill="${fill}" stroke="${fill}">${element}</g></svg>`;
 }
-const SOURCE_SET: SetSpec = {
+export const SOURCE_SET: SetSpec = {
   name: 'source',
-  what: '40×40 colour, 5 other shapes (ring, plus, bars, diamond) + 2 textures (checker, dots): the stand-in pretraining task',
+  what: '40×40 colour, 5 other shapes (ring, plus, bars, diamond) + 2 other textures (zigzag, rings): the stand-in pretraining task',
   size: 40,
   channels: 3,
-  classes: [...SOURCE_SHAPES, 'checker', 'dots'],
+  classes: [...SOURCE_SHAPES, 'zigzag', 'rings'],
+  score: 'accuracy',
   draw: (c, r) => (SOURCE_SHAPES.includes(c) ? sourceShapeSvg(40, c, r) : texture(40, c, r)),
 };
 
-async function writeSet(spec: SetSpec, perClass: number, folder: string): Promise<void> {
+export async function writeSet(spec: SetSpec, perClass: number, folder: string): Promise<void> {
   const marker = path.join(folder, 'complete.json');
   if (fs.existsSync(marker)) return;
   fs.rmSync(folder, { recursive: true, force: true });
@@ -198,6 +216,7 @@ interface Score {
   /** mean recall over classes: what an imbalanced set needs */
   balancedAccuracy: number;
 }
+type ScoreName = keyof Score;
 
 function score(predicted: ArrayLike<number>, truth: Int32Array, classes: number): Score {
   const hit = new Array(classes).fill(0);
@@ -225,6 +244,8 @@ function predictClasses(model: tfl.LayersModel, pixels: SplitPixels, resolution:
 
 interface OurResult {
   seconds: number;
+  /** processor seconds of this process over the run, every thread (the wasm step, sharp's decoding) */
+  cpuSeconds: number;
   status: string;
   reason: string;
   epochs: number;
@@ -238,16 +259,29 @@ interface OurResult {
   modelDir: string | null;
 }
 
-async function trainOurs(project: { handle: ProjectHandle; registry: ProjectRegistry; file: string }, backend: ActiveBackend, options: Record<string, unknown>, useProfile: boolean, maxSeconds: number): Promise<OurResult> {
+type Project = { handle: ProjectHandle; registry: ProjectRegistry; file: string };
+
+/** The configuration train.start would store for these options (the recipe fitted to the project's images unless useProfile is false). */
+function planOurs(project: Project, options: Record<string, unknown>, useProfile: boolean): ReturnType<typeof resolveTrainConfig> {
+  const profile = useProfile ? profileTrainingData(project.handle.db) : null;
+  return resolveTrainConfig(TrainOptions.parse({ mode: 'full', ...options }), checkTrainable(project.handle).classes, profile);
+}
+
+/** processor seconds of this process so far, every thread */
+function cpuNow(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+async function trainOurs(project: Project, backend: ActiveBackend, options: Record<string, unknown>, useProfile: boolean, maxSeconds: number): Promise<OurResult> {
   const { db } = project.handle;
-  const trainable = checkTrainable(project.handle);
-  const profile = useProfile ? profileTrainingData(db) : null;
-  const { config, variant, recipe } = resolveTrainConfig(TrainOptions.parse({ mode: 'full', ...options }), trainable.classes, profile);
+  const { config, variant, recipe } = planOurs(project, options, useProfile);
   const run = createRun(db, { config, variant: variant.id, resolution: config.resolution, classes: config.classes, backend: config.backend });
   const control = new RunControl();
   const timer = setTimeout(() => control.cancel(`the bench's cap of ${maxSeconds} s`), maxSeconds * 1000);
   const checkpointRoot = project.registry.sideFolder(project.file, `runs/${run.id}`);
   const started = performance.now();
+  const cpuStarted = cpuNow();
   let epochsDone = 0;
   const result = await trainRun({
     db,
@@ -260,6 +294,7 @@ async function trainOurs(project: { handle: ProjectHandle; registry: ProjectRegi
   });
   clearTimeout(timer);
   const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = cpuNow() - cpuStarted;
   // a run stopped by the cap keeps its best epoch's checkpoint: score that, as a finished run would
   const best = getRun(db, run.id).bestEpoch;
   const modelDir = result.modelDir ?? (best === null ? null : path.join(checkpointRoot, epochDirName(best)));
@@ -272,7 +307,7 @@ async function trainOurs(project: { handle: ProjectHandle; registry: ProjectRegi
     model.dispose();
   }
   const curve = runHistory(db, run.id).map((e): [number | null, number, number] => [e.valAcc === null ? null : round(e.valAcc, 3), round(e.seconds, 2), round(e.imagesPerSecond)]);
-  return { seconds, status: result.status, reason: result.reason, epochs: epochsDone, config: shown, recipe, test: scored, curve, modelDir };
+  return { seconds, cpuSeconds, status: result.status, reason: result.reason, epochs: epochsDone, config: shown, recipe, test: scored, curve, modelDir };
 }
 
 // ---------- baselines ----------
@@ -300,6 +335,7 @@ function twoLayerCnn(resolution: number, classes: number): tfl.LayersModel {
 
 interface BaselineResult {
   seconds: number;
+  cpuSeconds: number;
   epochs: number;
   bestEpoch: number;
   val: number;
@@ -309,6 +345,7 @@ interface BaselineResult {
 /** Epochs (batch 32, shuffled, no augmentation) until `budget` seconds are spent; the test score of the best validation epoch. */
 async function trainBaseline(make: (r: number, k: number) => tfl.LayersModel, db: ProjectHandle['db'], classes: string[], resolution: number, budget: number): Promise<BaselineResult> {
   const started = performance.now();
+  const cpuStarted = cpuNow();
   const [train, val, test] = [await splitPixels(db, 'train', classes, resolution), await splitPixels(db, 'val', classes, resolution), await splitPixels(db, 'test', classes, resolution)];
   const scale = (x: tf.Tensor) => tf.sub(tf.div(x, 127.5), 1);
   const model = make(resolution, classes.length);
@@ -324,16 +361,28 @@ async function trainBaseline(make: (r: number, k: number) => tfl.LayersModel, db
     epoch++;
   }
   const seconds = elapsed();
+  const cpuSeconds = cpuNow() - cpuStarted;
   xs.dispose();
   ys.dispose();
   model.dispose();
-  return { seconds, epochs: epoch, bestEpoch: best.epoch, val: best.val, test: best.test };
+  return { seconds, cpuSeconds, epochs: epoch, bestEpoch: best.epoch, val: best.val, test: best.test };
 }
 
 // ---------- the stand-in pretrained backbone ----------
 
-/** Train `model` from scratch on SOURCE_SET for `seconds` and write its backbone as a Keras applications .h5 (no classifier). */
-async function pretrain(tmp: string, perClass: number, backend: ActiveBackend, model: string, seconds: number): Promise<string> {
+interface Pretrained {
+  weightsFile: string;
+  /** what the pretraining run did (its test score on the source task included) */
+  record: Record<string, unknown>;
+}
+
+/**
+ * Train `model` from scratch on SOURCE_SET with the recipe (capped at `seconds`) and write its
+ * backbone as a Keras applications .h5 (no classifier). The file and its record are kept in
+ * .cache/bench-recipe under a key of everything that decides them (the source set, the run's whole
+ * configuration, the cap), so a second bench reuses them; --fresh-pretrain trains again.
+ */
+async function pretrain(tmp: string, perClass: number, backend: ActiveBackend, model: string, seconds: number, fresh: boolean): Promise<Pretrained> {
   const folder = path.join(cacheDir('bench-recipe'), `${SOURCE_SET.name}-${perClass}`);
   await writeSet(SOURCE_SET, perClass, folder);
   const registry = new ProjectRegistry(path.join(tmp, 'home'));
@@ -343,14 +392,27 @@ async function pretrain(tmp: string, perClass: number, backend: ActiveBackend, m
   try {
     await importFolder(handle, { folder: path.join(folder, 'images'), labelsFromFolders: true, jobId: 'bench-source' });
     splitProject(handle, { val: 0.2, test: 0.2, seed: 1 });
-    const trained = await trainOurs({ handle, registry, file }, backend, { model }, true, seconds);
+    const project = { handle, registry, file };
+    const planned = planOurs(project, { model }, true).config;
+    const key = crypto.createHash('sha256').update(JSON.stringify({ set: SOURCE_SET.what, perClass, seconds, backend: backend.name, config: planned })).digest('hex').slice(0, 16);
+    const kept = path.join(cacheDir('bench-recipe'), `pretrained-${key}`);
+    const weightsFile = path.join(kept, `source-${model.replace(/[^a-z0-9-]/gi, '_')}_notop.h5`);
+    const recordFile = path.join(kept, 'pretraining.json');
+    if (!fresh && fs.existsSync(recordFile) && fs.existsSync(weightsFile)) {
+      const record = { ...(JSON.parse(fs.readFileSync(recordFile, 'utf8')) as Record<string, unknown>), reused: path.relative(process.cwd(), kept) };
+      log(`pretraining: reusing ${kept} (--fresh-pretrain trains again)`);
+      return { weightsFile, record };
+    }
+    const trained = await trainOurs(project, backend, { model }, true, seconds);
     if (!trained.modelDir) throw new Error(`pretraining on the source set finished no epoch in ${seconds} s`);
     const { model: network } = await loadModelFolder(trained.modelDir);
-    const weightsFile = path.join(tmp, `source-${model.replace(/[^a-z0-9-]/gi, '_')}_notop.h5`);
+    fs.mkdirSync(kept, { recursive: true });
     await writeKerasH5(weightsFile, kerasLayersOfModel(network).filter((l) => l.name !== 'predictions'));
     network.dispose();
-    emit({ bench: 'recipe', arm: 'pretraining', set: SOURCE_SET.name, what: SOURCE_SET.what, seconds: round(trained.seconds), epochs: trained.epochs, test: trained.test, weightsFile: path.basename(weightsFile) });
-    return weightsFile;
+    const counts = { train: splitImages(handle.db, 'train').length, val: splitImages(handle.db, 'val').length, test: splitImages(handle.db, 'test').length };
+    const record = { set: SOURCE_SET.name, what: SOURCE_SET.what, ...counts, seconds: round(trained.seconds), cpuSeconds: round(trained.cpuSeconds), epochs: trained.epochs, plannedEpochs: planned.epochs, status: trained.status, reason: trained.reason, test: trained.test, curve: trained.curve };
+    fs.writeFileSync(recordFile, JSON.stringify(record));
+    return { weightsFile, record };
   } finally {
     registry.closeAll();
   }
@@ -358,24 +420,38 @@ async function pretrain(tmp: string, perClass: number, backend: ActiveBackend, m
 
 // ---------- the run ----------
 
+const ARMS = ['default', 'logistic', 'cnn2', 'pretrained'] as const;
+type Arm = (typeof ARMS)[number];
+
 export async function run(args: string[]): Promise<void> {
   const text = (name: string, fallback: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
   const perClass = option(args, 'per-class', 100);
+  const sourcePerClass = option(args, 'source-per-class', 200);
   const maxSeconds = option(args, 'max-seconds', 90);
   const model = text('model', 'phi=-8');
   const backendName = text('backend', 'wasm') as BackendName;
   // --options '{"lr":0.005}': train options for our arm on top of the recipe (to try a change of recipe)
   const extra = JSON.parse(text('options', '{}')) as Record<string, unknown>;
+  const pretrainedExtra = JSON.parse(text('pretrained-options', '{}')) as Record<string, unknown>;
   const names = text('sets', SETS.map((s) => s.name).join(',')).split(',');
   const sets = names.map((n) => SETS.find((s) => s.name === n) ?? (() => { throw new Error(`unknown set "${n}"; sets: ${SETS.map((s) => s.name).join(', ')}`); })());
+  const pretrainSeconds = option(args, 'pretrain-seconds', 900);
+  const arms = text('arms', ARMS.join(',')).split(',') as Arm[];
+  for (const a of arms) if (!ARMS.includes(a)) throw new Error(`unknown arm "${a}"; arms: ${ARMS.join(', ')}`);
+  const wants = (arm: Arm) => arms.includes(arm) && (arm !== 'pretrained' || pretrainSeconds > 0);
   const backend = await useBackend(backendName);
   const common = { bench: 'recipe', model, perClass, backend: backend.name, ...machine() };
   const tmp = makeTempDir('bench-recipe');
   process.env.EFFITUNE_HOME ??= path.join(tmp, 'home');
   const summary: Record<string, unknown>[] = [];
+  let source: Record<string, unknown> | null = null;
   try {
-    const pretrainSeconds = option(args, 'pretrain-seconds', 180);
-    const pretrainedWeights = pretrainSeconds > 0 ? await pretrain(tmp, perClass, backend, model, pretrainSeconds) : null;
+    const pretrained = wants('pretrained') ? await pretrain(tmp, sourcePerClass, backend, model, pretrainSeconds, args.includes('--fresh-pretrain')) : null;
+    if (pretrained) {
+      emit({ ...common, arm: 'pretraining', ...pretrained.record });
+      const test = pretrained.record.test as Score | null;
+      source = { perClass: sourcePerClass, seconds: pretrained.record.seconds, epochs: pretrained.record.epochs, testAccuracy: test && round(test.accuracy, 3) };
+    }
     for (const spec of sets) {
       const folder = path.join(cacheDir('bench-recipe'), `${spec.name}-${perClass}`);
       await writeSet(spec, perClass, folder);
@@ -388,38 +464,59 @@ export async function run(args: string[]): Promise<void> {
       const project = { handle, registry, file };
       const classes = checkTrainable(handle).classes.map((c) => c.name);
       const counts = { train: splitImages(handle.db, 'train').length, val: splitImages(handle.db, 'val').length, test: splitImages(handle.db, 'test').length };
-      log(`${spec.name}: ${spec.what}; ${JSON.stringify(counts)}`);
+      log(`${spec.name}: ${spec.what}; ${JSON.stringify(counts)}; judged by ${spec.score}`);
+      // each arm's test score: both measures, and the one the set is judged by
+      const scores: Partial<Record<Arm | 'fixed', Score | null>> = {};
+      const row: Record<string, unknown> = { set: spec.name, score: spec.score };
+      const shown = (s: Score | null | undefined) => (s ? { accuracy: round(s.accuracy, 3), balancedAccuracy: round(s.balancedAccuracy, 3) } : null);
 
-      const ours = await trainOurs(project, backend, { model, ...extra }, true, maxSeconds);
-      emit({ ...common, set: spec.name, arm: 'default', ...counts, seconds: round(ours.seconds), epochs: ours.epochs, status: ours.status, test: ours.test, config: ours.config, recipe: ours.recipe, curve: ours.curve });
-      const budget = ours.seconds;
-      const accuracy = (s: Score | null) => (s === null ? null : round(s.accuracy, 3));
-      const row: Record<string, unknown> = { set: spec.name, budgetSeconds: round(budget), default: accuracy(ours.test), defaultBalanced: ours.test && round(ours.test.balancedAccuracy, 3) };
-      const baselineAccuracy: Record<string, number> = {};
-      for (const [arm, make] of [['logistic', logisticRegression], ['cnn2', twoLayerCnn]] as const) {
-        const b = await trainBaseline(make, handle.db, classes, spec.size, budget);
-        emit({ ...common, set: spec.name, arm, ...counts, seconds: round(b.seconds), epochs: b.epochs, bestEpoch: b.bestEpoch, resolution: spec.size, test: b.test });
-        row[arm] = round(b.test.accuracy, 3);
-        baselineAccuracy[arm] = b.test.accuracy;
-        row[`${arm}Balanced`] = round(b.test.balancedAccuracy, 3);
+      let budget = maxSeconds;
+      if (wants('default')) {
+        const ours = await trainOurs(project, backend, { model, ...extra }, true, maxSeconds);
+        emit({ ...common, set: spec.name, arm: 'default', ...counts, seconds: round(ours.seconds), cpuSeconds: round(ours.cpuSeconds), epochs: ours.epochs, status: ours.status, test: shown(ours.test), config: ours.config, recipe: ours.recipe, curve: ours.curve });
+        budget = ours.seconds;
+        scores.default = ours.test;
+        row.cpuSeconds = { default: round(ours.cpuSeconds) };
       }
-      if (pretrainedWeights) {
-        const pre = await trainOurs(project, backend, { model, weights: pretrainedWeights }, true, budget);
-        emit({ ...common, set: spec.name, arm: 'pretrained', ...counts, seconds: round(pre.seconds), epochs: pre.epochs, status: pre.status, test: pre.test, config: pre.config, recipe: pre.recipe, curve: pre.curve });
-        row.pretrained = accuracy(pre.test);
-        row.pretrainedBeatsScratch = pre.test !== null && (ours.test === null || pre.test.accuracy > ours.test.accuracy);
+      row.budgetSeconds = round(budget);
+      for (const [arm, make] of [['logistic', logisticRegression], ['cnn2', twoLayerCnn]] as const) {
+        if (!wants(arm)) continue;
+        const b = await trainBaseline(make, handle.db, classes, spec.size, budget);
+        emit({ ...common, set: spec.name, arm, ...counts, seconds: round(b.seconds), cpuSeconds: round(b.cpuSeconds), epochs: b.epochs, bestEpoch: b.bestEpoch, resolution: spec.size, test: shown(b.test) });
+        scores[arm] = b.test;
+        row.cpuSeconds = { ...(row.cpuSeconds as object), [arm]: round(b.cpuSeconds) };
+      }
+      if (pretrained) {
+        const pre = await trainOurs(project, backend, { model, weights: pretrained.weightsFile, ...pretrainedExtra }, true, budget);
+        emit({ ...common, set: spec.name, arm: 'pretrained', ...counts, seconds: round(pre.seconds), cpuSeconds: round(pre.cpuSeconds), epochs: pre.epochs, status: pre.status, test: shown(pre.test), config: pre.config, recipe: pre.recipe, curve: pre.curve });
+        scores.pretrained = pre.test;
+        row.cpuSeconds = { ...(row.cpuSeconds as object), pretrained: round(pre.cpuSeconds) };
       }
       if (args.includes('--fixed')) {
         const fixed = await trainOurs(project, backend, { model }, false, budget);
-        emit({ ...common, set: spec.name, arm: 'fixed-imagenet-defaults', ...counts, seconds: round(fixed.seconds), epochs: fixed.epochs, status: fixed.status, test: fixed.test, config: fixed.config, curve: fixed.curve });
-        row.fixedDefaults = accuracy(fixed.test);
+        emit({ ...common, set: spec.name, arm: 'fixed-imagenet-defaults', ...counts, seconds: round(fixed.seconds), cpuSeconds: round(fixed.cpuSeconds), epochs: fixed.epochs, status: fixed.status, test: shown(fixed.test), config: fixed.config, curve: fixed.curve });
+        scores.fixed = fixed.test;
       }
-      row.defaultBeatsBoth = ours.test !== null && ours.test.accuracy > baselineAccuracy.logistic && ours.test.accuracy > baselineAccuracy.cnn2;
+      for (const [arm, s] of Object.entries(scores)) row[arm] = shown(s);
+      const judged = (s: Score | null | undefined) => (s ? s[spec.score] : null);
+      const beats = (a: Score | null | undefined, b: Score | null | undefined, by: ScoreName) => (a && b ? a[by] > b[by] : null);
+      if (scores.default !== undefined && scores.logistic !== undefined && scores.cnn2 !== undefined) {
+        row.defaultBeatsBoth = judged(scores.default) !== null && beats(scores.default, scores.logistic, spec.score) === true && beats(scores.default, scores.cnn2, spec.score) === true;
+        if (spec.score !== 'accuracy') row.defaultBeatsBothOnAccuracy = beats(scores.default, scores.logistic, 'accuracy') === true && beats(scores.default, scores.cnn2, 'accuracy') === true;
+      }
+      if (scores.pretrained !== undefined && scores.default !== undefined) row.pretrainedBeatsScratch = judged(scores.pretrained) !== null && (scores.default === null || beats(scores.pretrained, scores.default, spec.score) === true);
       summary.push(row);
       registry.closeAll();
     }
   } finally {
     removeDir(tmp);
   }
-  emit({ ...common, summary: true, maxSeconds, sets: summary, note: "accuracy on the test split (0.2); every other arm had the default run's wall-clock time; null: no epoch finished in it" });
+  emit({
+    ...common,
+    summary: true,
+    maxSeconds,
+    source,
+    sets: summary,
+    note: "test split (0.2) scores; each set is judged by its `score` (accuracy where the classes are balanced, balanced accuracy = mean recall per class on the imbalanced set), both are shown; every other arm had the default run's wall-clock time; cpuSeconds: processor time of each arm (every thread), to see how much the machine's other load took; null: no epoch finished in it",
+  });
 }
