@@ -4,13 +4,18 @@
  * state and the flat parameter buffer are all laid out once, when the step is planned; nothing is
  * allocated while training.
  *
- * Kernels see the whole arena as one `array<f32>` binding and address tensors by element offsets
- * baked into their WGSL (dispatch.ts). That is what makes one bind group serve every dispatch of a
- * step, and it sidesteps WebGPU's rule that one buffer may not be bound read-only and writable in
- * the same dispatch (two ranges of one buffer would be). The arena must therefore fit one binding
+ * Kernels see the whole arena as one `array<f32>` binding (group 0) and address tensors by element
+ * offsets (dispatch.ts). That is what makes one bind group serve every dispatch of a step, and it
+ * sidesteps WebGPU's rule that one buffer may not be bound read-only and writable in the same
+ * dispatch (two ranges of one buffer would be). The arena must therefore fit one binding
  * (maxStorageBufferBindingSize: 2–4 GiB on desktop GPUs, 128 MiB at the spec's minimum).
+ *
+ * The arena also holds the plan's kernel parameters (offsets, shapes: what lets kernels of a kind
+ * share a pipeline): one 256-byte slot per distinct parameter block in uniform buffers of
+ * SLOTS_PER_BUFFER slots, bound at group 1 with a dynamic offset per dispatch. Slots are filled
+ * while the plan is recorded and uploaded by the first submit after (flushParams); a block seen
+ * before gets the slot it already has.
  */
-
 export interface TensorRange {
   readonly name: string;
   /** float32 elements */
@@ -60,20 +65,92 @@ export function subRange(parent: TensorRange, name: string, offset: number, leng
   return { name, length, at: parent.at + offset };
 }
 
-/** The arena's GPU buffer and the one bind group every kernel of a plan uses. */
+/** Where a dispatch's parameter block lives: bind `bindGroup` at group 1 with dynamic offset offsets[0]. */
+export interface ParamSlot {
+  readonly bindGroup: GPUBindGroup;
+  /** [byte offset of the slot in its buffer], ready for setBindGroup */
+  readonly offsets: Uint32Array;
+  /** the block's words (for tests and reports) */
+  readonly values: Uint32Array;
+}
+
+/** Bytes a kernel sees of its slot (dispatch.ts PARAM_WORDS u32s). */
+export const PARAM_BLOCK_BYTES = 256;
+/** Slots per uniform buffer: 1,024 × 256 B = 256 KiB; a B0 training step needs under 800. */
+const SLOTS_PER_BUFFER = 1024;
+
+interface ParamBuffer {
+  readonly buffer: GPUBuffer;
+  readonly bindGroup: GPUBindGroup;
+  /** what the GPU buffer is to hold */
+  readonly words: Uint32Array;
+  used: number;
+  /** slots [dirtyFrom, used) are not uploaded yet */
+  dirtyFrom: number;
+}
+
+/** The arena's GPU buffer, the one bind group every kernel of a plan uses, and the kernels' parameter slots. */
 export class Arena {
   readonly buffer: GPUBuffer;
   readonly bindGroupLayout: GPUBindGroupLayout;
+  readonly paramsLayout: GPUBindGroupLayout;
   readonly pipelineLayout: GPUPipelineLayout;
   readonly bindGroup: GPUBindGroup;
+  /** bytes between slots: the block rounded up to the device's minUniformBufferOffsetAlignment */
+  private readonly slotStride: number;
+  private readonly paramBuffers: ParamBuffer[] = [];
+  private readonly slots = new Map<string, ParamSlot>();
   constructor(
     readonly device: GPUDevice,
     readonly layout: ArenaLayout,
   ) {
     this.buffer = device.createBuffer({ label: 'arena', size: layout.bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     this.bindGroupLayout = device.createBindGroupLayout({ entries: [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } }] });
-    this.pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.bindGroupLayout] });
+    this.paramsLayout = device.createBindGroupLayout({
+      label: 'kernel parameters',
+      entries: [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: PARAM_BLOCK_BYTES } }],
+    });
+    this.pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.bindGroupLayout, this.paramsLayout] });
     this.bindGroup = device.createBindGroup({ label: 'arena', layout: this.bindGroupLayout, entries: [{ binding: 0, resource: { buffer: this.buffer } }] });
+    const alignment = device.limits.minUniformBufferOffsetAlignment;
+    this.slotStride = Math.ceil(PARAM_BLOCK_BYTES / alignment) * alignment;
+  }
+
+  /** The slot of a parameter block (at most PARAM_BLOCK_BYTES): the same slot for the same words. */
+  paramSlot(values: Uint32Array): ParamSlot {
+    if (values.length * 4 > PARAM_BLOCK_BYTES) throw new Error(`arena: a kernel parameter block of ${values.length} words is more than a ${PARAM_BLOCK_BYTES}-byte slot`);
+    const key = values.join(',');
+    const known = this.slots.get(key);
+    if (known) return known;
+    let target = this.paramBuffers[this.paramBuffers.length - 1];
+    if (!target || target.used === SLOTS_PER_BUFFER) {
+      const buffer = this.device.createBuffer({ label: `kernel parameters ${this.paramBuffers.length}`, size: SLOTS_PER_BUFFER * this.slotStride, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const bindGroup = this.device.createBindGroup({ label: buffer.label, layout: this.paramsLayout, entries: [{ binding: 0, resource: { buffer, offset: 0, size: PARAM_BLOCK_BYTES } }] });
+      target = { buffer, bindGroup, words: new Uint32Array((SLOTS_PER_BUFFER * this.slotStride) / 4), used: 0, dirtyFrom: 0 };
+      this.paramBuffers.push(target);
+    }
+    const offset = target.used * this.slotStride;
+    target.words.set(values, offset / 4);
+    target.used++;
+    const slot: ParamSlot = { bindGroup: target.bindGroup, offsets: Uint32Array.of(offset), values: values.slice() };
+    this.slots.set(key, slot);
+    return slot;
+  }
+
+  /** Upload the parameter slots filled since the last call (one write per buffer; nothing when none were). */
+  flushParams(): void {
+    for (const p of this.paramBuffers) {
+      if (p.dirtyFrom === p.used) continue;
+      const from = (p.dirtyFrom * this.slotStride) / 4;
+      const to = (p.used * this.slotStride) / 4;
+      this.device.queue.writeBuffer(p.buffer, from * 4, p.words.buffer, from * 4, (to - from) * 4);
+      p.dirtyFrom = p.used;
+    }
+  }
+
+  /** distinct parameter blocks (slots) of the plan */
+  get paramSlotCount(): number {
+    return this.slots.size;
   }
 
   write(range: TensorRange, data: Float32Array): void {
@@ -107,5 +184,6 @@ export class Arena {
 
   destroy(): void {
     this.buffer.destroy();
+    for (const p of this.paramBuffers) p.buffer.destroy();
   }
 }

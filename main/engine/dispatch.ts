@@ -1,24 +1,44 @@
 /// <reference types="@webgpu/types" />
 /**
- * A kernel launch prepared once: its pipeline (compiled once per distinct WGSL source; shapes and
- * tensor offsets are constants in the source, so no uniform buffer per launch) and its workgroup
- * counts. Every kernel binds the same thing, the whole arena as `mem` (arena.ts), so a step needs
- * one bind group, set once. A training step is a list of these, encoded into one compute pass of
- * one command buffer and submitted once (encodeAndSubmit).
+ * A kernel launch prepared once: its pipeline, its workgroup counts and its parameter slot.
+ *
+ * Kernels of the same kind share one pipeline. What varies from one launch of a kind to the next
+ * (tensor offsets, shapes, counts, per-layer scalars such as a dropout rate) is not written into
+ * the WGSL: the kernel registers it in a KernelParams block and the WGSL reads it from a uniform
+ * (`params[i].x`, bound at group 1). What stays in the source as a constant is only what shapes
+ * the code itself: workgroup sizes, GEMM tiles, depthwise kernel sizes (loops the compiler
+ * unrolls), activations, which epilogue runs. So a step plan compiles a few dozen pipelines
+ * instead of one per dispatch (SwiftShader spends minutes compiling; a GPU driver seconds).
+ *
+ * Every kernel binds the whole arena as `mem` at group 0 (arena.ts), one bind group set once per
+ * step. Its parameters sit in a 256-byte slot of the arena's parameter buffers, written when the
+ * plan is recorded (never per step: per-step scalars such as the learning rate live in arena
+ * tensors), bound with a dynamic offset per dispatch. A training step is a list of these, encoded
+ * into one compute pass of one command buffer and submitted once (encodeAndSubmit).
  *
  * Kernels are functions `(ctx, ranges..., shape) => Dispatch` in kernels/*.ts. Their WGSL starts
- * with ARENA_BINDING and reads/writes `mem[T + i]`, T the tensor's element offset (`at(t)`).
+ * with ARENA_BINDING and reads/writes `mem[T + i]`, T the tensor's element offset (`p.at(name, t)`
+ * for a shared pipeline; `at(t)` bakes it into the source, for kernels that run once per plan).
  */
-import type { Arena, TensorRange } from './arena';
+import type { Arena, ParamSlot, TensorRange } from './arena';
 
 export interface Dispatch {
   readonly label: string;
   readonly pipeline: GPUComputePipeline;
   readonly workgroups: readonly [number, number, number];
+  /** its parameter block: the group-1 bind group and dynamic offset it is bound with */
+  readonly params: ParamSlot;
 }
 
-/** The first line of every kernel. */
-export const ARENA_BINDING = '@group(0) @binding(0) var<storage, read_write> mem: array<f32>;';
+/** u32 words in one parameter block: 256 bytes, the largest minUniformBufferOffsetAlignment WebGPU allows. */
+export const PARAM_WORDS = 64;
+
+/**
+ * The first lines of every kernel: the arena, and the dispatch's parameter block (64 words as 16
+ * vec4s: a uniform array's stride must be 16 bytes; f32 and i32 parameters are bitcast).
+ */
+export const ARENA_BINDING = `@group(0) @binding(0) var<storage, read_write> mem: array<f32>;
+@group(1) @binding(0) var<uniform> params: array<vec4<u32>, ${PARAM_WORDS / 4}>;`;
 
 /** Builtins every kernel's entry point takes; FLAT_WORKGROUP then gives `wg`, the flat workgroup index. */
 export const ENTRY_ARGS = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32';
@@ -28,6 +48,65 @@ export const FLAT_WORKGROUP = 'let wg = wid.x + wid.y * nwg.x;';
 export function f32Literal(value: number): string {
   if (!Number.isFinite(value)) throw new Error(`kernel constant ${value} is not a finite number`);
   return `${Math.fround(value).toPrecision(9)}f`;
+}
+
+type ParamKind = 'u32' | 'i32' | 'f32';
+
+/**
+ * The per-dispatch parameters of one kernel launch. Each call registers a named value and returns
+ * the WGSL expression that reads it; asking for a name again returns the same expression (the
+ * value must then be the same). Words are given out in the order of the calls, so a kernel whose
+ * code does not depend on a value registers the same words whatever the value is: two launches
+ * whose WGSL is the same text read their parameters from the same places, and share a pipeline.
+ * Never register a value only when it has some value (e.g. only when it is not 0) without the code
+ * differing too.
+ */
+export class KernelParams {
+  private readonly words: number[] = [];
+  private readonly named = new Map<string, { kind: ParamKind; bits: number; expression: string }>();
+
+  /** A u32 parameter: a whole number in [0, 2^32). */
+  u(name: string, value: number): string {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new Error(`kernel parameter ${name} = ${value} is not a u32`);
+    return this.add(name, 'u32', value >>> 0);
+  }
+
+  /** An i32 parameter: a whole number in [−2^31, 2^31). */
+  i(name: string, value: number): string {
+    if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) throw new Error(`kernel parameter ${name} = ${value} is not an i32`);
+    return this.add(name, 'i32', value >>> 0);
+  }
+
+  /** An f32 parameter (rounded to float32 as a literal would be). */
+  f(name: string, value: number): string {
+    if (!Number.isFinite(value)) throw new Error(`kernel parameter ${name} = ${value} is not a finite number`);
+    return this.add(name, 'f32', new Uint32Array(Float32Array.of(value).buffer)[0]);
+  }
+
+  /** A tensor's element offset in the arena (u32). */
+  at(name: string, t: TensorRange): string {
+    return this.u(`${name}@`, t.at);
+  }
+
+  /** The block as written into the dispatch's slot. */
+  values(): Uint32Array {
+    return Uint32Array.from(this.words);
+  }
+
+  private add(name: string, kind: ParamKind, bits: number): string {
+    const known = this.named.get(name);
+    if (known) {
+      if (known.kind !== kind || known.bits !== bits) throw new Error(`kernel parameter ${name} registered twice with different values`);
+      return known.expression;
+    }
+    const index = this.words.length;
+    if (index >= PARAM_WORDS) throw new Error(`kernel parameters: more than ${PARAM_WORDS} (adding ${name})`);
+    this.words.push(bits);
+    const word = `params[${index >> 2}].${'xyzw'[index & 3]}`;
+    const expression = kind === 'u32' ? word : `bitcast<${kind}>(${word})`;
+    this.named.set(name, { kind, bits, expression });
+    return expression;
+  }
 }
 
 /**
@@ -43,19 +122,20 @@ export function requireLengths(kernel: string, ...pairs: readonly (readonly [Ten
 /**
  * The WGSL of a kernel with one thread per element: `i` in [0, count), workgroups of `workgroup`
  * threads on a flat grid (dispatch `ceil(count / workgroup)`); `body` is the rest of the entry point.
+ * `count`: a WGSL u32 expression (a KernelParams parameter), or a number baked into the source.
  */
-export function perElementWgsl(workgroup: number, count: number, body: string): string {
+export function perElementWgsl(workgroup: number, count: number | string, body: string): string {
   return `${ARENA_BINDING}
 @compute @workgroup_size(${workgroup})
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
   let i = wg * ${workgroup}u + lid;
-  if (i >= ${count}u) { return; }
+  if (i >= ${typeof count === 'number' ? `${count}u` : count}) { return; }
 ${body}
 }`;
 }
 
-/** A tensor's element offset as a WGSL u32 literal. */
+/** A tensor's element offset as a WGSL u32 literal, baked into the source (its pipeline is then its own). */
 export function at(t: TensorRange): string {
   return `${t.at}u`;
 }
@@ -85,9 +165,23 @@ export class KernelContext {
     return found;
   }
 
-  /** `workgroups`: a flat count (split over x and y within the per-dimension limit; kernels use FLAT_WORKGROUP) or x, y, z. */
-  dispatch(label: string, code: string, workgroups: number | readonly [number, number, number]): Dispatch {
-    return { label, pipeline: this.pipeline(code, label), workgroups: typeof workgroups === 'number' ? this.grid(workgroups) : workgroups };
+  /** The slot holding a dispatch's parameter block (the arena's parameter buffers). */
+  paramSlot(values: Uint32Array): ParamSlot {
+    return this.arena.paramSlot(values);
+  }
+
+  /**
+   * `workgroups`: a flat count (split over x and y within the per-dimension limit; kernels use
+   * FLAT_WORKGROUP) or x, y, z. `params`: what the WGSL reads from its uniform block (none: an
+   * empty block, for kernels with everything in the source).
+   */
+  dispatch(label: string, code: string, workgroups: number | readonly [number, number, number], params?: KernelParams): Dispatch {
+    return {
+      label,
+      pipeline: this.pipeline(code, label),
+      workgroups: typeof workgroups === 'number' ? this.grid(workgroups) : workgroups,
+      params: this.paramSlot(params ? params.values() : new Uint32Array(0)),
+    };
   }
 
   grid(count: number): [number, number, number] {
@@ -97,16 +191,26 @@ export class KernelContext {
   }
 }
 
-/** One compute pass over `dispatches` with the arena's bind group set once; one command buffer, one submit. */
+/**
+ * One compute pass over `dispatches`: the arena's bind group set once, each dispatch's parameter
+ * slot bound by its dynamic offset, the pipeline set only when it changes; one command buffer, one
+ * submit. Parameter blocks recorded since the last submit are uploaded first (once per plan).
+ */
 export function encodeAndSubmit(arena: Arena, dispatches: readonly Dispatch[], label = 'step'): void {
+  arena.flushParams();
   const encoder = arena.device.createCommandEncoder({ label });
   const pass = encoder.beginComputePass({ label });
   pass.setBindGroup(0, arena.bindGroup);
   let bound: GPUComputePipeline | null = null;
+  let slot: ParamSlot | null = null;
   for (const d of dispatches) {
     if (d.pipeline !== bound) {
       pass.setPipeline(d.pipeline);
       bound = d.pipeline;
+    }
+    if (d.params !== slot) {
+      pass.setBindGroup(1, d.params.bindGroup, d.params.offsets, 0, 1);
+      slot = d.params;
     }
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
   }

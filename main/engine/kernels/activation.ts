@@ -5,7 +5,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { at, perElementWgsl } from '../dispatch';
+import { KernelParams, perElementWgsl } from '../dispatch';
 
 export type Activation = 'none' | 'swish' | 'sigmoid';
 
@@ -28,15 +28,17 @@ export function activationGradWgsl(activation: Activation, x: string): string {
 /** y = f(x) over `x.length` values. */
 export function activationForward(ctx: KernelContext, activation: Activation, x: TensorRange, y: TensorRange): Dispatch {
   const n = x.length;
-  const code = perElementWgsl(WORKGROUP, n, `  let v = mem[${at(x)} + i];
-  mem[${at(y)} + i] = ${activationWgsl(activation, 'v')};`);
-  return ctx.dispatch(`${activation} forward`, code, Math.ceil(n / WORKGROUP));
+  const p = new KernelParams();
+  const code = perElementWgsl(WORKGROUP, p.u('count', n), `  let v = mem[${p.at('x', x)} + i];
+  mem[${p.at('y', y)} + i] = ${activationWgsl(activation, 'v')};`);
+  return ctx.dispatch(`${activation} forward`, code, Math.ceil(n / WORKGROUP), p);
 }
 
 /** dx = dy · f'(x), x the pre-activation. */
 export function activationBackward(ctx: KernelContext, activation: Activation, x: TensorRange, dy: TensorRange, dx: TensorRange): Dispatch {
   const n = x.length;
-  const code = perElementWgsl(WORKGROUP, n, `  let v = mem[${at(x)} + i];
-  mem[${at(dx)} + i] = mem[${at(dy)} + i] * ${activationGradWgsl(activation, 'v')};`);
-  return ctx.dispatch(`${activation} backward`, code, Math.ceil(n / WORKGROUP));
+  const p = new KernelParams();
+  const code = perElementWgsl(WORKGROUP, p.u('count', n), `  let v = mem[${p.at('x', x)} + i];
+  mem[${p.at('dx', dx)} + i] = mem[${p.at('dy', dy)} + i] * ${activationGradWgsl(activation, 'v')};`);
+  return ctx.dispatch(`${activation} backward`, code, Math.ceil(n / WORKGROUP), p);
 }

@@ -15,10 +15,13 @@
  * numerically safe when the mean is large against the spread) and merge in shared memory. With more
  * than one chunk, partial results go to a scratch tensor (batchNormScratch) and a second pass over the
  * chunks finishes them.
+ *
+ * Sizes, offsets, epsilon and momentum are kernel parameters (dispatch.ts); what tells one pipeline
+ * from another is the channel tile (4 to 32), the fused activation and whether a scratch pass runs.
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP, perElementWgsl, requireLengths } from '../dispatch';
+import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, perElementWgsl, requireLengths } from '../dispatch';
 import { activationGradWgsl, activationWgsl, type Activation } from './activation';
 
 const WORKGROUP = 256;
@@ -76,16 +79,28 @@ export function batchNormStatistics(ctx: KernelContext, t: BatchNormStatsTensors
   const plan = reducePlan(s);
   check(s, [t.x, s.rows * s.c], [t.mean, s.c], [t.variance, s.c], [t.movingMean, s.c], [t.movingVariance, s.c]);
   const scratch = scratchFor(s, t.scratch);
-  const decay = f32Literal(1 - s.momentum);
+  // the two passes read the same block: one slot, and its parameters in the same words
+  const p = new KernelParams();
+  const C = p.u('c', s.c);
+  const ROWS = p.u('rows', s.rows);
+  const PER_CHUNK = p.u('perChunk', plan.perChunk);
+  const CHUNKS = p.u('chunks', plan.chunks);
+  const X = p.at('x', t.x);
+  const decay = p.f('1-momentum', 1 - s.momentum);
+  const MEAN = p.at('mean', t.mean);
+  const VARIANCE = p.at('variance', t.variance);
+  const MM = p.at('movingMean', t.movingMean);
+  const MV = p.at('movingVariance', t.movingVariance);
+  const SCRATCH = scratch ? p.at('scratch', scratch) : '';
   // mean, variance, moving update of channel c from a merged (count, mean, M2)
   const finish = (c: string, m: string, q: string, count: string) => `
-    mem[${at(t.mean)} + ${c}] = ${m};
+    mem[${MEAN} + ${c}] = ${m};
     let variance = ${q} / ${count};
-    mem[${at(t.variance)} + ${c}] = variance;
-    let mm = mem[${at(t.movingMean)} + ${c}];
-    mem[${at(t.movingMean)} + ${c}] = mm - (mm - ${m}) * ${decay};
-    let mv = mem[${at(t.movingVariance)} + ${c}];
-    mem[${at(t.movingVariance)} + ${c}] = mv - (mv - variance) * ${decay};`;
+    mem[${VARIANCE} + ${c}] = variance;
+    let mm = mem[${MM} + ${c}];
+    mem[${MM} + ${c}] = mm - (mm - ${m}) * ${decay};
+    let mv = mem[${MV} + ${c}];
+    mem[${MV} + ${c}] = mv - (mv - variance) * ${decay};`;
   const partial = `${ARENA_BINDING}
 var<workgroup> redN: array<f32, ${WORKGROUP}>;
 var<workgroup> redM: array<f32, ${WORKGROUP}>;
@@ -101,10 +116,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var count = 0.0;
   var m = 0.0;
   var q = 0.0;
-  if (c < ${s.c}u) {
-    let end = min((chunk + 1u) * ${plan.perChunk}u, ${s.rows}u);
-    for (var r = chunk * ${plan.perChunk}u + lane; r < end; r += ${plan.lanes}u) {
-      let v = mem[${at(t.x)} + r * ${s.c}u + c];
+  if (c < ${C}) {
+    let end = min((chunk + 1u) * ${PER_CHUNK}, ${ROWS});
+    for (var r = chunk * ${PER_CHUNK} + lane; r < end; r += ${plan.lanes}u) {
+      let v = mem[${X} + r * ${C} + c];
       count += 1.0;
       let d = v - m;
       m += d / count;
@@ -125,10 +140,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
-  if (lane == 0u && c < ${s.c}u) {
+  if (lane == 0u && c < ${C}) {
     ${
       scratch
-        ? `let o = ${at(scratch)} + (chunk * ${s.c}u + c) * 3u;
+        ? `let o = ${SCRATCH} + (chunk * ${C} + c) * 3u;
     mem[o] = redN[cl];
     mem[o + 1u] = redM[cl];
     mem[o + 2u] = redQ[cl];`
@@ -136,7 +151,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
 }`;
-  const first = ctx.dispatch('batchnorm statistics', partial, [plan.tiles, plan.chunks, 1]);
+  const first = ctx.dispatch('batchnorm statistics', partial, [plan.tiles, plan.chunks, 1], p);
   if (!scratch) return [first];
   const combine = `${ARENA_BINDING}
 ${MERGE_WGSL}
@@ -144,15 +159,15 @@ ${MERGE_WGSL}
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
   let c = wg * 64u + lid;
-  if (c >= ${s.c}u) { return; }
+  if (c >= ${C}) { return; }
   var acc = vec3<f32>(0.0, 0.0, 0.0);
-  for (var chunk = 0u; chunk < ${plan.chunks}u; chunk++) {
-    let o = ${at(scratch)} + (chunk * ${s.c}u + c) * 3u;
+  for (var chunk = 0u; chunk < ${CHUNKS}; chunk++) {
+    let o = ${SCRATCH} + (chunk * ${C} + c) * 3u;
     acc = merge(acc, vec3<f32>(mem[o], mem[o + 1u], mem[o + 2u]));
   }
   ${finish('c', 'acc.y', 'acc.z', 'acc.x')}
 }`;
-  return [first, ctx.dispatch('batchnorm statistics (merge chunks)', combine, Math.ceil(s.c / 64))];
+  return [first, ctx.dispatch('batchnorm statistics (merge chunks)', combine, Math.ceil(s.c / 64), p)];
 }
 
 /** Chan et al.'s merge of two (count, mean, M2) summaries. */
@@ -177,10 +192,11 @@ export interface BatchNormApplyTensors {
 export function batchNormApply(ctx: KernelContext, t: BatchNormApplyTensors, s: BatchNormShape, activation: Activation = 'none'): Dispatch {
   const total = s.rows * s.c;
   check(s, [t.x, total], [t.y, total], [t.mean, s.c], [t.variance, s.c], [t.gamma, s.c], [t.beta, s.c]);
-  const code = perElementWgsl(WORKGROUP, total, `  let c = i % ${s.c}u;
-  let z = ${normalized(t, s, 'c', `mem[${at(t.x)} + i]`)} * mem[${at(t.gamma)} + c] + mem[${at(t.beta)} + c];
-  mem[${at(t.y)} + i] = ${activationWgsl(activation, 'z')};`);
-  return ctx.dispatch(`batchnorm apply${activation === 'none' ? '' : ` + ${activation}`}`, code, Math.ceil(total / WORKGROUP));
+  const p = new KernelParams();
+  const code = perElementWgsl(WORKGROUP, p.u('count', total), `  let c = i % ${p.u('c', s.c)};
+  let z = ${normalized(p, t, s, 'c', `mem[${p.at('x', t.x)} + i]`)} * mem[${p.at('gamma', t.gamma)} + c] + mem[${p.at('beta', t.beta)} + c];
+  mem[${p.at('y', t.y)} + i] = ${activationWgsl(activation, 'z')};`);
+  return ctx.dispatch(`batchnorm apply${activation === 'none' ? '' : ` + ${activation}`}`, code, Math.ceil(total / WORKGROUP), p);
 }
 
 export interface BatchNormBackwardTensors {
@@ -209,6 +225,25 @@ export function batchNormBackward(ctx: KernelContext, t: BatchNormBackwardTensor
   const total = s.rows * s.c;
   check(s, [t.x, total], [t.dy, total], [t.dx, total], [t.mean, s.c], [t.variance, s.c], [t.gamma, s.c], [t.beta, s.c], [t.dgamma, s.c], [t.dbeta, s.c]);
   const scratch = scratchFor(s, t.scratch);
+  // one block for the two or three passes
+  const p = new KernelParams();
+  const C = p.u('c', s.c);
+  const ROWS = p.u('rows', s.rows);
+  const PER_CHUNK = p.u('perChunk', plan.perChunk);
+  const CHUNKS = p.u('chunks', plan.chunks);
+  const COUNT = p.u('count', total);
+  const EPS = p.f('epsilon', s.epsilon);
+  const PER_ROW = p.f('1/rows', 1 / s.rows);
+  const X = p.at('x', t.x);
+  const DY = p.at('dy', t.dy);
+  const DX = p.at('dx', t.dx);
+  const MEAN = p.at('mean', t.mean);
+  const VARIANCE = p.at('variance', t.variance);
+  const GAMMA = p.at('gamma', t.gamma);
+  const BETA = p.at('beta', t.beta);
+  const DGAMMA = p.at('dgamma', t.dgamma);
+  const DBETA = p.at('dbeta', t.dbeta);
+  const SCRATCH = scratch ? p.at('scratch', scratch) : '';
   const partial = `${ARENA_BINDING}
 var<workgroup> redG: array<f32, ${WORKGROUP}>;
 var<workgroup> redGX: array<f32, ${WORKGROUP}>;
@@ -220,17 +255,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let chunk = wid.y;
   var sg = 0.0;
   var sgx = 0.0;
-  if (c < ${s.c}u) {
-    let mean = mem[${at(t.mean)} + c];
-    let inv = inverseSqrt(mem[${at(t.variance)} + c] + ${f32Literal(s.epsilon)});
-    let gamma = mem[${at(t.gamma)} + c];
-    let beta = mem[${at(t.beta)} + c];
-    let end = min((chunk + 1u) * ${plan.perChunk}u, ${s.rows}u);
-    for (var r = chunk * ${plan.perChunk}u + lane; r < end; r += ${plan.lanes}u) {
-      let i = r * ${s.c}u + c;
-      let xhat = (mem[${at(t.x)} + i] - mean) * inv;
+  if (c < ${C}) {
+    let mean = mem[${MEAN} + c];
+    let inv = inverseSqrt(mem[${VARIANCE} + c] + ${EPS});
+    let gamma = mem[${GAMMA} + c];
+    let beta = mem[${BETA} + c];
+    let end = min((chunk + 1u) * ${PER_CHUNK}, ${ROWS});
+    for (var r = chunk * ${PER_CHUNK} + lane; r < end; r += ${plan.lanes}u) {
+      let i = r * ${C} + c;
+      let xhat = (mem[${X} + i] - mean) * inv;
       let z = xhat * gamma + beta;
-      let g = mem[${at(t.dy)} + i] * ${activationGradWgsl(activation, 'z')};
+      let g = mem[${DY} + i] * ${activationGradWgsl(activation, 'z')};
       sg += g;
       sgx += g * xhat;
     }
@@ -245,53 +280,52 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
-  if (lane == 0u && c < ${s.c}u) {
+  if (lane == 0u && c < ${C}) {
     ${
       scratch
-        ? `let o = ${at(scratch)} + (chunk * ${s.c}u + c) * 2u;
+        ? `let o = ${SCRATCH} + (chunk * ${C} + c) * 2u;
     mem[o] = redG[cl];
     mem[o + 1u] = redGX[cl];`
-        : `mem[${at(t.dbeta)} + c] = redG[cl];
-    mem[${at(t.dgamma)} + c] = redGX[cl];`
+        : `mem[${DBETA} + c] = redG[cl];
+    mem[${DGAMMA} + c] = redGX[cl];`
     }
   }
 }`;
-  const dispatches = [ctx.dispatch('batchnorm backward: dgamma, dbeta', partial, [plan.tiles, plan.chunks, 1])];
+  const dispatches = [ctx.dispatch('batchnorm backward: dgamma, dbeta', partial, [plan.tiles, plan.chunks, 1], p)];
   if (scratch) {
     const combine = `${ARENA_BINDING}
 @compute @workgroup_size(64)
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
   let c = wg * 64u + lid;
-  if (c >= ${s.c}u) { return; }
+  if (c >= ${C}) { return; }
   var sg = 0.0;
   var sgx = 0.0;
-  for (var chunk = 0u; chunk < ${plan.chunks}u; chunk++) {
-    let o = ${at(scratch)} + (chunk * ${s.c}u + c) * 2u;
+  for (var chunk = 0u; chunk < ${CHUNKS}; chunk++) {
+    let o = ${SCRATCH} + (chunk * ${C} + c) * 2u;
     sg += mem[o];
     sgx += mem[o + 1u];
   }
-  mem[${at(t.dbeta)} + c] = sg;
-  mem[${at(t.dgamma)} + c] = sgx;
+  mem[${DBETA} + c] = sg;
+  mem[${DGAMMA} + c] = sgx;
 }`;
-    dispatches.push(ctx.dispatch('batchnorm backward: dgamma, dbeta (sum of chunks)', combine, Math.ceil(s.c / 64)));
+    dispatches.push(ctx.dispatch('batchnorm backward: dgamma, dbeta (sum of chunks)', combine, Math.ceil(s.c / 64), p));
   }
-  const perRow = f32Literal(1 / s.rows);
   const dx = `${ARENA_BINDING}
 @compute @workgroup_size(${WORKGROUP})
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
   let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${total}u) { return; }
-  let c = i % ${s.c}u;
-  let inv = inverseSqrt(mem[${at(t.variance)} + c] + ${f32Literal(s.epsilon)});
-  let gamma = mem[${at(t.gamma)} + c];
-  let xhat = (mem[${at(t.x)} + i] - mem[${at(t.mean)} + c]) * inv;
-  let z = xhat * gamma + mem[${at(t.beta)} + c];
-  let g = mem[${at(t.dy)} + i] * ${activationGradWgsl(activation, 'z')};
-  mem[${at(t.dx)} + i] = gamma * inv * (g - mem[${at(t.dbeta)} + c] * ${perRow} - xhat * (mem[${at(t.dgamma)} + c] * ${perRow}));
+  if (i >= ${COUNT}) { return; }
+  let c = i % ${C};
+  let inv = inverseSqrt(mem[${VARIANCE} + c] + ${EPS});
+  let gamma = mem[${GAMMA} + c];
+  let xhat = (mem[${X} + i] - mem[${MEAN} + c]) * inv;
+  let z = xhat * gamma + mem[${BETA} + c];
+  let g = mem[${DY} + i] * ${activationGradWgsl(activation, 'z')};
+  mem[${DX} + i] = gamma * inv * (g - mem[${DBETA} + c] * ${PER_ROW} - xhat * (mem[${DGAMMA} + c] * ${PER_ROW}));
 }`;
-  dispatches.push(ctx.dispatch(`batchnorm backward: dx${activation === 'none' ? '' : ` (${activation} fused)`}`, dx, Math.ceil(total / WORKGROUP)));
+  dispatches.push(ctx.dispatch(`batchnorm backward: dx${activation === 'none' ? '' : ` (${activation} fused)`}`, dx, Math.ceil(total / WORKGROUP), p));
   return dispatches;
 }
 
@@ -310,19 +344,27 @@ export interface BatchNormFrozenBackwardTensors {
 export function batchNormFrozenBackward(ctx: KernelContext, t: BatchNormFrozenBackwardTensors, s: BatchNormShape, activation: Activation = 'none'): Dispatch {
   const total = s.rows * s.c;
   check(s, [t.x, total], [t.dy, total], [t.dx, total], [t.mean, s.c], [t.variance, s.c], [t.gamma, s.c], [t.beta, s.c]);
+  const p = new KernelParams();
+  const count = p.u('count', total);
+  const C = p.u('c', s.c);
+  const EPS = p.f('epsilon', s.epsilon);
+  const DY = p.at('dy', t.dy);
+  const GAMMA = p.at('gamma', t.gamma);
+  const VARIANCE = p.at('variance', t.variance);
   // without an activation x is not needed: the gradient does not depend on it
-  const g = activation === 'none' ? `mem[${at(t.dy)} + i]` : `mem[${at(t.dy)} + i] * ${activationGradWgsl(activation, 'z')}`;
-  const code = perElementWgsl(WORKGROUP, total, `  let c = i % ${s.c}u;
-  let inv = inverseSqrt(mem[${at(t.variance)} + c] + ${f32Literal(s.epsilon)});
-  let gamma = mem[${at(t.gamma)} + c];
-  ${activation === 'none' ? '' : `let z = (mem[${at(t.x)} + i] - mem[${at(t.mean)} + c]) * inv * gamma + mem[${at(t.beta)} + c];`}
-  mem[${at(t.dx)} + i] = ${g} * gamma * inv;`);
-  return ctx.dispatch(`batchnorm frozen backward${activation === 'none' ? '' : ` (${activation} fused)`}`, code, Math.ceil(total / WORKGROUP));
+  const z = activation === 'none' ? '' : `let z = (mem[${p.at('x', t.x)} + i] - mem[${p.at('mean', t.mean)} + c]) * inv * gamma + mem[${p.at('beta', t.beta)} + c];`;
+  const g = activation === 'none' ? `mem[${DY} + i]` : `mem[${DY} + i] * ${activationGradWgsl(activation, 'z')}`;
+  const code = perElementWgsl(WORKGROUP, count, `  let c = i % ${C};
+  let inv = inverseSqrt(mem[${VARIANCE} + c] + ${EPS});
+  let gamma = mem[${GAMMA} + c];
+  ${z}
+  mem[${p.at('dx', t.dx)} + i] = ${g} * gamma * inv;`);
+  return ctx.dispatch(`batchnorm frozen backward${activation === 'none' ? '' : ` (${activation} fused)`}`, code, Math.ceil(total / WORKGROUP), p);
 }
 
 /** WGSL: (x − mean)/sqrt(variance + eps) of channel `c`, as tfjs computes it (divide by the square root). */
-function normalized(t: { mean: TensorRange; variance: TensorRange }, s: BatchNormShape, c: string, x: string): string {
-  return `((${x} - mem[${at(t.mean)} + ${c}]) / sqrt(mem[${at(t.variance)} + ${c}] + ${f32Literal(s.epsilon)}))`;
+function normalized(p: KernelParams, t: { mean: TensorRange; variance: TensorRange }, s: BatchNormShape, c: string, x: string): string {
+  return `((${x} - mem[${p.at('mean', t.mean)} + ${c}]) / sqrt(mem[${p.at('variance', t.variance)} + ${c}] + ${p.f('epsilon', s.epsilon)}))`;
 }
 
 function scratchFor(s: BatchNormShape, scratch: TensorRange | null): TensorRange | null {

@@ -14,10 +14,15 @@
  *
  * The weight gradient reduces over N·OH·OW and runs split-K (gemm.ts); the bias gradient is
  * columnReduce(dY as [N·OH·OW, Cout]).
+ *
+ * Every size here, the kernel size and stride included, is a kernel parameter (dispatch.ts): the
+ * gathers are index arithmetic inside the GEMM's tile loads, which loop over tiles, not taps. So
+ * the k×k convolutions of a network share their GEMM's pipelines, and the s² phases of an input
+ * gradient run one pipeline.
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP } from '../dispatch';
+import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams } from '../dispatch';
 import { gemmScratchElements, implicitGemm, type GemmEpilogue, type GemmPlanOptions, type GemmProgram } from './gemm';
 
 export interface ConvShape {
@@ -63,12 +68,33 @@ function describe(s: ConvShape): string {
   return `${s.kernel}x${s.kernel}/${s.stride} ${s.batch}x${s.height}x${s.width}x${s.inChannels}→${s.outChannels}`;
 }
 
+/** The sizes the gathers read, as kernel parameters (u32; the `i` forms i32 for signed index math). */
+function sizes(p: KernelParams, s: ConvShape, g: ConvGeometry) {
+  return {
+    H: p.u('h', s.height),
+    W: p.u('w', s.width),
+    CIN: p.u('cin', s.inChannels),
+    COUT: p.u('cout', s.outChannels),
+    KSIZE: p.u('kernel', s.kernel),
+    STRIDE: p.u('stride', s.stride),
+    OH: p.u('oh', g.outHeight),
+    OW: p.u('ow', g.outWidth),
+    hI: `i32(${p.u('h', s.height)})`,
+    wI: `i32(${p.u('w', s.width)})`,
+    ohI: `i32(${p.u('oh', g.outHeight)})`,
+    owI: `i32(${p.u('ow', g.outWidth)})`,
+    padTop: p.i('padTop', g.padTop),
+    padLeft: p.i('padLeft', g.padLeft),
+  };
+}
+
 /** The WGSL that reads X at output pixel (oh, ow), tap (kh, kw), channel ci, batch `b`: 0 in the padding. */
-function gatherInput(x: TensorRange, s: ConvShape, g: ConvGeometry): string {
-  return `let ih = i32(oh * ${s.stride}u + kh) - ${g.padTop};
-  let iw = i32(ow * ${s.stride}u + kw) - ${g.padLeft};
-  if (ih < 0 || ih >= ${s.height} || iw < 0 || iw >= ${s.width}) { return 0.0; }
-  return mem[${x.at}u + ((b * ${s.height}u + u32(ih)) * ${s.width}u + u32(iw)) * ${s.inChannels}u + ci];`;
+function gatherInput(p: KernelParams, x: TensorRange, s: ConvShape, g: ConvGeometry): string {
+  const z = sizes(p, s, g);
+  return `let ih = i32(oh * ${z.STRIDE} + kh) - ${z.padTop};
+  let iw = i32(ow * ${z.STRIDE} + kw) - ${z.padLeft};
+  if (ih < 0 || ih >= ${z.hI} || iw < 0 || iw >= ${z.wI}) { return 0.0; }
+  return mem[${p.at('x', x)} + ((b * ${z.H} + u32(ih)) * ${z.W} + u32(iw)) * ${z.CIN} + ci];`;
 }
 
 /**
@@ -87,20 +113,23 @@ export function convForward(
   const { batch, height, width, inChannels: cin, outChannels: cout, kernel: k } = shape;
   requireLength('convForward', 'X', x, batch * height * width * cin);
   requireLength('convForward', 'W', w, k * k * cin * cout);
+  const p = new KernelParams();
+  const z = sizes(p, shape, g);
   const program: GemmProgram = {
     label: `conv ${describe(shape)} forward`,
+    params: p,
     M: batch * g.outHeight * g.outWidth,
     N: cout,
     K: k * k * cin,
-    loadA: `let ow = m % ${g.outWidth}u;
-  let oh = (m / ${g.outWidth}u) % ${g.outHeight}u;
-  let b = m / ${g.outWidth * g.outHeight}u;
-  let ci = k % ${cin}u;
-  let kw = (k / ${cin}u) % ${shape.kernel}u;
-  let kh = k / ${cin * shape.kernel}u;
-  ${gatherInput(x, shape, g)}`,
+    loadA: `let ow = m % ${z.OW};
+  let oh = (m / ${z.OW}) % ${z.OH};
+  let b = m / ${p.u('ow·oh', g.outWidth * g.outHeight)};
+  let ci = k % ${z.CIN};
+  let kw = (k / ${z.CIN}) % ${z.KSIZE};
+  let kh = k / ${p.u('cin·kernel', cin * k)};
+  ${gatherInput(p, x, shape, g)}`,
     aFast: 'k',
-    loadB: `return mem[${w.at}u + k * ${cout}u + n];`,
+    loadB: `return mem[${p.at('w', w)} + k * ${z.COUT} + n];`,
     bFast: 'n',
   };
   return implicitGemm(ctx, program, y, { ...options, splitK: 1 });
@@ -137,31 +166,39 @@ export function convInputGrad(
       }
       // Phase input pixel (ih', iw') is ih = ph + s·ih'; its j-th tap is kh = kh0 + s·j, reaching
       // output row oh = ih' + q − j (q = (ph + pt − kh0) / s, exact by the choice of kh0).
+      const p = new KernelParams();
+      const z = sizes(p, shape, g);
+      const colPixels = p.u('colPixels', cols.pixels);
+      const rowPixels = p.u('rowPixels', rows.pixels);
+      const colTaps = p.u('colTaps', cols.taps);
+      const phasePixels = p.u('phasePixels', cols.pixels * rows.pixels);
+      const coutColTaps = p.u('cout·colTaps', cout * cols.taps);
       const program: GemmProgram = {
         label: `conv ${describe(shape)} input grad phase ${ph},${pw}`,
+        params: p,
         M: batch * rows.pixels * cols.pixels,
         N: cin,
         K: taps * cout,
-        loadA: `let iwp = m % ${cols.pixels}u;
-  let ihp = (m / ${cols.pixels}u) % ${rows.pixels}u;
-  let b = m / ${cols.pixels * rows.pixels}u;
-  let co = k % ${cout}u;
-  let jw = (k / ${cout}u) % ${cols.taps}u;
-  let jh = k / ${cout * cols.taps}u;
-  let oh = i32(ihp) + ${rows.shift} - i32(jh);
-  let ow = i32(iwp) + ${cols.shift} - i32(jw);
-  if (oh < 0 || oh >= ${g.outHeight} || ow < 0 || ow >= ${g.outWidth}) { return 0.0; }
-  return mem[${dy.at}u + ((b * ${g.outHeight}u + u32(oh)) * ${g.outWidth}u + u32(ow)) * ${cout}u + co];`,
+        loadA: `let iwp = m % ${colPixels};
+  let ihp = (m / ${colPixels}) % ${rowPixels};
+  let b = m / ${phasePixels};
+  let co = k % ${z.COUT};
+  let jw = (k / ${z.COUT}) % ${colTaps};
+  let jh = k / ${coutColTaps};
+  let oh = i32(ihp) + ${p.i('rowShift', rows.shift)} - i32(jh);
+  let ow = i32(iwp) + ${p.i('colShift', cols.shift)} - i32(jw);
+  if (oh < 0 || oh >= ${z.ohI} || ow < 0 || ow >= ${z.owI}) { return 0.0; }
+  return mem[${p.at('dy', dy)} + ((b * ${z.OH} + u32(oh)) * ${z.OW} + u32(ow)) * ${z.COUT} + co];`,
         aFast: 'k',
-        loadB: `let co = k % ${cout}u;
-  let kw = ${cols.firstTap}u + ${s}u * ((k / ${cout}u) % ${cols.taps}u);
-  let kh = ${rows.firstTap}u + ${s}u * (k / ${cout * cols.taps}u);
-  return mem[${w.at}u + ((kh * ${k}u + kw) * ${cin}u + n) * ${cout}u + co];`,
+        loadB: `let co = k % ${z.COUT};
+  let kw = ${p.u('colFirstTap', cols.firstTap)} + ${z.STRIDE} * ((k / ${z.COUT}) % ${colTaps});
+  let kh = ${p.u('rowFirstTap', rows.firstTap)} + ${z.STRIDE} * (k / ${coutColTaps});
+  return mem[${p.at('w', w)} + ((kh * ${z.KSIZE} + kw) * ${z.CIN} + n) * ${z.COUT} + co];`,
         bFast: 'k',
-        cIndex: `let iw = ${pw}u + ${s}u * (m % ${cols.pixels}u);
-  let ih = ${ph}u + ${s}u * ((m / ${cols.pixels}u) % ${rows.pixels}u);
-  let b = m / ${cols.pixels * rows.pixels}u;
-  return ((b * ${height}u + ih) * ${width}u + iw) * ${cin}u + n;`,
+        cIndex: `let iw = ${p.u('pw', pw)} + ${z.STRIDE} * (m % ${colPixels});
+  let ih = ${p.u('ph', ph)} + ${z.STRIDE} * ((m / ${colPixels}) % ${rowPixels});
+  let b = m / ${phasePixels};
+  return ((b * ${z.H} + ih) * ${z.W} + iw) * ${z.CIN} + n;`,
       };
       dispatches.push(...implicitGemm(ctx, program, dx, { accumulate: options.accumulate, tiles: options.tiles, splitK: 1 }));
     }
@@ -172,19 +209,22 @@ export function convInputGrad(
 /** dX = 0 over input phase (ph, pw), rows × cols pixels of it. */
 function zeroPhase(ctx: KernelContext, dx: TensorRange, s: ConvShape, ph: number, pw: number, rows: number, cols: number): Dispatch {
   const count = s.batch * rows * cols * s.inChannels;
+  const p = new KernelParams();
+  const CIN = p.u('cin', s.inChannels);
+  const STRIDE = p.u('stride', s.stride);
   const code = `${ARENA_BINDING}
 @compute @workgroup_size(${ZERO_WORKGROUP})
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
   let i = wg * ${ZERO_WORKGROUP}u + lid;
-  if (i >= ${count}u) { return; }
-  let ci = i % ${s.inChannels}u;
-  let iw = ${pw}u + ${s.stride}u * ((i / ${s.inChannels}u) % ${cols}u);
-  let ih = ${ph}u + ${s.stride}u * ((i / ${s.inChannels * cols}u) % ${rows}u);
-  let b = i / ${s.inChannels * cols * rows}u;
-  mem[${at(dx)} + ((b * ${s.height}u + ih) * ${s.width}u + iw) * ${s.inChannels}u + ci] = 0.0;
+  if (i >= ${p.u('count', count)}) { return; }
+  let ci = i % ${CIN};
+  let iw = ${p.u('pw', pw)} + ${STRIDE} * ((i / ${CIN}) % ${p.u('cols', cols)});
+  let ih = ${p.u('ph', ph)} + ${STRIDE} * ((i / ${p.u('cin·cols', s.inChannels * cols)}) % ${p.u('rows', rows)});
+  let b = i / ${p.u('cin·cols·rows', s.inChannels * cols * rows)};
+  mem[${p.at('dx', dx)} + ((b * ${p.u('h', s.height)} + ih) * ${p.u('w', s.width)} + iw) * ${CIN} + ci] = 0.0;
 }`;
-  return ctx.dispatch(`conv ${describe(s)} input grad phase ${ph},${pw} (no taps)`, code, Math.ceil(count / ZERO_WORKGROUP));
+  return ctx.dispatch(`conv ${describe(s)} input grad phase ${ph},${pw} (no taps)`, code, Math.ceil(count / ZERO_WORKGROUP), p);
 }
 
 const ZERO_WORKGROUP = 256;
@@ -227,18 +267,21 @@ export function convWeightGrad(
   const { batch, height, width, inChannels: cin, outChannels: cout, kernel: k } = shape;
   requireLength('convWeightGrad', 'X', x, batch * height * width * cin);
   requireLength('convWeightGrad', 'dY', dy, batch * g.outHeight * g.outWidth * cout);
+  const p = new KernelParams();
+  const z = sizes(p, shape, g);
   const program: GemmProgram = {
     label: `conv ${describe(shape)} weight grad`,
+    params: p,
     ...weightGradDims(shape, g),
-    loadA: `let ci = m % ${cin}u;
-  let kw = (m / ${cin}u) % ${k}u;
-  let kh = m / ${cin * k}u;
-  let ow = k % ${g.outWidth}u;
-  let oh = (k / ${g.outWidth}u) % ${g.outHeight}u;
-  let b = k / ${g.outWidth * g.outHeight}u;
-  ${gatherInput(x, shape, g)}`,
+    loadA: `let ci = m % ${z.CIN};
+  let kw = (m / ${z.CIN}) % ${z.KSIZE};
+  let kh = m / ${p.u('cin·kernel', cin * k)};
+  let ow = k % ${z.OW};
+  let oh = (k / ${z.OW}) % ${z.OH};
+  let b = k / ${p.u('ow·oh', g.outWidth * g.outHeight)};
+  ${gatherInput(p, x, shape, g)}`,
     aFast: 'm',
-    loadB: `return mem[${dy.at}u + k * ${cout}u + n];`,
+    loadB: `return mem[${p.at('dy', dy)} + k * ${z.COUT} + n];`,
     bFast: 'n',
   };
   return implicitGemm(ctx, program, dw, options);

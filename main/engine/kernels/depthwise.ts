@@ -13,13 +13,17 @@
  * chunks' partial sums go to a scratch tensor and a second small pass adds them up. (tfjs runs one
  * thread per filter element looping over every position: 288 threads for B0's first layer.)
  *
+ * The kernel size and the stride stay in the WGSL (the tap loops unroll; stride 1 skips the
+ * on-grid test); sizes, padding and offsets are kernel parameters (dispatch.ts), so every depthwise
+ * layer of a kind (k, stride, activation) shares one pipeline.
+ *
  * The backward kernels take the gradient with respect to the convolution's own output; where an
  * activation was fused into the forward, its gradient is applied by the neighbour (BatchNorm's
  * backward in the block plan) or activationBackward.
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP, perElementWgsl, requireLengths } from '../dispatch';
+import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, perElementWgsl, requireLengths } from '../dispatch';
 import { activationWgsl, type Activation } from './activation';
 
 const WORKGROUP = 256;
@@ -70,30 +74,54 @@ export function depthwiseOutputLength(s: DepthwiseShape): number {
   return s.n * g.oh * g.ow * s.c;
 }
 
+/** The sizes every depthwise kernel reads, as kernel parameters (u32; the `i` forms i32 for signed index math). */
+function sizes(p: KernelParams, s: DepthwiseShape, g: ConvGeometry) {
+  return {
+    C: p.u('c', s.c),
+    H: p.u('h', s.h),
+    W: p.u('w', s.w),
+    OH: p.u('oh', g.oh),
+    OW: p.u('ow', g.ow),
+    WC: p.u('w·c', s.w * s.c),
+    OWC: p.u('ow·c', g.ow * s.c),
+    hI: `i32(${p.u('h', s.h)})`,
+    wI: `i32(${p.u('w', s.w)})`,
+    ohI: `i32(${p.u('oh', g.oh)})`,
+    owI: `i32(${p.u('ow', g.ow)})`,
+    padTop: p.i('padTop', g.padTop),
+    padLeft: p.i('padLeft', g.padLeft),
+  };
+}
+
 /** y = f(depthwise(x, filter)); y is [n, oh, ow, c]. */
 export function depthwiseForward(ctx: KernelContext, x: TensorRange, filter: TensorRange, y: TensorRange, s: DepthwiseShape, activation: Activation = 'none'): Dispatch {
   const g = depthwiseGeometry(s);
   const total = s.n * g.oh * g.ow * s.c;
   check([x, s.n * s.h * s.w * s.c], [filter, s.k * s.k * s.c], [y, total]);
-  const code = perElementWgsl(WORKGROUP, total, `  let c = i % ${s.c}u;
-  let p = i / ${s.c}u;
-  let ow = p % ${g.ow}u;
-  let q = p / ${g.ow}u;
-  let oh = q % ${g.oh}u;
-  let n = q / ${g.oh}u;
+  const p = new KernelParams();
+  const count = p.u('count', total);
+  const z = sizes(p, s, g);
+  const X = p.at('x', x);
+  const F = p.at('filter', filter);
+  const code = perElementWgsl(WORKGROUP, count, `  let c = i % ${z.C};
+  let p = i / ${z.C};
+  let ow = p % ${z.OW};
+  let q = p / ${z.OW};
+  let oh = q % ${z.OH};
+  let n = q / ${z.OH};
   var acc = 0.0;
   for (var ki = 0u; ki < ${s.k}u; ki++) {
-    let ih = i32(oh * ${s.stride}u + ki) - ${g.padTop};
-    if (ih < 0 || ih >= ${s.h}) { continue; }
-    let row = ${at(x)} + (n * ${s.h}u + u32(ih)) * ${s.w * s.c}u + c;
+    let ih = i32(oh * ${s.stride}u + ki) - ${z.padTop};
+    if (ih < 0 || ih >= ${z.hI}) { continue; }
+    let row = ${X} + (n * ${z.H} + u32(ih)) * ${z.WC} + c;
     for (var kj = 0u; kj < ${s.k}u; kj++) {
-      let iw = i32(ow * ${s.stride}u + kj) - ${g.padLeft};
-      if (iw < 0 || iw >= ${s.w}) { continue; }
-      acc += mem[row + u32(iw) * ${s.c}u] * mem[${at(filter)} + (ki * ${s.k}u + kj) * ${s.c}u + c];
+      let iw = i32(ow * ${s.stride}u + kj) - ${z.padLeft};
+      if (iw < 0 || iw >= ${z.wI}) { continue; }
+      acc += mem[row + u32(iw) * ${z.C}] * mem[${F} + (ki * ${s.k}u + kj) * ${z.C} + c];
     }
   }
-  mem[${at(y)} + i] = ${activationWgsl(activation, 'acc')};`);
-  return ctx.dispatch(`depthwise ${s.k}x${s.k}/${s.stride} forward`, code, Math.ceil(total / WORKGROUP));
+  mem[${p.at('y', y)} + i] = ${activationWgsl(activation, 'acc')};`);
+  return ctx.dispatch(`depthwise ${s.k}x${s.k}/${s.stride} forward`, code, Math.ceil(total / WORKGROUP), p);
 }
 
 /** dx[n, ih, iw, c] = Σ over the taps that read it of dy · filter (one thread per input element). */
@@ -101,33 +129,38 @@ export function depthwiseInputGrad(ctx: KernelContext, dy: TensorRange, filter: 
   const g = depthwiseGeometry(s);
   const total = s.n * s.h * s.w * s.c;
   check([dy, s.n * g.oh * g.ow * s.c], [filter, s.k * s.k * s.c], [dx, total]);
+  const p = new KernelParams();
+  const count = p.u('count', total);
+  const z = sizes(p, s, g);
+  const DY = p.at('dy', dy);
+  const F = p.at('filter', filter);
   // an input pixel at ih + padTop = oh·stride + ki is read by tap ki of output row oh
   const onGrid = (v: string) => (s.stride === 1 ? '' : `if (${v} % ${s.stride} != 0) { continue; }`);
-  const code = perElementWgsl(WORKGROUP, total, `  let c = i % ${s.c}u;
-  let p = i / ${s.c}u;
-  let iw = i32(p % ${s.w}u);
-  let q = p / ${s.w}u;
-  let ih = i32(q % ${s.h}u);
-  let n = q / ${s.h}u;
+  const code = perElementWgsl(WORKGROUP, count, `  let c = i % ${z.C};
+  let p = i / ${z.C};
+  let iw = i32(p % ${z.W});
+  let q = p / ${z.W};
+  let ih = i32(q % ${z.H});
+  let n = q / ${z.H};
   var acc = 0.0;
   for (var ki = 0; ki < ${s.k}; ki++) {
-    let th = ih + ${g.padTop} - ki;
+    let th = ih + ${z.padTop} - ki;
     if (th < 0) { continue; }
     ${onGrid('th')}
     let oh = th / ${s.stride};
-    if (oh >= ${g.oh}) { continue; }
-    let row = ${at(dy)} + (n * ${g.oh}u + u32(oh)) * ${g.ow * s.c}u + c;
+    if (oh >= ${z.ohI}) { continue; }
+    let row = ${DY} + (n * ${z.OH} + u32(oh)) * ${z.OWC} + c;
     for (var kj = 0; kj < ${s.k}; kj++) {
-      let tw = iw + ${g.padLeft} - kj;
+      let tw = iw + ${z.padLeft} - kj;
       if (tw < 0) { continue; }
       ${onGrid('tw')}
       let ow = tw / ${s.stride};
-      if (ow >= ${g.ow}) { continue; }
-      acc += mem[row + u32(ow) * ${s.c}u] * mem[${at(filter)} + u32(ki * ${s.k} + kj) * ${s.c}u + c];
+      if (ow >= ${z.owI}) { continue; }
+      acc += mem[row + u32(ow) * ${z.C}] * mem[${F} + u32(ki * ${s.k} + kj) * ${z.C} + c];
     }
   }
-  mem[${at(dx)} + i] = acc;`);
-  return ctx.dispatch(`depthwise ${s.k}x${s.k}/${s.stride} input grad`, code, Math.ceil(total / WORKGROUP));
+  mem[${p.at('dx', dx)} + i] = acc;`);
+  return ctx.dispatch(`depthwise ${s.k}x${s.k}/${s.stride} input grad`, code, Math.ceil(total / WORKGROUP), p);
 }
 
 export interface FilterGradOptions {
@@ -171,6 +204,17 @@ export function depthwiseFilterGrad(ctx: KernelContext, x: TensorRange, dy: Tens
   const needed = depthwiseFilterGradScratch(s, options);
   if (needed > 0 && (!scratch || scratch.length < needed)) throw new Error(`depthwise filter grad: scratch needs ${needed} elements, got ${scratch?.length ?? 'none'}`);
   const out = needed > 0 ? scratch! : dfilter;
+  // one block for both passes
+  const p = new KernelParams();
+  const z = sizes(p, s, g);
+  const PER_CHUNK = p.u('perChunk', plan.perChunk);
+  const POSITIONS = p.u('positions', plan.positions);
+  const CHUNKS = p.u('chunks', plan.chunks);
+  const TAPS_C = p.u('taps·c', taps * s.c);
+  const X = p.at('x', x);
+  const DY = p.at('dy', dy);
+  const OUT = p.at('out', out);
+  const DFILTER = p.at('dfilter', dfilter);
   const partial = `${ARENA_BINDING}
 var<workgroup> red: array<f32, ${WORKGROUP}>;
 @compute @workgroup_size(${WORKGROUP})
@@ -180,22 +224,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let c = wid.x * ${plan.tile}u + cl;
   let chunk = wid.y;
   var acc: array<f32, ${taps}>;
-  if (c < ${s.c}u) {
-    let end = min((chunk + 1u) * ${plan.perChunk}u, ${plan.positions}u);
-    for (var p = chunk * ${plan.perChunk}u + lane; p < end; p += ${plan.lanes}u) {
-      let ow = p % ${g.ow}u;
-      let q = p / ${g.ow}u;
-      let oh = q % ${g.oh}u;
-      let n = q / ${g.oh}u;
-      let d = mem[${at(dy)} + p * ${s.c}u + c];
+  if (c < ${z.C}) {
+    let end = min((chunk + 1u) * ${PER_CHUNK}, ${POSITIONS});
+    for (var p = chunk * ${PER_CHUNK} + lane; p < end; p += ${plan.lanes}u) {
+      let ow = p % ${z.OW};
+      let q = p / ${z.OW};
+      let oh = q % ${z.OH};
+      let n = q / ${z.OH};
+      let d = mem[${DY} + p * ${z.C} + c];
       for (var ki = 0u; ki < ${s.k}u; ki++) {
-        let ih = i32(oh * ${s.stride}u + ki) - ${g.padTop};
-        if (ih < 0 || ih >= ${s.h}) { continue; }
-        let row = ${at(x)} + (n * ${s.h}u + u32(ih)) * ${s.w * s.c}u + c;
+        let ih = i32(oh * ${s.stride}u + ki) - ${z.padTop};
+        if (ih < 0 || ih >= ${z.hI}) { continue; }
+        let row = ${X} + (n * ${z.H} + u32(ih)) * ${z.WC} + c;
         for (var kj = 0u; kj < ${s.k}u; kj++) {
-          let iw = i32(ow * ${s.stride}u + kj) - ${g.padLeft};
-          if (iw < 0 || iw >= ${s.w}) { continue; }
-          acc[ki * ${s.k}u + kj] += d * mem[row + u32(iw) * ${s.c}u];
+          let iw = i32(ow * ${s.stride}u + kj) - ${z.padLeft};
+          if (iw < 0 || iw >= ${z.wI}) { continue; }
+          acc[ki * ${s.k}u + kj] += d * mem[row + u32(iw) * ${z.C}];
         }
       }
     }
@@ -207,23 +251,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (lane < half) { red[lid] += red[lid + half * ${plan.tile}u]; }
       workgroupBarrier();
     }
-    if (lane == 0u && c < ${s.c}u) { mem[${at(out)} + (chunk * ${taps}u + t) * ${s.c}u + c] = red[cl]; }
+    if (lane == 0u && c < ${z.C}) { mem[${OUT} + (chunk * ${taps}u + t) * ${z.C} + c] = red[cl]; }
   }
 }`;
   const label = `depthwise ${s.k}x${s.k}/${s.stride} filter grad`;
-  const first = ctx.dispatch(label, partial, [plan.tiles, plan.chunks, 1]);
+  const first = ctx.dispatch(label, partial, [plan.tiles, plan.chunks, 1], p);
   if (needed === 0) return [first];
   const sum = `${ARENA_BINDING}
 @compute @workgroup_size(${WORKGROUP})
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
   let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${taps * s.c}u) { return; }
+  if (i >= ${TAPS_C}) { return; }
   var acc = 0.0;
-  for (var chunk = 0u; chunk < ${plan.chunks}u; chunk++) { acc += mem[${at(out)} + chunk * ${taps * s.c}u + i]; }
-  mem[${at(dfilter)} + i] = acc;
+  for (var chunk = 0u; chunk < ${CHUNKS}; chunk++) { acc += mem[${OUT} + chunk * ${TAPS_C} + i]; }
+  mem[${DFILTER} + i] = acc;
 }`;
-  return [first, ctx.dispatch(`${label} (sum of chunks)`, sum, Math.ceil((taps * s.c) / WORKGROUP))];
+  return [first, ctx.dispatch(`${label} (sum of chunks)`, sum, Math.ceil((taps * s.c) / WORKGROUP), p)];
 }
 
 /** Channels per workgroup: the next power of two up to 32 (consecutive threads read consecutive channels). */

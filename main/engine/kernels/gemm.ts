@@ -15,10 +15,15 @@
  * leave all but a few of the GPU's cores idle. There the product runs split-K: each K-chunk writes
  * its partial product to scratch, and a column reduce (sum over the chunks) applies the epilogue.
  * The scratch is a tensor of the plan: `gemmScratchElements` says how large.
+ *
+ * M, N, K, the chunking and every offset are kernel parameters (dispatch.ts): what makes a GEMM
+ * pipeline its own is its tile, its operands' layout (transposes, the convolutions' gathers), the
+ * epilogue it runs and whether it is a split-K part, so the 1×1 convolutions of a network share a
+ * handful of pipelines. The column reduce's variant is its width (up to 64 columns per workgroup).
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, FLAT_WORKGROUP } from '../dispatch';
+import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams } from '../dispatch';
 import { activationWgsl, type Activation } from './activation';
 
 /** Threads per workgroup of every kernel here (16×16 for the GEMM). */
@@ -81,10 +86,12 @@ export interface GemmPlan {
 
 /**
  * The operands of a product as WGSL, for `implicitGemm`. loadA/loadB are called only inside the
- * bounds (m < M, n < N, k < K) and may gather (im2col) and return 0 for padding.
+ * bounds (m < M, n < N, k < K) and may gather (im2col) and return 0 for padding. Their sizes and
+ * offsets are parameters registered in `params`, which implicitGemm completes and dispatches with.
  */
 export interface GemmProgram {
   readonly label: string;
+  readonly params: KernelParams;
   readonly M: number;
   readonly N: number;
   readonly K: number;
@@ -168,6 +175,10 @@ export function gemm(ctx: KernelContext, a: TensorRange, b: TensorRange, c: Tens
   checkShape('gemm', { M, N, K });
   requireLength('gemm', 'A', a, M * K);
   requireLength('gemm', 'B', b, K * N);
+  const p = new KernelParams();
+  const sizeM = p.u('M', M);
+  const sizeN = p.u('N', N);
+  const sizeK = p.u('K', K);
   let scale = '';
   if (options.aScale) {
     const { scale: s, rowsPerGroup } = options.aScale;
@@ -175,16 +186,17 @@ export function gemm(ctx: KernelContext, a: TensorRange, b: TensorRange, c: Tens
     if (!Number.isInteger(rowsPerGroup) || rowsPerGroup < 1) throw new Error(`gemm: aScale.rowsPerGroup must be a positive integer, got ${rowsPerGroup}`);
     requireLength('gemm', 'aScale', s, Math.ceil(rows / rowsPerGroup) * cols);
     const [r, col] = shape.transA ? ['k', 'm'] : ['m', 'k'];
-    scale = ` * mem[${at(s)} + (${r} / ${rowsPerGroup}u) * ${cols}u + ${col}]`;
+    scale = ` * mem[${p.at('aScale', s)} + (${r} / ${p.u('rowsPerGroup', rowsPerGroup)}) * ${shape.transA ? sizeM : sizeK} + ${col}]`;
   }
   const program: GemmProgram = {
     label: `gemm ${M}x${N}x${K}${shape.transA ? ' Aᵀ' : ''}${shape.transB ? ' Bᵀ' : ''}`,
+    params: p,
     M,
     N,
     K,
-    loadA: `return mem[${at(a)} + ${shape.transA ? `k * ${M}u + m` : `m * ${K}u + k`}]${scale};`,
+    loadA: `return mem[${p.at('a', a)} + ${shape.transA ? `k * ${sizeM} + m` : `m * ${sizeK} + k`}]${scale};`,
     aFast: shape.transA ? 'm' : 'k',
-    loadB: `return mem[${at(b)} + ${shape.transB ? `n * ${K}u + k` : `k * ${N}u + n`}];`,
+    loadB: `return mem[${p.at('b', b)} + ${shape.transB ? `n * ${sizeK} + k` : `k * ${sizeN} + n`}];`,
     bFast: shape.transB ? 'k' : 'n',
   };
   return implicitGemm(ctx, program, c, options);
@@ -198,19 +210,20 @@ export function implicitGemm(ctx: KernelContext, program: GemmProgram, c: Tensor
   if (options.bias) requireLength(label, 'bias', options.bias, N);
   if (options.preActivation && !program.cIndex) requireLength(label, 'preActivation', options.preActivation, M * N);
   if (M === 0 || N === 0) return [];
+  const p = program.params;
   if (plan.chunks === 1) {
-    return [ctx.dispatch(label, gemmWgsl(program, plan, storeWgsl(c, options, program.cIndex)), workgroupCount(program, plan))];
+    return [ctx.dispatch(label, gemmWgsl(program, plan, storeWgsl(p, c, options, program.cIndex, N)), workgroupCount(program, plan), p)];
   }
   if (program.cIndex) throw new Error(`${label}: a product with its own output layout cannot run split-K`);
   const scratch = options.scratch;
   if (!scratch) throw new Error(`${label}: split-K over ${plan.chunks} chunks needs a scratch tensor of ${plan.chunks * M * N} values (gemmScratchElements)`);
   requireLength(label, 'scratch', scratch, plan.chunks * M * N);
   const partial = `fn store(m: u32, n: u32, chunk: u32, acc: f32) {
-  mem[${at(scratch)} + chunk * ${M * N}u + m * ${N}u + n] = acc;
+  mem[${p.at('scratch', scratch)} + chunk * ${p.u('M·N', M * N)} + m * ${p.u('N', N)} + n] = acc;
 }`;
   return [
-    ctx.dispatch(`${label} split-K ×${plan.chunks}`, gemmWgsl(program, plan, partial), workgroupCount(program, plan)),
-    reduceDispatch(ctx, `${label} split-K reduce`, scratch, plan.chunks, M * N, plan.chunks, 1, epilogueWrite(c, options, N)),
+    ctx.dispatch(`${label} split-K ×${plan.chunks}`, gemmWgsl(program, plan, partial), workgroupCount(program, plan), p),
+    reduceDispatch(ctx, `${label} split-K reduce`, scratch, plan.chunks, M * N, plan.chunks, 1, (q) => epilogueWrite(q, c, options, N)),
   ];
 }
 
@@ -219,47 +232,54 @@ function workgroupCount(p: GemmProgram, plan: GemmPlan): number {
 }
 
 /** The epilogue as WGSL statements on `v` (the sum), writing element `i` of C. */
-function epilogueBody(c: TensorRange, e: GemmEpilogue, n: string, i: string): string {
+function epilogueBody(p: KernelParams, c: TensorRange, e: GemmEpilogue, n: string, i: string): string {
   const lines = [];
-  if (e.bias) lines.push(`v = v + mem[${at(e.bias)} + ${n}];`);
-  if (e.preActivation) lines.push(`mem[${at(e.preActivation)} + ${i}] = v;`);
+  if (e.bias) lines.push(`v = v + mem[${p.at('bias', e.bias)} + ${n}];`);
+  if (e.preActivation) lines.push(`mem[${p.at('preActivation', e.preActivation)} + ${i}] = v;`);
   if (e.activation && e.activation !== 'none') lines.push(`v = ${activationWgsl(e.activation, 'v')};`);
-  if (e.accumulate) lines.push(`v = v + mem[${at(c)} + ${i}];`);
-  lines.push(`mem[${at(c)} + ${i}] = v;`);
+  if (e.accumulate) lines.push(`v = v + mem[${p.at('c', c)} + ${i}];`);
+  lines.push(`mem[${p.at('c', c)} + ${i}] = v;`);
   return lines.map((l) => `  ${l}`).join('\n');
 }
 
-function storeWgsl(c: TensorRange, e: GemmEpilogue, cIndex: string | undefined): string {
+function storeWgsl(p: KernelParams, c: TensorRange, e: GemmEpilogue, cIndex: string | undefined, N: number): string {
   return `fn cIndex(m: u32, n: u32) -> u32 {
-  ${cIndex ?? `return m * N + n;`}
+  ${cIndex ?? `return m * ${p.u('N', N)} + n;`}
 }
 fn store(m: u32, n: u32, chunk: u32, acc: f32) {
   let i = cIndex(m, n);
   var v = acc;
-${epilogueBody(c, e, 'n', 'i')}
+${epilogueBody(p, c, e, 'n', 'i')}
 }`;
 }
 
 /** The reduce's write of column `col` (= m·N + n of C) for a split-K product. */
-function epilogueWrite(c: TensorRange, e: GemmEpilogue, N: number): string {
+function epilogueWrite(p: KernelParams, c: TensorRange, e: GemmEpilogue, N: number): string {
   return `fn write(col: u32, chunk: u32, sum: f32) {
-  let n = col % ${N}u;
+  let n = col % ${p.u('N', N)};
   var v = sum;
-${epilogueBody(c, e, 'n', 'col')}
+${epilogueBody(p, c, e, 'n', 'col')}
 }`;
 }
 
-function gemmWgsl(p: GemmProgram, plan: GemmPlan, store: string): string {
+function gemmWgsl(program: GemmProgram, plan: GemmPlan, store: string): string {
   const { tm, tn } = plan.tiles;
   const rm = tm / 16;
   const rn = tn / 16;
   // +1: a column of padding, so that 16 threads storing down a column of the tile hit 16 banks
   const aStride = tm + 1;
   const bStride = tn + 1;
-  const tilesM = Math.ceil(p.M / tm);
-  const tilesN = Math.ceil(p.N / tn);
-  const total = tilesM * tilesN * plan.chunks;
-  const loadTile = (which: 'A' | 'B', loads: number, fastIsK: boolean, width: number, stride: number, rowBase: string, bound: number) => {
+  const tilesM = Math.ceil(program.M / tm);
+  const tilesN = Math.ceil(program.N / tn);
+  const p = program.params;
+  const M = p.u('M', program.M);
+  const N = p.u('N', program.N);
+  const K = p.u('K', program.K);
+  const TILES_M = p.u('tilesM', tilesM);
+  const TILES_N = p.u('tilesN', tilesN);
+  const TOTAL = p.u('workgroups', tilesM * tilesN * plan.chunks);
+  const K_CHUNK = p.u('kChunk', plan.kChunk);
+  const loadTile = (which: 'A' | 'B', loads: number, fastIsK: boolean, width: number, stride: number, rowBase: string, bound: string) => {
     const [kk, rr] = fastIsK ? [`e % ${TK}u`, `e / ${TK}u`] : [`e / ${width}u`, `e % ${width}u`];
     const call = which === 'A' ? 'loadA(r, k)' : 'loadB(k, r)';
     return `    for (var i = 0u; i < ${loads}u; i = i + 1u) {
@@ -269,41 +289,39 @@ function gemmWgsl(p: GemmProgram, plan: GemmPlan, store: string): string {
       let r = ${rowBase} + rr;
       let k = k0 + kk;
       var v = 0.0;
-      if (r < ${bound}u && k < kEnd) { v = ${call}; }
+      if (r < ${bound} && k < kEnd) { v = ${call}; }
       tile${which}[kk * ${stride}u + rr] = v;
     }`;
   };
   return `${ARENA_BINDING}
-const M = ${p.M}u;
-const N = ${p.N}u;
 var<workgroup> tileA: array<f32, ${TK * aStride}>;
 var<workgroup> tileB: array<f32, ${TK * bStride}>;
 fn loadA(m: u32, k: u32) -> f32 {
-  ${p.loadA}
+  ${program.loadA}
 }
 fn loadB(k: u32, n: u32) -> f32 {
-  ${p.loadB}
+  ${program.loadB}
 }
 ${store}
 @compute @workgroup_size(${THREADS})
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
-  if (wg >= ${total}u) { return; }
-  let tileN = wg % ${tilesN}u;
-  let rest = wg / ${tilesN}u;
-  let m0 = (rest % ${tilesM}u) * ${tm}u;
+  if (wg >= ${TOTAL}) { return; }
+  let tileN = wg % ${TILES_N};
+  let rest = wg / ${TILES_N};
+  let m0 = (rest % ${TILES_M}) * ${tm}u;
   let n0 = tileN * ${tn}u;
-  let chunk = rest / ${tilesM}u;
-  let kBegin = chunk * ${plan.kChunk}u;
-  let kEnd = min(${p.K}u, kBegin + ${plan.kChunk}u);
+  let chunk = rest / ${TILES_M};
+  let kBegin = chunk * ${K_CHUNK};
+  let kEnd = min(${K}, kBegin + ${K_CHUNK});
   let tx = lid % 16u;
   let ty = lid / 16u;
   var acc: array<f32, ${rm * rn}>;
   var a: array<f32, ${rm}>;
   var b: array<f32, ${rn}>;
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
-${loadTile('A', rm, p.aFast === 'k', tm, aStride, 'm0', p.M)}
-${loadTile('B', rn, p.bFast === 'k', tn, bStride, 'n0', p.N)}
+${loadTile('A', rm, program.aFast === 'k', tm, aStride, 'm0', M)}
+${loadTile('B', rn, program.bFast === 'k', tn, bStride, 'n0', N)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
       for (var r = 0u; r < ${rm}u; r = r + 1u) { a[r] = tileA[kk * ${aStride}u + ty + r * 16u]; }
@@ -318,7 +336,7 @@ ${loadTile('B', rn, p.bFast === 'k', tn, bStride, 'n0', p.N)}
     for (var c = 0u; c < ${rn}u; c = c + 1u) {
       let m = m0 + ty + r * 16u;
       let n = n0 + tx + c * 16u;
-      if (m < M && n < N) { store(m, n, chunk, acc[r * ${rn}u + c]); }
+      if (m < ${M} && n < ${N}) { store(m, n, chunk, acc[r * ${rn}u + c]); }
     }
   }
 }`;
@@ -362,16 +380,19 @@ export function columnReduce(
   requireLength('columnReduce', 'source', src, rows * cols);
   requireLength('columnReduce', 'destination', dst, cols);
   if (cols === 0) return [];
-  const write = `fn write(col: u32, chunk: u32, sum: f32) {
-  mem[${at(dst)} + col] = ${options.accumulate ? `mem[${at(dst)} + col] + ` : ''}sum;
+  const write = (p: KernelParams) => {
+    const DST = p.at('dst', dst);
+    return `fn write(col: u32, chunk: u32, sum: f32) {
+  mem[${DST} + col] = ${options.accumulate ? `mem[${DST} + col] + ` : ''}sum;
 }`;
+  };
   const { chunks, rowsPerChunk } = reducePlan(rows, cols);
   if (chunks === 1) return [reduceDispatch(ctx, `column reduce ${rows}x${cols}`, src, rows, cols, rows, 1, write)];
   const scratch = options.scratch;
   if (!scratch) throw new Error(`columnReduce: ${rows}x${cols} reduces in two passes and needs a scratch tensor of ${chunks * cols} values (columnReduceScratchElements)`);
   requireLength('columnReduce', 'scratch', scratch, chunks * cols);
-  const partial = `fn write(col: u32, chunk: u32, sum: f32) {
-  mem[${at(scratch)} + chunk * ${cols}u + col] = sum;
+  const partial = (p: KernelParams) => `fn write(col: u32, chunk: u32, sum: f32) {
+  mem[${p.at('scratch', scratch)} + chunk * ${p.u('cols', cols)} + col] = sum;
 }`;
   return [
     reduceDispatch(ctx, `column reduce ${rows}x${cols} pass 1`, src, rows, cols, rowsPerChunk, chunks, partial),
@@ -392,7 +413,7 @@ function reduceDispatch(
   cols: number,
   rowsPerChunk: number,
   chunks: number,
-  write: string,
+  write: (p: KernelParams) => string,
 ): Dispatch {
   const width = reduceWidth(cols);
   const lanes = THREADS / width;
@@ -401,27 +422,34 @@ function reduceDispatch(
   for (let s = lanes / 2; s >= 1; s /= 2) {
     folds.push(`  if (lane < ${s}u) { part[lid] = part[lid] + part[lid + ${s * width}u]; }\n  workgroupBarrier();`);
   }
+  const p = new KernelParams();
+  const COLS = p.u('cols', cols);
+  const ROWS = p.u('rows', rows);
+  const COL_TILES = p.u('colTiles', colTiles);
+  const PER_CHUNK = p.u('rowsPerChunk', rowsPerChunk);
+  const TOTAL = p.u('workgroups', colTiles * chunks);
+  const SRC = p.at('src', src);
   const code = `${ARENA_BINDING}
 var<workgroup> part: array<f32, ${THREADS}>;
-${write}
+${write(p)}
 @compute @workgroup_size(${THREADS})
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
-  if (wg >= ${colTiles * chunks}u) { return; }
-  let chunk = wg / ${colTiles}u;
-  let col = (wg % ${colTiles}u) * ${width}u + lid % ${width}u;
+  if (wg >= ${TOTAL}) { return; }
+  let chunk = wg / ${COL_TILES};
+  let col = (wg % ${COL_TILES}) * ${width}u + lid % ${width}u;
   let lane = lid / ${width}u;
-  let r1 = min(${rows}u, (chunk + 1u) * ${rowsPerChunk}u);
+  let r1 = min(${ROWS}, (chunk + 1u) * ${PER_CHUNK});
   var s = 0.0;
-  if (col < ${cols}u) {
-    for (var r = chunk * ${rowsPerChunk}u + lane; r < r1; r = r + ${lanes}u) {
-      s = s + mem[${at(src)} + r * ${cols}u + col];
+  if (col < ${COLS}) {
+    for (var r = chunk * ${PER_CHUNK} + lane; r < r1; r = r + ${lanes}u) {
+      s = s + mem[${SRC} + r * ${COLS} + col];
     }
   }
   part[lid] = s;
   workgroupBarrier();
 ${folds.join('\n')}
-  if (lane == 0u && col < ${cols}u) { write(col, chunk, part[lid]); }
+  if (lane == 0u && col < ${COLS}) { write(col, chunk, part[lid]); }
 }`;
-  return ctx.dispatch(label, code, colTiles * chunks);
+  return ctx.dispatch(label, code, colTiles * chunks, p);
 }

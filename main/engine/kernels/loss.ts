@@ -16,7 +16,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, f32Literal } from '../dispatch';
+import { ARENA_BINDING, f32Literal, KernelParams } from '../dispatch';
 
 const WORKGROUP = 64;
 /** Keras' clip of a softmax output before the log (train/loss.ts) */
@@ -49,18 +49,24 @@ export function softmaxCrossEntropy(ctx: KernelContext, t: LossTensors, s: LossS
   for (const [r, want] of [[t.logits, n * K], [t.labels, n], [t.metrics, 2], ...(t.classWeights ? [[t.classWeights, K]] : []), ...(t.dlogits ? [[t.dlogits, n * K]] : [])] as [TensorRange, number][]) {
     if (r.length < want) throw new Error(`loss: tensor ${r.name} holds ${r.length} values, the shape needs ${want}`);
   }
+  const p = new KernelParams();
+  const N = p.u('n', n);
+  const classes = p.u('classes', K);
   // the targets as tf computes them: oneHot·(1 − ε) + ε/K, in float32
-  const off = f32Literal(s.labelSmoothing / K);
-  const on = f32Literal(Math.fround(1 - s.labelSmoothing) + Math.fround(s.labelSmoothing / K));
-  const weight = t.classWeights ? `mem[${at(t.classWeights)} + label]` : '1.0';
+  const off = p.f('off', s.labelSmoothing / K);
+  const on = p.f('on', Math.fround(1 - s.labelSmoothing) + Math.fround(s.labelSmoothing / K));
+  const weight = t.classWeights ? `mem[${p.at('classWeights', t.classWeights)} + label]` : '1.0';
   const gradient = t.dlogits
-    ? `let scale = w * ${f32Literal(1 / n)};
-    for (var k = 0u; k < ${K}u; k++) {
+    ? `let scale = w * ${p.f('1/n', 1 / n)};
+    for (var k = 0u; k < ${classes}; k++) {
       let p = exp(mem[base + k] - mx) / sum;
       let tk = select(${off}, ${on}, k == label);
-      mem[${at(t.dlogits)} + r * ${K}u + k] = scale * (p * kept - select(0.0, tk, p >= ${f32Literal(CLIP)}));
+      mem[${p.at('dlogits', t.dlogits)} + r * ${classes} + k] = scale * (p * kept - select(0.0, tk, p >= ${f32Literal(CLIP)}));
     }`
     : '';
+  const LOGITS = p.at('logits', t.logits);
+  const LABELS = p.at('labels', t.labels);
+  const METRICS = p.at('metrics', t.metrics);
   const code = `${ARENA_BINDING}
 var<workgroup> redLoss: array<f32, ${WORKGROUP}>;
 var<workgroup> redHits: array<f32, ${WORKGROUP}>;
@@ -68,19 +74,19 @@ var<workgroup> redHits: array<f32, ${WORKGROUP}>;
 fn main(@builtin(local_invocation_index) lid: u32) {
   var lossSum = 0.0;
   var hits = 0.0;
-  for (var r = lid; r < ${n}u; r += ${WORKGROUP}u) {
-    let base = ${at(t.logits)} + r * ${K}u;
-    let label = u32(mem[${at(t.labels)} + r] + 0.5);
+  for (var r = lid; r < ${N}; r += ${WORKGROUP}u) {
+    let base = ${LOGITS} + r * ${classes};
+    let label = u32(mem[${LABELS} + r] + 0.5);
     var mx = mem[base];
-    for (var k = 1u; k < ${K}u; k++) { mx = max(mx, mem[base + k]); }
+    for (var k = 1u; k < ${classes}; k++) { mx = max(mx, mem[base + k]); }
     var sum = 0.0;
-    for (var k = 0u; k < ${K}u; k++) { sum += exp(mem[base + k] - mx); }
+    for (var k = 0u; k < ${classes}; k++) { sum += exp(mem[base + k] - mx); }
     // loss, the unclipped targets' sum, arg max of p
     var loss = 0.0;
     var kept = 0.0;
     var best = -1.0;
     var arg = 0u;
-    for (var k = 0u; k < ${K}u; k++) {
+    for (var k = 0u; k < ${classes}; k++) {
       let p = exp(mem[base + k] - mx) / sum;
       let tk = select(${off}, ${on}, k == label);
       loss -= tk * log(max(p, ${f32Literal(CLIP)}));
@@ -103,9 +109,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     workgroupBarrier();
   }
   if (lid == 0u) {
-    mem[${at(t.metrics)}] += redLoss[0];
-    mem[${at(t.metrics)} + 1u] += redHits[0];
+    mem[${METRICS}] += redLoss[0];
+    mem[${METRICS} + 1u] += redHits[0];
   }
 }`;
-  return ctx.dispatch(`softmax cross-entropy${t.dlogits ? ' + gradient' : ''}`, code, [1, 1, 1]);
+  return ctx.dispatch(`softmax cross-entropy${t.dlogits ? ' + gradient' : ''}`, code, [1, 1, 1], p);
 }

@@ -12,6 +12,8 @@
  * written with queue.writeBuffer once per step), so one recorded dispatch serves every step.
  * Segments say which ranges of the flat buffer are updated: frozen parameters (top-N mode) are
  * left out of them and never touched, and the kernel's threads cover only the updated elements.
+ * Unlike the layer kernels, its offsets and segment table stay in the WGSL (`at`, dispatch.ts): a
+ * plan has one optimizer dispatch, so there is no pipeline to share.
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';

@@ -13,7 +13,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, f32Literal, perElementWgsl, requireLengths } from '../dispatch';
+import { ARENA_BINDING, KernelParams, perElementWgsl, requireLengths } from '../dispatch';
 import { activationGradWgsl, type Activation } from './activation';
 
 const WORKGROUP = 256;
@@ -28,26 +28,37 @@ export interface SpatialShape {
 /** y[n, c] = mean over h, w of x[n, h, w, c]. */
 export function globalAvgPool(ctx: KernelContext, x: TensorRange, y: TensorRange, s: SpatialShape): Dispatch {
   check([x, s.n * s.h * s.w * s.c], [y, s.n * s.c]);
-  return reduceSpatial(ctx, 'global average pool', `mem[${at(x)} + i]`, (sum) => `${sum} * ${f32Literal(1 / (s.h * s.w))}`, y, s);
+  const p = new KernelParams();
+  const X = p.at('x', x);
+  const inv = p.f('1/hw', 1 / (s.h * s.w));
+  return reduceSpatial(ctx, p, 'global average pool', `mem[${X} + i]`, (sum) => `${sum} * ${inv}`, y, s);
+}
+
+/** The flat [n, c] index of element i of an [n, h, w, c] tensor. */
+function sampleChannel(p: KernelParams, s: SpatialShape): string {
+  return `let nc = (i / ${p.u('hwc', s.h * s.w * s.c)}) * ${p.u('c', s.c)} + i % ${p.u('c', s.c)};`;
 }
 
 /** dx[n, h, w, c] = dy[n, c] / (h·w); with `accumulate`, added to what dx holds. */
 export function globalAvgPoolBackward(ctx: KernelContext, dy: TensorRange, dx: TensorRange, s: SpatialShape, accumulate = false): Dispatch {
   const total = s.n * s.h * s.w * s.c;
   check([dy, s.n * s.c], [dx, total]);
-  const code = perElementWgsl(WORKGROUP, total, `  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
-  let g = mem[${at(dy)} + nc] * ${f32Literal(1 / (s.h * s.w))};
-  mem[${at(dx)} + i] = ${accumulate ? `mem[${at(dx)} + i] + g` : 'g'};`);
-  return ctx.dispatch('global average pool backward', code, Math.ceil(total / WORKGROUP));
+  const p = new KernelParams();
+  const DX = p.at('dx', dx);
+  const code = perElementWgsl(WORKGROUP, p.u('count', total), `  ${sampleChannel(p, s)}
+  let g = mem[${p.at('dy', dy)} + nc] * ${p.f('1/hw', 1 / (s.h * s.w))};
+  mem[${DX} + i] = ${accumulate ? `mem[${DX} + i] + g` : 'g'};`);
+  return ctx.dispatch('global average pool backward', code, Math.ceil(total / WORKGROUP), p);
 }
 
 /** y[n, h, w, c] = x[n, h, w, c] · s[n, c]. */
 export function seScale(ctx: KernelContext, x: TensorRange, scale: TensorRange, y: TensorRange, s: SpatialShape): Dispatch {
   const total = s.n * s.h * s.w * s.c;
   check([x, total], [scale, s.n * s.c], [y, total]);
-  const code = perElementWgsl(WORKGROUP, total, `  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
-  mem[${at(y)} + i] = mem[${at(x)} + i] * mem[${at(scale)} + nc];`);
-  return ctx.dispatch('squeeze-excitation scale', code, Math.ceil(total / WORKGROUP));
+  const p = new KernelParams();
+  const code = perElementWgsl(WORKGROUP, p.u('count', total), `  ${sampleChannel(p, s)}
+  mem[${p.at('y', y)} + i] = mem[${p.at('x', x)} + i] * mem[${p.at('scale', scale)} + nc];`);
+  return ctx.dispatch('squeeze-excitation scale', code, Math.ceil(total / WORKGROUP), p);
 }
 
 export interface ScaleGradOptions {
@@ -59,8 +70,11 @@ export interface ScaleGradOptions {
 export function seScaleGrad(ctx: KernelContext, x: TensorRange, dy: TensorRange, ds: TensorRange, s: SpatialShape, options: ScaleGradOptions = {}): Dispatch {
   check([x, s.n * s.h * s.w * s.c], [dy, s.n * s.h * s.w * s.c], [ds, s.n * s.c], ...(options.through ? [[options.through.pre, s.n * s.c] as [TensorRange, number]] : []));
   const through = options.through;
-  const finish = through ? (sum: string) => `${sum} * ${activationGradWgsl(through.activation, `mem[${at(through.pre)} + nc]`)}` : (sum: string) => sum;
-  return reduceSpatial(ctx, `squeeze-excitation scale grad${through ? ` through ${through.activation}` : ''}`, `mem[${at(dy)} + i] * mem[${at(x)} + i]`, finish, ds, s);
+  const p = new KernelParams();
+  const value = `mem[${p.at('dy', dy)} + i] * mem[${p.at('x', x)} + i]`;
+  const pre = through ? p.at('pre', through.pre) : '';
+  const finish = through ? (sum: string) => `${sum} * ${activationGradWgsl(through.activation, `mem[${pre} + nc]`)}` : (sum: string) => sum;
+  return reduceSpatial(ctx, p, `squeeze-excitation scale grad${through ? ` through ${through.activation}` : ''}`, value, finish, ds, s);
 }
 
 export interface InputGradOptions {
@@ -72,21 +86,27 @@ export interface InputGradOptions {
 export function seScaleInputGrad(ctx: KernelContext, dy: TensorRange, scale: TensorRange, dx: TensorRange, s: SpatialShape, options: InputGradOptions = {}): Dispatch {
   const total = s.n * s.h * s.w * s.c;
   check([dy, total], [scale, s.n * s.c], [dx, total], ...(options.poolGrad ? [[options.poolGrad, s.n * s.c] as [TensorRange, number]] : []));
-  const pool = options.poolGrad ? ` + mem[${at(options.poolGrad)} + nc] * ${f32Literal(1 / (s.h * s.w))}` : '';
-  const code = perElementWgsl(WORKGROUP, total, `  let nc = (i / ${s.h * s.w * s.c}u) * ${s.c}u + i % ${s.c}u;
-  mem[${at(dx)} + i] = mem[${at(dy)} + i] * mem[${at(scale)} + nc]${pool};`);
-  return ctx.dispatch(`squeeze-excitation scale input grad${pool ? ' + pool grad' : ''}`, code, Math.ceil(total / WORKGROUP));
+  const p = new KernelParams();
+  const nc = sampleChannel(p, s);
+  const product = `mem[${p.at('dy', dy)} + i] * mem[${p.at('scale', scale)} + nc]`;
+  const pool = options.poolGrad ? ` + mem[${p.at('poolGrad', options.poolGrad)} + nc] * ${p.f('1/hw', 1 / (s.h * s.w))}` : '';
+  const code = perElementWgsl(WORKGROUP, p.u('count', total), `  ${nc}
+  mem[${p.at('dx', dx)} + i] = ${product}${pool};`);
+  return ctx.dispatch(`squeeze-excitation scale input grad${pool ? ' + pool grad' : ''}`, code, Math.ceil(total / WORKGROUP), p);
 }
 
 /**
  * out[n, c] = finish(Σ over h, w of value(i)), `value` a WGSL expression of the element index `i`,
- * `finish` of the sum (may use `nc`, the output index). One workgroup per (n, channel tile).
+ * `finish` of the sum (may use `nc`, the output index). One workgroup per (n, channel tile); the
+ * tile (4, 8 or 16 channels) is the pipeline's variant, the sizes are parameters in `p`.
  */
-function reduceSpatial(ctx: KernelContext, label: string, value: string, finish: (sum: string) => string, out: TensorRange, s: SpatialShape): Dispatch {
+function reduceSpatial(ctx: KernelContext, p: KernelParams, label: string, value: string, finish: (sum: string) => string, out: TensorRange, s: SpatialShape): Dispatch {
   let tile = 4;
   while (tile < s.c && tile < 16) tile *= 2;
   const lanes = WORKGROUP / tile;
-  const positions = s.h * s.w;
+  const C = p.u('c', s.c);
+  const positions = p.u('hw', s.h * s.w);
+  const OUT = p.at('out', out);
   const code = `${ARENA_BINDING}
 var<workgroup> red: array<f32, ${WORKGROUP}>;
 @compute @workgroup_size(${WORKGROUP})
@@ -96,9 +116,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let c = wid.x * ${tile}u + cl;
   let n = wid.y;
   var acc = 0.0;
-  if (c < ${s.c}u) {
-    for (var p = lane; p < ${positions}u; p += ${lanes}u) {
-      let i = (n * ${positions}u + p) * ${s.c}u + c;
+  if (c < ${C}) {
+    for (var p = lane; p < ${positions}; p += ${lanes}u) {
+      let i = (n * ${positions} + p) * ${C} + c;
       acc += ${value};
     }
   }
@@ -108,12 +128,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (lane < half) { red[lid] += red[lid + half * ${tile}u]; }
     workgroupBarrier();
   }
-  if (lane == 0u && c < ${s.c}u) {
-    let nc = n * ${s.c}u + c;
-    mem[${at(out)} + nc] = ${finish('red[cl]')};
+  if (lane == 0u && c < ${C}) {
+    let nc = n * ${C} + c;
+    mem[${OUT} + nc] = ${finish('red[cl]')};
   }
 }`;
-  return ctx.dispatch(label, code, [Math.ceil(s.c / tile), s.n, 1]);
+  return ctx.dispatch(label, code, [Math.ceil(s.c / tile), s.n, 1], p);
 }
 
 const check = (...pairs: [TensorRange, number][]) => requireLengths('pool', ...pairs);

@@ -7,14 +7,14 @@
  * A draw is a pure function of (seed, step, stream, index): the PCG output permutation (O'Neill's
  * RXS-M-XS, as in Jarzynski & Olano's GPU hash survey) applied as pcg(pcg(index) ^ key), key =
  * pcg(pcg(pcg(stream) + seed) + step). Nothing is stored between forward and backward: the backward
- * draws the same numbers again. `stream` is a constant per layer (its index in the plan) so layers
- * drop independently; seed and step are arena scalars the host writes each step (rngScalars), so
+ * draws the same numbers again. `stream` is fixed per layer (its index in the plan, a kernel
+ * parameter like the rate, so every dropout layer shares one pipeline) so layers drop independently; seed and step are arena scalars the host writes each step (rngScalars), so
  * one recorded dispatch draws new masks every step and a resumed run can replay a step exactly.
  * uniformAt is the same function in JS, for tests and host-side checks.
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, at, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP } from '../dispatch';
+import { ARENA_BINDING, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP, KernelParams } from '../dispatch';
 
 const WORKGROUP = 256;
 
@@ -29,17 +29,21 @@ export function rngScalars(seed: number, step: number): Float32Array {
   return Float32Array.of(seed, step);
 }
 
-/** WGSL: pcg(u32) and uniform(key, index) in [0, 1) with 24 random bits; rngKey(rng, stream) reads seed and step. */
-export function rngWgsl(rng: TensorRange): string {
+/**
+ * WGSL: pcg(u32) and rngUniform(key, index) in [0, 1) with 24 random bits; rngKey(stream) reads seed
+ * and step from the arena at `rng`, a WGSL u32 expression (a kernel parameter) or a tensor.
+ */
+export function rngWgsl(rng: TensorRange | string): string {
+  const R = typeof rng === 'string' ? rng : `${rng.at}u`;
   return `fn pcg(v: u32) -> u32 {
   let s = v * 747796405u + 2891336453u;
   let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
   return (w >> 22u) ^ w;
 }
 fn rngKey(stream: u32) -> u32 {
-  return pcg(pcg(pcg(stream) + u32(mem[${at(rng)}])) + u32(mem[${at(rng)} + 1u]));
+  return pcg(pcg(pcg(stream) + u32(mem[${R}])) + u32(mem[${R} + 1u]));
 }
-fn uniform(key: u32, index: u32) -> f32 {
+fn rngUniform(key: u32, index: u32) -> f32 {
   return f32(pcg(pcg(index) ^ key) >> 8u) * ${f32Literal(1 / LIMIT)};
 }`;
 }
@@ -65,12 +69,12 @@ export interface DropoutOptions {
 
 /** y = x · mask / (1 − rate), mask[i] = uniform(i) < 1 − rate. */
 export function dropoutForward(ctx: KernelContext, x: TensorRange, y: TensorRange, rng: TensorRange, o: DropoutOptions): Dispatch {
-  return masked(ctx, 'dropout forward', x, y, rng, o, 'i');
+  return masked(ctx, 'dropout forward', x, y, rng, o, null);
 }
 
 /** dx = dy · mask / (1 − rate), the forward's mask drawn again. */
 export function dropoutBackward(ctx: KernelContext, dy: TensorRange, dx: TensorRange, rng: TensorRange, o: DropoutOptions): Dispatch {
-  return masked(ctx, 'dropout backward', dy, dx, rng, o, 'i');
+  return masked(ctx, 'dropout backward', dy, dx, rng, o, null);
 }
 
 export interface StochasticDepthShape extends DropoutOptions {
@@ -80,12 +84,12 @@ export interface StochasticDepthShape extends DropoutOptions {
 
 /** y = branch · mask[n] / (1 − rate) + residual (residual null: no add), one draw per sample. */
 export function stochasticDepthForward(ctx: KernelContext, branch: TensorRange, residual: TensorRange | null, y: TensorRange, rng: TensorRange, o: StochasticDepthShape): Dispatch {
-  return masked(ctx, 'stochastic depth forward', branch, y, rng, o, `i / ${perSample(branch, o)}u`, residual);
+  return masked(ctx, 'stochastic depth forward', branch, y, rng, o, perSample(branch, o), residual);
 }
 
 /** dbranch = dy · mask[n] / (1 − rate); the residual's gradient is dy itself. */
 export function stochasticDepthBackward(ctx: KernelContext, dy: TensorRange, dbranch: TensorRange, rng: TensorRange, o: StochasticDepthShape): Dispatch {
-  return masked(ctx, 'stochastic depth backward', dy, dbranch, rng, o, `i / ${perSample(dy, o)}u`);
+  return masked(ctx, 'stochastic depth backward', dy, dbranch, rng, o, perSample(dy, o));
 }
 
 function perSample(t: TensorRange, o: StochasticDepthShape): number {
@@ -93,8 +97,8 @@ function perSample(t: TensorRange, o: StochasticDepthShape): number {
   return t.length / o.n;
 }
 
-/** out = in · mask(draw index) · 1/keep (+ add), `draw` a WGSL expression of the element index i. */
-function masked(ctx: KernelContext, label: string, input: TensorRange, out: TensorRange, rng: TensorRange, o: DropoutOptions, draw: string, add: TensorRange | null = null): Dispatch {
+/** out = in · mask(draw) · 1/keep (+ add), the draw index i (dropout) or i / perSample (one per sample). */
+function masked(ctx: KernelContext, label: string, input: TensorRange, out: TensorRange, rng: TensorRange, o: DropoutOptions, perSample: number | null, add: TensorRange | null = null): Dispatch {
   if (!(o.rate >= 0 && o.rate < 1)) throw new Error(`random: rate ${o.rate} must be within [0, 1)`);
   if (!Number.isInteger(o.stream) || o.stream < 0) throw new Error(`random: stream ${o.stream} must be a whole number`);
   const total = input.length;
@@ -102,17 +106,19 @@ function masked(ctx: KernelContext, label: string, input: TensorRange, out: Tens
     if (r.length < want) throw new Error(`random: tensor ${r.name} holds ${r.length} values, needs ${want}`);
   }
   const keep = Math.fround(1 - o.rate);
+  const p = new KernelParams();
+  const count = p.u('count', total);
+  const draw = perSample === null ? 'i' : `i / ${p.u('perSample', perSample)}`;
   // tfjs: x · (floor(u + keep) / keep), the multiplier 1/keep rounded to float32 first
-  const scale = f32Literal(1 / keep);
   const code = `${ARENA_BINDING}
-${rngWgsl(rng)}
+${rngWgsl(p.at('rng', rng))}
 @compute @workgroup_size(${WORKGROUP})
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
   let i = wg * ${WORKGROUP}u + lid;
-  if (i >= ${total}u) { return; }
-  let kept = uniform(rngKey(${o.stream}u), ${draw}) < ${f32Literal(keep)};
-  mem[${at(out)} + i] = select(0.0, mem[${at(input)} + i] * ${scale}, kept)${add ? ` + mem[${at(add)} + i]` : ''};
+  if (i >= ${count}) { return; }
+  let kept = rngUniform(rngKey(${p.u('stream', o.stream)}), ${draw}) < ${p.f('keep', keep)};
+  mem[${p.at('out', out)} + i] = select(0.0, mem[${p.at('in', input)} + i] * ${p.f('1/keep', 1 / keep)}, kept)${add ? ` + mem[${p.at('add', add)} + i]` : ''};
 }`;
-  return ctx.dispatch(`${label} (rate ${o.rate})`, code, Math.ceil(total / WORKGROUP));
+  return ctx.dispatch(`${label} (rate ${o.rate})`, code, Math.ceil(total / WORKGROUP), p);
 }

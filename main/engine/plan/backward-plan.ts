@@ -47,12 +47,14 @@ class Backward {
     for (let i = a.graph.nodes.length - 1; i >= 0; i--) {
       const node = a.graph.nodes[i];
       if (recordsNothing(a, node)) continue;
+      this.r.nextSlot();
       const outValue = node.kind === 'batchNorm' ? batchNormOutput(this.r, node) : node.output;
       // every reader of this node's output has run: a held-back SE share can go now
       this.flushPending(a.rep(outValue));
       if (!a.needsGrad(outValue)) continue;
       this.node(node, outValue);
     }
+    this.r.nextSlot();
     for (const v of [...this.pendingScale.keys()]) this.flushPending(v);
     return this.out;
   }

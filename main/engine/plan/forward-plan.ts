@@ -26,6 +26,11 @@ export interface Recorder {
   readonly t: StepTensors;
   /** a scratch tensor of at least `elements` values, shared by every kernel (they run one after another) */
   scratch(elements: number): TensorRange;
+  /**
+   * Called before each node's kernels (and the loss's, the optimizer's): the tensors used between
+   * two calls are alive together, which is how the first recording learns lifetimes (tensor-lifetimes.ts).
+   */
+  nextSlot(): void;
 }
 
 export function valueOf(r: Recorder, v: number): TensorRange {
@@ -76,6 +81,7 @@ export function recordForward(r: Recorder): Dispatch[] {
   const B = t.batch;
   for (const node of a.graph.nodes) {
     if (recordsNothing(a, node)) continue;
+    r.nextSlot();
     // a residual add with stochastic depth fused reads the branch before the drop
     const drop = node.kind === 'add' ? a.dropIntoAdd[node.index] : -1;
     const x = valueOf(r, drop >= 0 ? a.graph.nodes[drop].inputs[0] : node.inputs[0]);

@@ -1,14 +1,22 @@
 /**
- * Every tensor of a plan in one ArenaLayout: the parameters (param-layout.ts), each materialised
- * value for the whole batch, each needed value gradient, per-BatchNorm batch statistics, the
- * pre-activations of the convolutions with a fused activation (SE), input pixels, labels, class
- * weights, metrics and the per-step scalars. Scratch comes last (scratchRange), sized by a first
- * recording pass, so adding it moves nothing else.
+ * Every tensor of a plan: the parameters (param-layout.ts), each materialised value for the whole
+ * batch, each needed value gradient, per-BatchNorm batch statistics, the pre-activations of the
+ * convolutions with a fused activation (SE), input pixels, labels, class weights, metrics and the
+ * per-step scalars.
+ *
+ * Each is asked of a StepAllocator as fixed or transient. Fixed tensors get a range of their own
+ * for the life of the plan: whatever is read before the step writes it, kept from one step to the
+ * next, or read by the host (parameters and optimizer state, pixels, labels, class weights, the
+ * scalars, metrics, the logits and probabilities). Transient ones (values, their gradients,
+ * statistics, pre-activations, the gradient temporary) are first written within the step and
+ * share memory by lifetime (tensor-lifetimes.ts). The scratch is not laid out here (step-plan.ts
+ * puts it last, sized by the first recording).
  *
  * Gradients are aliased where that saves a copy and is safe: an identity's gradient is its input's
  * (they share the value), and a residual add passes its gradient unchanged to both inputs, so
  * both use the add's own gradient buffer when the add is the last reader of its residual input (then
  * in reverse order it is the first contribution, and the branch's first layer accumulates onto it).
+ * An alias is the same range object, so it is one tensor to the lifetimes too.
  */
 import { type ArenaLayout, type TensorRange } from '../arena';
 import { OPTIMIZER_SCALARS } from '../kernels/optimizer';
@@ -41,9 +49,17 @@ export interface StepTensors {
 
 const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-export function layoutStep(layout: ArenaLayout, a: GraphAnalysis, batch: number, withClassWeights: boolean): StepTensors {
+export interface StepAllocator {
+  /** a range of its own for the life of the plan */
+  readonly fixed: ArenaLayout;
+  /** a range that is first written within the step and may share memory with tensors alive at other times */
+  readonly transient: (name: string, length: number) => TensorRange;
+}
+
+export function layoutStep(alloc: StepAllocator, a: GraphAnalysis, batch: number, withClassWeights: boolean): StepTensors {
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`engine plan: batch ${batch} must be a whole number ≥ 1`);
   const { graph } = a;
+  const { fixed: layout, transient } = alloc;
   const params = layoutParams(layout, graph, (p) => a.paramTrains(p.name));
   const values = new Map<number, TensorRange>();
   const size = (v: number) => batch * elements(graph.values[v].shape);
@@ -56,14 +72,15 @@ export function layoutStep(layout: ArenaLayout, a: GraphAnalysis, batch: number,
     const out = node.output;
     if (a.identity[node.index] || a.fusedIntoAdd[node.index]) continue;
     // a BatchNorm with its swish fused writes the swish's output; its own is never stored
-    if (!a.fusedSwish[node.index]) values.set(out, layout.add(node.name, size(out)));
+    // the logits are read by the host after a step (StepPlan.logits, ForwardPlan.read)
+    if (!a.fusedSwish[node.index]) values.set(out, out === graph.output ? layout.add(node.name, size(out)) : transient(node.name, size(out)));
     if (node.kind === 'batchNorm' && !a.frozenBn[node.index]) {
       const c = graph.values[out].shape[2];
-      stats.set(node.index, { mean: layout.add(`${node.name}:mean`, c), variance: layout.add(`${node.name}:variance`, c) });
+      stats.set(node.index, { mean: transient(`${node.name}:mean`, c), variance: transient(`${node.name}:variance`, c) });
     }
     if (node.kind === 'conv' && node.layer.activation) {
-      const value = layout.add(`${node.name}:pre`, size(out));
-      pre.set(node.index, { value, grad: training && a.needsGrad(out) ? layout.add(`${node.name}:pre:grad`, size(out)) : null });
+      const value = transient(`${node.name}:pre`, size(out));
+      pre.set(node.index, { value, grad: training && a.needsGrad(out) ? transient(`${node.name}:pre:grad`, size(out)) : null });
     }
   }
   const grads = new Map<number, TensorRange>();
@@ -76,7 +93,7 @@ export function layoutStep(layout: ArenaLayout, a: GraphAnalysis, batch: number,
       // identities share their input's gradient; a fused drop's input gets its gradient at the add;
       // a BatchNorm with its swish fused has no output tensor: the gradient is the swish's
       if (a.identity[i] || a.fusedIntoAdd[i] || a.fusedSwish[i] || !a.needsGrad(out)) continue;
-      if (!grads.has(out)) grads.set(out, layout.add(`${node.name}:grad`, size(out)));
+      if (!grads.has(out)) grads.set(out, transient(`${node.name}:grad`, size(out)));
       largestGrad = Math.max(largestGrad, size(out));
       if (node.kind === 'add') {
         const [branch, residual] = node.inputs.map(a.rep);
@@ -88,7 +105,7 @@ export function layoutStep(layout: ArenaLayout, a: GraphAnalysis, batch: number,
       if (node.kind === 'add' && a.dropIntoAdd[i] >= 0) {
         // the stochastic-depth node's input (the branch before the drop) gets its own gradient
         const branchIn = a.rep(graph.nodes[a.dropIntoAdd[i]].inputs[0]);
-        if (a.needsGrad(branchIn) && !grads.has(branchIn)) grads.set(branchIn, layout.add(`${graph.nodes[a.dropIntoAdd[i]].name}:grad`, size(branchIn)));
+        if (a.needsGrad(branchIn) && !grads.has(branchIn)) grads.set(branchIn, transient(`${graph.nodes[a.dropIntoAdd[i]].name}:grad`, size(branchIn)));
       }
     }
     if (!grads.has(graph.output)) throw new Error('engine plan: nothing trains (no parameter of this mode is updated)');
@@ -108,6 +125,6 @@ export function layoutStep(layout: ArenaLayout, a: GraphAnalysis, batch: number,
     optimizerScalars: layout.add('optimizer scalars', OPTIMIZER_SCALARS),
     rngScalars: layout.add('rng scalars', RNG_SCALARS),
     probabilities: training ? null : layout.add('probabilities', batch * classes),
-    gradTemp: training && largestGrad > 0 ? layout.add('gradient contribution', largestGrad) : null,
+    gradTemp: training && largestGrad > 0 ? transient('gradient contribution', largestGrad) : null,
   };
 }

@@ -10,9 +10,12 @@
  * planForward is the inference plan (BatchNorm on moving statistics, no dropout): logits and
  * probabilities, for validation and parity with the tf.layers model.
  *
- * Plans are recorded twice: first through a RecordingKernelContext (no compilation) to learn how much
- * scratch the kernels need, then, the scratch placed last in the arena, for real. countTrainingStep
- * stops after the first: dispatches and pipelines of any plan, with no GPU.
+ * Plans are recorded twice (layOut): first through a RecordingKernelContext (no compilation) over
+ * stand-in ranges, to learn how much scratch the kernels need and when each transient tensor
+ * (values, gradients, statistics) is alive; then the transient tensors are placed by lifetime in
+ * one shared block (tensor-lifetimes.ts), the fixed ones follow, the scratch last, and the step is
+ * recorded for real over that layout. countTrainingStep and countForward record the second time
+ * without compiling either: dispatches, pipelines and arena bytes of any plan, with no GPU.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Arena, ArenaLayout, subRange, type TensorRange } from '../arena';
@@ -29,6 +32,7 @@ import type { ParamLayout } from './param-layout';
 import { softmaxRows } from './plan-kernels';
 import { RecordingKernelContext } from './recording-context';
 import { layoutStep, type StepTensors } from './step-layout';
+import { LifetimeRecorder, placedAllocator, type TensorPlacement } from './tensor-lifetimes';
 import { loadWeightsFromModel, saveWeightsToModel } from './weights-io';
 
 export interface TrainingStepOptions {
@@ -102,6 +106,12 @@ export interface PlanCount {
   dispatches: number;
   pipelines: number;
   arenaBytes: number;
+  /** of arenaBytes, the block the transient tensors share by lifetime */
+  sharedBytes: number;
+  /** what those tensors would take each in a range of its own (the arena before sharing: arenaBytes − sharedBytes + this) */
+  unsharedBytes: number;
+  /** the most bytes of them alive at one time: the least the shared block could be */
+  peakLiveBytes: number;
   /** dispatches by kernel label prefix (for reports) */
   byKernel: Record<string, number>;
 }
@@ -132,31 +142,67 @@ function optimizerSegments(t: StepTensors, a: GraphAnalysis): ParameterSegment[]
 }
 
 /** Record the training step through `ctx`: forward, loss, backward, optimizer. */
-function recordTraining(ctx: KernelContext, a: GraphAnalysis, t: StepTensors, options: TrainingStepOptions, scratch: (n: number) => TensorRange): Dispatch[] {
-  const r: Recorder = { ctx, a, t, scratch };
+function recordTraining(r: Recorder, options: TrainingStepOptions): Dispatch[] {
+  const { ctx, a, t } = r;
   const logits = t.values.get(a.graph.output)!;
   const classes = a.graph.values[a.graph.output].shape[2];
   const p = t.params;
-  return [
-    ...recordForward(r),
-    softmaxCrossEntropy(ctx, { logits, labels: t.labels, classWeights: t.classWeights, dlogits: t.grads.get(a.graph.output)!, metrics: t.metrics }, { n: t.batch, classes, labelSmoothing: options.labelSmoothing }),
-    ...recordBackward(r),
-    optimizerStep(ctx, { params: p.params, grads: p.grads, m: p.moment1, v: options.optimizer.kind === 'adam' ? p.moment2 : null, scalars: t.optimizerScalars }, optimizerSegments(t, a), options.optimizer),
-  ];
+  const forward = recordForward(r);
+  r.nextSlot();
+  const loss = softmaxCrossEntropy(ctx, { logits, labels: t.labels, classWeights: t.classWeights, dlogits: t.grads.get(a.graph.output)!, metrics: t.metrics }, { n: t.batch, classes, labelSmoothing: options.labelSmoothing });
+  const backward = recordBackward(r);
+  r.nextSlot();
+  const optimizer = optimizerStep(ctx, { params: p.params, grads: p.grads, m: p.moment1, v: options.optimizer.kind === 'adam' ? p.moment2 : null, scalars: t.optimizerScalars }, optimizerSegments(t, a), options.optimizer);
+  return [...forward, loss, ...backward, optimizer];
 }
 
-function recordInference(ctx: KernelContext, a: GraphAnalysis, t: StepTensors, scratch: (n: number) => TensorRange): Dispatch[] {
+function recordInference(r: Recorder): Dispatch[] {
+  const { ctx, a, t } = r;
   const classes = a.graph.values[a.graph.output].shape[2];
-  return [...recordForward({ ctx, a, t, scratch }), softmaxRows(ctx, t.values.get(a.graph.output)!, t.probabilities!, t.batch, classes)];
+  const forward = recordForward(r);
+  r.nextSlot();
+  return [...forward, softmaxRows(ctx, t.values.get(a.graph.output)!, t.probabilities!, t.batch, classes)];
 }
 
-/** Pass 1: the scratch the kernels ask for, through a context that compiles nothing. */
-function measureScratch(record: (ctx: KernelContext, scratch: (n: number) => TensorRange) => Dispatch[]): { scratch: number; ctx: RecordingKernelContext; dispatches: Dispatch[] } {
+type RecordStep = (r: Recorder) => Dispatch[];
+
+/** A plan's tensors laid out for good, and what the first recording learnt. */
+interface LaidOut {
+  readonly layout: ArenaLayout;
+  readonly t: StepTensors;
+  readonly scratch: (n: number) => TensorRange;
+  /** dispatches of the first recording (the second must have as many) */
+  readonly firstDispatches: number;
+  readonly placement: TensorPlacement;
+}
+
+/**
+ * Lay a plan out in two recordings. The first, through a context that compiles nothing, uses
+ * stand-in ranges for the transient tensors and an unbounded stand-in scratch: it learns each
+ * transient tensor's lifetime and the scratch the kernels want. Then the transient tensors are
+ * placed by lifetime in one shared block (tensor-lifetimes.ts), first in the arena, the fixed
+ * tensors follow in ranges of their own, the scratch last. The caller records again over that layout.
+ */
+function layOut(a: GraphAnalysis, batch: number, withClassWeights: boolean, maxBytes: number, record: RecordStep): LaidOut {
+  const lifetimes = new LifetimeRecorder();
+  const probe = layoutStep({ fixed: new ArenaLayout(Number.MAX_SAFE_INTEGER), transient: lifetimes.transient }, a, batch, withClassWeights);
   let most = 0;
   const ctx = new RecordingKernelContext();
-  // an unbounded stand-in: the kernels only check its length and bake in its offset
-  const dispatches = record(ctx, (n) => ((most = Math.max(most, n)), { name: 'scratch', at: 0, length: Number.MAX_SAFE_INTEGER }));
-  return { scratch: most, ctx, dispatches };
+  // an unbounded stand-in: the kernels only check its length and take its offset
+  const standIn: TensorRange = { name: 'scratch', at: 0, length: Number.MAX_SAFE_INTEGER };
+  const dispatches = record({ ctx, a, t: probe, scratch: (n) => ((most = Math.max(most, n)), standIn), nextSlot: lifetimes.nextSlot });
+  const placement = lifetimes.finish();
+  const layout = new ArenaLayout(maxBytes);
+  const shared = placement.elements > 0 ? layout.add('tensors shared by lifetime', placement.elements) : null;
+  const t = layoutStep({ fixed: layout, transient: placedAllocator(placement, shared) }, a, batch, withClassWeights);
+  return { layout, t, scratch: scratchOf(layout, most), firstDispatches: dispatches.length, placement };
+}
+
+/** The second recording, for real: the same dispatches as the first, over the final layout. */
+function recordFor(ctx: KernelContext, laid: LaidOut, a: GraphAnalysis, record: RecordStep): Dispatch[] {
+  const dispatches = record({ ctx, a, t: laid.t, scratch: laid.scratch, nextSlot: () => {} });
+  if (dispatches.length !== laid.firstDispatches) throw new Error(`engine plan: the second recording has ${dispatches.length} dispatches, the first ${laid.firstDispatches}`);
+  return dispatches;
 }
 
 function scratchOf(layout: ArenaLayout, elements: number): (n: number) => TensorRange {
@@ -176,14 +222,26 @@ function countByKernel(dispatches: readonly Dispatch[]): Record<string, number> 
   return out;
 }
 
-/** Dispatches and pipelines of a training step, recorded without a device or a compiler. */
+/** What a plan would hold: the second recording too goes through a context that compiles nothing (its pipelines are the plan's). */
+function countOf(laid: LaidOut, a: GraphAnalysis, record: RecordStep): PlanCount {
+  const ctx = new RecordingKernelContext();
+  const dispatches = recordFor(ctx, laid, a, record);
+  return {
+    dispatches: dispatches.length,
+    pipelines: ctx.pipelineCount,
+    arenaBytes: laid.layout.bytes,
+    sharedBytes: laid.placement.elements * 4,
+    unsharedBytes: laid.placement.unsharedElements * 4,
+    peakLiveBytes: laid.placement.peakElements * 4,
+    byKernel: countByKernel(dispatches),
+  };
+}
+
+/** Dispatches, pipelines and arena of a training step, recorded without a device or a compiler. */
 export function countTrainingStep(graph: NetworkGraph, options: TrainingStepOptions): PlanCount {
   const a = trainingAnalysis(graph, options);
-  const layout = new ArenaLayout(Number.MAX_SAFE_INTEGER);
-  const t = layoutStep(layout, a, options.batch, options.classWeights !== null);
-  const pass = measureScratch((ctx, scratch) => recordTraining(ctx, a, t, options, scratch));
-  if (pass.scratch > 0) layout.add('scratch', pass.scratch);
-  return { dispatches: pass.dispatches.length, pipelines: pass.ctx.pipelineCount, arenaBytes: layout.bytes, byKernel: countByKernel(pass.dispatches) };
+  const record: RecordStep = (r) => recordTraining(r, options);
+  return countOf(layOut(a, options.batch, options.classWeights !== null, Number.MAX_SAFE_INTEGER, record), a, record);
 }
 
 export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options: TrainingStepOptions): StepPlan {
@@ -191,13 +249,12 @@ export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options
   const classes = graph.values[graph.output].shape[2];
   if (options.classWeights && options.classWeights.length !== classes) throw new Error(`engine plan: ${options.classWeights.length} class weights for ${classes} classes`);
   rngScalars(options.seed, 0);
-  const layout = new ArenaLayout(Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity));
-  const t = layoutStep(layout, a, options.batch, options.classWeights !== null);
-  const measured = measureScratch((ctx, scratch) => recordTraining(ctx, a, t, options, scratch));
-  const scratch = scratchOf(layout, measured.scratch);
-  const arena = new Arena(gpu.device, layout);
+  const record: RecordStep = (r) => recordTraining(r, options);
+  const laid = layOut(a, options.batch, options.classWeights !== null, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), record);
+  const { t } = laid;
+  const arena = new Arena(gpu.device, laid.layout);
   const ctx = new KernelContext(gpu.device, arena);
-  const dispatches = recordTraining(ctx, a, t, options, scratch);
+  const dispatches = recordFor(ctx, laid, a, record);
   if (t.classWeights && options.classWeights) arena.write(t.classWeights, options.classWeights);
   const [H, W] = graph.values[graph.input].shape;
   let steps = 0;
@@ -273,13 +330,11 @@ function writeMoment(arena: Arena, range: TensorRange, data: Float32Array, name:
 
 export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: { batch: number }): ForwardPlan {
   const a = analyzeGraph(graph, { phase: 'infer', layerTrains: () => false, freezeBatchNorm: true });
-  const layout = new ArenaLayout(gpu.limits.maxStorageBufferBindingSize);
-  const t = layoutStep(layout, a, options.batch, false);
-  const measured = measureScratch((ctx, scratch) => recordInference(ctx, a, t, scratch));
-  const scratch = scratchOf(layout, measured.scratch);
-  const arena = new Arena(gpu.device, layout);
+  const laid = layOut(a, options.batch, false, gpu.limits.maxStorageBufferBindingSize, recordInference);
+  const { t } = laid;
+  const arena = new Arena(gpu.device, laid.layout);
   const ctx = new KernelContext(gpu.device, arena);
-  const dispatches = recordInference(ctx, a, t, scratch);
+  const dispatches = recordFor(ctx, laid, a, recordInference);
   const logits = t.values.get(graph.output)!;
   const probabilities = t.probabilities!;
   return {
@@ -300,12 +355,8 @@ export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: { b
   };
 }
 
-/** Dispatches and pipelines of the inference plan, without a device. */
+/** Dispatches, pipelines and arena of the inference plan, without a device. */
 export function countForward(graph: NetworkGraph, options: { batch: number }): PlanCount {
   const a = analyzeGraph(graph, { phase: 'infer', layerTrains: () => false, freezeBatchNorm: true });
-  const layout = new ArenaLayout(Number.MAX_SAFE_INTEGER);
-  const t = layoutStep(layout, a, options.batch, false);
-  const pass = measureScratch((ctx, scratch) => recordInference(ctx, a, t, scratch));
-  if (pass.scratch > 0) layout.add('scratch', pass.scratch);
-  return { dispatches: pass.dispatches.length, pipelines: pass.ctx.pipelineCount, arenaBytes: layout.bytes, byKernel: countByKernel(pass.dispatches) };
+  return countOf(layOut(a, options.batch, false, Number.MAX_SAFE_INTEGER, recordInference), a, recordInference);
 }

@@ -6,7 +6,7 @@ import { buildEfficientNet } from '../../../main/model/builder';
 import { getVariant } from '../../../main/model/variants';
 
 describe('the engine graph of a variant', () => {
-  it.each(['phi=-6', 'b0', 'v2-b0'])('%s: the same parameters (Keras names, shapes, trainable) as the tf.layers model, and the logits shape', async (id) => {
+  it.each(['phi=-6', 'b0', 'v2-b0', 'v2-s'])('%s: the same parameters (Keras names, shapes, trainable) as the tf.layers model, and the logits shape', async (id) => {
     await useBackend('cpu');
     const graph = buildNetworkGraph(getVariant(id), { classes: 5, resolution: 64 });
     const model = buildEfficientNet(id, { classes: 5, resolution: 64 }) as tfl.LayersModel;
