@@ -59,7 +59,7 @@ export const TrainOptions = z.object({
   engine: z
     .enum(['tfjs', 'effitune'])
     .optional()
-    .describe("who computes the training steps: tfjs (default: TF.js on the backend) or effitune (our static-graph WebGPU engine; backend webgpu, mode full or top; experimental: every activation kept, so large models at high resolution do not fit yet)"),
+    .describe("who computes the training steps. Absent: on the webgpu backend in full and top mode our static-graph WebGPU engine (effitune), falling back to TF.js's WebGPU backend, with a note, when the engine cannot start; TF.js on any other backend and in head mode. effitune: the engine or fail (implies backend webgpu). tfjs: TF.js on the backend (on webgpu, TF.js's WebGPU backend: the fallback rung)"),
   subset: z
     .object({
       train: z.number().int('must be a whole number').min(2, 'must be at least 2'),
@@ -106,7 +106,7 @@ export const TrainConfig = z.object({
   augment: z.union([z.literal(false), Augmentation]),
   bnMomentum: z.number().nullable(),
   freezeBatchNorm: z.boolean(),
-  engine: z.enum(['tfjs', 'effitune']).optional().describe('absent: tfjs'),
+  engine: z.enum(['tfjs', 'effitune']).optional().describe('as asked; absent: chosen when the run starts (effitune on webgpu in full/top mode, else tfjs)'),
   decodeCache: z.number().int().optional().describe('absent: images are decoded from their files every epoch; else the longer side of the shared decode cache'),
   subset: z
     .object({ train: z.number().int(), val: z.number().int().nullable(), seed: z.number().int() })

@@ -113,7 +113,7 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     augment: mode === 'head' || options.augment === false ? false : resolveAugmentation({ ...fitted?.augment, ...options.augment }),
     bnMomentum: options.bnMomentum ?? null,
     freezeBatchNorm: mode !== 'full' || options.freezeBatchNorm === true,
-    ...(options.engine === 'effitune' ? { engine: 'effitune' as const } : {}),
+    ...(options.engine ? { engine: options.engine } : {}),
     ...(options.decodeCache !== undefined && mode !== 'head' ? { decodeCache: options.decodeCache } : {}),
     ...(options.subset ? { subset: { train: options.subset.train, val: options.subset.val ?? null, seed: options.subset.seed } } : {}),
     classes: classes.map((c) => c.name),

@@ -30,7 +30,8 @@ import { createOptimizer, type TrainOptimizer } from './optimizer';
 import { backboneOnOnnx, plannedTopStart, splitAtTop } from './frozen-on-onnx';
 import { defaultDataDir } from '../project/data-dir';
 import { evaluateBatch, headForward, imageForward, trainStep } from './steps';
-import { startEngineSteps } from './engine-steps';
+import { engineDoesNotFit, startEngineSteps } from './engine-steps';
+import { stepsEngineFor } from './steps-engine';
 
 /** Timed steps: at least this many ... */
 const MIN_TIMED_STEPS = 3;
@@ -59,7 +60,7 @@ export async function measureEpochParts(request: EstimateRequest, ctx: MeasureCo
     let { batch, reason } = startBatch(request, built, ctx);
     for (;;) {
       try {
-        const timings = config.mode === 'head' ? await timeHead(built, optimizer, request, batch) : await timeImages(built, optimizer, request, batch);
+        const timings = config.mode === 'head' ? await timeHead(built, optimizer, request, batch) : await timeImages(built, optimizer, request, batch, ctx.backend.name);
         const { syncSeconds = 0, ...timed } = timings;
         const checkpointSeconds = (await timeCheckpoint(built, optimizer, request, batch)) + syncSeconds;
         const decode = await timeDecoding(ctx.db, request, batch);
@@ -100,7 +101,7 @@ type Timings = Pick<Measurement, 'stepSeconds' | 'timedSteps' | 'warmupSeconds' 
   syncSeconds?: number;
 };
 
-async function timeImages(built: TrainingModel, optimizer: TrainOptimizer, request: EstimateRequest, batch: number): Promise<Timings> {
+async function timeImages(built: TrainingModel, optimizer: TrainOptimizer, request: EstimateRequest, batch: number, backendName: string): Promise<Timings> {
   const { config } = request;
   const pixelShape = [config.resolution, config.resolution, 3];
   const x = randomPixels(batch * pixelShape[0] * pixelShape[1] * pixelShape[2]);
@@ -113,8 +114,15 @@ async function timeImages(built: TrainingModel, optimizer: TrainOptimizer, reque
     const shape = split ? split.activationShape : pixelShape;
     const samples = split ? await split.trunk.run(x, batch) : x;
     const trunk = split ? await timeRepeated(() => split.trunk.run(x, batch), 1) : { mean: 0 };
-    // engine 'effitune': the engine's own steps; planning its step (compiling every kernel) is the warm-up
-    if (config.engine === 'effitune') return await timeEngine(built, optimizer, request, batch, x, y);
+    // on the engine (steps-engine.ts): its own steps; planning its step (compiling every kernel) is the warm-up
+    if (stepsEngineFor(config, backendName) === 'effitune') {
+      try {
+        return await timeEngine(built, optimizer, request, batch, x, y);
+      } catch (err) {
+        // as a run does: one that asked for nothing falls back to TF.js's WebGPU steps, timed below
+        if (config.engine === 'effitune' || isOutOfMemory(err) || engineDoesNotFit(err)) throw err;
+      }
+    }
     const steps = await timeRepeated(() => trainStep(forward, optimizer, loss, samples, shape, y, config.lr));
     const evaluation = await timeRepeated(() => evaluateBatch(forward, loss, samples, shape, y), 1);
     let bnBatchSeconds: number | null = null;

@@ -7,7 +7,7 @@
  * (frozen-on-onnx.ts) on each augmented batch, and the steps train the top alone: a sample is then
  * the trunk's activations, not pixels. Where ONNX Runtime cannot load, the whole model runs in TF.js.
  *
- * With engine 'effitune' the steps run on our WebGPU engine (engine-steps.ts) over whole batches
+ * On WebGPU (steps-engine.ts) the steps run on our engine (engine-steps.ts) over whole batches
  * of pixels (it plans the frozen trunk itself), and its weights go back into the model before
  * each validation.
  */
@@ -20,12 +20,13 @@ import { recalibrateBatchNorm } from './precise-batch-norm';
 import { describeInference, splitAtTop } from './frozen-on-onnx';
 import { evaluateBatch, imageForward, type Forward } from './steps';
 import { engineDoesNotFit, startEngineSteps, type EngineSteps } from './engine-steps';
+import { stepsEngineFor } from './steps-engine';
 import type { TrainingSession } from './training-session';
 
 /** The validation pipeline is made once; the training pipeline at the first epoch and again after the batch halved. */
 export async function imageTraining(session: TrainingSession): Promise<TrainingData> {
   const { ctx, config, counters } = session;
-  const engine: EngineSteps | null = config.engine === 'effitune' ? await startEngine(session) : null;
+  const engine = stepsEngineFor(config, ctx.backend.name) === 'effitune' ? await engineOrFallback(session) : null;
   if (engine) session.reporting.note('info', engine.description);
   const split = config.mode === 'top' && !engine ? await splitAtTop(session.setup.built.model, session.setup.built.variant, config.topBlocks ?? 1, ctx.checkpointRoot) : null;
   if (split) session.reporting.note('info', `${describeInference(split.trunk.record, `the frozen trunk (everything before ${split.block})`)}; the top trains in TF.js on its activations`);
@@ -64,6 +65,23 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
       engine?.dispose();
     },
   };
+}
+
+/**
+ * The engine, for a run on WebGPU. A run that asked for it (engine 'effitune') fails when it cannot
+ * start; one that asked for nothing trains on TF.js's WebGPU backend instead, and says why.
+ */
+async function engineOrFallback(session: TrainingSession): Promise<EngineSteps | null> {
+  const batch = session.counters.batch;
+  try {
+    return await startEngine(session);
+  } catch (err) {
+    if (session.config.engine === 'effitune') throw err;
+    // TF.js starts from the run's batch and halves it itself if it must
+    session.counters.batch = batch;
+    session.reporting.note('warning', `the Effitune WebGPU engine could not start (${(err as Error).message.split('\n')[0]}): the steps run on TF.js's WebGPU backend instead (the fallback; ask for it with engine tfjs)`);
+    return null;
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
  * its features. The B0 224 px batch 32 plan is always counted (without compiling a shader), the
  * issue's reference configuration. On a software adapter (SwiftShader) without --variant the
  * measured model is φ=−6 at 64 px, batch 8: B0 at 224 px would take hours there, and its arena
- * (4 GiB, every activation kept) does not fit SwiftShader's largest binding.
+ * (2 GiB even with memory reuse by liveness) does not fit SwiftShader's largest binding (1 GiB).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';

@@ -68,6 +68,8 @@ describe('effitune doctor', () => {
       expect(run.stdout).toMatch(/BACKEND\s+LOADS\s+TRAIN\s+INFER\s+MEMORY\s+DEVICE/);
       for (const name of ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu']) expect(run.stdout).toMatch(new RegExp(`^  ${name}\\s+(yes|no)`, 'm'));
       expect(run.stdout).toMatch(/Default for training: \S+ · for inference: \S+/);
+      // where webgpu can train, who computes its steps
+      if (/^  webgpu\s+yes\S*(?: \(software\))?\s+yes/m.test(run.stdout)) expect(run.stdout).toContain("webgpu trains full and top runs on the Effitune engine (--engine tfjs: TF.js's WebGPU backend, the fallback)");
       if (!nativeInstall('@tensorflow/tfjs-node').installed) expect(run.stdout).toMatch(/^ {4}install: npm install @tensorflow\/tfjs-node@/m);
     },
     SLOW,

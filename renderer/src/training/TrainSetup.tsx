@@ -210,6 +210,16 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             ))}
           </select>
         </label>
+        {form.backend === 'webgpu' && form.mode !== 'head' && (
+          <label className="field" title={defaultHint('engine')}>
+            <span>Steps on</span>
+            <select className="select" value={form.engine} onChange={(e) => set('engine', e.target.value as TrainForm['engine'])} data-testid="train-engine">
+              <option value="">Effitune engine (TF.js if it cannot start)</option>
+              <option value="effitune">Effitune engine only</option>
+              <option value="tfjs">TF.js WebGPU (fallback)</option>
+            </select>
+          </label>
+        )}
       </div>
       {softwareBackend && (
         <p className="inline-warning small" data-testid="backend-software-note">

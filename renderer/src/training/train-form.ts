@@ -26,6 +26,8 @@ export interface TrainForm {
   lr: string;
   seed: string;
   backend: BackendName | '';
+  /** who computes the steps on webgpu: '' = our engine, falling back to TF.js's WebGPU backend by itself */
+  engine: 'effitune' | 'tfjs' | '';
   optimizer: OptimizerName | '';
   augment: AugmentToggles;
   /** what the run starts from; resolved to a path against the weights cache and the runs (weights-choice.ts) */
@@ -45,6 +47,7 @@ export const DEFAULT_FORM: TrainForm = {
   lr: '',
   seed: String(fields.seed.parse(undefined)),
   backend: '',
+  engine: '',
   optimizer: '',
   augment: { randomCrop: AUGMENT_DEFAULTS.randomCrop, flip: AUGMENT_DEFAULTS.flip, rotation: AUGMENT_DEFAULTS.rotationDegrees > 0, colour: AUGMENT_DEFAULTS.brightness > 0 },
   weights: AUTO_WEIGHTS,
@@ -106,6 +109,8 @@ export function toTrainOptions(form: TrainForm, model: string, weights?: string)
     seed: numbers.seed,
     topBlocks: form.mode === 'top' ? numbers.topBlocks : undefined,
     backend: form.backend || undefined,
+    // the engine choice only means something on webgpu, where a run trains images (not head mode)
+    engine: form.backend === 'webgpu' && form.mode !== 'head' ? form.engine || undefined : undefined,
     optimizer: form.optimizer || undefined,
     augment,
     weights,
