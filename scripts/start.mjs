@@ -69,7 +69,8 @@ async function startBrowserMode(reason) {
   const args = ['serve'];
   if (options['no-open']) args.push('--no-open');
   if (options.port !== undefined) args.push('--port', options.port);
-  return runCli(args);
+  // a composition root like bin/effitune.mjs: the CLI opens the HTTP door through this, never by import
+  return runCli(args, undefined, { http: () => import('../main/server/server.ts') });
 }
 
 async function main() {
