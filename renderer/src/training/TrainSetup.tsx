@@ -214,7 +214,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
           <label className="field" title={defaultHint('engine')}>
             <span>Steps on</span>
             <select className="select" value={form.engine} onChange={(e) => set('engine', e.target.value as TrainForm['engine'])} data-testid="train-engine">
-              <option value="">Effitune engine (TF.js if it cannot start)</option>
+              <option value="">Effitune engine (auto)</option>
               <option value="effitune">Effitune engine only</option>
               <option value="tfjs">TF.js WebGPU (fallback)</option>
             </select>

@@ -1,0 +1,21 @@
+/** The Train setup's engine choice ("Steps on") reaches train.start only where it means something. */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FORM, toTrainOptions, type TrainForm } from '../../renderer/src/training/train-form';
+import { TrainOptions } from '../../main/contract/calls-train';
+
+const options = (form: Partial<TrainForm>) => toTrainOptions({ ...DEFAULT_FORM, ...form }, 'phi=-8').options;
+
+describe('train form: the engine choice', () => {
+  it('is sent for full and top runs on webgpu, and the contract takes it', () => {
+    expect(options({ backend: 'webgpu', mode: 'full', engine: 'tfjs' }).engine).toBe('tfjs');
+    expect(options({ backend: 'webgpu', mode: 'top', engine: 'effitune' }).engine).toBe('effitune');
+    expect(TrainOptions.parse(options({ backend: 'webgpu', mode: 'full', engine: 'tfjs' })).engine).toBe('tfjs');
+  });
+
+  it('is left to the engine when not chosen, on other backends and in head mode', () => {
+    expect(options({ backend: 'webgpu', mode: 'full', engine: '' }).engine).toBeUndefined();
+    // a choice left over from webgpu must not follow the run to wasm (effitune would be refused there)
+    expect(options({ backend: 'wasm', mode: 'full', engine: 'effitune' }).engine).toBeUndefined();
+    expect(options({ backend: 'webgpu', mode: 'head', engine: 'effitune' }).engine).toBeUndefined();
+  });
+});
