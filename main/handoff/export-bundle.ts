@@ -1,8 +1,9 @@
 /**
  * `handoff.export`: resolve the run configuration exactly as train.start would (same checks, same
  * recipe), build the run's starting model exactly as the trainer would (same weights, same new
- * head), and write the bundle (see bundle-manifest.ts) into a temporary folder renamed at the end,
- * so a failure leaves nothing behind.
+ * head), and write the bundle (see bundle-manifest.ts) into a hidden temporary sibling renamed in at
+ * the end (export/atomic-folder.ts), so a failure or a kill leaves the old bundle or the new one,
+ * never a partial one or none; what a killed export left is swept by the next.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +29,7 @@ import {
   type BundleImage,
   type BundleManifest,
 } from './bundle-manifest';
+import { commitFolder, discardFolder, stageFolder, sweepFolderLeftovers } from '../export/atomic-folder';
 import { bundleCommands, bundleReadme, REQUIREMENTS_TXT, TRAIN_SBATCH } from './bundle-readme';
 import { bundleImages, commonFolder, labeledImages, projectIdentity } from './project-images';
 import { writeSafetensors } from './safetensors-writer';
@@ -51,7 +53,11 @@ export async function exportBundle(handle: ProjectHandle, args: CallArgs<'handof
   const { config, variant } = checked;
   separableBlocksOf(variant); // V1 only: refused before anything is written
   const dir = path.resolve(out);
+  // what killed exports left beside the target first: a bundle a kill left set aside comes back
+  sweepFolderLeftovers(path.dirname(dir));
   prepareTarget(dir, force);
+  // an existing empty folder is taken over as if replaced
+  const replace = force || fs.existsSync(dir);
 
   const splits: ('train' | 'val' | 'test')[] = includeTest ? ['train', 'val', 'test'] : ['train', 'val'];
   const { images: found, missing } = labeledImages(handle.db, splits);
@@ -63,9 +69,9 @@ export async function exportBundle(handle: ProjectHandle, args: CallArgs<'handof
   for (const image of images) counts[image.split]++;
   if (counts.train === 0) throw new ApiError('invalid_input', 'no training images to ship: split the project first');
 
-  const temp = `${dir}.tmp-${process.pid}`;
-  fs.rmSync(temp, { recursive: true, force: true });
-  fs.mkdirSync(temp, { recursive: true });
+  // written whole into a hidden sibling and renamed in; an old bundle is set aside, never deleted first (atomic-folder.ts)
+  const staged = stageFolder(dir, replace);
+  const temp = staged.temp;
   try {
     onProgress({ phase: 'weights', done: 0, total: 1, message: `building the starting model of ${variant.name}` });
     await ensureBackend();
@@ -105,8 +111,7 @@ export async function exportBundle(handle: ProjectHandle, args: CallArgs<'handof
     fs.writeFileSync(path.join(temp, 'requirements.txt'), REQUIREMENTS_TXT);
     fs.writeFileSync(path.join(temp, 'train.sbatch'), TRAIN_SBATCH, { mode: 0o755 });
     fs.writeFileSync(path.join(temp, 'README.md'), bundleReadme(manifest, commands));
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.renameSync(temp, dir);
+    commitFolder(staged, replace);
     const written = listFiles(dir);
     return {
       dir,
@@ -125,7 +130,7 @@ export async function exportBundle(handle: ProjectHandle, args: CallArgs<'handof
       seconds: (performance.now() - started) / 1000,
     };
   } catch (err) {
-    fs.rmSync(temp, { recursive: true, force: true });
+    discardFolder(staged);
     if (err instanceof ApiError) throw err;
     throw new ApiError('io_error', `cannot write the bundle ${dir}: ${(err as Error).message}`);
   }

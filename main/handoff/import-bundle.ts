@@ -9,7 +9,7 @@
  *   4. the run is recorded with its epochs from out/metrics.jsonl, its model in the run folder like
  *      any trained run's (so evaluate, assist and export read it), its config carrying
  *      `trainedElsewhere` (hosts, processes, device, torch) and a note saying the same.
- * Nothing is recorded until 1–3 pass; a failure after the run exists removes it again.
+ * Nothing is recorded until 1–3 pass, and then the run and its folder arrive together (recordRun).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,7 +25,8 @@ import { getVariant } from '../model/variants';
 import { readSafetensors } from '../model/weights/safetensors';
 import type { ProjectHandle } from '../project/registry';
 import { FINAL_MODEL_DIR } from '../project/run-folders';
-import { createRun, deleteRun, getRun, recordEpoch, runFolderOf, updateRunStatus } from '../project/runs';
+import { createRun, getRun, recordEpoch, runFolderOf, updateRunStatus } from '../project/runs';
+import { fsyncDir, leftoverName, newToken, sweepFolderLeftovers } from '../export/atomic-folder';
 import { addRunNote } from '../train/run-notes';
 import { BUNDLE_JSON, FINAL_WEIGHTS, METRICS_LOG, PARITY_RESULT, readImages, readManifest, type BundleManifest } from './bundle-manifest';
 import { readMetricsLog, type MetricsLog } from './metrics-log';
@@ -160,50 +161,66 @@ function whereItTrained(log: MetricsLog, dir: string): TrainedElsewhere {
   };
 }
 
+/**
+ * The run, recorded whole or not at all (a kill at any moment leaves neither a run stuck "running"
+ * nor a completed run without its model): every file is written first into a hidden folder beside
+ * the run folders (`.import.tmp-PID-HEX`, swept by the next import when its process is gone), then
+ * one transaction creates the run, its epochs and notes, marks it completed and renames the folder
+ * into place before it commits. A kill between that rename and the commit leaves a folder named for
+ * an id no run has; createRun clears such a folder before it gives the id out.
+ */
 async function recordRun(handle: ProjectHandle, dir: string, manifest: BundleManifest, log: MetricsLog, model: tfl.LayersModel, where: TrainedElsewhere, notes: string[]) {
   const { db } = handle;
   const images = readImages(dir, manifest.classes.length);
   const valCounts = manifest.classes.map((_, label) => images.filter((i) => i.split === 'val' && i.label === label).length);
-  const run = createRun(db, {
-    config: { ...manifest.config, trainedElsewhere: where },
-    variant: manifest.architecture.variant,
-    resolution: manifest.architecture.resolution,
-    classes: manifest.classes,
-    backend: 'pytorch',
-    valCounts,
-  });
-  const folder = runFolderOf(handle.path, run.id);
+  const runsDir = path.dirname(runFolderOf(handle.path, 1));
+  fs.mkdirSync(runsDir, { recursive: true });
+  sweepFolderLeftovers(runsDir);
+  const staging = path.join(runsDir, leftoverName('import', 'temp', newToken()));
+  fs.mkdirSync(staging);
   try {
-    updateRunStatus(db, run.id, 'running', { checkpointDir: folder });
-    const modelDir = path.join(folder, FINAL_MODEL_DIR);
-    await saveModelFolder(model, modelDir, {
+    await saveModelFolder(model, path.join(staging, FINAL_MODEL_DIR), {
       variant: manifest.architecture.variant,
       resolution: manifest.architecture.resolution,
       classes: manifest.classes.length,
       input: MODEL_INPUT,
       trainedElsewhere: { torch: where.torch, processes: where.processes, device: where.device },
     });
-    fs.writeFileSync(path.join(modelDir, LABELS_JSON), JSON.stringify(manifest.classes));
-    const record = path.join(folder, RUN_HANDOFF_DIR);
+    fs.writeFileSync(path.join(staging, FINAL_MODEL_DIR, LABELS_JSON), JSON.stringify(manifest.classes));
+    const record = path.join(staging, RUN_HANDOFF_DIR);
     fs.mkdirSync(record, { recursive: true });
     fs.copyFileSync(path.join(dir, BUNDLE_JSON), path.join(record, BUNDLE_JSON));
     fs.copyFileSync(path.join(dir, METRICS_LOG), path.join(record, 'metrics.jsonl'));
-    for (const e of log.epochs) {
-      recordEpoch(db, run.id, { epoch: e.epoch, trainLoss: e.trainLoss, trainAcc: e.trainAcc, valLoss: e.valLoss, valAcc: e.valAcc, imagesPerSecond: e.imagesPerSecond, seconds: e.seconds, lr: e.lr, batch: e.batch, at: e.at });
-    }
+    fsyncDir(staging);
+
     const summary = `trained elsewhere with PyTorch ${where.torch}: ${where.processes} process${where.processes === 1 ? '' : 'es'} on ${where.nodes} machine${where.nodes === 1 ? '' : 's'} (${where.hosts.join(', ')}), ${where.device}${where.amp ? ', AMP' : ''}${where.resumes ? `, resumed ${where.resumes}×` : ''}`;
-    addRunNote(db, run.id, 'info', `${summary}; imported from ${dir}`);
-    for (const note of notes) addRunNote(db, run.id, 'info', note);
-    updateRunStatus(db, run.id, 'completed', { reason: `${summary}; ${where.stopped}` });
-    return { run: getRun(db, run.id), epochs: log.epochs.length, modelDir };
+    const runId = db
+      .transaction(() => {
+        const run = createRun(db, {
+          config: { ...manifest.config, trainedElsewhere: where },
+          variant: manifest.architecture.variant,
+          resolution: manifest.architecture.resolution,
+          classes: manifest.classes,
+          backend: 'pytorch',
+          valCounts,
+          status: 'running',
+        });
+        const folder = runFolderOf(handle.path, run.id);
+        for (const e of log.epochs) {
+          recordEpoch(db, run.id, { epoch: e.epoch, trainLoss: e.trainLoss, trainAcc: e.trainAcc, valLoss: e.valLoss, valAcc: e.valAcc, imagesPerSecond: e.imagesPerSecond, seconds: e.seconds, lr: e.lr, batch: e.batch, at: e.at });
+        }
+        addRunNote(db, run.id, 'info', `${summary}; imported from ${dir}`);
+        for (const note of notes) addRunNote(db, run.id, 'info', note);
+        updateRunStatus(db, run.id, 'completed', { reason: `${summary}; ${where.stopped}`, checkpointDir: folder });
+        // last: should the commit fail after it, the folder is a stray that createRun clears
+        fs.renameSync(staging, folder);
+        return run.id;
+      })
+      .immediate();
+    fsyncDir(runsDir);
+    return { run: getRun(db, runId), epochs: log.epochs.length, modelDir: path.join(runFolderOf(handle.path, runId), FINAL_MODEL_DIR) };
   } catch (err) {
-    // nothing half-imported stays: the run and its folder go
-    try {
-      updateRunStatus(db, run.id, 'failed', { reason: 'import failed' });
-    } catch {
-      // already final
-    }
-    deleteRun(handle, run.id);
+    fs.rmSync(staging, { recursive: true, force: true });
     throw err;
   }
 }

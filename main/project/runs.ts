@@ -76,6 +76,7 @@ export function createRun(db: Database, run: NewRun): RunRecord {
     .transaction(() => {
       // never the id of a deleted run again: its folder, labels "by run <id>" and the UI's memory name that run
       const next = Math.max(Number(db.prepare('SELECT COALESCE(MAX(id), 0) FROM runs').pluck().get()), deletedRunIdFloor(db)) + 1;
+      clearStrayRunFolder(db, next);
       db.prepare(
         `INSERT INTO runs (id, created_at, updated_at, status, config, backend, variant, resolution, classes, class_ids, val_counts, checkpoint_dir, finished_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -98,6 +99,17 @@ export function createRun(db: Database, run: NewRun): RunRecord {
     })
     .immediate();
   return getRun(db, id);
+}
+
+/**
+ * A folder for an id no run has had: what a process killed between renaming a run's folder into
+ * place and committing the run left (handoff import). No run owns it (deleted runs' ids are never
+ * given out again), so it goes before the id is given out, and the new run starts with an empty folder.
+ */
+function clearStrayRunFolder(db: Database, id: number): void {
+  if (db.memory) return;
+  const folder = runFolderOf(db.name, id);
+  if (fs.existsSync(folder)) fs.rmSync(folder, { recursive: true, force: true });
 }
 
 /** The folder of a run's checkpoints and model beside the project file: <project>.d/runs/<id>. */

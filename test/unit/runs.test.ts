@@ -62,6 +62,15 @@ describe('schema', () => {
 });
 
 describe('runs', () => {
+  it('a folder left for an id no run has had (a kill between its rename and the commit) is cleared before the id is given out', () => {
+    const stray = runFolderOf(handle.path, 1);
+    fs.mkdirSync(path.join(stray, 'model'), { recursive: true });
+    fs.writeFileSync(path.join(stray, 'model', 'model.json'), '{}');
+    const run = createRun(handle.db, { config: {}, variant: 'b0', resolution: 32, classes: ['a', 'b'] });
+    expect(run.id).toBe(1);
+    expect(fs.existsSync(stray)).toBe(false);
+  });
+
   it('creates a run and reads it back with its configuration and class order', () => {
     const run = createRun(handle.db, { ...NEW_RUN, backend: 'cpu' });
     expect(run).toMatchObject({ status: 'queued', variant: 'b0', resolution: 224, classes: ['cat', 'dog'], backend: 'cpu', bestEpoch: null, epochCount: 0, lastEpoch: null, finishedAt: null, reason: null });
