@@ -23,7 +23,7 @@ const resolve = (options: Record<string, unknown>, data: DataProfile | null, cla
 describe('the recipe fitted to the data', () => {
   it('small grayscale images from scratch: their own size, mild crops, no saturation jitter, epochs and rate from the data size', () => {
     const { config, recipe } = resolve({}, grayTiny);
-    expect(config).toMatchObject({ resolution: 32, batch: 16, epochs: 32, patience: 8, warmupEpochs: 1, lr: 5e-3, labelSmoothing: 0, dropConnect: 0, dropout: 0.1 });
+    expect(config).toMatchObject({ resolution: 32, batch: 16, epochs: 32, patience: 16, warmupEpochs: 1, lr: 5e-3, labelSmoothing: 0, dropConnect: 0, dropout: 0.1 });
     expect(config.augment).toMatchObject({ randomCrop: true, scaleMin: 0.7, ratioMin: 0.9, saturation: 0, brightness: 0.2, contrast: 0.2, flip: true });
     expect(config.recipe).toEqual(recipe);
     const words = recipe.join('\n');
@@ -36,7 +36,7 @@ describe('the recipe fitted to the data', () => {
     expect(words).toMatch(/batch 16: 500 training images \(under 1000\)/);
     // a tiny set: batch 8, the most epochs, a longer warm-up and patience
     const tiny = resolve({}, grayTiny, [{ name: 'a', train: 30 }, { name: 'b', train: 26 }]).config;
-    expect(tiny).toMatchObject({ batch: 8, epochs: 100, warmupEpochs: 5, patience: 25 });
+    expect(tiny).toMatchObject({ batch: 8, epochs: 100, warmupEpochs: 5, patience: 50 });
   });
 
   it('what the caller sets wins, and the reasons leave it out', () => {
