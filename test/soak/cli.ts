@@ -5,9 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const cliBin = path.join(repoRoot, 'bin', 'effitune.mjs');
+const killAtModule = pathToFileURL(path.join(import.meta.dirname, 'kill-at.mjs')).href;
 
 export interface CliResult {
   code: number | null;
@@ -25,11 +27,28 @@ export interface CliProcess {
   alive(): boolean;
 }
 
-export function startCli(args: string[], env: { cwd: string; home: string }): CliProcess {
+/**
+ * A moment to die at, read by kill-at.mjs: the `nth` (default 1st) call of `fs[call]` with a
+ * string argument (or argument `arg`) that matches `pattern` (a RegExp source).
+ */
+export interface KillPoint {
+  call: 'renameSync' | 'rmSync' | 'writeFileSync' | 'copyFileSync' | 'mkdirSync';
+  pattern: string;
+  /** only this argument (0-based) is matched; default any string argument */
+  arg?: number;
+  nth?: number;
+}
+
+/**
+ * `killAt`: the command kills itself with SIGKILL the moment it makes that file-system call (see
+ * kill-at.mjs), for the steps too short for a kill from outside to land in.
+ */
+export function startCli(args: string[], env: { cwd: string; home: string }, killAt?: KillPoint): CliProcess {
   const started = performance.now();
-  const child = spawn(process.execPath, [cliBin, ...args], {
+  const preload = killAt ? ['--import', killAtModule] : [];
+  const child = spawn(process.execPath, [...preload, cliBin, ...args], {
     cwd: env.cwd,
-    env: { ...process.env, EFFITUNE_HOME: env.home },
+    env: { ...process.env, EFFITUNE_HOME: env.home, ...(killAt ? { EFFITUNE_SOAK_KILL_AT: JSON.stringify(killAt) } : {}) },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -59,7 +78,7 @@ export async function runCli(args: string[], env: { cwd: string; home: string })
   return { json, seconds: result.seconds };
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pid, signal);
     return true;

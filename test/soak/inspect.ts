@@ -103,3 +103,19 @@ export function walBytes(file: string): number {
     return 0;
   }
 }
+
+export interface ImportedRun {
+  id: number;
+  status: string;
+  /** the class names as the run stored them (what its model's labels.json holds) */
+  classes: string[];
+  epochs: number;
+}
+
+/** Runs a hand-off import created (backend 'pytorch'), oldest first. */
+export function importedRuns(file: string): ImportedRun[] {
+  return withDb(file, (db) => {
+    const rows = db.prepare(`SELECT r.id, r.status, r.classes, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id) AS epochs FROM runs r WHERE r.backend = 'pytorch' ORDER BY r.id`).all() as { id: number; status: string; classes: string; epochs: number }[];
+    return rows.map((r) => ({ id: r.id, status: r.status, classes: JSON.parse(r.classes) as string[], epochs: r.epochs }));
+  });
+}

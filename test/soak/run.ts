@@ -2,11 +2,13 @@
  * The fault-injection soak: `npm run soak [-- --minutes M --seed S --keep]` (not part of `npm test`).
  *
  * For a bounded time (default 5 minutes) it runs the real CLI (`node bin/effitune.mjs`) on small
- * generated projects — import, CSV labeling, undo, training (a tiny phi=-8 model), export — and kills
+ * generated projects — import, CSV labeling, undo, training (a tiny phi=-8 model), export, and the
+ * PyTorch hand-off's bundle export and import (of a bundle its train.py really trained) — and kills
  * each command with SIGKILL (its whole process group, trainer included) at a random moment. After
  * every kill it opens the project, runs SQLite's integrity check and compares what is on disk with
  * what had been committed at the moment of the kill (see ops/*.ts for each operation's rules), then
- * completes the work (re-import, `train --resume`, the export leftover sweep).
+ * completes the work (re-import, `train --resume`, the export leftover sweep, the next hand-off
+ * export, the import again).
  *
  * Prints per-operation figures and, last, exactly `kills N, corrupt N, lost N`; exits 1 when
  * anything was corrupt or lost, 2 when the soak itself could not run. Everything happens in one temp
@@ -22,6 +24,7 @@ import type { OperationName, Outcome, Soak } from './context';
 import { writeLabelCsv, writeTrainImages } from './data';
 import { labelsByPath } from './inspect';
 import { exportTrial } from './ops/export';
+import { handoffTrial, setUpHandoff } from './ops/handoff';
 import { importArgs, importTrial, nextBatch } from './ops/import';
 import { labelTrial } from './ops/label';
 import { TRAIN_EPOCHS, trainTrial } from './ops/train';
@@ -39,7 +42,10 @@ function options(): { minutes: number; seed: number; keep: boolean } {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** Two projects, each operation run once undisturbed (its duration times the kills), a run and an export to start from. */
+/**
+ * Two projects, each operation run once undisturbed (its duration times the kills), a run, an
+ * export and a hand-off bundle to start from, and a trained bundle to import.
+ */
 async function setUp(dir: string, seed: number): Promise<Soak> {
   const env = { cwd: dir, home: path.join(dir, 'home') };
   const soak: Soak = {
@@ -52,9 +58,10 @@ async function setUp(dir: string, seed: number): Promise<Soak> {
     exportDir: path.join(dir, 'exports', 'model'),
     exportStamp: null,
     undoable: null,
-    seconds: { import: 0, label: 0, undo: 0, train: 0, export: 0 },
+    seconds: { import: 0, label: 0, undo: 0, train: 0, export: 0, handoffExport: 0, handoffImport: 0 },
     batches: 0,
     trainFlags: ['--model', 'custom', '--phi', '-8', '--resolution', '32', '--mode', 'full', '--epochs', String(TRAIN_EPOCHS), '--batch', '4', '--patience', '0', '--backend', 'cpu', '--no-augment', '--json'],
+    handoff: { bundleDir: path.join(dir, 'handoff', 'bundle'), bundleStamp: null, trainedBundle: null, importSkipped: null, trials: 0, windowMs: { export: 0, import: 0 } },
   };
   fs.mkdirSync(path.dirname(soak.exportDir), { recursive: true });
 
@@ -80,27 +87,31 @@ async function setUp(dir: string, seed: number): Promise<Soak> {
   soak.exportStamp = JSON.parse(fs.readFileSync(path.join(soak.exportDir, 'model-card.json'), 'utf8')).exportedAt;
   const s = soak.seconds;
   log(`set up: import ${s.import.toFixed(1)} s, label ${s.label.toFixed(1)} s, train ${s.train.toFixed(1)} s, export ${s.export.toFixed(1)} s undisturbed`);
+  log(`set up: ${await setUpHandoff(soak)}`);
   return soak;
 }
 
-async function trial(soak: Soak, op: OperationName, round: number): Promise<Outcome> {
+/** One trial of `op`; `label` names its line of figures (the hand-off's export and import apart). */
+async function trial(soak: Soak, op: OperationName, round: number): Promise<{ label: string; result: Outcome }> {
   switch (op) {
     case 'import':
-      return importTrial(soak);
+      return { label: op, result: await importTrial(soak) };
     case 'label':
-      return labelTrial(soak);
+      return { label: op, result: await labelTrial(soak) };
     case 'undo':
-      return undoTrial(soak);
+      return { label: op, result: await undoTrial(soak) };
     case 'train':
-      return trainTrial(soak);
+      return { label: op, result: await trainTrial(soak) };
     case 'export':
-      return exportTrial(soak, round % 2 === 0 ? 'float16' : 'none');
+      return { label: op, result: await exportTrial(soak, round % 2 === 0 ? 'float16' : 'none') };
+    case 'handoff':
+      return handoffTrial(soak);
   }
 }
 
 /** This round's operations in a random order; undo only when there is a labeling to take back. */
 function round(soak: Soak): OperationName[] {
-  const ops: OperationName[] = ['import', 'label', 'undo', 'train', 'export'];
+  const ops: OperationName[] = ['import', 'label', 'undo', 'train', 'export', 'handoff'];
   for (let i = ops.length - 1; i > 0; i--) {
     const j = Math.floor(soak.random() * (i + 1));
     [ops[i], ops[j]] = [ops[j], ops[i]];
@@ -126,17 +137,18 @@ async function main(): Promise<number> {
       for (const op of round(soak)) {
         if (stopping || Date.now() >= deadline) break;
         if (op === 'undo' && !soak.undoable) continue;
+        let label: string = op;
         let result: Outcome;
         try {
-          result = await trial(soak, op, n);
+          ({ label, result } = await trial(soak, op, n));
         } catch (err) {
           // a check that could not even read the project is a broken project too
-          result = { killed: false, midWork: false, corrupt: [`${op}: ${(err as Error).stack ?? (err as Error).message}`], lost: [], recovered: 0 };
+          result = { killed: false, midWork: false, corrupt: [`${op}: ${(err as Error).stack ?? (err as Error).message}`], lost: [], recovered: 0, notes: [] };
           // the labels are in an unknown state now: do not judge an undo against a guess
           soak.undoable = null;
         }
-        tally.add(op, result);
-        log(`${op}: ${result.killed ? (result.midWork ? 'killed mid-work' : 'killed') : 'finished before the kill'}${[...result.corrupt, ...result.lost].map((m) => `\n  ! ${m}`).join('')}`);
+        tally.add(label, result);
+        log(`${label}: ${result.killed ? (result.midWork ? 'killed mid-work' : 'killed') : 'finished before the kill'}${[...result.corrupt, ...result.lost].map((m) => `\n  ! ${m}`).join('')}${result.notes.map((m) => `\n  ~ ${m}`).join('')}`);
       }
     }
   } finally {

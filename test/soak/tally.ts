@@ -1,5 +1,8 @@
-/** The figures: per operation how many kills, how many cut mid-work, corrupt, lost, recoveries. */
-import type { OperationName, Outcome } from './context';
+/**
+ * The figures: per operation (the hand-off's export and import apart) how many kills, how many cut
+ * mid-work, corrupt, lost, recoveries.
+ */
+import type { Outcome } from './context';
 
 interface Figures {
   trials: number;
@@ -11,9 +14,9 @@ interface Figures {
 }
 
 export class Tally {
-  private readonly byOp = new Map<OperationName, Figures>();
+  private readonly byOp = new Map<string, Figures>();
 
-  add(op: OperationName, o: Outcome): void {
+  add(op: string, o: Outcome): void {
     const f = this.byOp.get(op) ?? { trials: 0, kills: 0, midWork: 0, corrupt: 0, lost: 0, recovered: 0 };
     f.trials++;
     if (o.killed) f.kills++;
@@ -33,7 +36,7 @@ export class Tally {
   lines(): string[] {
     const out: string[] = [];
     for (const [op, f] of this.byOp) {
-      out.push(`${op.padEnd(7)} ${f.trials} runs, ${f.kills} killed (${f.midWork} after part of the work was committed), ${f.corrupt} corrupt, ${f.lost} lost, ${f.recovered} recovered (re-import / resume / sweep)`);
+      out.push(`${op.padEnd(14)} ${f.trials} runs, ${f.kills} killed (${f.midWork} after part of the work was committed), ${f.corrupt} corrupt, ${f.lost} lost, ${f.recovered} recovered (re-import / resume / sweep)`);
     }
     const t = this.total();
     out.push(`kills ${t.kills}, corrupt ${t.corrupt}, lost ${t.lost}`);
