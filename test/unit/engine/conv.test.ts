@@ -1,16 +1,10 @@
-import { describe, expect, it, type TestContext } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EngineDevice } from '../../../main/engine/gpu-device';
 import { convForward, convGeometry, convInputGrad, convWeightGrad, convWeightGradScratchElements, type ConvShape } from '../../../main/engine/kernels/conv';
 import { columnReduce, columnReduceScratchElements, type GemmTiles } from '../../../main/engine/kernels/gemm';
-import { benchOf, deviceRequired, maxRelativeError, randomArray, testDevice } from '../../fixtures/engine-gpu';
+import { benchOf, maxRelativeError, randomArray, deviceOrSkip } from '../../fixtures/engine-gpu';
 
-async function device(context: TestContext): Promise<EngineDevice | null> {
-  const gpu = await testDevice();
-  if (typeof gpu !== 'string') return gpu;
-  if (deviceRequired()) throw new Error(gpu);
-  context.skip(gpu);
-  return null;
-}
+const device = deviceOrSkip;
 
 interface Reference {
   y: Float64Array;

@@ -1,15 +1,8 @@
-import { describe, expect, it, type TestContext } from 'vitest';
-import type { EngineDevice } from '../../../main/engine/gpu-device';
+import { describe, expect, it } from 'vitest';
 import { columnReduce, columnReduceScratchElements, gemm, gemmPlan, gemmScratchElements, gemmSplitK, gemmTiles, type GemmTiles } from '../../../main/engine/kernels/gemm';
-import { benchOf, deviceRequired, maxRelativeError, randomArray, testDevice } from '../../fixtures/engine-gpu';
+import { benchOf, maxRelativeError, randomArray, deviceOrSkip } from '../../fixtures/engine-gpu';
 
-async function device(context: TestContext): Promise<EngineDevice | null> {
-  const gpu = await testDevice();
-  if (typeof gpu !== 'string') return gpu;
-  if (deviceRequired()) throw new Error(gpu);
-  context.skip(gpu);
-  return null;
-}
+const device = deviceOrSkip;
 
 /** float64 op(A)·op(B); A stored [M,K] or [K,M] (transA), B stored [K,N] or [N,K] (transB). */
 function matmul(a: ArrayLike<number>, b: ArrayLike<number>, M: number, N: number, K: number, transA = false, transB = false): Float64Array {

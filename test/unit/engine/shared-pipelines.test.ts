@@ -4,10 +4,9 @@
  * into the WGSL. Before, every dispatch of a plan was its own pipeline (380 for the φ=−6 step the
  * step-plan test trains, 715 for B0), and SwiftShader spent minutes compiling them.
  */
-import { describe, expect, it, type TestContext } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { subRange } from '../../../main/engine/arena';
 import { KernelParams, PARAM_WORDS, type Dispatch } from '../../../main/engine/dispatch';
-import type { EngineDevice } from '../../../main/engine/gpu-device';
 import { activationForward } from '../../../main/engine/kernels/activation';
 import { depthwiseForward, depthwiseGeometry, type DepthwiseShape } from '../../../main/engine/kernels/depthwise';
 import { gemm } from '../../../main/engine/kernels/gemm';
@@ -15,15 +14,9 @@ import { dropoutForward, RNG_SCALARS, rngScalars, uniformAt } from '../../../mai
 import { buildNetworkGraph } from '../../../main/engine/plan/network-graph';
 import { countTrainingStep, type TrainingStepOptions } from '../../../main/engine/plan/step-plan';
 import { getVariant } from '../../../main/model/variants';
-import { benchOf, deviceRequired, maxRelativeError, randomArray, testDevice } from '../../fixtures/engine-gpu';
+import { benchOf, maxRelativeError, randomArray, deviceOrSkip } from '../../fixtures/engine-gpu';
 
-async function device(context: TestContext): Promise<EngineDevice | null> {
-  const gpu = await testDevice();
-  if (typeof gpu !== 'string') return gpu;
-  if (deviceRequired()) throw new Error(gpu);
-  context.skip(gpu);
-  return null;
-}
+const device = deviceOrSkip;
 
 const step = (batch: number): TrainingStepOptions => ({ batch, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0.01 }, labelSmoothing: 0.1, classWeights: null, seed: 1 });
 
