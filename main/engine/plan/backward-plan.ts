@@ -22,7 +22,7 @@ import { globalAvgPoolBackward, seScaleGrad, seScaleInputGrad, type SpatialShape
 import { dropoutBackward, stochasticDepthBackward } from '../kernels/random';
 import { subRange } from '../arena';
 import { recordsNothing } from './graph-analysis';
-import { batchNormOutput, convShapeOf, depthwiseShapeOf, gemmScratched, isPointwise, shapeOf, slot, valueOf, type Recorder } from './forward-plan';
+import { batchNormOutput, convInput, convShapeOf, depthwiseShapeOf, gemmScratched, isPointwise, shapeOf, slot, valueOf, type Recorder } from './forward-plan';
 import type { GraphNode } from './network-graph';
 import { accumulateInto, copyTensor } from './plan-kernels';
 
@@ -118,7 +118,8 @@ class Backward {
     const { ctx, a, t } = r;
     const B = t.batch;
     const input = node.inputs[0];
-    const x = node.kind === 'add' ? t.values.get(a.rep(node.output))! : valueOf(r, input);
+    // a projection with the SE scale fused reads the multiply's input (its own input has no tensor)
+    const x = node.kind === 'add' ? t.values.get(a.rep(node.output))! : node.kind === 'conv' ? convInput(r, node).x : valueOf(r, input);
     const [h, w, c] = shapeOf(r, input);
     const trains = a.trains[node.index];
     switch (node.kind) {
@@ -139,7 +140,9 @@ class Backward {
         const rows = node.kind === 'dense' ? B : B * h * w;
         if (node.kind === 'dense' || isPointwise(node)) {
           if (trains) {
-            this.out.push(...gemmScratched(r, x, g, this.paramGrad(`${node.name}/kernel`), { M: c, N: cout, K: rows, transA: true }));
+            // an SE product fused into this projection is re-formed in the prologue here too
+            const input = node.kind === 'conv' ? convInput(r, node) : { x };
+            this.out.push(...gemmScratched(r, input.x, g, this.paramGrad(`${node.name}/kernel`), { M: c, N: cout, K: rows, transA: true }, { aScale: input.aScale }));
             if (useBias) this.columnSums(g, this.paramGrad(`${node.name}/bias`), rows, cout);
           }
           this.contribute(input, true, (dst, accumulate) => gemmScratched(r, g, kernel, dst, { M: rows, N: c, K: cout, transB: true }, { accumulate }));

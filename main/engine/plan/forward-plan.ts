@@ -4,7 +4,8 @@
  * step's RNG scalars) or inference mode (BatchNorm on its moving statistics, dropout the identity),
  * decided per node by the analysis (graph-analysis.ts). Fusions: swish into the BatchNorm apply
  * before it, the SE convolutions' bias and activation into their GEMM epilogue (keeping the
- * pre-activation for the backward), stochastic depth into the residual add.
+ * pre-activation for the backward), stochastic depth into the residual add, the SE scale into the
+ * 1×1 projection after it (convInput).
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
@@ -60,6 +61,19 @@ export function convShapeOf(r: Recorder, node: Extract<GraphNode, { kind: 'conv'
   return { batch: r.t.batch, height: h, width: w, inChannels: c, outChannels: node.layer.filters, kernel: node.layer.kernel, stride: node.layer.stride };
 }
 
+/**
+ * The A operand of a convolution: its input tensor, or, when the SE multiply before it is fused
+ * into its prologue, the multiply's input with the gate as the prologue scale (one per image and
+ * channel, so rowsPerGroup = H·W rows of X).
+ */
+export function convInput(r: Recorder, node: Extract<GraphNode, { kind: 'conv' }>): { x: TensorRange; aScale?: GemmOptions['aScale'] } {
+  const m = r.a.scaleIntoConv[node.index];
+  if (m < 0) return { x: valueOf(r, node.inputs[0]) };
+  const multiply = r.a.graph.nodes[m];
+  const [h, w] = shapeOf(r, node.inputs[0]);
+  return { x: valueOf(r, multiply.inputs[0]), aScale: { scale: valueOf(r, multiply.inputs[1]), rowsPerGroup: h * w } };
+}
+
 export function isPointwise(node: Extract<GraphNode, { kind: 'conv' }>): boolean {
   return node.layer.kernel === 1 && node.layer.stride === 1;
 }
@@ -80,11 +94,12 @@ export function recordForward(r: Recorder): Dispatch[] {
   const out: Dispatch[] = [];
   const B = t.batch;
   for (const node of a.graph.nodes) {
-    if (recordsNothing(a, node)) continue;
+    if (recordsNothing(a, node) || a.fusedIntoConv[node.index]) continue;
     r.nextSlot();
     // a residual add with stochastic depth fused reads the branch before the drop
     const drop = node.kind === 'add' ? a.dropIntoAdd[node.index] : -1;
-    const x = valueOf(r, drop >= 0 ? a.graph.nodes[drop].inputs[0] : node.inputs[0]);
+    // and a projection with the SE scale fused reads the multiply's input (convInput)
+    const x = node.kind === 'conv' ? convInput(r, node).x : valueOf(r, drop >= 0 ? a.graph.nodes[drop].inputs[0] : node.inputs[0]);
     const [h, w, c] = shapeOf(r, node.inputs[0]);
     switch (node.kind) {
       case 'preprocess':
@@ -94,7 +109,8 @@ export function recordForward(r: Recorder): Dispatch[] {
         const y = valueOf(r, node.output);
         const epilogue = { bias: node.layer.useBias ? slot(r, `${node.name}/bias`) : undefined, activation: node.layer.activation, preActivation: t.pre.get(node.index)?.value };
         const kernel = slot(r, `${node.name}/kernel`);
-        if (isPointwise(node)) out.push(...gemmScratched(r, x, kernel, y, { M: B * h * w, N: node.layer.filters, K: c }, epilogue));
+        const input = convInput(r, node);
+        if (isPointwise(node)) out.push(...gemmScratched(r, input.x, kernel, y, { M: B * h * w, N: node.layer.filters, K: c }, { ...epilogue, aScale: input.aScale }));
         else out.push(...convForward(ctx, x, kernel, y, convShapeOf(r, node), epilogue));
         break;
       }

@@ -2,8 +2,10 @@
  * What a plan decides about the graph before it lays anything out: which layers train, which
  * BatchNorms run frozen, which nodes are identities in this mode (dropout at rate 0, in inference,
  * or in a frozen block), which swish is fused into the BatchNorm before it, which stochastic-depth
- * branch is fused into its residual add, and which values need a gradient (those that depend on a
- * trained parameter: in top mode nothing below the first trained layer).
+ * branch is fused into its residual add, which SE scale is fused into the prologue of the 1×1
+ * projection after it (its product X·gate is never stored: the projection multiplies the gate in as
+ * it loads X, forward and in its weight gradient), and which values need a gradient (those that
+ * depend on a trained parameter: in top mode nothing below the first trained layer).
  */
 import type { GraphNode, NetworkGraph } from './network-graph';
 
@@ -33,6 +35,10 @@ export interface GraphAnalysis {
   readonly dropIntoAdd: readonly number[];
   /** dropBranch node → done by the add after it */
   readonly fusedIntoAdd: readonly boolean[];
+  /** pointwise conv node → index of the SE multiply whose product it reads through its prologue, or −1 */
+  readonly scaleIntoConv: readonly number[];
+  /** multiply node → its forward is done by the conv after it (its output has no tensor; its backward still runs) */
+  readonly fusedIntoConv: readonly boolean[];
   /** value → the value whose memory it is (identities pass their input through) */
   readonly rep: (value: number) => number;
   /** value (representative) → the nodes that read it */
@@ -98,6 +104,20 @@ export function analyzeGraph(graph: NetworkGraph, o: AnalysisOptions): GraphAnal
     }
   }
 
+  // the SE scale x·gate (gate [1, 1, C] per image) read only by a 1×1 stride-1 convolution
+  const scaleIntoConv = new Array<number>(n).fill(-1);
+  const fusedIntoConv = new Array<boolean>(n).fill(false);
+  for (const node of nodes) {
+    if (node.kind !== 'multiply') continue;
+    const [gh, gw] = graph.values[node.inputs[1]].shape;
+    const users = consumersOf(node.output);
+    const next = users.length === 1 ? nodes[users[0]] : null;
+    if (gh === 1 && gw === 1 && next && next.kind === 'conv' && next.layer.kernel === 1 && next.layer.stride === 1) {
+      scaleIntoConv[next.index] = node.index;
+      fusedIntoConv[node.index] = true;
+    }
+  }
+
   const grad = new Array<boolean>(graph.values.length).fill(false);
   if (training) {
     for (const node of nodes) {
@@ -115,6 +135,8 @@ export function analyzeGraph(graph: NetworkGraph, o: AnalysisOptions): GraphAnal
     fusedIntoBn,
     dropIntoAdd,
     fusedIntoAdd,
+    scaleIntoConv,
+    fusedIntoConv,
     rep,
     consumers: rawConsumers,
     needsGrad: (v) => grad[rep(v)],
@@ -122,7 +144,10 @@ export function analyzeGraph(graph: NetworkGraph, o: AnalysisOptions): GraphAnal
   };
 }
 
-/** Nodes that record nothing of their own (identities and the halves of fused pairs). */
+/**
+ * Nodes that record nothing of their own (identities and the halves of fused pairs). An SE multiply
+ * fused into its projection is not one of them: its forward is skipped (recordForward), its backward runs.
+ */
 export function recordsNothing(a: GraphAnalysis, node: GraphNode): boolean {
   return a.identity[node.index] || a.fusedIntoBn[node.index] || a.fusedIntoAdd[node.index];
 }

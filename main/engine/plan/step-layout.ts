@@ -73,7 +73,8 @@ export function layoutStep(alloc: StepAllocator, a: GraphAnalysis, batch: number
     if (a.identity[node.index] || a.fusedIntoAdd[node.index]) continue;
     // a BatchNorm with its swish fused writes the swish's output; its own is never stored
     // the logits are read by the host after a step (StepPlan.logits, ForwardPlan.read)
-    if (!a.fusedSwish[node.index]) values.set(out, out === graph.output ? layout.add(node.name, size(out)) : transient(node.name, size(out)));
+    // an SE product read through its projection's prologue is never stored either
+    if (!a.fusedSwish[node.index] && !a.fusedIntoConv[node.index]) values.set(out, out === graph.output ? layout.add(node.name, size(out)) : transient(node.name, size(out)));
     if (node.kind === 'batchNorm' && !a.frozenBn[node.index]) {
       const c = graph.values[out].shape[2];
       stats.set(node.index, { mean: transient(`${node.name}:mean`, c), variance: transient(`${node.name}:variance`, c) });
