@@ -23,6 +23,7 @@ import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
 import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, perElementWgsl, requireLengths } from '../dispatch';
 import { activationGradWgsl, activationWgsl, type Activation } from './activation';
+import { WELFORD_MERGE_WGSL } from './welford';
 
 const WORKGROUP = 256;
 
@@ -170,13 +171,74 @@ fn main(${ENTRY_ARGS}) {
   return [first, ctx.dispatch('batchnorm statistics (merge chunks)', combine, Math.ceil(s.c / 64), p)];
 }
 
-/** Chan et al.'s merge of two (count, mean, M2) summaries. */
-const MERGE_WGSL = `fn merge(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> {
-  let n = a.x + b.x;
-  if (n == 0.0) { return a; }
-  let d = b.y - a.y;
-  return vec3<f32>(n, a.y + d * (b.x / n), a.z + b.z + d * d * (a.x * b.x / n));
+const MERGE_WGSL = WELFORD_MERGE_WGSL;
+
+export interface BatchNormPartialsTensors {
+  /** [groups, c, 3] (count, mean, M2) per group of rows: what the GEMM's statistics epilogue wrote */
+  partials: TensorRange;
+  mean: TensorRange;
+  variance: TensorRange;
+  movingMean: TensorRange;
+  movingVariance: TensorRange;
+}
+
+/** Channels per workgroup of the partials' merge: few, so that the lanes go to the groups (thousands at B0's 112 px layers). */
+const PARTIALS_TILE = 4;
+
+/**
+ * Training statistics finished from per-group partial summaries (GemmEpilogue.statistics): batch
+ * mean and variance and the moving averages' update, as batchNormStatistics writes them, without
+ * reading x. A workgroup owns 4 channels; its 64 lanes merge every 64th group, then each other.
+ */
+export function batchNormStatisticsFromPartials(ctx: KernelContext, t: BatchNormPartialsTensors, s: { c: number; groups: number; momentum: number }): Dispatch {
+  if (!Number.isInteger(s.groups) || s.groups < 1) throw new Error(`batchnorm: groups must be a positive integer, got ${s.groups}`);
+  const pairs: [TensorRange, number][] = [[t.partials, s.groups * s.c * 3], [t.mean, s.c], [t.variance, s.c], [t.movingMean, s.c], [t.movingVariance, s.c]];
+  for (const [range, n] of pairs) if (range.length < n) throw new Error(`batchnorm: ${range.name} holds ${range.length} values, the kernel needs ${n}`);
+  const lanes = WORKGROUP / PARTIALS_TILE;
+  const p = new KernelParams();
+  const C = p.u('c', s.c);
+  const GROUPS = p.u('groups', s.groups);
+  const PARTIALS = p.at('partials', t.partials);
+  const decay = p.f('1-momentum', 1 - s.momentum);
+  const MEAN = p.at('mean', t.mean);
+  const VARIANCE = p.at('variance', t.variance);
+  const MM = p.at('movingMean', t.movingMean);
+  const MV = p.at('movingVariance', t.movingVariance);
+  const code = `${ARENA_BINDING}
+var<workgroup> red: array<vec3<f32>, ${WORKGROUP}>;
+${MERGE_WGSL}
+@compute @workgroup_size(${WORKGROUP})
+fn main(${ENTRY_ARGS}) {
+  ${FLAT_WORKGROUP}
+  let cl = lid % ${PARTIALS_TILE}u;
+  let lane = lid / ${PARTIALS_TILE}u;
+  let c = wg * ${PARTIALS_TILE}u + cl;
+  var acc = vec3<f32>(0.0, 0.0, 0.0);
+  if (c < ${C}) {
+    for (var g = lane; g < ${GROUPS}; g += ${lanes}u) {
+      let o = ${PARTIALS} + (g * ${C} + c) * 3u;
+      acc = merge(acc, vec3<f32>(mem[o], mem[o + 1u], mem[o + 2u]));
+    }
+  }
+  red[lid] = acc;
+  workgroupBarrier();
+  for (var half = ${lanes / 2}u; half > 0u; half = half >> 1u) {
+    if (lane < half) { red[lid] = merge(red[lid], red[lid + half * ${PARTIALS_TILE}u]); }
+    workgroupBarrier();
+  }
+  if (lane == 0u && c < ${C}) {
+    let m = red[cl].y;
+    let variance = red[cl].z / red[cl].x;
+    mem[${MEAN} + c] = m;
+    mem[${VARIANCE} + c] = variance;
+    let mm = mem[${MM} + c];
+    mem[${MM} + c] = mm - (mm - m) * ${decay};
+    let mv = mem[${MV} + c];
+    mem[${MV} + c] = mv - (mv - variance) * ${decay};
+  }
 }`;
+  return ctx.dispatch('batchnorm statistics (from the GEMM epilogue)', code, Math.ceil(s.c / PARTIALS_TILE), p);
+}
 
 export interface BatchNormApplyTensors {
   x: TensorRange;

@@ -25,6 +25,7 @@ import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
 import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams } from '../dispatch';
 import { activationWgsl, type Activation } from './activation';
+import { WELFORD_MERGE_WGSL } from './welford';
 
 /** Threads per workgroup of every kernel here (16×16 for the GEMM). */
 const THREADS = 256;
@@ -46,6 +47,14 @@ export interface GemmEpilogue {
   readonly preActivation?: TensorRange;
   /** C += result (gradient accumulation) instead of C = result */
   readonly accumulate?: boolean;
+  /**
+   * Also write, for each tile row of C (tm rows) and each column n, the (count, mean, M2) of the
+   * values stored, at statistics[(tileRow · N + n) · 3 …]: the partial batch statistics of the
+   * BatchNorm that reads C, which batchNormStatisticsFromPartials finishes, so the BatchNorm does not
+   * read C once more for them. gemmStatisticsGroups says how many tile rows (a product that runs
+   * split-K, or writes C in its own layout, cannot: it throws).
+   */
+  readonly statistics?: TensorRange;
 }
 
 export interface GemmShape {
@@ -153,6 +162,15 @@ export function gemmPlan(M: number, N: number, K: number, options: GemmPlanOptio
   return { tiles, kChunk, chunks: Math.max(1, Math.ceil(K / kChunk)) };
 }
 
+/**
+ * The tile rows of C whose statistics a product's epilogue writes (GemmEpilogue.statistics), so the
+ * statistics tensor holds groups · N · 3 values; 0 when it runs split-K and cannot.
+ */
+export function gemmStatisticsGroups(shape: Pick<GemmShape, 'M' | 'N' | 'K'>, options: GemmPlanOptions = {}): number {
+  const plan = gemmPlan(shape.M, shape.N, shape.K, options);
+  return plan.chunks > 1 ? 0 : Math.ceil(shape.M / plan.tiles.tm);
+}
+
 /** Scratch elements a product needs (its split-K partial products); 0 when it does not split. */
 export function gemmScratchElements(shape: Pick<GemmShape, 'M' | 'N' | 'K'>, options: GemmPlanOptions = {}): number {
   const plan = gemmPlan(shape.M, shape.N, shape.K, options);
@@ -211,15 +229,22 @@ export function implicitGemm(ctx: KernelContext, program: GemmProgram, c: Tensor
   if (options.preActivation && !program.cIndex) requireLength(label, 'preActivation', options.preActivation, M * N);
   if (M === 0 || N === 0) return [];
   const p = program.params;
+  if (options.statistics) {
+    if (plan.chunks > 1 || program.cIndex) throw new Error(`${label}: the statistics epilogue needs a one-pass product with row-major C`);
+    if (options.accumulate) throw new Error(`${label}: the statistics epilogue sees only this product, not what it accumulates onto`);
+    requireLength(label, 'statistics', options.statistics, Math.ceil(M / plan.tiles.tm) * N * 3);
+  }
   if (plan.chunks === 1) {
-    return [ctx.dispatch(label, gemmWgsl(program, plan, storeWgsl(p, c, options, program.cIndex, N)), workgroupCount(program, plan), p)];
+    const stats = options.statistics ? p.at('statistics', options.statistics) : null;
+    return [ctx.dispatch(`${label}${stats ? ' + statistics' : ''}`, gemmWgsl(program, plan, storeWgsl(p, c, options, program.cIndex, N), stats), workgroupCount(program, plan), p)];
   }
   if (program.cIndex) throw new Error(`${label}: a product with its own output layout cannot run split-K`);
   const scratch = options.scratch;
   if (!scratch) throw new Error(`${label}: split-K over ${plan.chunks} chunks needs a scratch tensor of ${plan.chunks * M * N} values (gemmScratchElements)`);
   requireLength(label, 'scratch', scratch, plan.chunks * M * N);
-  const partial = `fn store(m: u32, n: u32, chunk: u32, acc: f32) {
+  const partial = `fn store(m: u32, n: u32, chunk: u32, acc: f32) -> f32 {
   mem[${p.at('scratch', scratch)} + chunk * ${p.u('M·N', M * N)} + m * ${p.u('N', N)} + n] = acc;
+  return acc;
 }`;
   return [
     ctx.dispatch(`${label} split-K ×${plan.chunks}`, gemmWgsl(program, plan, partial), workgroupCount(program, plan), p),
@@ -246,10 +271,11 @@ function storeWgsl(p: KernelParams, c: TensorRange, e: GemmEpilogue, cIndex: str
   return `fn cIndex(m: u32, n: u32) -> u32 {
   ${cIndex ?? `return m * ${p.u('N', N)} + n;`}
 }
-fn store(m: u32, n: u32, chunk: u32, acc: f32) {
+fn store(m: u32, n: u32, chunk: u32, acc: f32) -> f32 {
   let i = cIndex(m, n);
   var v = acc;
 ${epilogueBody(p, c, e, 'n', 'i')}
+  return v;
 }`;
 }
 
@@ -262,7 +288,13 @@ ${epilogueBody(p, c, e, 'n', 'col')}
 }`;
 }
 
-function gemmWgsl(program: GemmProgram, plan: GemmPlan, store: string): string {
+/**
+ * The tiled product. `store(m, n, chunk, acc)` writes one output and returns the value stored; with
+ * `statistics` (the tensor's offset expression) the workgroup then reduces its stored values per
+ * column: each thread Welford over its rm rows, then, one register column at a time, 16 threads
+ * merge the 16 row-threads' summaries from workgroup memory (3 KB besides the tiles' ≤ 12.4 KB).
+ */
+function gemmWgsl(program: GemmProgram, plan: GemmPlan, store: string, statistics: string | null = null): string {
   const { tm, tn } = plan.tiles;
   const rm = tm / 16;
   const rn = tn / 16;
@@ -293,9 +325,16 @@ function gemmWgsl(program: GemmProgram, plan: GemmPlan, store: string): string {
       tile${which}[kk * ${stride}u + rr] = v;
     }`;
   };
+  const statisticsMemory = statistics
+    ? `var<workgroup> statN: array<f32, ${THREADS}>;
+var<workgroup> statM: array<f32, ${THREADS}>;
+var<workgroup> statQ: array<f32, ${THREADS}>;
+${WELFORD_MERGE_WGSL}`
+    : '';
   return `${ARENA_BINDING}
 var<workgroup> tileA: array<f32, ${TK * aStride}>;
 var<workgroup> tileB: array<f32, ${TK * bStride}>;
+${statisticsMemory}
 fn loadA(m: u32, k: u32) -> f32 {
   ${program.loadA}
 }
@@ -336,10 +375,44 @@ ${loadTile('B', rn, program.bFast === 'k', tn, bStride, 'n0', N)}
     for (var c = 0u; c < ${rn}u; c = c + 1u) {
       let m = m0 + ty + r * 16u;
       let n = n0 + tx + c * 16u;
-      if (m < ${M} && n < ${N}) { store(m, n, chunk, acc[r * ${rn}u + c]); }
+      if (m < ${M} && n < ${N}) { acc[r * ${rn}u + c] = store(m, n, chunk, acc[r * ${rn}u + c]); }
     }
-  }
+  }${statistics ? statisticsWgsl(statistics, rm, rn, tm, M, N) : ''}
 }`;
+}
+
+/** The statistics epilogue's reduction (see gemmWgsl); `acc` holds the stored values by now. */
+function statisticsWgsl(at: string, rm: number, rn: number, tm: number, M: string, N: string): string {
+  return `
+  for (var c = 0u; c < ${rn}u; c = c + 1u) {
+    var s = vec3<f32>(0.0, 0.0, 0.0);
+    for (var r = 0u; r < ${rm}u; r = r + 1u) {
+      if (m0 + ty + r * 16u < ${M}) {
+        let v = acc[r * ${rn}u + c];
+        s.x = s.x + 1.0;
+        let d = v - s.y;
+        s.y = s.y + d / s.x;
+        s.z = s.z + d * (v - s.y);
+      }
+    }
+    statN[lid] = s.x;
+    statM[lid] = s.y;
+    statQ[lid] = s.z;
+    workgroupBarrier();
+    let n = n0 + tx + c * 16u;
+    if (ty == 0u && n < ${N}) {
+      var t = vec3<f32>(statN[tx], statM[tx], statQ[tx]);
+      for (var j = 1u; j < 16u; j = j + 1u) {
+        let o = j * 16u + tx;
+        t = merge(t, vec3<f32>(statN[o], statM[o], statQ[o]));
+      }
+      let o = ${at} + ((m0 / ${tm}u) * ${N} + n) * 3u;
+      mem[o] = t.x;
+      mem[o + 1u] = t.y;
+      mem[o + 2u] = t.z;
+    }
+    workgroupBarrier();
+  }`;
 }
 
 // ---- column reduce ------------------------------------------------------------------------------

@@ -5,15 +5,16 @@
  * decided per node by the analysis (graph-analysis.ts). Fusions: swish into the BatchNorm apply
  * before it, the SE convolutions' bias and activation into their GEMM epilogue (keeping the
  * pre-activation for the backward), stochastic depth into the residual add, the SE scale into the
- * 1×1 projection after it (convInput).
+ * 1×1 projection after it (convInput), and a training-mode BatchNorm's partial statistics into the
+ * epilogue of the 1×1 convolution before it (statisticsInEpilogue).
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
 import { activationForward } from '../kernels/activation';
-import { batchNormApply, batchNormScratch, batchNormStatistics } from '../kernels/batchnorm';
+import { batchNormApply, batchNormScratch, batchNormStatistics, batchNormStatisticsFromPartials } from '../kernels/batchnorm';
 import { convForward, type ConvShape } from '../kernels/conv';
 import { depthwiseForward, type DepthwiseShape } from '../kernels/depthwise';
-import { gemm, gemmScratchElements, type GemmOptions, type GemmShape } from '../kernels/gemm';
+import { gemm, gemmScratchElements, gemmStatisticsGroups, type GemmOptions, type GemmShape } from '../kernels/gemm';
 import { globalAvgPool, seScale } from '../kernels/pool';
 import { dropoutForward, stochasticDepthForward } from '../kernels/random';
 import { recordsNothing, type GraphAnalysis } from './graph-analysis';
@@ -74,6 +75,21 @@ export function convInput(r: Recorder, node: Extract<GraphNode, { kind: 'conv' }
   return { x: valueOf(r, multiply.inputs[0]), aScale: { scale: valueOf(r, multiply.inputs[1]), rowsPerGroup: h * w } };
 }
 
+/**
+ * Whether a 1×1 convolution's GEMM writes the partial batch statistics of the training-mode
+ * BatchNorm right after it (the expansion, projection and top convolutions): the partials go to the
+ * shared scratch and the BatchNorm's merge, the next dispatch, reads them there instead of reading
+ * the convolution's output once more. Null when the BatchNorm is frozen or the product runs split-K.
+ */
+export function statisticsInEpilogue(r: Recorder, conv: GraphNode): { groups: number; elements: number } | null {
+  if (conv.kind !== 'conv' || !isPointwise(conv)) return null;
+  const next = r.a.graph.nodes[conv.index + 1];
+  if (!next || next.kind !== 'batchNorm' || r.a.rep(next.inputs[0]) !== r.a.rep(conv.output) || !r.t.stats.has(next.index)) return null;
+  const [h, w, c] = shapeOf(r, conv.inputs[0]);
+  const groups = gemmStatisticsGroups({ M: r.t.batch * h * w, N: conv.layer.filters, K: c });
+  return groups > 0 ? { groups, elements: groups * conv.layer.filters * 3 } : null;
+}
+
 export function isPointwise(node: Extract<GraphNode, { kind: 'conv' }>): boolean {
   return node.layer.kernel === 1 && node.layer.stride === 1;
 }
@@ -110,7 +126,9 @@ export function recordForward(r: Recorder): Dispatch[] {
         const epilogue = { bias: node.layer.useBias ? slot(r, `${node.name}/bias`) : undefined, activation: node.layer.activation, preActivation: t.pre.get(node.index)?.value };
         const kernel = slot(r, `${node.name}/kernel`);
         const input = convInput(r, node);
-        if (isPointwise(node)) out.push(...gemmScratched(r, input.x, kernel, y, { M: B * h * w, N: node.layer.filters, K: c }, { ...epilogue, aScale: input.aScale }));
+        const partials = statisticsInEpilogue(r, node);
+        const statistics = partials ? r.scratch(partials.elements) : undefined;
+        if (isPointwise(node)) out.push(...gemmScratched(r, input.x, kernel, y, { M: B * h * w, N: node.layer.filters, K: c }, { ...epilogue, aScale: input.aScale, statistics }));
         else out.push(...convForward(ctx, x, kernel, y, convShapeOf(r, node), epilogue));
         break;
       }
@@ -123,7 +141,12 @@ export function recordForward(r: Recorder): Dispatch[] {
         const y = valueOf(r, batchNormOutput(r, node));
         const activation = a.fusedSwish[node.index] ? 'swish' : 'none';
         const stats = t.stats.get(node.index);
-        if (stats) {
+        const producer = a.graph.nodes[node.index - 1];
+        const partials = stats && producer ? statisticsInEpilogue(r, producer) : null;
+        if (stats && partials) {
+          out.push(batchNormStatisticsFromPartials(ctx, { partials: r.scratch(partials.elements), ...stats, movingMean, movingVariance }, { c, groups: partials.groups, momentum: node.momentum }));
+          out.push(batchNormApply(ctx, { x, ...stats, gamma, beta, y }, s, activation));
+        } else if (stats) {
           const need = batchNormScratch(s);
           out.push(...batchNormStatistics(ctx, { x, ...stats, movingMean, movingVariance, scratch: need > 0 ? r.scratch(need) : null }, s));
           out.push(batchNormApply(ctx, { x, ...stats, gamma, beta, y }, s, activation));

@@ -166,6 +166,9 @@ describe('engine step plan (WebGPU; SwiftShader without a GPU)', () => {
     // no scale pass of its own, and its product x·gate is never stored
     expect(count.byKernel['squeeze-excitation scale'] ?? 0).toBe(0);
     expect(count.byKernel['squeeze-excitation scale input grad + pool grad']).toBe(16);
+    // the batch statistics of the 32 BatchNorms after a 1×1 convolution (15 expansions, 16
+    // projections, the top) come from that convolution's GEMM epilogue, not from a pass over its output
+    expect(count.byKernel['batchnorm statistics (from the GEMM epilogue)']).toBe(32);
     // every tensor in a range of its own took 4,133 MiB (3,851 with the SE products fused); by lifetime the gradients take the memory
     // of activations the backward is done with, and the shared block is about the activations
     // alive at the loss (the least any placement needs)
