@@ -5,7 +5,9 @@
  * that do not train (BatchNorm moving statistics, the frozen preprocessing) sit in `state`.
  *
  * In top-N mode the frozen trainable weights are still in `params` (the same layout serves every
- * mode) but first, and the optimizer updates only the tail from `trainFrom` on.
+ * mode) but first, and the optimizer updates only the tail from `trainFrom` on; gradients and
+ * moments exist only for that tail (element i of `grads` belongs to element trainFrom + i of
+ * `params`), so a top-N plan holds none for the frozen trunk and an inference plan none at all.
  */
 import { subRange, type ArenaLayout, type TensorRange } from '../arena';
 import type { NetworkGraph, Param } from './network-graph';
@@ -20,6 +22,9 @@ export interface ParamSlot {
 export interface ParamLayout {
   readonly slots: ReadonlyMap<string, ParamSlot>;
   readonly params: TensorRange;
+  /** the trained tail of `params`, from trainFrom on: what the optimizer updates */
+  readonly trained: TensorRange;
+  /** gradients and moments of `trained`, element for element */
   readonly grads: TensorRange;
   readonly moment1: TensorRange;
   readonly moment2: TensorRange;
@@ -38,18 +43,19 @@ export function layoutParams(layout: ArenaLayout, graph: NetworkGraph, trains: (
   const ordered = [...trainable.filter((p) => !trains(p)), ...trainable.filter((p) => trains(p))];
   const fixed = all.filter((p) => !p.trainable);
   const total = Math.max(1, ordered.reduce((n, p) => n + size(p.shape), 0));
+  const frozen = ordered.filter((p) => !trains(p)).reduce((n, p) => n + size(p.shape), 0);
+  const trainFrom = ordered.some(trains) ? frozen : total;
   const params = layout.add('params', total);
-  const grads = layout.add('grads', total);
-  const moment1 = layout.add('moment1', total);
-  const moment2 = layout.add('moment2', total);
+  const tail = Math.max(1, total - trainFrom);
+  const grads = layout.add('grads', tail);
+  const moment1 = layout.add('moment1', tail);
+  const moment2 = layout.add('moment2', tail);
   const state = layout.add('state', Math.max(1, fixed.reduce((n, p) => n + size(p.shape), 0)));
   const slots = new Map<string, ParamSlot>();
   let offset = 0;
-  let trainFrom = total;
   for (const p of ordered) {
     const n = size(p.shape);
-    if (trains(p) && trainFrom === total) trainFrom = offset;
-    slots.set(p.name, { param: p, value: subRange(params, p.name, offset, n), grad: subRange(grads, `${p.name}:grad`, offset, n) });
+    slots.set(p.name, { param: p, value: subRange(params, p.name, offset, n), grad: offset >= trainFrom ? subRange(grads, `${p.name}:grad`, offset - trainFrom, n) : null });
     offset += n;
   }
   offset = 0;
@@ -58,5 +64,6 @@ export function layoutParams(layout: ArenaLayout, graph: NetworkGraph, trains: (
     slots.set(p.name, { param: p, value: subRange(state, p.name, offset, n), grad: null });
     offset += n;
   }
-  return { slots, params, grads, moment1, moment2, state, trainFrom };
+  const trained = subRange(params, 'trained params', Math.min(trainFrom, total - 1), tail);
+  return { slots, params, trained, grads, moment1, moment2, state, trainFrom };
 }

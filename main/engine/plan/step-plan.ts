@@ -136,7 +136,7 @@ function optimizerSegments(t: StepTensors, a: GraphAnalysis): ParameterSegment[]
   const segments: ParameterSegment[] = [];
   for (const [name, s] of t.params.slots) {
     if (!s.grad || !a.paramTrains(name)) continue;
-    segments.push({ start: s.value.at - t.params.params.at, length: s.value.length, decay: decays(name) });
+    segments.push({ start: s.value.at - t.params.trained.at, length: s.value.length, decay: decays(name) });
   }
   return segments;
 }
@@ -152,7 +152,7 @@ function recordTraining(r: Recorder, options: TrainingStepOptions): Dispatch[] {
   const loss = softmaxCrossEntropy(ctx, { logits, labels: t.labels, classWeights: t.classWeights, dlogits: t.grads.get(a.graph.output)!, metrics: t.metrics }, { n: t.batch, classes, labelSmoothing: options.labelSmoothing });
   const backward = recordBackward(r);
   r.nextSlot();
-  const optimizer = optimizerStep(ctx, { params: p.params, grads: p.grads, m: p.moment1, v: options.optimizer.kind === 'adam' ? p.moment2 : null, scalars: t.optimizerScalars }, optimizerSegments(t, a), options.optimizer);
+  const optimizer = optimizerStep(ctx, { params: p.trained, grads: p.grads, m: p.moment1, v: options.optimizer.kind === 'adam' ? p.moment2 : null, scalars: t.optimizerScalars }, optimizerSegments(t, a), options.optimizer);
   return [...forward, loss, ...backward, optimizer];
 }
 
@@ -310,12 +310,12 @@ export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options
   };
 }
 
-/** Where the moments of these weights live: the same offsets in moment1/moment2 as the weights in params. */
+/** Where the moments of these weights live: the same offsets in moment1/moment2 as the weights in the trained tail of params. */
 function momentRanges(p: ParamLayout, names: readonly string[], adam: boolean): { m: TensorRange[]; v: TensorRange[] | null } {
   const offsets = names.map((name) => {
     const slot = p.slots.get(name);
     if (!slot || slot.grad === null) throw new Error(`engine: ${name} is not a trained weight of this plan`);
-    return { name, offset: slot.value.at - p.params.at, length: slot.value.length };
+    return { name, offset: slot.value.at - p.trained.at, length: slot.value.length };
   });
   return {
     m: offsets.map((o) => subRange(p.moment1, `${o.name}:m`, o.offset, o.length)),
