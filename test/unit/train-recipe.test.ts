@@ -55,14 +55,22 @@ describe('the recipe fitted to the data', () => {
     expect(config.resolution).toBe(32);
   });
 
-  it('pretrained weights: the fine-tuning rate and epochs stay, the resolution goes up to twice the images', () => {
+  it('pretrained weights: the epochs stay, the resolution goes up to twice the images, and on small data the rate goes to 1e-3', () => {
     const dir = makeTempDir('train-recipe-weights');
     try {
       const weights = path.join(dir, 'model');
       fs.mkdirSync(weights);
       fs.writeFileSync(path.join(weights, 'model.json'), '{}');
-      const { config } = resolve({ mode: 'top', weights }, grayTiny);
-      expect(config).toMatchObject({ resolution: 64, lr: 1e-4, epochs: 15, warmupEpochs: 1, patience: 5, batch: 16 });
+      const { config, recipe } = resolve({ mode: 'top', weights }, grayTiny);
+      expect(config).toMatchObject({ resolution: 64, lr: 1e-3, epochs: 15, warmupEpochs: 1, patience: 5, batch: 16 });
+      expect(recipe.join('\n')).toMatch(/learning rate 0.001, not 0.0001: with 500 training images \(under 1000\) the run makes only 480 optimizer steps \(15 epochs at batch 16\)/);
+      // the caller's rate wins; with 1,000 training images or more the fine-tuning rate stays 1e-4; head mode keeps its 1e-3
+      expect(resolve({ mode: 'full', weights, lr: 3e-4 }, grayTiny).config.lr).toBe(3e-4);
+      const many = Array.from({ length: 10 }, (_, k) => ({ name: `c${k}`, train: 100 }));
+      const big = resolve({ mode: 'full', weights }, grayTiny, many);
+      expect(big.config.lr).toBe(1e-4);
+      expect(big.recipe.join('\n')).not.toMatch(/learning rate/);
+      expect(resolve({ mode: 'head', weights }, grayTiny).config.lr).toBe(1e-3);
     } finally {
       removeDir(dir);
     }
