@@ -30,6 +30,11 @@ export interface Dispatch {
   readonly params: ParamSlot;
 }
 
+/** A dispatch's kind: its label without the sizes (`gemm 1568x1280x320 Aᵀ` → `gemm`), to count and profile by. */
+export function kernelKind(label: string): string {
+  return label.replace(/ [\d×x/→]+.*$/u, '').replace(/ \d.*$/, '');
+}
+
 /** u32 words in one parameter block: 256 bytes, the largest minUniformBufferOffsetAlignment WebGPU allows. */
 export const PARAM_WORDS = 64;
 

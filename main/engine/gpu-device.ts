@@ -14,7 +14,7 @@ export interface EngineDevice {
   readonly device: GPUDevice;
   readonly adapter: WebGpuAdapterSummary;
   /** optional features the device was created with */
-  readonly features: { f16: boolean; subgroups: boolean };
+  readonly features: { f16: boolean; subgroups: boolean; timestamps: boolean };
   readonly limits: { maxStorageBufferBindingSize: number; maxBufferSize: number; maxComputeWorkgroupsPerDimension: number; minStorageBufferOffsetAlignment: number; maxStorageBuffersPerShaderStage: number };
   /** the first uncaptured error the device reported (validation, out of memory), or null */
   error(): string | null;
@@ -24,6 +24,8 @@ export interface EngineDevice {
 export interface OpenOptions {
   /** leave shader-f16 and subgroups off even where the adapter has them (the fp32 path) */
   fp32Only?: boolean;
+  /** ask for timestamp-query where the adapter has it (profile.ts; the benchmark's profile) */
+  timestamps?: boolean;
 }
 
 export async function openEngineDevice(options: OpenOptions = {}): Promise<EngineDevice> {
@@ -35,6 +37,8 @@ export async function openEngineDevice(options: OpenOptions = {}): Promise<Engin
   const subgroups = !options.fp32Only && adapter.features.has('subgroups' as GPUFeatureName);
   if (f16) wanted.push('shader-f16');
   if (subgroups) wanted.push('subgroups' as GPUFeatureName);
+  const timestamps = options.timestamps === true && adapter.features.has('timestamp-query');
+  if (timestamps) wanted.push('timestamp-query');
   const a = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: wanted,
@@ -55,7 +59,7 @@ export async function openEngineDevice(options: OpenOptions = {}): Promise<Engin
   return {
     device,
     adapter: summarizeAdapter(adapter as never),
-    features: { f16, subgroups },
+    features: { f16, subgroups, timestamps },
     limits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,

@@ -3,11 +3,12 @@
  * same adapter, in the same run, one EfficientNet training step (forward, loss, backward, Adam) at
  * a time on the same random batch.
  *
- *   npm run bench -- gpu-train [--variant b0] [--resolution 224] [--batch 32] [--steps 10] [--classes 10]
+ *   npm run bench -- gpu-train [--variant b0] [--resolution 224] [--batch 32] [--steps 10] [--classes 10] [--no-profile]
  *
  * Figures: dispatches per step (ours from the plan; TF.js's counted by tf.profile as the kernels
  * one step runs), host milliseconds to encode and submit one step, images/s of both, the adapter and
- * its features. The B0 224 px batch 32 plan is always counted (without compiling a shader), the
+ * its features, and (where the adapter has timestamp-query) a profile of our step by kernel
+ * (engine/profile.ts). The B0 224 px batch 32 plan is always counted (without compiling a shader), the
  * issue's reference configuration. On a software adapter (SwiftShader) without --variant the
  * measured model is φ=−6 at 64 px, batch 8: B0 at 224 px would take hours there, and its arena
  * (2 GiB even with memory reuse by liveness) does not fit SwiftShader's largest binding (1 GiB).
@@ -19,6 +20,7 @@ import { useBackend } from '../../main/backend/tfjs-backend';
 import { probeBackend } from '../../main/backend/probe';
 import { STARTUP_ONLY_ENV } from '../../main/backend/webgpu-dawn';
 import { openEngineDevice } from '../../main/engine/gpu-device';
+import { profileDispatches } from '../../main/engine/profile';
 import { buildNetworkGraph } from '../../main/engine/plan/network-graph';
 import { countTrainingStep, planTrainingStep, type TrainingStepOptions } from '../../main/engine/plan/step-plan';
 import { buildEfficientNet } from '../../main/model/builder';
@@ -47,7 +49,7 @@ export async function run(args: string[]): Promise<void> {
   for (const [key, value] of Object.entries(probe.env)) if (!STARTUP_ONLY_ENV.has(key)) process.env[key] ??= value;
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   await useBackend('cpu');
-  const gpu = await openEngineDevice();
+  const gpu = await openEngineDevice({ timestamps: true });
   const software = gpu.adapter.software;
   const small = software && text('variant') === undefined;
   const variantId = text('variant') ?? (small ? 'phi=-6' : 'b0');
@@ -55,7 +57,7 @@ export async function run(args: string[]): Promise<void> {
   const batch = option(args, 'batch', small ? 8 : 32);
   const steps = option(args, 'steps', small ? 4 : 10);
   const classes = option(args, 'classes', 10);
-  const common = { bench: 'gpu-train', adapter: gpu.adapter.device, software, f16: gpu.features.f16, subgroups: gpu.features.subgroups, fp32: true, ...machine() };
+  const common = { bench: 'gpu-train', adapter: gpu.adapter.device, software, f16: gpu.features.f16, subgroups: gpu.features.subgroups, timestamps: gpu.features.timestamps, fp32: true, ...machine() };
   if (small) log('software adapter: measuring φ=-6 at 64 px, batch 8 (pass --variant/--resolution/--batch to choose)');
 
   const stepOptions = (b: number): TrainingStepOptions => ({ batch: b, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 1 });
@@ -108,6 +110,21 @@ export async function run(args: string[]): Promise<void> {
     imagesPerSecond: round(ours.imagesPerSecond, 2),
     meanLoss: round(metrics.loss / ((steps + 2) * batch), 4),
   });
+  // where the GPU time goes: each dispatch timed in a pass of its own (after the measured steps)
+  if (gpu.features.timestamps && !args.includes('--no-profile')) {
+    const profile = await profileDispatches(plan.arena, plan.dispatches);
+    emit({
+      ...common,
+      arm: 'engine-profile',
+      variant: variantId,
+      resolution,
+      batch,
+      note: 'GPU time of each dispatch in a compute pass of its own (timestamp-query), summed by kernel: an upper bound of the one-pass step; shares say where the time goes',
+      dispatches: profile.dispatches,
+      totalMs: round(profile.totalMs, 3),
+      kernels: profile.kernels.slice(0, 25).map((k) => ({ kernel: k.kernel, dispatches: k.dispatches, ms: round(k.ms, 3), share: round(k.share, 3) })),
+    });
+  }
   plan.destroy();
   model.dispose();
 

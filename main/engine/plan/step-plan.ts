@@ -19,7 +19,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Arena, ArenaLayout, subRange, type TensorRange } from '../arena';
-import { encodeAndSubmit, KernelContext, type Dispatch } from '../dispatch';
+import { encodeAndSubmit, KernelContext, kernelKind, type Dispatch } from '../dispatch';
 import type { EngineDevice } from '../gpu-device';
 import { softmaxCrossEntropy } from '../kernels/loss';
 import { optimizerScalars, optimizerStep, type OptimizerConfig, type ParameterSegment } from '../kernels/optimizer';
@@ -216,7 +216,7 @@ function scratchOf(layout: ArenaLayout, elements: number): (n: number) => Tensor
 function countByKernel(dispatches: readonly Dispatch[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const d of dispatches) {
-    const key = d.label.replace(/ [\d×x/→]+.*$/u, '').replace(/ \d.*$/, '');
+    const key = kernelKind(d.label);
     out[key] = (out[key] ?? 0) + 1;
   }
   return out;
