@@ -530,6 +530,12 @@ export async function run(args: string[]): Promise<void> {
         row.defaultBeatsBoth = judged(scores.default) !== null && beats(scores.default, scores.logistic, spec.score) === true && beats(scores.default, scores.cnn2, spec.score) === true;
         if (spec.score !== 'accuracy') row.defaultBeatsBothOnAccuracy = beats(scores.default, scores.logistic, 'accuracy') === true && beats(scores.default, scores.cnn2, 'accuracy') === true;
       }
+      const progress = row.progress as Record<string, Record<string, number | null>> | undefined;
+      if (progress?.pretrained && progress.default) {
+        // on an easy set both end near 1.0: how soon each got to 0.9 then tells them apart
+        const [pre, scratch] = [progress.pretrained.secondsToVal90, progress.default.secondsToVal90];
+        row.pretrainedReachesVal90Sooner = pre !== null && (scratch === null || pre < scratch);
+      }
       if (scores.pretrained !== undefined && scores.default !== undefined) row.pretrainedBeatsScratch = judged(scores.pretrained) !== null && (scores.default === null || beats(scores.pretrained, scores.default, spec.score) === true);
       summary.push(row);
       registry.closeAll();
