@@ -25,7 +25,7 @@ import { getVariant } from '../model/variants';
 import { readSafetensors } from '../model/weights/safetensors';
 import type { ProjectHandle } from '../project/registry';
 import { FINAL_MODEL_DIR } from '../project/run-folders';
-import { createRun, getRun, recordEpoch, runFolderOf, updateRunStatus } from '../project/runs';
+import { createRun, getRun, listRuns, recordEpoch, runFolderOf, updateRunStatus } from '../project/runs';
 import { fsyncDir, leftoverName, newToken, sweepFolderLeftovers } from '../export/atomic-folder';
 import { addRunNote } from '../train/run-notes';
 import { BUNDLE_JSON, FINAL_WEIGHTS, METRICS_LOG, PARITY_RESULT, readImages, readManifest, type BundleManifest } from './bundle-manifest';
@@ -54,6 +54,8 @@ export async function importBundle(handle: ProjectHandle, args: CallArgs<'handof
     );
   }
   if (log.epochs.length === 0) throw new ApiError('invalid_input', `${path.join(dir, METRICS_LOG)} records no finished epoch`);
+  // before the model is built and checked, so a second import is told at once (recordRun asks again)
+  refuseSecondImport(handle.db, whereItTrained(log, dir));
 
   await ensureBackend();
   const variant = getVariant(manifest.architecture.variant);
@@ -162,6 +164,25 @@ function whereItTrained(log: MetricsLog, dir: string): TrainedElsewhere {
 }
 
 /**
+ * One training, one run: a bundle whose training (its start and finish, as out/metrics.jsonl
+ * records them) is already a run of this project is refused, wherever the bundle folder is now.
+ * A bundle trained again (train.py run anew there) has another finish time and is a new run.
+ * Called inside recordRun's transaction, so two imports at once cannot both pass.
+ */
+function refuseSecondImport(db: ProjectHandle['db'], where: TrainedElsewhere): void {
+  if (where.finishedAt === null) return;
+  for (const run of listRuns(db)) {
+    const earlier = run.config.trainedElsewhere as Partial<TrainedElsewhere> | undefined;
+    if (earlier && earlier.finishedAt === where.finishedAt && earlier.startedAt === where.startedAt) {
+      throw new ApiError(
+        'already_exists',
+        `this training (started ${where.startedAt ?? 'at an unknown time'}, finished ${where.finishedAt}) is already run ${run.id} of this project, imported from ${earlier.bundle ?? 'a bundle'}; delete run ${run.id} first to import it again`,
+      );
+    }
+  }
+}
+
+/**
  * The run, recorded whole or not at all (a kill at any moment leaves neither a run stuck "running"
  * nor a completed run without its model): every file is written first into a hidden folder beside
  * the run folders (`.import.tmp-PID-HEX`, swept by the next import when its process is gone), then
@@ -196,6 +217,7 @@ async function recordRun(handle: ProjectHandle, dir: string, manifest: BundleMan
     const summary = `trained elsewhere with PyTorch ${where.torch}: ${where.processes} process${where.processes === 1 ? '' : 'es'} on ${where.nodes} machine${where.nodes === 1 ? '' : 's'} (${where.hosts.join(', ')}), ${where.device}${where.amp ? ', AMP' : ''}${where.resumes ? `, resumed ${where.resumes}×` : ''}`;
     const runId = db
       .transaction(() => {
+        refuseSecondImport(db, where);
         const run = createRun(db, {
           config: { ...manifest.config, trainedElsewhere: where },
           variant: manifest.architecture.variant,

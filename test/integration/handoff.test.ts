@@ -148,6 +148,16 @@ describe.skipIf(!torch)(`handoff to PyTorch${torch ? '' : ` (skipped: no Python 
     expect(imported.run.lastEpoch).toMatchObject({ epoch: 1, batch: 16, trainLoss: epochs[1].trainLoss });
     const runId = imported.run.id;
 
+    // one training, one run: the same bundle again, or a copy of it in another folder, is refused naming the run
+    const copy = path.join(dir, 'trained-copy');
+    fs.cpSync(bundle, copy, { recursive: true });
+    for (const again of [bundle, copy]) {
+      const second = await runInProcess(['handoff', 'import', project, again, '--json']);
+      expect(second.code, again).not.toBe(0);
+      expect(second.stdout + second.stderr).toContain(`is already run ${runId} of this project, imported from ${bundle}`);
+    }
+    expect(onlyJson(await runInProcess(['runs', project, '--json'])).runs.filter((r: { backend: string }) => r.backend === 'pytorch')).toHaveLength(1);
+
     // the PyTorch parity file written at the end of training agrees too (the route without a local torch)
     const atEnd = JSON.parse(fs.readFileSync(path.join(bundle, 'out', 'parity.json'), 'utf8')).probabilities as number[][];
     expect(atEnd).toHaveLength(8);

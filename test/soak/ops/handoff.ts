@@ -14,7 +14,8 @@
  * record on disk, every epoch of out/metrics.jsonl recorded); a run left queued or running, or
  * completed without its files, is corrupt. When no complete run came of it the import is run
  * again and must succeed; in the end there is exactly one completed imported run more than
- * before. (The same bundle imported twice makes two runs: each trial imports the same bundle.)
+ * before. Each trial imports the same bundle, which the import refuses while an earlier trial's
+ * run of it exists (one training, one run), so the trial first deletes that run (`runs delete`).
  *
  * A third of the kills land at a kill point (cli.ts `killAt`) rather than at a random moment: the
  * export at the rename that puts the new bundle in place, the import between writing the run's
@@ -232,6 +233,7 @@ async function importTrial(soak: Soak): Promise<Outcome> {
   const project = soak.trainProject;
   const bundle = h.trainedBundle!;
   const epochs = trainedEpochs(bundle);
+  for (const run of importedRuns(project)) await runCli(['runs', 'delete', project, String(run.id), '--yes', '--json'], soak.env);
   const lastBefore = Math.max(0, ...runs(project).map((r) => r.id));
   const completedBefore = importedRuns(project).filter((r) => r.status === 'completed').length;
   const made = () => importedRuns(project).filter((r) => r.id > lastBefore);
