@@ -23,6 +23,4 @@ export function runLabel(run: RunRecord): string {
 }
 
 /** The last path component, for image captions. */
-export function baseName(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path;
-}
+export { baseName } from '../paths';

@@ -11,6 +11,7 @@ import type { CallOutput } from '../../../main/contract/contract';
 import { BrowseButton } from '../components/BrowseButton';
 import { FolderBrowser } from '../components/FolderBrowser';
 import { plural } from './ClassManager';
+import { baseName, joinPath, parentDir } from '../paths';
 
 type Tab = 'import' | 'export' | 'folders';
 type ImportResult = CallOutput<'labels.import'>;
@@ -63,7 +64,7 @@ function PathField({ label, value, onChange, placeholder, fileName, testId, star
           <BrowseButton open={browsing} onToggleInPage={() => setBrowsing((b) => !b)} onPicked={picked} testId={`${testId}-browse`} />
         </div>
       </label>
-      {browsing && <FolderBrowser start={parentOf(value) || startFolder} pick="folder" onPick={picked} testId={`${testId}-browser`} />}
+      {browsing && <FolderBrowser start={parentDir(value.trim()) || startFolder} pick="folder" onPick={picked} testId={`${testId}-browser`} />}
     </>
   );
 }
@@ -88,7 +89,7 @@ function ImportLabels({ project, startFolder, onChanged }: { project: string; st
         if (file.trim()) void run();
       }}
     >
-      <PathField label="CSV or JSON file" value={file} onChange={setFile} placeholder="/path/to/labels.csv" fileName={baseNameOf(file) || 'labels.csv'} testId="label-import-file" startFolder={startFolder} />
+      <PathField label="CSV or JSON file" value={file} onChange={setFile} placeholder="/path/to/labels.csv" fileName={baseName(file.trim()) || 'labels.csv'} testId="label-import-file" startFolder={startFolder} />
       <p className="muted small">CSV: a header row <code>path,class</code> (or <code>hash,class</code>). JSON: <code>[{'{'}"path": …, "class": …{'}'}]</code>. An empty class removes the label. One undo step.</p>
       <label className="checkbox">
         <input type="checkbox" checked={createClasses} onChange={(e) => setCreateClasses(e.target.checked)} /> Create classes the file names that do not exist yet
@@ -139,7 +140,7 @@ function ExportLabels({ project, startFolder }: { project: string; startFolder?:
         if (file.trim()) void run();
       }}
     >
-      <PathField label="File to write (.csv or .json)" value={file} onChange={setFile} placeholder="/path/to/labels.csv" fileName={baseNameOf(file) || 'labels.csv'} testId="label-export-file" startFolder={startFolder} />
+      <PathField label="File to write (.csv or .json)" value={file} onChange={setFile} placeholder="/path/to/labels.csv" fileName={baseName(file.trim()) || 'labels.csv'} testId="label-export-file" startFolder={startFolder} />
       <p className="muted small">Every labeled image: path, hash, class and split.</p>
       <label className="checkbox">
         <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} /> Replace the file if it exists
@@ -256,19 +257,4 @@ function LineList({ title, rows, testId }: { title: string; rows: [string | numb
       {rows.length > SHOWN_LINES && <p className="muted small">… and {rows.length - SHOWN_LINES} more</p>}
     </details>
   );
-}
-
-function joinPath(folder: string, name: string): string {
-  const sep = folder.includes('\\') && !folder.includes('/') ? '\\' : '/';
-  return folder.endsWith(sep) ? folder + name : folder + sep + name;
-}
-
-function baseNameOf(p: string): string {
-  return p.trim().split(/[\\/]/).pop() ?? '';
-}
-
-function parentOf(p: string): string {
-  const trimmed = p.trim();
-  const cut = Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\'));
-  return cut > 0 ? trimmed.slice(0, cut) : '';
 }
