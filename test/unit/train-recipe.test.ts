@@ -37,6 +37,11 @@ describe('the recipe fitted to the data', () => {
     // a tiny set: batch 8, the most epochs, a longer warm-up and patience
     const tiny = resolve({}, grayTiny, [{ name: 'a', train: 30 }, { name: 'b', train: 26 }]).config;
     expect(tiny).toMatchObject({ batch: 8, epochs: 100, warmupEpochs: 5, patience: 50 });
+    // batch 8 makes twice the steps of batch 16 per epoch: the epochs still give the images seen of the
+    // batch-16 sets (the step count alone gave the 199-image imbalanced bench set 40 epochs and 0.42)
+    const few = resolve({}, grayTiny, [{ name: 'a', train: 133 }, { name: 'b', train: 44 }, { name: 'c', train: 22 }]);
+    expect(few.config).toMatchObject({ batch: 8, epochs: 81, patience: 41 });
+    expect(few.recipe.join('\n')).toMatch(/81 epochs: from scratch a model needs to see about 16,000 images \(and make 1000 optimizer steps\), and there are 199 training images/);
   });
 
   it('what the caller sets wins, and the reasons leave it out', () => {
