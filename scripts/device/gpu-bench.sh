@@ -18,6 +18,9 @@ else
   python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' .device/gpu-bench.tar.xz "$work"
 fi
 export PATH="$work/bin:$PATH"
+# ldconfig lives in /sbin, which a non-login PATH may lack
+LDCONFIG=$(command -v ldconfig || echo /sbin/ldconfig)
+ldconfig() { "$LDCONFIG" "$@"; }
 [ -e node_modules ] || ln -s "$work/node_modules" node_modules
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then export LD_LIBRARY_PATH="$work/lib:${LD_LIBRARY_PATH:-}"; fi
 if [ -z "${VK_ICD_FILENAMES:-}" ]; then
