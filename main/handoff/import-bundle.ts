@@ -54,8 +54,9 @@ export async function importBundle(handle: ProjectHandle, args: CallArgs<'handof
     );
   }
   if (log.epochs.length === 0) throw new ApiError('invalid_input', `${path.join(dir, METRICS_LOG)} records no finished epoch`);
+  const trainedElsewhere = whereItTrained(log, dir);
   // before the model is built and checked, so a second import is told at once (recordRun asks again)
-  refuseSecondImport(handle.db, whereItTrained(log, dir));
+  refuseSecondImport(handle.db, trainedElsewhere);
 
   await ensureBackend();
   const variant = getVariant(manifest.architecture.variant);
@@ -77,7 +78,6 @@ export async function importBundle(handle: ProjectHandle, args: CallArgs<'handof
     const parity = args.skipParity ? null : await checkParity(model, dir, manifest, finalFile, args.python);
     if (parity) notes.push(`parity: largest probability difference ${parity.maxAbsDiff.toExponential(2)} on ${parity.images} images (${parity.source === 'local-torch' ? `train.py --predict here, torch ${parity.torch}` : 'out/parity.json written by train.py'}), top-1 identical`);
     else notes.push('parity NOT checked (skipParity)');
-    const trainedElsewhere = whereItTrained(log, dir);
     return { ...(await recordRun(handle, dir, manifest, log, model, trainedElsewhere, notes)), trainedElsewhere, parity, notes, seconds: (performance.now() - started) / 1000 };
   } finally {
     model.dispose();
@@ -167,7 +167,8 @@ function whereItTrained(log: MetricsLog, dir: string): TrainedElsewhere {
  * One training, one run: a bundle whose training (its start and finish, as out/metrics.jsonl
  * records them) is already a run of this project is refused, wherever the bundle folder is now.
  * A bundle trained again (train.py run anew there) has another finish time and is a new run.
- * Called inside recordRun's transaction, so two imports at once cannot both pass.
+ * Asked before the import's slow work and again inside recordRun's transaction, so two imports at
+ * once cannot both pass.
  */
 function refuseSecondImport(db: ProjectHandle['db'], where: TrainedElsewhere): void {
   if (where.finishedAt === null) return;

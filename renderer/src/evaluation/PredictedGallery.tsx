@@ -6,7 +6,8 @@
 import { useEffect, useState } from 'react';
 import { errorMessage, useClient } from '../api/client-context';
 import type { EvalSplit, PredictedImage } from '../../../main/contract/calls-eval';
-import { baseName, formatPercent } from './eval-format';
+import { formatPercent } from './eval-format';
+import { baseName } from '../paths';
 
 const PAGE = 60;
 

@@ -22,5 +22,3 @@ export function runLabel(run: RunRecord): string {
   return `#${run.id} · ${variantLabel(run.variant)} · ${run.resolution} px · ${formatDate(run.createdAt)}`;
 }
 
-/** The last path component, for image captions. */
-export { baseName } from '../paths';
