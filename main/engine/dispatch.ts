@@ -151,6 +151,8 @@ export class KernelContext {
   constructor(
     readonly device: GPUDevice,
     readonly arena: Arena,
+    /** the device's checked subgroup size for the reductions (kernels/lane-reduce.ts); 0: shared memory only */
+    readonly subgroupSize = 0,
   ) {
     this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension;
   }

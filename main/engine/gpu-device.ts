@@ -15,6 +15,13 @@ export interface EngineDevice {
   readonly adapter: WebGpuAdapterSummary;
   /** optional features the device was created with */
   readonly features: { f16: boolean; subgroups: boolean; timestamps: boolean };
+  /**
+   * The subgroup size the reductions may rely on (kernels/lane-reduce.ts): the adapter's smallest,
+   * checked on this device; 0 where subgroups are off (fp32Only, not on the adapter, or the check
+   * failed: `subgroupsOff` says which).
+   */
+  readonly subgroupSize: number;
+  readonly subgroupsOff: string | null;
   readonly limits: { maxStorageBufferBindingSize: number; maxBufferSize: number; maxComputeWorkgroupsPerDimension: number; minStorageBufferOffsetAlignment: number; maxStorageBuffersPerShaderStage: number };
   /** the first uncaptured error the device reported (validation, out of memory), or null */
   error(): string | null;
@@ -56,10 +63,19 @@ export async function openEngineDevice(options: OpenOptions = {}): Promise<Engin
     firstError ??= (event as GPUUncapturedErrorEvent).error.message;
   });
   const limits = device.limits;
+  let subgroupSize = 0;
+  let subgroupsOff: string | null = options.fp32Only ? 'fp32 path asked for' : 'the adapter has no subgroups';
+  if (subgroups) {
+    const smallest = Number((adapter.info as unknown as { subgroupMinSize?: number }).subgroupMinSize ?? 4);
+    subgroupsOff = await checkSubgroupLayout(device, smallest);
+    if (subgroupsOff === null) subgroupSize = smallest;
+  }
   return {
     device,
     adapter: summarizeAdapter(adapter as never),
-    features: { f16, subgroups, timestamps },
+    features: { f16, subgroups: subgroupSize > 0, timestamps },
+    subgroupSize,
+    subgroupsOff,
     limits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
@@ -70,4 +86,58 @@ export async function openEngineDevice(options: OpenOptions = {}): Promise<Engin
     error: () => firstError,
     release: () => device.destroy(),
   };
+}
+
+const PROBE_WORKGROUP = 256;
+
+/**
+ * What the subgroup reductions assume and WGSL does not promise: in a 1-D workgroup, every aligned
+ * run of `size` consecutive invocation indices is in one subgroup, lane = index mod size (so
+ * subgroupShuffleXor(v, m) for m < size reads invocation lid ^ m). Run once on the device over a few
+ * workgroups; null when it holds, else why not (the engine then keeps to shared memory).
+ */
+export async function checkSubgroupLayout(device: GPUDevice, size: number): Promise<string | null> {
+  if (!Number.isInteger(size) || size < 4 || (size & (size - 1)) !== 0 || size > PROBE_WORKGROUP) return `the adapter's smallest subgroup size ${size} is not a power of two from 4 to ${PROBE_WORKGROUP}`;
+  const masks: number[] = [];
+  for (let m = 1; m < size; m *= 2) masks.push(m);
+  const code = `enable subgroups;
+@group(0) @binding(0) var<storage, read_write> bad: array<u32>;
+@compute @workgroup_size(${PROBE_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  var flags = select(0u, 1u, sgs < ${size}u) | select(0u, 2u, lane != lid % sgs);
+${masks.map((m) => `  if (subgroupShuffleXor(lid, ${m}u) != (lid ^ ${m}u)) { flags |= 4u; }`).join('\n')}
+  bad[wid.x * ${PROBE_WORKGROUP}u + lid] = flags;
+}`;
+  const groups = 4;
+  const bytes = groups * PROBE_WORKGROUP * 4;
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ label: 'subgroup layout check', code });
+  const pipeline = device.createComputePipeline({ label: 'subgroup layout check', layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const out = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] });
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(groups);
+  pass.end();
+  encoder.copyBufferToBuffer(out, 0, read, 0, bytes);
+  device.queue.submit([encoder.finish()]);
+  const invalid = await device.popErrorScope();
+  if (invalid) {
+    out.destroy();
+    read.destroy();
+    return `the subgroup check did not compile: ${invalid.message}`;
+  }
+  await read.mapAsync(GPUMapMode.READ);
+  const flags = new Uint32Array(read.getMappedRange().slice(0));
+  read.unmap();
+  out.destroy();
+  read.destroy();
+  let all = 0;
+  for (const f of flags) all |= f;
+  if (all === 0) return null;
+  const why = [all & 1 ? `a subgroup smaller than the adapter's smallest (${size})` : null, all & 2 ? 'lanes not in invocation order' : null, all & 4 ? 'a shuffle reading another invocation than lid ^ mask' : null];
+  return `subgroups off: the device's subgroups do not lay out as the reductions assume (${why.filter(Boolean).join('; ')})`;
 }

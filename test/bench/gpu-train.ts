@@ -3,7 +3,7 @@
  * same adapter, in the same run, one EfficientNet training step (forward, loss, backward, Adam) at
  * a time on the same random batch.
  *
- *   npm run bench -- gpu-train [--variant b0] [--resolution 224] [--batch 32] [--steps 10] [--classes 10] [--no-profile]
+ *   npm run bench -- gpu-train [--variant b0] [--resolution 224] [--batch 32] [--steps 10] [--classes 10] [--no-profile] [--compare-reductions]
  *
  * Figures: dispatches per step (ours from the plan; TF.js's counted by tf.profile as the kernels
  * one step runs), host milliseconds to encode and submit one step, images/s of both, the adapter and
@@ -19,7 +19,7 @@ import type { TrainConfig } from '../../main/contract/calls-train';
 import { useBackend } from '../../main/backend/tfjs-backend';
 import { probeBackend } from '../../main/backend/probe';
 import { STARTUP_ONLY_ENV } from '../../main/backend/webgpu-dawn';
-import { openEngineDevice } from '../../main/engine/gpu-device';
+import { openEngineDevice, type EngineDevice } from '../../main/engine/gpu-device';
 import { profileDispatches } from '../../main/engine/profile';
 import { buildNetworkGraph } from '../../main/engine/plan/network-graph';
 import { countTrainingStep, planTrainingStep, type TrainingStepOptions } from '../../main/engine/plan/step-plan';
@@ -68,48 +68,59 @@ export async function run(args: string[]): Promise<void> {
   const build = { classes, resolution, seed: 1 };
   const graph = buildNetworkGraph(getVariant(variantId), build);
   const model = buildEfficientNet(variantId, build) as tfl.LayersModel;
-  const planned = performance.now();
-  const plan = planTrainingStep(gpu, graph, stepOptions(batch));
-  const planSeconds = (performance.now() - planned) / 1000;
-  await plan.loadWeights(model);
   const { x, y } = randomBatch(batch, resolution, classes, 7);
-  plan.setBatch(x, y);
-  // the first steps pay for pipeline creation inside the driver
-  const warm = performance.now();
-  plan.step(LR);
-  plan.step(LR);
-  await gpu.device.queue.onSubmittedWorkDone();
-  const warmSeconds = (performance.now() - warm) / 1000;
-  let hostMs = 0;
-  const started = performance.now();
-  for (let i = 0; i < steps; i++) {
-    const t = performance.now();
+  /** plans, loads and times the step on `planGpu` (the device, or it with the subgroup reductions off) */
+  const measure = async (planGpu: EngineDevice) => {
+    const planned = performance.now();
+    const plan = planTrainingStep(planGpu, graph, stepOptions(batch));
+    const planSeconds = (performance.now() - planned) / 1000;
+    await plan.loadWeights(model);
+    plan.setBatch(x, y);
+    // the first steps pay for pipeline creation inside the driver
+    const warm = performance.now();
     plan.step(LR);
-    hostMs += performance.now() - t;
+    plan.step(LR);
+    await gpu.device.queue.onSubmittedWorkDone();
+    const warmSeconds = (performance.now() - warm) / 1000;
+    let hostMs = 0;
+    const started = performance.now();
+    for (let i = 0; i < steps; i++) {
+      const t = performance.now();
+      plan.step(LR);
+      hostMs += performance.now() - t;
+    }
+    await gpu.device.queue.onSubmittedWorkDone();
+    const seconds = (performance.now() - started) / 1000;
+    const metrics = await plan.readMetrics();
+    const error = gpu.error();
+    if (error) throw new Error(`the engine's device reported: ${error}`);
+    const row = {
+      variant: variantId,
+      resolution,
+      batch,
+      steps,
+      subgroupSize: planGpu.subgroupSize,
+      dispatches: plan.dispatchCount,
+      pipelines: plan.pipelineCount,
+      arenaMiB: round(plan.arena.layout.bytes / 2 ** 20),
+      planSeconds: round(planSeconds, 2),
+      firstTwoStepsSeconds: round(warmSeconds, 2),
+      hostEncodeSubmitMs: round(hostMs / steps, 3),
+      secondsPerStep: round(seconds / steps, 4),
+      imagesPerSecond: round((steps * batch) / seconds, 2),
+      meanLoss: round(metrics.loss / ((steps + 2) * batch), 4),
+    };
+    return { plan, row, imagesPerSecond: (steps * batch) / seconds };
+  };
+  // the reductions on shared memory alone, for the subgroups' share (on a GPU; --compare-reductions on a software adapter)
+  if (gpu.subgroupSize > 0 && (!software || args.includes('--compare-reductions'))) {
+    const shared = await measure({ ...gpu, subgroupSize: 0 });
+    shared.plan.destroy();
+    emit({ ...common, arm: 'engine-shared-memory-reductions', ...shared.row });
   }
-  await gpu.device.queue.onSubmittedWorkDone();
-  const seconds = (performance.now() - started) / 1000;
-  const metrics = await plan.readMetrics();
-  const error = gpu.error();
-  if (error) throw new Error(`the engine's device reported: ${error}`);
-  const ours = { imagesPerSecond: (steps * batch) / seconds, secondsPerStep: seconds / steps };
-  emit({
-    ...common,
-    arm: 'engine',
-    variant: variantId,
-    resolution,
-    batch,
-    steps,
-    dispatches: plan.dispatchCount,
-    pipelines: plan.pipelineCount,
-    arenaMiB: round(plan.arena.layout.bytes / 2 ** 20),
-    planSeconds: round(planSeconds, 2),
-    firstTwoStepsSeconds: round(warmSeconds, 2),
-    hostEncodeSubmitMs: round(hostMs / steps, 3),
-    secondsPerStep: round(ours.secondsPerStep, 4),
-    imagesPerSecond: round(ours.imagesPerSecond, 2),
-    meanLoss: round(metrics.loss / ((steps + 2) * batch), 4),
-  });
+  const { plan, row, imagesPerSecond } = await measure(gpu);
+  const ours = { imagesPerSecond };
+  emit({ ...common, arm: 'engine', ...row });
   // where the GPU time goes: each dispatch timed in a pass of its own (after the measured steps)
   if (gpu.features.timestamps && !args.includes('--no-profile')) {
     const profile = await profileDispatches(plan.arena, plan.dispatches);

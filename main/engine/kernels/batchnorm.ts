@@ -12,7 +12,8 @@
  *
  * The per-channel reductions (statistics; dgamma and dbeta) are channel-parallel: a workgroup owns a
  * tile of channels and a chunk of the rows; within it, lanes accumulate (Welford for the statistics,
- * numerically safe when the mean is large against the spread) and merge in shared memory. With more
+ * numerically safe when the mean is large against the spread) and merge in shared memory or by
+ * subgroup shuffles (lane-reduce.ts). With more
  * than one chunk, partial results go to a scratch tensor (batchNormScratch) and a second pass over the
  * chunks finishes them.
  *
@@ -23,6 +24,7 @@ import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
 import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, perElementWgsl, requireLengths } from '../dispatch';
 import { activationGradWgsl, activationWgsl, type Activation } from './activation';
+import { laneReduction } from './lane-reduce';
 import { WELFORD_MERGE_WGSL } from './welford';
 
 const WORKGROUP = 256;
@@ -102,11 +104,10 @@ export function batchNormStatistics(ctx: KernelContext, t: BatchNormStatsTensors
     mem[${MM} + ${c}] = mm - (mm - ${m}) * ${decay};
     let mv = mem[${MV} + ${c}];
     mem[${MV} + ${c}] = mv - (mv - variance) * ${decay};`;
-  const partial = `${ARENA_BINDING}
-var<workgroup> redN: array<f32, ${WORKGROUP}>;
-var<workgroup> redM: array<f32, ${WORKGROUP}>;
-var<workgroup> redQ: array<f32, ${WORKGROUP}>;
+  const r = laneReduction({ name: 'red', type: 'vec3<f32>', combine: (a, b) => `merge(${a}, ${b})`, tile: plan.tile, lanes: plan.lanes, subgroupSize: ctx.subgroupSize });
+  const partial = `${r.enable}${ARENA_BINDING}
 ${MERGE_WGSL}
+${r.decls}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let cl = lid % ${plan.tile}u;
@@ -127,28 +128,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       q += d * (v - m);
     }
   }
-  redN[lid] = count;
-  redM[lid] = m;
-  redQ[lid] = q;
-  workgroupBarrier();
-  for (var half = ${plan.lanes / 2}u; half > 0u; half = half >> 1u) {
-    if (lane < half) {
-      let o = lid + half * ${plan.tile}u;
-      let merged = merge(vec3<f32>(redN[lid], redM[lid], redQ[lid]), vec3<f32>(redN[o], redM[o], redQ[o]));
-      redN[lid] = merged.x;
-      redM[lid] = merged.y;
-      redQ[lid] = merged.z;
-    }
-    workgroupBarrier();
-  }
-  if (lane == 0u && c < ${C}) {
+  let total = red_reduce(vec3<f32>(count, m, q), lid);
+  let oc = wid.x * ${plan.tile}u + ${r.channel};
+  if (${r.owner} && oc < ${C}) {
     ${
       scratch
-        ? `let o = ${SCRATCH} + (chunk * ${C} + c) * 3u;
-    mem[o] = redN[cl];
-    mem[o + 1u] = redM[cl];
-    mem[o + 2u] = redQ[cl];`
-        : finish('c', 'redM[cl]', 'redQ[cl]', 'redN[cl]')
+        ? `let o = ${SCRATCH} + (chunk * ${C} + oc) * 3u;
+    mem[o] = total.x;
+    mem[o + 1u] = total.y;
+    mem[o + 2u] = total.z;`
+        : finish('oc', 'total.y', 'total.z', 'total.x')
     }
   }
 }`;
@@ -204,9 +193,10 @@ export function batchNormStatisticsFromPartials(ctx: KernelContext, t: BatchNorm
   const VARIANCE = p.at('variance', t.variance);
   const MM = p.at('movingMean', t.movingMean);
   const MV = p.at('movingVariance', t.movingVariance);
-  const code = `${ARENA_BINDING}
-var<workgroup> red: array<vec3<f32>, ${WORKGROUP}>;
+  const r = laneReduction({ name: 'red', type: 'vec3<f32>', combine: (a, b) => `merge(${a}, ${b})`, tile: PARTIALS_TILE, lanes, subgroupSize: ctx.subgroupSize });
+  const code = `${r.enable}${ARENA_BINDING}
 ${MERGE_WGSL}
+${r.decls}
 @compute @workgroup_size(${WORKGROUP})
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
@@ -220,21 +210,17 @@ fn main(${ENTRY_ARGS}) {
       acc = merge(acc, vec3<f32>(mem[o], mem[o + 1u], mem[o + 2u]));
     }
   }
-  red[lid] = acc;
-  workgroupBarrier();
-  for (var half = ${lanes / 2}u; half > 0u; half = half >> 1u) {
-    if (lane < half) { red[lid] = merge(red[lid], red[lid + half * ${PARTIALS_TILE}u]); }
-    workgroupBarrier();
-  }
-  if (lane == 0u && c < ${C}) {
-    let m = red[cl].y;
-    let variance = red[cl].z / red[cl].x;
-    mem[${MEAN} + c] = m;
-    mem[${VARIANCE} + c] = variance;
-    let mm = mem[${MM} + c];
-    mem[${MM} + c] = mm - (mm - m) * ${decay};
-    let mv = mem[${MV} + c];
-    mem[${MV} + c] = mv - (mv - variance) * ${decay};
+  let total = red_reduce(acc, lid);
+  let oc = wg * ${PARTIALS_TILE}u + ${r.channel};
+  if (${r.owner} && oc < ${C}) {
+    let m = total.y;
+    let variance = total.z / total.x;
+    mem[${MEAN} + oc] = m;
+    mem[${VARIANCE} + oc] = variance;
+    let mm = mem[${MM} + oc];
+    mem[${MM} + oc] = mm - (mm - m) * ${decay};
+    let mv = mem[${MV} + oc];
+    mem[${MV} + oc] = mv - (mv - variance) * ${decay};
   }
 }`;
   return ctx.dispatch('batchnorm statistics (from the GEMM epilogue)', code, Math.ceil(s.c / PARTIALS_TILE), p);
@@ -306,9 +292,9 @@ export function batchNormBackward(ctx: KernelContext, t: BatchNormBackwardTensor
   const DGAMMA = p.at('dgamma', t.dgamma);
   const DBETA = p.at('dbeta', t.dbeta);
   const SCRATCH = scratch ? p.at('scratch', scratch) : '';
-  const partial = `${ARENA_BINDING}
-var<workgroup> redG: array<f32, ${WORKGROUP}>;
-var<workgroup> redGX: array<f32, ${WORKGROUP}>;
+  const r = laneReduction({ name: 'red', type: 'vec2<f32>', combine: (a, b) => `${a} + ${b}`, tile: plan.tile, lanes: plan.lanes, subgroupSize: ctx.subgroupSize });
+  const partial = `${r.enable}${ARENA_BINDING}
+${r.decls}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let cl = lid % ${plan.tile}u;
@@ -332,24 +318,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       sgx += g * xhat;
     }
   }
-  redG[lid] = sg;
-  redGX[lid] = sgx;
-  workgroupBarrier();
-  for (var half = ${plan.lanes / 2}u; half > 0u; half = half >> 1u) {
-    if (lane < half) {
-      redG[lid] += redG[lid + half * ${plan.tile}u];
-      redGX[lid] += redGX[lid + half * ${plan.tile}u];
-    }
-    workgroupBarrier();
-  }
-  if (lane == 0u && c < ${C}) {
+  let total = red_reduce(vec2<f32>(sg, sgx), lid);
+  let oc = wid.x * ${plan.tile}u + ${r.channel};
+  if (${r.owner} && oc < ${C}) {
     ${
       scratch
-        ? `let o = ${SCRATCH} + (chunk * ${C} + c) * 2u;
-    mem[o] = redG[cl];
-    mem[o + 1u] = redGX[cl];`
-        : `mem[${DBETA} + c] = redG[cl];
-    mem[${DGAMMA} + c] = redGX[cl];`
+        ? `let o = ${SCRATCH} + (chunk * ${C} + oc) * 2u;
+    mem[o] = total.x;
+    mem[o + 1u] = total.y;`
+        : `mem[${DBETA} + oc] = total.x;
+    mem[${DGAMMA} + oc] = total.y;`
     }
   }
 }`;

@@ -25,6 +25,7 @@ import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
 import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, perElementWgsl, requireLengths } from '../dispatch';
 import { activationWgsl, type Activation } from './activation';
+import { laneReduction } from './lane-reduce';
 
 const WORKGROUP = 256;
 
@@ -215,8 +216,9 @@ export function depthwiseFilterGrad(ctx: KernelContext, x: TensorRange, dy: Tens
   const DY = p.at('dy', dy);
   const OUT = p.at('out', out);
   const DFILTER = p.at('dfilter', dfilter);
-  const partial = `${ARENA_BINDING}
-var<workgroup> red: array<f32, ${WORKGROUP}>;
+  const r = laneReduction({ name: 'red', type: 'f32', combine: (a, b) => `${a} + ${b}`, tile: plan.tile, lanes: plan.lanes, subgroupSize: ctx.subgroupSize, repeated: true });
+  const partial = `${r.enable}${ARENA_BINDING}
+${r.decls}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let cl = lid % ${plan.tile}u;
@@ -244,14 +246,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
   }
+  let oc = wid.x * ${plan.tile}u + ${r.channel};
   for (var t = 0u; t < ${taps}u; t++) {
-    red[lid] = acc[t];
-    workgroupBarrier();
-    for (var half = ${plan.lanes / 2}u; half > 0u; half = half >> 1u) {
-      if (lane < half) { red[lid] += red[lid + half * ${plan.tile}u]; }
-      workgroupBarrier();
-    }
-    if (lane == 0u && c < ${z.C}) { mem[${OUT} + (chunk * ${taps}u + t) * ${z.C} + c] = red[cl]; }
+    let sum = red_reduce(acc[t], lid);
+    if (${r.owner} && oc < ${z.C}) { mem[${OUT} + (chunk * ${taps}u + t) * ${z.C} + oc] = sum; }
   }
 }`;
   const label = `depthwise ${s.k}x${s.k}/${s.stride} filter grad`;

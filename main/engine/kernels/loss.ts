@@ -17,6 +17,7 @@
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
 import { ARENA_BINDING, f32Literal, KernelParams } from '../dispatch';
+import { laneReduction } from './lane-reduce';
 
 const WORKGROUP = 64;
 /** Keras' clip of a softmax output before the log (train/loss.ts) */
@@ -67,9 +68,9 @@ export function softmaxCrossEntropy(ctx: KernelContext, t: LossTensors, s: LossS
   const LOGITS = p.at('logits', t.logits);
   const LABELS = p.at('labels', t.labels);
   const METRICS = p.at('metrics', t.metrics);
-  const code = `${ARENA_BINDING}
-var<workgroup> redLoss: array<f32, ${WORKGROUP}>;
-var<workgroup> redHits: array<f32, ${WORKGROUP}>;
+  const r = laneReduction({ name: 'red', type: 'vec2<f32>', combine: (a, b) => `${a} + ${b}`, tile: 1, lanes: WORKGROUP, subgroupSize: ctx.subgroupSize });
+  const code = `${r.enable}${ARENA_BINDING}
+${r.decls}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(local_invocation_index) lid: u32) {
   var lossSum = 0.0;
@@ -98,19 +99,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     hits += select(0.0, 1.0, arg == label);
     ${gradient}
   }
-  redLoss[lid] = lossSum;
-  redHits[lid] = hits;
-  workgroupBarrier();
-  for (var half = ${WORKGROUP / 2}u; half > 0u; half = half >> 1u) {
-    if (lid < half) {
-      redLoss[lid] += redLoss[lid + half];
-      redHits[lid] += redHits[lid + half];
-    }
-    workgroupBarrier();
-  }
+  let total = red_reduce(vec2<f32>(lossSum, hits), lid);
   if (lid == 0u) {
-    mem[${METRICS}] += redLoss[0];
-    mem[${METRICS} + 1u] += redHits[0];
+    mem[${METRICS}] += total.x;
+    mem[${METRICS} + 1u] += total.y;
   }
 }`;
   return ctx.dispatch(`softmax cross-entropy${t.dlogits ? ' + gradient' : ''}`, code, [1, 1, 1], p);

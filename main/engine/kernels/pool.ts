@@ -9,12 +9,14 @@
  * poolGrad) so the block input's gradient is written once.
  *
  * The reductions over h·w run one workgroup per (sample, tile of channels): consecutive threads
- * read consecutive channels, lanes stride over the positions, shared memory adds the lanes up.
+ * read consecutive channels, lanes stride over the positions, and the lanes are added up in shared
+ * memory or with subgroup shuffles (lane-reduce.ts).
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
 import { ARENA_BINDING, KernelParams, perElementWgsl, requireLengths } from '../dispatch';
 import { activationGradWgsl, type Activation } from './activation';
+import { laneReduction } from './lane-reduce';
 
 const WORKGROUP = 256;
 
@@ -107,8 +109,9 @@ function reduceSpatial(ctx: KernelContext, p: KernelParams, label: string, value
   const C = p.u('c', s.c);
   const positions = p.u('hw', s.h * s.w);
   const OUT = p.at('out', out);
-  const code = `${ARENA_BINDING}
-var<workgroup> red: array<f32, ${WORKGROUP}>;
+  const r = laneReduction({ name: 'red', type: 'f32', combine: (a, b) => `${a} + ${b}`, tile, lanes, subgroupSize: ctx.subgroupSize });
+  const code = `${r.enable}${ARENA_BINDING}
+${r.decls}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let cl = lid % ${tile}u;
@@ -122,15 +125,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       acc += ${value};
     }
   }
-  red[lid] = acc;
-  workgroupBarrier();
-  for (var half = ${lanes / 2}u; half > 0u; half = half >> 1u) {
-    if (lane < half) { red[lid] += red[lid + half * ${tile}u]; }
-    workgroupBarrier();
-  }
-  if (lane == 0u && c < ${C}) {
-    let nc = n * ${C} + c;
-    mem[${OUT} + nc] = ${finish('red[cl]')};
+  let sum = red_reduce(acc, lid);
+  let oc = wid.x * ${tile}u + ${r.channel};
+  if (${r.owner} && oc < ${C}) {
+    let nc = n * ${C} + oc;
+    mem[${OUT} + nc] = ${finish('sum')};
   }
 }`;
   return ctx.dispatch(label, code, [Math.ceil(s.c / tile), s.n, 1], p);

@@ -253,7 +253,7 @@ export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options
   const laid = layOut(a, options.batch, options.classWeights !== null, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), record);
   const { t } = laid;
   const arena = new Arena(gpu.device, laid.layout);
-  const ctx = new KernelContext(gpu.device, arena);
+  const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize);
   const dispatches = recordFor(ctx, laid, a, record);
   if (t.classWeights && options.classWeights) arena.write(t.classWeights, options.classWeights);
   const [H, W] = graph.values[graph.input].shape;
@@ -333,7 +333,7 @@ export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: { b
   const laid = layOut(a, options.batch, false, gpu.limits.maxStorageBufferBindingSize, recordInference);
   const { t } = laid;
   const arena = new Arena(gpu.device, laid.layout);
-  const ctx = new KernelContext(gpu.device, arena);
+  const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize);
   const dispatches = recordFor(ctx, laid, a, recordInference);
   const logits = t.values.get(graph.output)!;
   const probabilities = t.probabilities!;

@@ -11,7 +11,7 @@ import {
   batchNormStatistics,
   type BatchNormShape,
 } from '../../../main/engine/kernels/batchnorm';
-import { benchOf, deviceRequired, maxRelativeError, randomArray, testDevice } from '../../fixtures/engine-gpu';
+import { benchOf, deviceRequired, maxRelativeError, randomArray, reductionPaths, testDevice } from '../../fixtures/engine-gpu';
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 const act = (a: Activation, z: number) => (a === 'swish' ? z * sigmoid(z) : a === 'sigmoid' ? sigmoid(z) : z);
@@ -108,35 +108,38 @@ describe('engine BatchNormalization (WebGPU; SwiftShader without a GPU)', () => 
     { name: 'one chunk, no activation', s: { rows: 2 * 9 * 9, c: 7, epsilon: 1e-3, momentum: 0.99 }, activation: 'none' },
     { name: 'three chunks, swish fused', s: { rows: 2 * 9 * 9, c: 7, epsilon: 1e-3, momentum: 0.9, chunks: 3 }, activation: 'swish' },
     { name: '37 channels (two tiles), five chunks, sigmoid fused', s: { rows: 2 * 5 * 7, c: 37, epsilon: 1e-5, momentum: 0.99, chunks: 5 }, activation: 'sigmoid' },
+    { name: '3 channels (64 lanes each), swish fused', s: { rows: 2 * 11 * 13, c: 3, epsilon: 1e-3, momentum: 0.99 }, activation: 'swish' },
   ];
 
   for (const { name, s, activation } of cases) {
     it(`training step, ${name}: statistics, moving averages, output, dgamma, dbeta, dx match float64`, async (context) => {
       const gpu = await device();
       if (typeof gpu === 'string') return context.skip(gpu);
-      const inp = inputs(s);
-      const n = s.rows * s.c;
-      const scratch = batchNormScratch(s);
-      if (s.chunks) expect(scratch).toBe(s.chunks * s.c * 3);
-      const b = benchOf(gpu, { ...inp, mean: s.c, variance: s.c, y: n, dx: n, dgamma: s.c, dbeta: s.c, ...(scratch ? { scratch } : {}) });
-      const t = b.t;
-      b.run([
-        ...batchNormStatistics(b.ctx, { x: t.x, mean: t.mean, variance: t.variance, movingMean: t.movingMean, movingVariance: t.movingVariance, scratch: t.scratch ?? null }, s),
-        batchNormApply(b.ctx, { x: t.x, mean: t.mean, variance: t.variance, gamma: t.gamma, beta: t.beta, y: t.y }, s, activation),
-        ...batchNormBackward(b.ctx, { x: t.x, dy: t.dy, mean: t.mean, variance: t.variance, gamma: t.gamma, beta: t.beta, dx: t.dx, dgamma: t.dgamma, dbeta: t.dbeta, scratch: t.scratch ?? null }, s, activation),
-      ]);
-      const [mean, variance, movingMean, movingVariance, y, dx, dgamma, dbeta] = await b.read('mean', 'variance', 'movingMean', 'movingVariance', 'y', 'dx', 'dgamma', 'dbeta');
-      expect(gpu.error()).toBeNull();
-      const ref = reference(s, activation, inp);
-      expect(maxRelativeError(mean, ref.mean)).toBeLessThan(1e-5);
-      expect(maxRelativeError(variance, ref.variance)).toBeLessThan(1e-5);
-      expect(maxRelativeError(movingMean, ref.movingMean)).toBeLessThan(1e-5);
-      expect(maxRelativeError(movingVariance, ref.movingVariance)).toBeLessThan(1e-5);
-      expect(maxRelativeError(y, ref.y)).toBeLessThan(1e-4);
-      expect(maxRelativeError(dgamma, ref.dgamma)).toBeLessThan(1e-4);
-      expect(maxRelativeError(dbeta, ref.dbeta)).toBeLessThan(1e-4);
-      expect(maxRelativeError(dx, ref.dx)).toBeLessThan(1e-4);
-      b.destroy();
+      for (const path of reductionPaths(gpu)) {
+        const inp = inputs(s);
+        const n = s.rows * s.c;
+        const scratch = batchNormScratch(s);
+        if (s.chunks) expect(scratch).toBe(s.chunks * s.c * 3);
+        const b = benchOf(gpu, { ...inp, mean: s.c, variance: s.c, y: n, dx: n, dgamma: s.c, dbeta: s.c, ...(scratch ? { scratch } : {}) }, path.subgroupSize);
+        const t = b.t;
+        b.run([
+          ...batchNormStatistics(b.ctx, { x: t.x, mean: t.mean, variance: t.variance, movingMean: t.movingMean, movingVariance: t.movingVariance, scratch: t.scratch ?? null }, s),
+          batchNormApply(b.ctx, { x: t.x, mean: t.mean, variance: t.variance, gamma: t.gamma, beta: t.beta, y: t.y }, s, activation),
+          ...batchNormBackward(b.ctx, { x: t.x, dy: t.dy, mean: t.mean, variance: t.variance, gamma: t.gamma, beta: t.beta, dx: t.dx, dgamma: t.dgamma, dbeta: t.dbeta, scratch: t.scratch ?? null }, s, activation),
+        ]);
+        const [mean, variance, movingMean, movingVariance, y, dx, dgamma, dbeta] = await b.read('mean', 'variance', 'movingMean', 'movingVariance', 'y', 'dx', 'dgamma', 'dbeta');
+        expect(gpu.error()).toBeNull();
+        const ref = reference(s, activation, inp);
+        expect(maxRelativeError(mean, ref.mean), path.name).toBeLessThan(1e-5);
+        expect(maxRelativeError(variance, ref.variance), path.name).toBeLessThan(1e-5);
+        expect(maxRelativeError(movingMean, ref.movingMean), path.name).toBeLessThan(1e-5);
+        expect(maxRelativeError(movingVariance, ref.movingVariance), path.name).toBeLessThan(1e-5);
+        expect(maxRelativeError(y, ref.y), path.name).toBeLessThan(1e-4);
+        expect(maxRelativeError(dgamma, ref.dgamma), path.name).toBeLessThan(1e-4);
+        expect(maxRelativeError(dbeta, ref.dbeta), path.name).toBeLessThan(1e-4);
+        expect(maxRelativeError(dx, ref.dx), path.name).toBeLessThan(1e-4);
+        b.destroy();
+      }
     });
   }
 

@@ -12,7 +12,7 @@ import {
   paddedAxis,
   type DepthwiseShape,
 } from '../../../main/engine/kernels/depthwise';
-import { benchOf, deviceRequired, maxRelativeError, randomArray, testDevice } from '../../fixtures/engine-gpu';
+import { benchOf, deviceRequired, maxRelativeError, randomArray, reductionPaths, testDevice } from '../../fixtures/engine-gpu';
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
@@ -89,22 +89,24 @@ describe('engine depthwise convolution (WebGPU; SwiftShader without a GPU)', () 
       const dy = randomArray(s.n * oh * ow * s.c, 13);
       const scratch = depthwiseFilterGradScratch(s, { chunks });
       if (chunks) expect(scratch).toBe(chunks * s.k * s.k * s.c);
-      const b = benchOf(gpu, { x, f, dy, y: dy.length, dx: x.length, df: f.length, ...(scratch > 0 ? { scratch } : {}) });
-      b.run([
-        depthwiseForward(b.ctx, b.t.x, b.t.f, b.t.y, s, swish ? 'swish' : 'none'),
-        depthwiseInputGrad(b.ctx, b.t.dy, b.t.f, b.t.dx, s),
-        ...depthwiseFilterGrad(b.ctx, b.t.x, b.t.dy, b.t.df, b.t.scratch ?? null, s, { chunks }),
-      ]);
-      const [y, dx, df] = await b.read('y', 'dx', 'df');
-      expect(gpu.error()).toBeNull();
-      const ref = reference(s, x, f, dy);
-      const yRef = swish ? ref.y.map((v) => v * sigmoid(v)) : ref.y;
-      expect(maxRelativeError(y, yRef)).toBeLessThan(1e-4);
-      expect(maxRelativeError(dx, ref.dx)).toBeLessThan(1e-4);
-      expect(maxRelativeError(df, ref.df)).toBeLessThan(1e-4);
-      // the references are not trivially zero: a kernel that wrote nothing would fail
-      expect(Math.max(...Array.from(df, Math.abs))).toBeGreaterThan(0.5);
-      b.destroy();
+      for (const path of reductionPaths(gpu)) {
+        const b = benchOf(gpu, { x, f, dy, y: dy.length, dx: x.length, df: f.length, ...(scratch > 0 ? { scratch } : {}) }, path.subgroupSize);
+        b.run([
+          depthwiseForward(b.ctx, b.t.x, b.t.f, b.t.y, s, swish ? 'swish' : 'none'),
+          depthwiseInputGrad(b.ctx, b.t.dy, b.t.f, b.t.dx, s),
+          ...depthwiseFilterGrad(b.ctx, b.t.x, b.t.dy, b.t.df, b.t.scratch ?? null, s, { chunks }),
+        ]);
+        const [y, dx, df] = await b.read('y', 'dx', 'df');
+        expect(gpu.error()).toBeNull();
+        const ref = reference(s, x, f, dy);
+        const yRef = swish ? ref.y.map((v) => v * sigmoid(v)) : ref.y;
+        expect(maxRelativeError(y, yRef), path.name).toBeLessThan(1e-4);
+        expect(maxRelativeError(dx, ref.dx), path.name).toBeLessThan(1e-4);
+        expect(maxRelativeError(df, ref.df), path.name).toBeLessThan(1e-4);
+        // the references are not trivially zero: a kernel that wrote nothing would fail
+        expect(Math.max(...Array.from(df, Math.abs))).toBeGreaterThan(0.5);
+        b.destroy();
+      }
     });
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { batchNormStatisticsFromPartials } from '../../../main/engine/kernels/batchnorm';
 import { columnReduce, columnReduceScratchElements, gemm, gemmPlan, gemmScratchElements, gemmSplitK, gemmStatisticsGroups, gemmTiles, type GemmTiles } from '../../../main/engine/kernels/gemm';
-import { benchOf, maxRelativeError, randomArray, deviceOrSkip } from '../../fixtures/engine-gpu';
+import { benchOf, maxRelativeError, randomArray, deviceOrSkip, reductionPaths } from '../../fixtures/engine-gpu';
 
 const device = deviceOrSkip;
 
@@ -216,35 +216,37 @@ describe('engine GEMM (WebGPU; SwiftShader without a GPU)', () => {
     const groups = tilings.map((tiles) => gemmStatisticsGroups({ M, N, K }, { tiles }));
     const tensors: Record<string, Float32Array | number> = { a, b, bias };
     tilings.forEach((_, i) => Object.assign(tensors, { [`c${i}`]: M * N, [`p${i}`]: groups[i] * N * 3, [`mean${i}`]: N, [`var${i}`]: N, [`mm${i}`]: movingMean, [`mv${i}`]: movingVariance }));
-    const bench = benchOf(gpu, tensors);
-    const { t, ctx } = bench;
-    bench.run(
-      tilings.flatMap((tiles, i) => [
-        ...gemm(ctx, t.a, t.b, t[`c${i}`], { M, N, K }, { tiles, splitK: 1, bias: t.bias, statistics: t[`p${i}`] }),
-        batchNormStatisticsFromPartials(ctx, { partials: t[`p${i}`], mean: t[`mean${i}`], variance: t[`var${i}`], movingMean: t[`mm${i}`], movingVariance: t[`mv${i}`] }, { c: N, groups: groups[i], momentum }),
-      ]),
-    );
-    const c = matmul(a, b, M, N, K).map((v, i) => v + bias[i % N]);
-    const mean = new Float64Array(N);
-    const variance = new Float64Array(N);
-    for (let i = 0; i < M * N; i++) mean[i % N] += c[i] / M;
-    for (let i = 0; i < M * N; i++) variance[i % N] += (c[i] - mean[i % N]) ** 2 / M;
-    expect(Math.min(...mean)).toBeGreaterThan(15);
-    for (let i = 0; i < tilings.length; i++) {
-      const [ci, mi, vi, mmi, mvi] = await bench.read(`c${i}`, `mean${i}`, `var${i}`, `mm${i}`, `mv${i}`);
-      const what = JSON.stringify(tilings[i] ?? 'default');
-      expect(maxRelativeError(ci, c), what).toBeLessThan(TOLERANCE);
-      expect(maxRelativeError(mi, mean), what).toBeLessThan(TOLERANCE);
-      expect(maxRelativeError(vi, variance), what).toBeLessThan(1e-3);
-      expect(maxRelativeError(mmi, mean.map((m, j) => movingMean[j] - (movingMean[j] - m) * (1 - momentum))), what).toBeLessThan(TOLERANCE);
-      expect(maxRelativeError(mvi, variance.map((v, j) => movingVariance[j] - (movingVariance[j] - v) * (1 - momentum))), what).toBeLessThan(TOLERANCE);
+    for (const path of reductionPaths(gpu)) {
+      const bench = benchOf(gpu, tensors, path.subgroupSize);
+      const { t, ctx } = bench;
+      bench.run(
+        tilings.flatMap((tiles, i) => [
+          ...gemm(ctx, t.a, t.b, t[`c${i}`], { M, N, K }, { tiles, splitK: 1, bias: t.bias, statistics: t[`p${i}`] }),
+          batchNormStatisticsFromPartials(ctx, { partials: t[`p${i}`], mean: t[`mean${i}`], variance: t[`var${i}`], movingMean: t[`mm${i}`], movingVariance: t[`mv${i}`] }, { c: N, groups: groups[i], momentum }),
+        ]),
+      );
+      const c = matmul(a, b, M, N, K).map((v, i) => v + bias[i % N]);
+      const mean = new Float64Array(N);
+      const variance = new Float64Array(N);
+      for (let i = 0; i < M * N; i++) mean[i % N] += c[i] / M;
+      for (let i = 0; i < M * N; i++) variance[i % N] += (c[i] - mean[i % N]) ** 2 / M;
+      expect(Math.min(...mean)).toBeGreaterThan(15);
+      for (let i = 0; i < tilings.length; i++) {
+        const [ci, mi, vi, mmi, mvi] = await bench.read(`c${i}`, `mean${i}`, `var${i}`, `mm${i}`, `mv${i}`);
+        const what = `${JSON.stringify(tilings[i] ?? 'default')}, ${path.name}`;
+        expect(maxRelativeError(ci, c), what).toBeLessThan(TOLERANCE);
+        expect(maxRelativeError(mi, mean), what).toBeLessThan(TOLERANCE);
+        expect(maxRelativeError(vi, variance), what).toBeLessThan(1e-3);
+        expect(maxRelativeError(mmi, mean.map((m, j) => movingMean[j] - (movingMean[j] - m) * (1 - momentum))), what).toBeLessThan(TOLERANCE);
+        expect(maxRelativeError(mvi, variance.map((v, j) => movingVariance[j] - (movingVariance[j] - v) * (1 - momentum))), what).toBeLessThan(TOLERANCE);
+      }
+      expect(groups).toEqual(tilings.map((tiles) => Math.ceil(M / (tiles ?? gemmTiles(M, N)).tm)));
+      // a split-K product has no tile of whole columns to summarise, and says so
+      expect(gemmStatisticsGroups({ M: 8, N: 8, K: 8192 })).toBe(0);
+      expect(() => gemm(ctx, t.a, t.b, t.c0, { M, N, K }, { splitK: 2, statistics: t.p0, scratch: t.c1 })).toThrow(/statistics epilogue/);
+      expect(gpu.error()).toBeNull();
+      bench.destroy();
     }
-    expect(groups).toEqual(tilings.map((tiles) => Math.ceil(M / (tiles ?? gemmTiles(M, N)).tm)));
-    // a split-K product has no tile of whole columns to summarise, and says so
-    expect(gemmStatisticsGroups({ M: 8, N: 8, K: 8192 })).toBe(0);
-    expect(() => gemm(ctx, t.a, t.b, t.c0, { M, N, K }, { splitK: 2, statistics: t.p0, scratch: t.c1 })).toThrow(/statistics epilogue/);
-    expect(gpu.error()).toBeNull();
-    bench.destroy();
   });
 
   it('column reduce sums a long matrix in two passes and a wide one in one, or accumulates', async (context) => {

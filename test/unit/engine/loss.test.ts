@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { softmaxCrossEntropy } from '../../../main/engine/kernels/loss';
 import { correctCount, crossEntropy } from '../../../main/train/loss';
-import { benchOf, deviceRequired, maxRelativeError, randomArray, testDevice } from '../../fixtures/engine-gpu';
+import { benchOf, deviceRequired, maxRelativeError, randomArray, reductionPaths, testDevice } from '../../fixtures/engine-gpu';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -59,41 +59,45 @@ describe('engine softmax cross-entropy (WebGPU; SwiftShader without a GPU)', () 
     const gpu = await device();
     if (typeof gpu === 'string') return context.skip(gpu);
     const eps = 0.1;
-    const b = benchOf(gpu, { logits, labels: Float32Array.from(labels), weights, dlogits: n * K, metrics: Float32Array.of(0.5, 2) });
-    const t = b.t;
-    b.run([softmaxCrossEntropy(b.ctx, { logits: t.logits, labels: t.labels, classWeights: t.weights, dlogits: t.dlogits, metrics: t.metrics }, { n, classes: K, labelSmoothing: eps })]);
-    const [dlogits, metrics] = await b.read('dlogits', 'metrics');
-    expect(gpu.error()).toBeNull();
-    const ref = reference(logits, labels, K, eps, weights);
-    expect(maxRelativeError(dlogits, ref.grad)).toBeLessThan(1e-5);
-    // the metrics are added to what the scalars held (0.5 and 2)
-    expect(maxRelativeError([metrics[0] - 0.5], [ref.lossSum])).toBeLessThan(1e-5);
-    expect(metrics[1] - 2).toBe(ref.correct);
+    for (const path of reductionPaths(gpu)) {
+      const b = benchOf(gpu, { logits, labels: Float32Array.from(labels), weights, dlogits: n * K, metrics: Float32Array.of(0.5, 2) }, path.subgroupSize);
+      const t = b.t;
+      b.run([softmaxCrossEntropy(b.ctx, { logits: t.logits, labels: t.labels, classWeights: t.weights, dlogits: t.dlogits, metrics: t.metrics }, { n, classes: K, labelSmoothing: eps })]);
+      const [dlogits, metrics] = await b.read('dlogits', 'metrics');
+      expect(gpu.error()).toBeNull();
+      const ref = reference(logits, labels, K, eps, weights);
+      expect(maxRelativeError(dlogits, ref.grad), path.name).toBeLessThan(1e-5);
+      // the metrics are added to what the scalars held (0.5 and 2)
+      expect(maxRelativeError([metrics[0] - 0.5], [ref.lossSum]), path.name).toBeLessThan(1e-5);
+      expect(metrics[1] - 2).toBe(ref.correct);
 
-    // the trainer's own loss, differentiated by TF.js through its softmax
-    const z = tf.tensor2d(logits, [n, K]);
-    const y = tf.tensor1d(labels, 'int32');
-    const options = { classes: K, labelSmoothing: eps, classWeights: tf.tensor1d(weights) };
-    const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => crossEntropy(tf.softmax(x), y, options))(z);
-    expect(maxRelativeError(dlogits, await grad.data())).toBeLessThan(1e-5);
-    expect(maxRelativeError([(metrics[0] - 0.5) / n], await value.data())).toBeLessThan(1e-5);
-    expect(metrics[1] - 2).toBe((await correctCount(tf.softmax(z), y).data())[0]);
-    tf.dispose([z, y, options.classWeights, value, grad]);
-    b.destroy();
+      // the trainer's own loss, differentiated by TF.js through its softmax
+      const z = tf.tensor2d(logits, [n, K]);
+      const y = tf.tensor1d(labels, 'int32');
+      const options = { classes: K, labelSmoothing: eps, classWeights: tf.tensor1d(weights) };
+      const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => crossEntropy(tf.softmax(x), y, options))(z);
+      expect(maxRelativeError(dlogits, await grad.data()), path.name).toBeLessThan(1e-5);
+      expect(maxRelativeError([(metrics[0] - 0.5) / n], await value.data()), path.name).toBeLessThan(1e-5);
+      expect(metrics[1] - 2).toBe((await correctCount(tf.softmax(z), y).data())[0]);
+      tf.dispose([z, y, options.classWeights, value, grad]);
+      b.destroy();
+    }
   });
 
   it('evaluation form: no weights, no gradient, metrics accumulate over dispatches', async (context) => {
     const gpu = await device();
     if (typeof gpu === 'string') return context.skip(gpu);
-    const b = benchOf(gpu, { logits, labels: Float32Array.from(labels), metrics: 2 });
-    const t = b.t;
-    const d = softmaxCrossEntropy(b.ctx, { logits: t.logits, labels: t.labels, classWeights: null, dlogits: null, metrics: t.metrics }, { n, classes: K, labelSmoothing: 0 });
-    b.run([d, d, d]);
-    const [metrics] = await b.read('metrics');
-    expect(gpu.error()).toBeNull();
-    const ref = reference(logits, labels, K, 0, null);
-    expect(maxRelativeError([metrics[0]], [3 * ref.lossSum])).toBeLessThan(1e-5);
-    expect(metrics[1]).toBe(3 * ref.correct);
-    b.destroy();
+    for (const path of reductionPaths(gpu)) {
+      const b = benchOf(gpu, { logits, labels: Float32Array.from(labels), metrics: 2 }, path.subgroupSize);
+      const t = b.t;
+      const d = softmaxCrossEntropy(b.ctx, { logits: t.logits, labels: t.labels, classWeights: null, dlogits: null, metrics: t.metrics }, { n, classes: K, labelSmoothing: 0 });
+      b.run([d, d, d]);
+      const [metrics] = await b.read('metrics');
+      expect(gpu.error()).toBeNull();
+      const ref = reference(logits, labels, K, 0, null);
+      expect(maxRelativeError([metrics[0]], [3 * ref.lossSum]), path.name).toBeLessThan(1e-5);
+      expect(metrics[1]).toBe(3 * ref.correct);
+      b.destroy();
+    }
   });
 });
