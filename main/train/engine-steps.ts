@@ -149,7 +149,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
   return {
     batch,
     arenaBytes: ready.arena.layout.bytes,
-    description: `training steps on the Effitune WebGPU engine (${gpu.adapter.device}): ${ready.dispatchCount} dispatches per step in one command buffer, arena ${Math.round(ready.arena.layout.bytes / 2 ** 20)} MiB, batch ${batch}`,
+    description: `training steps on the Effitune WebGPU engine (${gpu.adapter.device}): ${ready.dispatchCount} dispatches per step in one command buffer, arena ${Math.round(ready.arena.layout.bytes / 2 ** 20)} MiB, batch ${batch}, fp32 with ${gpu.subgroupSize > 0 ? `subgroup reductions (subgroups of ${gpu.subgroupSize} checked)` : `shared-memory reductions (${gpu.subgroupsOff})`}`,
     async step(x, y, lr) {
       if (y.length !== batch) throw new Error(`the engine's plan takes batches of ${batch}, got ${y.length}`);
       ready.setBatch(x, y);

@@ -79,7 +79,7 @@ describe('training on the Effitune WebGPU engine', () => {
     const stopped = await train({}, control, false, runId);
     clearInterval(watcher);
     expect(stopped.result.status).toBe('cancelled');
-    expect(stopped.notes.map((n) => n.message).join('\n')).toMatch(/training steps on the Effitune WebGPU engine .*: \d+ dispatches per step in one command buffer/);
+    expect(stopped.notes.map((n) => n.message).join('\n')).toMatch(/training steps on the Effitune WebGPU engine .*: \d+ dispatches per step in one command buffer, .*, fp32 with (subgroup reductions \(subgroups of \d+ checked\)|shared-memory reductions \(.+\))$/m);
     const kept = history(runId).length;
     expect(kept).toBeGreaterThanOrEqual(1);
     expect(kept).toBeLessThan(RUN.epochs);

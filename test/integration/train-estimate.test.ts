@@ -108,7 +108,7 @@ describe('train.estimate', () => {
     const estimate = await service.call('train.estimate', { project: file, model: 'phi=-8', resolution: 32, mode: 'full', epochs: 2, batch: 4, augment: false, engine: 'effitune' });
     expect(estimate.backend).toBe('webgpu');
     expect(estimate.basis).toBe('measured');
-    expect(estimate.explanation).toMatch(/per epoch on the Effitune WebGPU engine \(training steps on the Effitune WebGPU engine .*: \d+ dispatches per step .* arena \d+ MiB, batch 4; planning it took [\d.]+ s\)/);
+    expect(estimate.explanation).toMatch(/per epoch on the Effitune WebGPU engine \(training steps on the Effitune WebGPU engine .*: \d+ dispatches per step .* arena \d+ MiB, batch 4, fp32 with (subgroup|shared-memory) reductions [^;]*; planning it took [\d.]+ s\)/);
     const planned = Number(/planning it took ([\d.]+) s/.exec(estimate.explanation)![1]);
     // planning compiles every kernel of the step: the run pays it once, as its warm-up
     expect(estimate.warmupSeconds).toBeGreaterThanOrEqual(planned - 0.05);
