@@ -1,14 +1,9 @@
 #!/usr/bin/env node
-// The `effitune` command. The CLI is TypeScript run through tsx, so there is no build step
-// between editing the engine and using it; see main/cli/main.ts.
-import { fileURLToPath } from 'node:url';
-import { register } from 'tsx/esm/api';
+// The `effitune` command: main/cli/main.ts, run from its bundle (rebuilt whenever a source changes)
+// or through tsx where none can be built; see scripts/cli-entry.mjs.
+import { loadCli } from '../scripts/cli-entry.mjs';
 
-// Our own tsconfig, not whatever tsconfig.json sits in the folder the user runs us from.
-register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
-const { runCli } = await import('../main/cli/main.ts');
-// The composition root: the CLI door opens the HTTP door (serve) through this, never by import.
-const doors = { http: () => import('../main/server/server.ts') };
+const { runCli, doors } = await loadCli();
 const code = await runCli(process.argv.slice(2), undefined, doors);
 // Flush stdout before exiting: piped output must not be cut off by process.exit.
 process.stdout.write('', () => process.exit(code));

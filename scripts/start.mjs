@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureElectronSqlite, installedElectronVersion } from './electron-native.mjs';
+import { loadCli } from './cli-entry.mjs';
 import { ensureRendererBuilt } from './renderer-build.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,14 +64,12 @@ async function startDesktop(binary) {
 async function startBrowserMode(reason) {
   console.error(`Starting Effitune in browser mode: the desktop app cannot start here because ${reason}.`);
   await ensureRendererBuilt();
-  const { register } = await import('tsx/esm/api');
-  register({ tsconfig: path.join(repoRoot, 'tsconfig.json') });
-  const { runCli } = await import('../main/cli/main.ts');
+  const { runCli, doors } = await loadCli();
   const args = ['serve'];
   if (options['no-open']) args.push('--no-open');
   if (options.port !== undefined) args.push('--port', options.port);
-  // a composition root like bin/effitune.mjs: the CLI opens the HTTP door through this, never by import
-  return runCli(args, undefined, { http: () => import('../main/server/server.ts') });
+  // a composition root like bin/effitune.mjs: the CLI opens the HTTP door through `doors`, never by import
+  return runCli(args, undefined, doors);
 }
 
 async function main() {
