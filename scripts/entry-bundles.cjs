@@ -122,11 +122,10 @@ function removeOld(base, keep) {
  */
 async function ensureEntries(root = ROOT) {
   if (process.env.EFFITUNE_NO_BUNDLES === '1') return { dir: null, reason: 'EFFITUNE_NO_BUNDLES=1' };
-  const fresh = freshEntries(root);
-  if (fresh) return { dir: fresh, reason: null };
   const base = cacheRoot(root);
   const name = `entries-${fingerprint(root)}`;
   const dir = path.join(base, name);
+  if (fs.existsSync(path.join(dir, DONE))) return { dir, reason: null };
   const tmp = path.join(base, `${name}.tmp-${process.pid}-${Date.now()}`);
   try {
     const esbuild = require('esbuild');
