@@ -11,10 +11,10 @@
  * A folder whose state.json is missing, unreadable or does not match its files is never loaded.
  * Only the last epoch's and the best epoch's checkpoints are kept.
  *
- * What a checkpoint cannot hold: the position of TensorFlow.js' own random stream (dropout masks),
- * which is not seedable from outside. Everything else random (epoch order, augmentation, the head's
- * shuffling) is derived from the run's seed and the epoch number, so a resumed epoch sees the same
- * images in the same order with the same augmentation.
+ * Nothing random needs a place in it: epoch order, augmentation and the head's shuffling derive
+ * from the run's seed and the epoch number, TF.js's dropout and stochastic-depth masks from the seed
+ * and the step count (dropout-seeds.ts), so a resumed epoch sees the same images in the same order
+ * with the same augmentation and the same masks, and ends where the uninterrupted run would.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';

@@ -9,8 +9,10 @@
  * cached backbone features in head mode (head-training.ts) — which forward pass a step runs, and
  * how an epoch is validated.
  */
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { ApiError } from '../contract/contract';
 import { RunCancelled } from './control';
+import { withDropoutSeeds } from './dropout-seeds';
 import { endEpoch, type Validation } from './epoch-end';
 import { rateWithinEpoch } from './epoch-schedule';
 import type { EpochSoFar, EpochTotals } from './run-progress';
@@ -45,6 +47,8 @@ export interface TrainedEpoch {
 /** What a mode trains on. */
 export interface TrainingData {
   readonly forward: Forward;
+  /** the model `forward` trains, where it has Dropout layers: seeded at each TF.js step (dropout-seeds.ts) */
+  readonly dropoutModel?: tfl.LayersModel;
   /** shape of one sample: [resolution, resolution, 3] pixels, or [dim] features */
   readonly sampleShape: readonly number[];
   epoch(epoch: number): EpochSamples;
@@ -123,7 +127,8 @@ async function trainBatch(session: TrainingSession, data: TrainingData, batch: S
     const lr = rateWithinEpoch(config, epoch, totals.images + n / 2, soFar.size);
     ctx.faults?.beforeStep(counters.step);
     const { x, y } = batch.samples(from, n);
-    const metrics = data.step ? await data.step(x, y, lr) : { ...(await trainStep(data.forward, setup.optimizer, setup.loss, x, data.sampleShape, y, lr)), n };
+    const tfjsStep = async () => ({ ...(await trainStep(data.forward, setup.optimizer, setup.loss, x, data.sampleShape, y, lr)), n });
+    const metrics = data.step ? await data.step(x, y, lr) : data.dropoutModel ? await withDropoutSeeds(data.dropoutModel, config.seed, counters.step, tfjsStep) : await tfjsStep();
     addMetrics(totals, metrics);
     if (metrics) current.latest = metrics;
     totals.images += n;

@@ -30,7 +30,8 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
   if (engine) session.reporting.note('info', engine.description);
   const split = config.mode === 'top' && !engine ? await splitAtTop(session.setup.built.model, session.setup.built.variant, config.topBlocks ?? 1, ctx.checkpointRoot) : null;
   if (split) session.reporting.note('info', `${describeInference(split.trunk.record, `the frozen trunk (everything before ${split.block})`)}; the top trains in TF.js on its activations`);
-  const forward = imageForward(split ? split.top : session.setup.built.model);
+  const trained = split ? split.top : session.setup.built.model;
+  const forward = imageForward(trained);
   const pixelShape = [config.resolution, config.resolution, 3];
   const shape = split ? split.activationShape : pixelShape;
   const toSamples = split ? (x: Float32Array, n: number) => split.trunk.run(x, n) : async (x: Float32Array) => x;
@@ -39,6 +40,7 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
   let train: DataPipeline | null = null;
   return {
     forward,
+    dropoutModel: engine ? undefined : trained,
     sampleShape: shape,
     epoch(epoch) {
       if (!train || train.batchSize !== counters.batch) train = trainPipeline(session, sampling, engine !== null);
