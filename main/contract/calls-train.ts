@@ -37,7 +37,7 @@ export const AugmentationChoice = z.union([z.literal(false), z.object(Augmentati
 export const TrainOptions = z.object({
   model: z.string().trim().min(1, 'model is required').describe('b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or a custom "phi=<n>[,alpha=..,beta=..,gamma=..]"'),
   resolution: Resolution.optional().describe("default: the model's"),
-  mode: TrainMode.default('head'),
+  mode: TrainMode.optional().describe('default: head when the run starts from weights, full when it trains from scratch (head and top modes freeze a backbone that would be random)'),
   epochs: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000).optional().describe('default: head 20, top 15, full 30'),
   batch: z.number().int('must be a whole number').min(1, 'must be at least 1').max(4096).optional().describe("default: the largest that fits the backend's memory (at most 32)"),
   backend: BackendName.optional().describe('default: the best backend here that can train'),
@@ -81,6 +81,11 @@ export const TrainOptions = z.object({
     .describe('head/top mode without weights trains on a random, frozen backbone and is refused (it cannot learn much beyond chance); true trains it anyway (experiments, tests)'),
 });
 export type TrainOptions = z.input<typeof TrainOptions>;
+
+/** The mode of a run that names none: head on given weights, full from scratch (where head and top would freeze a random backbone). */
+export function defaultTrainMode(weights: string | null | undefined): z.infer<typeof TrainMode> {
+  return weights ? 'head' : 'full';
+}
 
 /** The resolved configuration of a run, as stored in runs.config and used again by a resume. */
 export const TrainConfig = z.object({

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../contract/contract';
 import type { z } from 'zod';
-import type { TrainConfig, TrainOptions } from '../contract/calls-train';
+import { defaultTrainMode, type TrainConfig, type TrainOptions } from '../contract/calls-train';
 import { getVariant, planArchitecture, type VariantSpec } from '../model/variants';
 import { resolveAugmentation } from './data/augmentation';
 import type { SubsetChoice } from './data/subset';
@@ -55,7 +55,7 @@ export interface ResolvedConfig {
  */
 export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonly ClassTrainCount[], data: DataProfile | null = null): ResolvedConfig {
   const variant = getVariant(options.model);
-  const mode = options.mode;
+  const mode = options.mode ?? defaultTrainMode(options.weights);
   const warnings: string[] = [];
   const blocks = planArchitecture(variant).blocks.length;
 

@@ -76,9 +76,11 @@ describe('pretrained weights', () => {
     await page.getByTestId('train-model').selectOption('custom');
     await page.getByTestId('train-phi').fill('-8');
     await page.getByTestId('train-resolution').fill('32');
-    await page.getByTestId('train-mode-top').click();
     await page.getByTestId('train-epochs').fill('1');
     await expect.poll(() => text(page, 'train-weights-note'), { timeout: SLOW }).toMatch(/^From scratch: no pretrained weights/);
+    // the mode left to itself follows the weights: from scratch it is full (head and top would freeze a random backbone)
+    expect(await page.getByTestId('train-mode-full').getAttribute('aria-checked')).toBe('true');
+    expect(await text(page, 'train-mode-words')).toMatch(/^Chosen because there are no pretrained weights/);
 
     // back on the Model tab, drop the .h5 as a file manager drags it (a file:// URI)
     await page.getByTestId('tab-model').click();
@@ -100,6 +102,11 @@ describe('pretrained weights', () => {
     // the Train setup now starts from them by default
     await page.getByTestId('tab-train').click();
     await expect.poll(() => text(page, 'train-weights-note'), { timeout: SLOW }).toBe('Starts from Imported · efficientnet_phi-8_notop.h5 · no classifier.');
+    // and with pretrained weights it is head; this run chooses top blocks
+    expect(await page.getByTestId('train-mode-head').getAttribute('aria-checked')).toBe('true');
+    expect(await text(page, 'train-mode-words')).toMatch(/^Chosen for the pretrained weights/);
+    await page.getByTestId('train-mode-top').click();
+    expect(await text(page, 'train-mode-words')).toMatch(/^Top blocks/);
     await page.getByTestId('split-run').click();
     await expect.poll(() => page.getByTestId('split-warning').count(), { timeout: SLOW }).toBe(0);
     await page.getByTestId('train-start').click();

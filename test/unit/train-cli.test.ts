@@ -10,7 +10,9 @@ describe('effitune train flags', () => {
     const { values } = parseCommandArgs(trainCommand, ['p.effitune', '--model', 'custom', '--phi', '-3', '--lr', '1e-4', '--epochs', '5', '--no-augment']);
     const input = configFromFlags(values);
     expect(input).toMatchObject({ model: 'phi=-3', lr: 1e-4, epochs: 5, augment: false });
-    expect(TrainOptions.parse(input)).toMatchObject({ model: 'phi=-3', mode: 'head', seed: 1 });
+    // no --mode: the contract leaves it to the weights (resolveTrainConfig: full here, from scratch)
+    expect(TrainOptions.parse(input)).toMatchObject({ model: 'phi=-3', seed: 1 });
+    expect(TrainOptions.parse(input).mode).toBeUndefined();
     expect(configFromFlags(parseCommandArgs(trainCommand, ['p', '--model', 'custom', '--phi=-2.5', '--gamma', '1.2']).values).model).toBe('phi=-2.5,gamma=1.2');
   });
 

@@ -44,6 +44,11 @@ beforeAll(() => {
 afterAll(() => removeDir(dir));
 
 describe('recipe defaults', () => {
+  it('a run that names no mode: head on weights, full from scratch (never a frozen random backbone)', () => {
+    expect(resolve({}).config).toMatchObject({ mode: 'full', weights: null, freezeBatchNorm: false, epochs: 30 });
+    expect(resolve({ weights: path.join(dir, 'efficientnetb0_notop.h5') }).config).toMatchObject({ mode: 'head', epochs: 20 });
+  });
+
   it('head mode: Adam 1e-3, no augmentation, no warm-up, 20 epochs', () => {
     const { config } = resolve({ mode: 'head' });
     expect(config).toMatchObject({ model: 'b0', resolution: 224, mode: 'head', epochs: 20, optimizer: 'adam', lr: 1e-3, warmupEpochs: 0, augment: false, labelSmoothing: 0.1, patience: 5, imbalance: 'none', freezeBatchNorm: true, classes: ['a', 'b'] });

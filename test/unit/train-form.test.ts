@@ -19,3 +19,13 @@ describe('train form: the engine choice', () => {
     expect(options({ backend: 'webgpu', mode: 'head', engine: 'effitune' }).engine).toBeUndefined();
   });
 });
+
+describe('train form: the mode', () => {
+  it('left open, it is full from scratch and head on weights; chosen, it is kept', () => {
+    expect(options({}).mode).toBe('full');
+    expect(options({ backend: 'webgpu', engine: 'tfjs' }).engine).toBe('tfjs'); // full: the engine choice applies
+    expect(toTrainOptions(DEFAULT_FORM, 'b0', '/w/efficientnetb0_notop.h5').options.mode).toBe('head');
+    expect(toTrainOptions({ ...DEFAULT_FORM, mode: 'top' }, 'b0', '/w/efficientnetb0_notop.h5').options.mode).toBe('top');
+    expect(options({ mode: 'head' }).mode).toBe('head');
+  });
+});

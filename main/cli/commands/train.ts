@@ -20,7 +20,7 @@ const CONFIG_OPTIONS = [
 export const trainCommand: Command = {
   words: ['train'],
   args: ['project'],
-  optionsUsage: '--model b0..b7|v2-b0..v2-l|custom [--phi X] [--resolution PX] --mode head|top|full --epochs N [--batch N] [--backend NAME] [--seed N] [--weights PATH] [--resume RUN] [--estimate] [--plan]',
+  optionsUsage: '--model b0..b7|v2-b0..v2-l|custom [--phi X] [--resolution PX] [--mode head|top|full] [--epochs N] [--batch N] [--backend NAME] [--seed N] [--weights PATH] [--resume RUN] [--estimate] [--plan]',
   summary: 'Train (fine-tune) a model on the labeled, split images of a project',
   details: [
     '--model M         b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or custom (with --phi)',
@@ -28,7 +28,7 @@ export const trainCommand: Command = {
     '                  --base-phi B scales from B0 scaled to φ B by the paper\'s coefficients, as a family found by `effitune scale` does)',
     "--resolution PX   input size (default: the model's)",
     '--mode M          head: train the classifier on cached backbone features (seconds); top: also the last --top-blocks blocks,',
-    '                  BatchNorm frozen; full: every layer (default head)',
+    '                  BatchNorm frozen; full: every layer (default: head with --weights, full without)',
     '--epochs N        default head 20, top 15, full 30; early stopping after --patience epochs without a better validation loss (default 5, 0 = off)',
     "--batch N         default: the largest (at most 32) that fits the backend's memory; halved automatically on out-of-memory",
     '--backend NAME    tfjs-node-gpu, tfjs-node, webgpu, wasm or cpu (default: the best that can train here; see `effitune doctor`)',

@@ -19,7 +19,7 @@ import { formatMemory, formatPhi } from '../models/format';
 import { useWeightsList } from '../models/use-weights-list';
 import { resolveWeights } from '../models/weights-choice';
 import { WeightsChoiceField } from '../models/WeightsChoiceField';
-import { AUGMENT_DEFAULTS, defaultHint, toTrainOptions, type FieldProblems, type TrainForm } from './train-form';
+import { AUGMENT_DEFAULTS, defaultHint, formMode, toTrainOptions, type FieldProblems, type TrainForm } from './train-form';
 import { formatDuration, formatRate, trainModelId } from './train-format';
 import { RecipeChoices } from './RecipeChoices';
 
@@ -73,6 +73,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   const modelId = trainModelId(model);
   const weightsCache = useWeightsList().list;
   const weights = resolveWeights(form.weights, modelId, weightsCache?.weights ?? null, history);
+  const mode = formMode(form, weights.path);
   const parsed = toTrainOptions(form, modelId, weights.path);
   const { options } = parsed;
   const problems: FieldProblems = weights.problem ? { ...parsed.problems, weights: weights.problem } : parsed.problems;
@@ -100,7 +101,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   const backendName = form.backend || probe?.defaults.train || null;
   const backend = probe?.backends.find((b) => b.name === backendName) ?? null;
   const resolution = options.resolution ?? figures?.resolution ?? null;
-  const measured = useMemo(() => measuredSpeed(history, modelId, resolution, form.mode, backendName), [history, modelId, resolution, form.mode, backendName]);
+  const measured = useMemo(() => measuredSpeed(history, modelId, resolution, mode, backendName), [history, modelId, resolution, mode, backendName]);
   const trainImages = split?.totals.train ?? 0;
   // "auto" is measured on the backend the probe says a run would take: the estimator then probes that one only, not the whole ladder
   const probedDefault = probe ? probe.defaults.train : probeProblem ? null : undefined;
@@ -167,19 +168,22 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
       <div className="field">
         <span>Mode</span>
         <div className="segmented" role="radiogroup" aria-label="Training mode">
-          {TrainMode.options.map((mode) => (
-            <button key={mode} role="radio" aria-checked={form.mode === mode} className={form.mode === mode ? 'active' : ''} onClick={() => set('mode', mode)} data-testid={`train-mode-${mode}`}>
-              {mode === 'head' ? 'Head only' : mode === 'top' ? 'Top blocks' : 'Full'}
+          {TrainMode.options.map((m) => (
+            <button key={m} role="radio" aria-checked={mode === m} className={mode === m ? 'active' : ''} onClick={() => set('mode', m)} data-testid={`train-mode-${m}`}>
+              {m === 'head' ? 'Head only' : m === 'top' ? 'Top blocks' : 'Full'}
             </button>
           ))}
         </div>
-        <span className="muted small">{MODE_WORDS[form.mode]}</span>
+        <span className="muted small" data-testid="train-mode-words">
+          {form.mode === '' && <>{weights.path ? 'Chosen for the pretrained weights. ' : 'Chosen because there are no pretrained weights to start from (head and top modes need them). '}</>}
+          {MODE_WORDS[mode]}
+        </span>
       </div>
 
       <WeightsChoiceField model={modelId} choice={form.weights} resolved={weights} cache={weightsCache?.weights ?? null} runs={history} onChange={(next) => set('weights', next)} />
 
       <div className="setup-grid">
-        {form.mode === 'top' && (
+        {mode === 'top' && (
           <NumberField label="Blocks to train" value={form.topBlocks} placeholder={figures ? `${Math.max(1, Math.round(figures.blocks / 4))} of ${figures.blocks}` : 'a quarter'} problem={problems.topBlocks} onChange={(v) => set('topBlocks', v)} testId="train-top-blocks" hint={defaultHint('topBlocks')} />
         )}
         <NumberField label="Epochs" value={form.epochs} placeholder="auto" problem={problems.epochs} onChange={(v) => set('epochs', v)} testId="train-epochs" hint={defaultHint('epochs')} />
@@ -210,7 +214,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             ))}
           </select>
         </label>
-        {form.backend === 'webgpu' && form.mode !== 'head' && (
+        {form.backend === 'webgpu' && mode !== 'head' && (
           <label className="field" title={defaultHint('engine')}>
             <span>Steps on</span>
             <select className="select" value={form.engine} onChange={(e) => set('engine', e.target.value as TrainForm['engine'])} data-testid="train-engine">
@@ -229,7 +233,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
       <BackendNotes probe={probe} problem={probeProblem} />
 
       <div className="field">
-        <span>Augmentation {form.mode === 'head' && <span className="muted small">(head mode trains on cached features: never augmented)</span>}</span>
+        <span>Augmentation {mode === 'head' && <span className="muted small">(head mode trains on cached features: never augmented)</span>}</span>
         <div className="augment-toggles">
           {(
             [
@@ -240,12 +244,12 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             ] as const
           ).map(([key, label]) => (
             <label key={key} className="checkbox">
-              <input type="checkbox" checked={form.augment[key]} disabled={form.mode === 'head'} onChange={(e) => set('augment', { ...form.augment, [key]: e.target.checked })} data-testid={`augment-${key}`} />
+              <input type="checkbox" checked={form.augment[key]} disabled={mode === 'head'} onChange={(e) => set('augment', { ...form.augment, [key]: e.target.checked })} data-testid={`augment-${key}`} />
               {label}
             </label>
           ))}
         </div>
-        {form.mode !== 'head' && (
+        {mode !== 'head' && (
           <span className="muted small" data-testid="augment-note">
             All on, as they start: how much to crop and whether to jitter colour are fitted to your images (see the estimate below). Changing one sets ImageNet's: crops of {Math.round(AUGMENT_DEFAULTS.scaleMin * 100)}–{Math.round(AUGMENT_DEFAULTS.scaleMax * 100)} % of the image, jitter of all three colour properties.
           </span>
@@ -258,7 +262,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
           <p>
             <strong data-testid="estimate-memory">{formatMemory(figures.trainingMemoryBytes)}</strong> per training step at batch {estimateBatch}
             {options.batch === undefined ? (planned?.batch ? ' (the recipe’s batch for this data)' : ' (auto batch: at most 32, smaller when it does not fit)') : ''}, {figures.resolution} px
-            {form.mode !== 'full' ? '; estimated for training every layer, so head and top modes need less' : ''}.
+            {mode !== 'full' ? '; estimated for training every layer, so head and top modes need less' : ''}.
             {backend?.memoryBytes ? (
               <span className={figures.trainingMemoryBytes > backend.memoryBytes ? ' inline-warning' : ' muted'}>
                 {' '}
@@ -276,7 +280,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
           </p>
         )}
         <RecipeChoices project={project} options={options} invalid={Object.keys(problems).length > 0 || weights.pending} splitKey={JSON.stringify(split?.totals ?? null)} onPlan={(plan) => setPlanned(plan ? { resolution: plan.config.resolution, batch: plan.config.batch } : null)} />
-        <MeasuredEstimate estimate={runEstimate} mode={form.mode} />
+        <MeasuredEstimate estimate={runEstimate} mode={mode} />
         {measured && trainImages > 0 ? (
           <p className="muted small" data-testid="estimate-time">
             Run #{measured.runId} trained this model at {formatRate(measured.imagesPerSecond)} images/s on {measured.backend}: its training steps take ≈ {formatDuration(trainImages / measured.imagesPerSecond)} per epoch for {trainImages} training images.

@@ -4,7 +4,7 @@
  * descriptions, shown as hints, say what those are).
  */
 import { readStoredJson, storeJson } from '../stored-json';
-import { TrainOptions, type OptimizerName, type TrainMode } from '../../../main/contract/calls-train';
+import { defaultTrainMode, TrainOptions, type OptimizerName, type TrainMode } from '../../../main/contract/calls-train';
 import { Augmentation } from '../../../main/contract/calls-data';
 import type { BackendName } from '../../../main/contract/calls-backend';
 import { AUTO_WEIGHTS, readWeightsChoice, type WeightsChoice } from '../models/weights-choice';
@@ -17,7 +17,8 @@ export interface AugmentToggles {
 }
 
 export interface TrainForm {
-  mode: TrainMode;
+  /** '' = chosen by the weights (defaultTrainMode): head on pretrained weights, full from scratch */
+  mode: TrainMode | '';
   /** text fields: '' = the engine's default */
   topBlocks: string;
   epochs: string;
@@ -39,7 +40,7 @@ const fields = TrainOptions.shape;
 export const AUGMENT_DEFAULTS = Augmentation.parse({});
 
 export const DEFAULT_FORM: TrainForm = {
-  mode: fields.mode.parse(undefined),
+  mode: '',
   topBlocks: '',
   epochs: '',
   batch: '',
@@ -71,6 +72,11 @@ function readNumber(text: string, whole: boolean): number | undefined | string {
   return value;
 }
 
+/** The mode a run of this form trains in: the one chosen, else the one its weights call for. */
+export function formMode(form: TrainForm, weights: string | undefined): TrainMode {
+  return form.mode || defaultTrainMode(weights);
+}
+
 /** `weights`: the path the form's weights choice resolved to (undefined = from scratch). */
 export function toTrainOptions(form: TrainForm, model: string, weights?: string): { options: TrainOptions; problems: FieldProblems } {
   const problems: FieldProblems = {};
@@ -99,18 +105,19 @@ export function toTrainOptions(form: TrainForm, model: string, weights?: string)
       : !randomCrop && !flip && !rotation && !colour
       ? (false as const)
       : { randomCrop, flip, rotationDegrees: rotation ? AUGMENT_DEFAULTS.rotationDegrees : 0, brightness: jitter, contrast: colour ? AUGMENT_DEFAULTS.contrast : 0, saturation: colour ? AUGMENT_DEFAULTS.saturation : 0 };
+  const mode = formMode(form, weights);
   const options: TrainOptions = {
     model,
-    mode: form.mode,
+    mode,
     epochs: numbers.epochs,
     batch: numbers.batch,
     resolution: numbers.resolution,
     lr: numbers.lr,
     seed: numbers.seed,
-    topBlocks: form.mode === 'top' ? numbers.topBlocks : undefined,
+    topBlocks: mode === 'top' ? numbers.topBlocks : undefined,
     backend: form.backend || undefined,
     // the engine choice only means something on webgpu, where a run trains images (not head mode)
-    engine: form.backend === 'webgpu' && form.mode !== 'head' ? form.engine || undefined : undefined,
+    engine: form.backend === 'webgpu' && mode !== 'head' ? form.engine || undefined : undefined,
     optimizer: form.optimizer || undefined,
     augment,
     weights,
