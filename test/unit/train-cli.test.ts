@@ -16,6 +16,12 @@ describe('effitune train flags', () => {
     expect(configFromFlags(parseCommandArgs(trainCommand, ['p', '--model', 'custom', '--phi=-2.5', '--gamma', '1.2']).values).model).toBe('phi=-2.5,gamma=1.2');
   });
 
+  it('no --model: the error says it is required and what it can be', () => {
+    const result = TrainOptions.safeParse(configFromFlags(parseCommandArgs(trainCommand, ['p']).values));
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]).toMatchObject({ path: ['model'], message: 'is required: b0..b7, v2-b0..v2-l, or a custom φ' });
+  });
+
   it('--allow-random-backbone opts in to head/top mode without weights; left out, nothing is sent', () => {
     expect(configFromFlags(parseCommandArgs(trainCommand, ['p', '--model', 'b0', '--mode', 'top', '--allow-random-backbone']).values)).toMatchObject({ mode: 'top', allowRandomBackbone: true });
     expect(configFromFlags(parseCommandArgs(trainCommand, ['p', '--model', 'b0']).values).allowRandomBackbone).toBeUndefined();
