@@ -61,8 +61,8 @@ describe('head and top modes on a random backbone', () => {
         });
       }
     }
-    // head is the default mode: leaving the mode out is refused the same way
-    await expect(service.call('train.start', { project: file, ...TINY })).rejects.toMatchObject({ message: expect.stringMatching(/^weights: mode head/) });
+    // a run that leaves the mode out is never refused for this: without weights it trains in full mode
+    expect((await service.call('train.plan', { project: file, ...TINY })).config).toMatchObject({ mode: 'full', weights: null });
     // a named variant is told its download command
     await expect(service.call('train.start', { project: file, ...TINY, model: 'b0', mode: 'top' })).rejects.toMatchObject({ message: expect.stringContaining('`effitune weights download b0 --notop`') });
     // the data is still checked first: a project that cannot train says why, not this
