@@ -5,7 +5,8 @@
 # It unpacks Node, the npm packages and the Vulkan loader, finds NVIDIA's Vulkan driver (or writes
 # its manifest when the container has the driver but not the manifest), then runs, each bounded:
 #   1. the PyTorch reference (scripts/device/torch_b0_train.py), if python3 has torch there;
-#   2. `npm run bench -- gpu-train` (our engine and TF.js WebGPU, B0 224 px batch 32 on a GPU).
+#   2. `npm run bench -- gpu-train`: first one step of a φ=−6 model on the engine beside TF.js CPU
+#      (arm engine-check, ok true/false), then our engine and TF.js WebGPU, B0 224 px batch 32 on a GPU.
 # Everything lands in $OUT: machine.txt, torch.json, gpu-train.jsonl, gpu-train.err.
 set -u
 OUT=${OUT:-/tmp/gpu-bench-out}

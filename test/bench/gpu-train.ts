@@ -3,7 +3,7 @@
  * same adapter, in the same run, one EfficientNet training step (forward, loss, backward, Adam) at
  * a time on the same random batch.
  *
- *   npm run bench -- gpu-train [--variant b0] [--resolution 224] [--batch 32] [--steps 10] [--classes 10] [--no-profile] [--compare-reductions]
+ *   npm run bench -- gpu-train [--variant b0] [--resolution 224] [--batch 32] [--steps 10] [--classes 10] [--no-profile] [--compare-reductions] [--no-check]
  *
  * Figures: dispatches per step (ours from the plan; TF.js's counted by tf.profile as the kernels
  * one step runs), host milliseconds to encode and submit one step, images/s of both, the adapter and
@@ -29,6 +29,7 @@ import { prepareForMode } from '../../main/train/model-setup';
 import { createOptimizer } from '../../main/train/optimizer';
 import { imageForward, trainStep } from '../../main/train/steps';
 import { emit, log, machine, option, round } from './lib/report';
+import { stepPair, weightErrors, type StepCase } from '../fixtures/engine-step';
 
 const LR = 1e-3;
 
@@ -63,6 +64,30 @@ export async function run(args: string[]): Promise<void> {
   const stepOptions = (b: number): TrainingStepOptions => ({ batch: b, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 1 });
   const reference = countTrainingStep(buildNetworkGraph(getVariant('b0'), { classes, resolution: 224 }), stepOptions(32));
   emit({ ...common, arm: 'plan-count', variant: 'b0', resolution: 224, batch: 32, dispatches: reference.dispatches, pipelines: reference.pipelines, arenaMiB: round(reference.arenaBytes / 2 ** 20) });
+
+  // ---------- correctness on this adapter: one step of a φ=−6 model against TF.js CPU ----------
+  if (!args.includes('--no-check')) {
+    const c: StepCase = { variant: getVariant('phi=-6'), build: { classes: 3, resolution: 32, dropout: 0, dropConnect: 0, seed: 11 }, batch: 3 };
+    const checkOptions: TrainingStepOptions = { batch: c.batch, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 3 };
+    const pair = await stepPair(c, gpu, buildNetworkGraph(c.variant, c.build), checkOptions, { mode: 'full', topBlocks: null, freezeBatchNorm: false }, 'adam', LR);
+    const errors = weightErrors(pair.got, pair.after, pair.grads);
+    // the bars of test/unit/engine/step-plan.test.ts: 1e-4 relative where the gradient is above noise, one Adam step where it is not
+    const ok = pair.gpuError === null && errors.worst.error < 1e-4 && errors.noisyWorst.difference < 2.5 * LR && errors.noisy / errors.total < 0.5;
+    emit({
+      ...common,
+      arm: 'engine-check',
+      note: 'one full-mode Adam step of φ=-6 at 32 px, batch 3, on the engine and on TF.js CPU from the same weights and batch',
+      subgroupSize: gpu.subgroupSize,
+      worstRelativeError: Number(errors.worst.error.toExponential(2)),
+      worstWeight: errors.worst.name,
+      noiseLevelValues: errors.noisy,
+      values: errors.total,
+      noiseLevelWorstStep: Number((errors.noisyWorst.difference / LR).toFixed(3)),
+      loss: { engine: Number((pair.metrics.loss / c.batch).toFixed(5)), tfjs: Number(pair.result.loss.toFixed(5)) },
+      gpuError: pair.gpuError,
+      ok,
+    });
+  }
 
   // ---------- our engine ----------
   const build = { classes, resolution, seed: 1 };
