@@ -33,9 +33,11 @@ const Rate = z.number({ error: 'must be a number' }).min(0, 'must be at least 0'
 /** Training augmentation as the caller gives it: any subset of the settings, or false for none. */
 export const AugmentationChoice = z.union([z.literal(false), z.object(Augmentation.shape).partial()]);
 
+const MODEL_REQUIRED = 'is required: b0..b7, v2-b0..v2-l, or a custom φ';
+
 /** What a caller chooses for a new run; everything left out gets the default for the model and mode. */
 export const TrainOptions = z.object({
-  model: z.string({ error: 'is required: b0..b7, v2-b0..v2-l, or a custom φ' }).trim().min(1, 'is required: b0..b7, v2-b0..v2-l, or a custom φ').describe('b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or a custom "phi=<n>[,alpha=..,beta=..,gamma=..]"'),
+  model: z.string({ error: MODEL_REQUIRED }).trim().min(1, MODEL_REQUIRED).describe('b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or a custom "phi=<n>[,alpha=..,beta=..,gamma=..]"'),
   resolution: Resolution.optional().describe("default: the model's"),
   mode: TrainMode.optional().describe('default: head when the run starts from weights, full when it trains from scratch (head and top modes freeze a backbone that would be random)'),
   epochs: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000).optional().describe('default: head 20, top 15, full 30'),

@@ -47,7 +47,7 @@ export interface TrainedEpoch {
 /** What a mode trains on. */
 export interface TrainingData {
   readonly forward: Forward;
-  /** the model `forward` trains, where it has Dropout layers: seeded at each TF.js step (dropout-seeds.ts) */
+  /** the model `forward` trains, where it has Dropout layers: seeded at each TF.js step (dropout-seeds.ts; not used where `step` is given) */
   readonly dropoutModel?: tfl.LayersModel;
   /** shape of one sample: [resolution, resolution, 3] pixels, or [dim] features */
   readonly sampleShape: readonly number[];

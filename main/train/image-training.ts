@@ -40,7 +40,7 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
   let train: DataPipeline | null = null;
   return {
     forward,
-    dropoutModel: engine ? undefined : trained,
+    dropoutModel: trained,
     sampleShape: shape,
     epoch(epoch) {
       if (!train || train.batchSize !== counters.batch) train = trainPipeline(session, sampling, engine !== null);

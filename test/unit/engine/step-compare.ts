@@ -3,11 +3,7 @@
  * deterministic batches, one engine step beside one TF.js CPU step), with their assertions.
  */
 import { expect } from 'vitest';
-import type { TrainConfig } from '../../../main/contract/calls-train';
-import type { EngineDevice } from '../../../main/engine/gpu-device';
-import type { NetworkGraph } from '../../../main/engine/plan/network-graph';
-import type { TrainingStepOptions } from '../../../main/engine/plan/step-plan';
-import { stepPair, weightErrors, type StepCase } from '../../fixtures/engine-step';
+import { stepPair, weightErrors } from '../../fixtures/engine-step';
 
 export { engineWeights, model, pixels, snapshot, type StepCase } from '../../fixtures/engine-step';
 
@@ -32,16 +28,8 @@ export function expectWeightsClose(got: Map<string, Float32Array>, want: Map<str
 }
 
 /** One engine step and one TF.js CPU step (the trainer's own trainStep) from the same weights and batch; the engine's device stays error-free and its metrics read once. */
-export async function compareStep(
-  c: StepCase,
-  gpu: EngineDevice,
-  graph: NetworkGraph,
-  options: TrainingStepOptions,
-  config: Pick<TrainConfig, 'mode' | 'topBlocks' | 'freezeBatchNorm'>,
-  optimizer: 'adam' | 'adamw' | 'sgd',
-  lr: number,
-) {
-  const pair = await stepPair(c, gpu, graph, options, config, optimizer, lr);
+export async function compareStep(...args: Parameters<typeof stepPair>) {
+  const pair = await stepPair(...args);
   expect(pair.gpuError).toBeNull();
   expect(pair.metricsAfterRead.loss).toBe(0);
   return pair;
