@@ -36,6 +36,10 @@ export const AugmentationChoice = z.union([z.literal(false), z.object(Augmentati
 const MODEL_REQUIRED = 'is required: b0..b7, v2-b0..v2-l, or a custom φ';
 
 /** What a caller chooses for a new run; everything left out gets the default for the model and mode. */
+/** How the engine stores a run's tensors: all float32, or float16 activations (mixed precision). */
+export const Precision = z.enum(['fp32', 'mixed']);
+export type Precision = z.infer<typeof Precision>;
+
 export const TrainOptions = z.object({
   model: z.string({ error: MODEL_REQUIRED }).trim().min(1, MODEL_REQUIRED).describe('b0..b7, v2-b0..v2-b3, v2-s, v2-m, v2-l, or a custom "phi=<n>[,alpha=..,beta=..,gamma=..]"'),
   resolution: Resolution.optional().describe("default: the model's"),
@@ -62,6 +66,9 @@ export const TrainOptions = z.object({
     .enum(['tfjs', 'effitune'])
     .optional()
     .describe("who computes the training steps. Absent: on the webgpu backend in full and top mode our static-graph WebGPU engine (effitune), falling back to TF.js's WebGPU backend, with a note, when the engine cannot start; TF.js on any other backend and in head mode. effitune: the engine or fail (implies backend webgpu). tfjs: TF.js on the backend (on webgpu, TF.js's WebGPU backend: the fallback rung)"),
+  precision: Precision.optional().describe(
+    "fp32 (default): every tensor float32. mixed: the engine stores the activations as float16 (about a third less GPU memory for a B0 step, so a larger batch fits; weights, gradients, optimizer state and all arithmetic stay float32, as in PyTorch's autocast); needs the Effitune engine (implied) on a GPU with shader-f16",
+  ),
   subset: z
     .object({
       train: z.number().int('must be a whole number').min(2, 'must be at least 2'),
@@ -114,6 +121,7 @@ export const TrainConfig = z.object({
   bnMomentum: z.number().nullable(),
   freezeBatchNorm: z.boolean(),
   engine: z.enum(['tfjs', 'effitune']).optional().describe('as asked; absent: chosen when the run starts (effitune on webgpu in full/top mode, else tfjs)'),
+  precision: Precision.optional().describe('absent: fp32; mixed: float16 activations on the engine'),
   decodeCache: z.number().int().optional().describe('absent: images are decoded from their files every epoch; else the longer side of the shared decode cache'),
   subset: z
     .object({ train: z.number().int(), val: z.number().int().nullable(), seed: z.number().int() })

@@ -10,6 +10,11 @@
  * dispatch (two ranges of one buffer would be). The arena must therefore fit one binding
  * (maxStorageBufferBindingSize: 2–4 GiB on desktop GPUs, 128 MiB at the spec's minimum).
  *
+ * A mixed-precision plan (f16 activations, on adapters with shader-f16) keeps its float16 tensors
+ * in a second buffer, the half arena, bound as `array<f16>` at binding 1 of the same bind group:
+ * a buffer of its own, because two writable bindings of one dispatch may not overlap, and the
+ * f32 and f16 tensors share memory by lifetime each in their own block.
+ *
  * The arena also holds the plan's kernel parameters (offsets, shapes: what lets kernels of a kind
  * share a pipeline): one 256-byte slot per distinct parameter block in uniform buffers of
  * SLOTS_PER_BUFFER slots, bound at group 1 with a dynamic offset per dispatch. Slots are filled
@@ -18,10 +23,15 @@
  */
 export interface TensorRange {
   readonly name: string;
-  /** float32 elements */
+  /** elements (float32, or float16 when `half`) */
   readonly length: number;
-  /** offset in float32 elements from the start of the arena */
+  /** offset in elements from the start of its buffer: the arena (float32), or the half arena (float16) when `half` */
   readonly at: number;
+  /**
+   * stored as float16 in the half arena (a second buffer, `mem16` in WGSL: the f16 activations of a
+   * mixed-precision plan); kernels read and write it through dispatch.ts load/store
+   */
+  readonly half?: boolean;
 }
 
 /** Tensors start on 16-byte boundaries (vec4 loads). */
@@ -41,28 +51,40 @@ export class ArenaTooLarge extends Error {
 export class ArenaLayout {
   readonly ranges: TensorRange[] = [];
   private used = 0;
-  constructor(readonly maxBytes: number) {}
+  /** elements per 16 bytes */
+  private readonly align: number;
+  /** `half`: a layout of the half arena, float16 elements */
+  constructor(
+    readonly maxBytes: number,
+    readonly half = false,
+  ) {
+    this.align = half ? 2 * ALIGN_ELEMENTS : ALIGN_ELEMENTS;
+  }
 
-  /** A float32 tensor of `length` elements. */
+  get elementBytes(): number {
+    return this.half ? 2 : 4;
+  }
+
+  /** A tensor of `length` elements (float32; float16 in a half layout). */
   add(name: string, length: number): TensorRange {
     if (!Number.isInteger(length) || length <= 0) throw new Error(`arena: tensor ${name} has ${length} elements`);
-    const at = Math.ceil(this.used / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
-    if ((at + length) * 4 > this.maxBytes) throw new ArenaTooLarge(name, this.maxBytes);
+    const at = Math.ceil(this.used / this.align) * this.align;
+    if ((at + length) * this.elementBytes > this.maxBytes) throw new ArenaTooLarge(name, this.maxBytes);
     this.used = at + length;
-    const range: TensorRange = { name, length, at };
+    const range: TensorRange = this.half ? { name, length, at, half: true } : { name, length, at };
     this.ranges.push(range);
     return range;
   }
 
   get bytes(): number {
-    return Math.max(16, Math.ceil(this.used / ALIGN_ELEMENTS) * ALIGN_ELEMENTS * 4);
+    return Math.max(16, Math.ceil(this.used / this.align) * this.align * this.elementBytes);
   }
 }
 
 /** A part of `parent`: `length` elements from `offset` (elements) on. */
 export function subRange(parent: TensorRange, name: string, offset: number, length: number): TensorRange {
   if (offset < 0 || offset + length > parent.length) throw new Error(`arena: ${name} (${offset}+${length}) lies outside ${parent.name} (${parent.length})`);
-  return { name, length, at: parent.at + offset };
+  return parent.half ? { name, length, at: parent.at + offset, half: true } : { name, length, at: parent.at + offset };
 }
 
 /** Where a dispatch's parameter block lives: bind `bindGroup` at group 1 with dynamic offset offsets[0]. */
@@ -89,9 +111,11 @@ interface ParamBuffer {
   dirtyFrom: number;
 }
 
-/** The arena's GPU buffer, the one bind group every kernel of a plan uses, and the kernels' parameter slots. */
+/** The arena's GPU buffer (and the half arena's, when the plan has f16 tensors), the one bind group every kernel of a plan uses, and the kernels' parameter slots. */
 export class Arena {
   readonly buffer: GPUBuffer;
+  /** the float16 tensors' buffer (binding 1 of group 0, `mem16`), or null when the plan has none */
+  readonly halfBuffer: GPUBuffer | null;
   readonly bindGroupLayout: GPUBindGroupLayout;
   readonly paramsLayout: GPUBindGroupLayout;
   readonly pipelineLayout: GPUPipelineLayout;
@@ -103,15 +127,22 @@ export class Arena {
   constructor(
     readonly device: GPUDevice,
     readonly layout: ArenaLayout,
+    readonly halfLayout: ArenaLayout | null = null,
   ) {
-    this.buffer = device.createBuffer({ label: 'arena', size: layout.bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    this.bindGroupLayout = device.createBindGroupLayout({ entries: [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } }] });
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.buffer = device.createBuffer({ label: 'arena', size: layout.bytes, usage });
+    this.halfBuffer = halfLayout && halfLayout.ranges.length > 0 ? device.createBuffer({ label: 'half arena', size: halfLayout.bytes, usage }) : null;
+    const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } }];
+    if (this.halfBuffer) entries.push({ binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } });
+    this.bindGroupLayout = device.createBindGroupLayout({ entries });
     this.paramsLayout = device.createBindGroupLayout({
       label: 'kernel parameters',
       entries: [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: PARAM_BLOCK_BYTES } }],
     });
     this.pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.bindGroupLayout, this.paramsLayout] });
-    this.bindGroup = device.createBindGroup({ label: 'arena', layout: this.bindGroupLayout, entries: [{ binding: 0, resource: { buffer: this.buffer } }] });
+    const resources: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.buffer } }];
+    if (this.halfBuffer) resources.push({ binding: 1, resource: { buffer: this.halfBuffer } });
+    this.bindGroup = device.createBindGroup({ label: 'arena', layout: this.bindGroupLayout, entries: resources });
     const alignment = device.limits.minUniformBufferOffsetAlignment;
     this.slotStride = Math.ceil(PARAM_BLOCK_BYTES / alignment) * alignment;
   }
@@ -148,6 +179,11 @@ export class Arena {
     }
   }
 
+  /** the GPU memory of the plan's tensors: the arena and the half arena */
+  get bytes(): number {
+    return this.layout.bytes + (this.halfBuffer && this.halfLayout ? this.halfLayout.bytes : 0);
+  }
+
   /** distinct parameter blocks (slots) of the plan */
   get paramSlotCount(): number {
     return this.slots.size;
@@ -155,35 +191,98 @@ export class Arena {
 
   write(range: TensorRange, data: Float32Array): void {
     if (data.length !== range.length) throw new Error(`arena: ${range.name} holds ${range.length} values, got ${data.length}`);
+    if (range.half) {
+      // whole 4-byte words (writeBuffer's unit): a tensor starts on 16 bytes, so an odd one rounds up into its own padding
+      const words = new Uint16Array(range.length + (range.length % 2));
+      for (let i = 0; i < range.length; i++) words[i] = float16Bits(data[i]);
+      this.device.queue.writeBuffer(this.halfOf(range), range.at * 2, words.buffer, 0, words.byteLength);
+      return;
+    }
     this.device.queue.writeBuffer(this.buffer, range.at * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  /** Copy ranges out (one staging buffer, one map): for tests, checkpoints and the async metrics read. */
+  /** Copy ranges out (one staging buffer, one map): for tests, checkpoints and the async metrics read; float16 ranges come back as float32. */
   async read(ranges: readonly TensorRange[]): Promise<Float32Array[]> {
-    const total = ranges.reduce((n, r) => n + r.length, 0);
-    const staging = this.device.createBuffer({ size: Math.max(16, total * 4), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    // bytes of each range in the staging buffer, in whole 4-byte words (copyBufferToBuffer's unit)
+    const bytesOf = (r: TensorRange) => (r.half ? Math.ceil(r.length / 2) * 4 : r.length * 4);
+    const total = ranges.reduce((n, r) => n + bytesOf(r), 0);
+    const staging = this.device.createBuffer({ size: Math.max(16, total), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
     const encoder = this.device.createCommandEncoder();
     let at = 0;
     for (const r of ranges) {
-      encoder.copyBufferToBuffer(this.buffer, r.at * 4, staging, at * 4, r.length * 4);
-      at += r.length;
+      encoder.copyBufferToBuffer(r.half ? this.halfOf(r) : this.buffer, r.at * (r.half ? 2 : 4), staging, at, bytesOf(r));
+      at += bytesOf(r);
     }
     this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
-    const all = new Float32Array(staging.getMappedRange().slice(0));
+    const all = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
     const out: Float32Array[] = [];
     at = 0;
     for (const r of ranges) {
-      out.push(all.slice(at, at + r.length));
-      at += r.length;
+      if (r.half) {
+        const bits = new Uint16Array(all, at, r.length);
+        out.push(Float32Array.from(bits, float16Value));
+      } else out.push(new Float32Array(all.slice(at, at + r.length * 4)));
+      at += bytesOf(r);
     }
     return out;
   }
 
+  private halfOf(range: TensorRange): GPUBuffer {
+    if (!this.halfBuffer) throw new Error(`arena: ${range.name} is a float16 tensor and this plan has no half arena`);
+    return this.halfBuffer;
+  }
+
   destroy(): void {
     this.buffer.destroy();
+    this.halfBuffer?.destroy();
     for (const p of this.paramBuffers) p.buffer.destroy();
   }
+}
+
+/** IEEE binary16 bits of a number, rounded to nearest even (what WGSL's f16() does with an f32). */
+export function float16Bits(value: number): number {
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  f[0] = value;
+  const x = u[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  let mantissa = x & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  let e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rest = mantissa & ((1 << shift) - 1);
+    let m = mantissa >>> shift;
+    if (rest > half || (rest === half && m & 1)) m++;
+    return sign | m;
+  }
+  let m = mantissa >>> 13;
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && m & 1)) {
+    m++;
+    if (m === 0x400) {
+      m = 0;
+      e++;
+      if (e >= 0x1f) return sign | 0x7c00;
+    }
+  }
+  return sign | (e << 10) | m;
+}
+
+/** The number IEEE binary16 `bits` hold. */
+export function float16Value(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const e = (bits >>> 10) & 0x1f;
+  const m = bits & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 0x1f) return m ? NaN : sign * Infinity;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
 }

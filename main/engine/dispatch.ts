@@ -45,6 +45,45 @@ export const PARAM_WORDS = 64;
 export const ARENA_BINDING = `@group(0) @binding(0) var<storage, read_write> mem: array<f32>;
 @group(1) @binding(0) var<uniform> params: array<vec4<u32>, ${PARAM_WORDS / 4}>;`;
 
+/** The half arena (arena.ts), declared by KernelContext.pipeline in a kernel whose WGSL uses `mem16`. */
+const HALF_BINDING = '@group(0) @binding(1) var<storage, read_write> mem16: array<f16>;';
+
+/**
+ * WGSL reading element `index` of tensor `t` as an f32, its offset the parameter `name` of `p`:
+ * `mem[T + index]`, or `f32(mem16[T + index])` for a float16 tensor (arena.ts half). Every kernel
+ * that may be handed an activation reads and writes it through load/store, so that the same kernel
+ * serves the fp32 plan and the mixed-precision one (a different pipeline each).
+ */
+export function load(p: KernelParams, name: string, t: TensorRange, index: string): string {
+  return reader(p, name, t)(index);
+}
+
+/** `t` as a kernel's input, its offset registered in `p` now (as writer does for outputs): the function gives load's WGSL for `index`. */
+export function reader(p: KernelParams, name: string, t: TensorRange): (index: string) => string {
+  const at = p.at(name, t);
+  return t.half ? (index) => `f32(mem16[${at} + ${index}])` : (index) => `mem[${at} + ${index}]`;
+}
+
+/** WGSL reading `t`'s buffer at `index`, an index that already holds t's offset (a row base computed once), as an f32. */
+export function loadAbsolute(t: TensorRange, index: string): string {
+  return t.half ? `f32(mem16[${index}])` : `mem[${index}]`;
+}
+
+/** The WGSL statement (without `;`) writing f32 `value` to element `index` of `t` (see load). */
+export function store(p: KernelParams, name: string, t: TensorRange, index: string, value: string): string {
+  return writer(p, name, t)(index, value);
+}
+
+/**
+ * `t` as a kernel's output: its offset is registered in `p` now (so it takes the next parameter
+ * word, before those of the value's operands), and the function gives the store statement of `value`
+ * at `index` (see store).
+ */
+export function writer(p: KernelParams, name: string, t: TensorRange): (index: string, value: string) => string {
+  const at = p.at(name, t);
+  return t.half ? (index, value) => `mem16[${at} + ${index}] = f16(${value})` : (index, value) => `mem[${at} + ${index}] = ${value}`;
+}
+
 /** Builtins every kernel's entry point takes; FLAT_WORKGROUP then gives `wg`, the flat workgroup index. */
 export const ENTRY_ARGS = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32';
 export const FLAT_WORKGROUP = 'let wg = wid.x + wid.y * nwg.x;';
@@ -68,6 +107,8 @@ type ParamKind = 'u32' | 'i32' | 'f32';
  */
 export class KernelParams {
   private readonly words: number[] = [];
+  /** offset expressions of the float16 tensors registered → their names */
+  private readonly halves = new Map<string, string>();
   private readonly named = new Map<string, { kind: ParamKind; bits: number; expression: string }>();
 
   /** A u32 parameter: a whole number in [0, 2^32). */
@@ -90,7 +131,20 @@ export class KernelParams {
 
   /** A tensor's element offset in the arena (u32). */
   at(name: string, t: TensorRange): string {
-    return this.u(`${name}@`, t.at);
+    const expression = this.u(`${name}@`, t.at);
+    if (t.half) this.halves.set(expression, t.name);
+    return expression;
+  }
+
+  /**
+   * Throws where `code` indexes a float16 tensor's offset into the f32 arena (`mem[T …`): a kernel
+   * that was handed an activation of a mixed-precision plan and does not read it through load/store
+   * would read and write the wrong buffer. KernelContext.dispatch checks every launch.
+   */
+  checkHalfAccess(label: string, code: string): void {
+    for (const [expression, tensor] of this.halves) {
+      if (code.includes(`mem[${expression} `) || code.includes(`mem[${expression}]`)) throw new Error(`${label}: reads or writes the float16 tensor ${tensor} as float32 (it must go through load/store)`);
+    }
   }
 
   /** The block as written into the dispatch's slot. */
@@ -142,7 +196,15 @@ ${body}
 
 /** A tensor's element offset as a WGSL u32 literal, baked into the source (its pipeline is then its own). */
 export function at(t: TensorRange): string {
+  if (t.half) throw new Error(`kernel: ${t.name} is a float16 tensor; its offset cannot be baked into an f32 kernel`);
   return `${t.at}u`;
+}
+
+/** A kernel's WGSL with the f16 extension and the half arena's binding when it uses them (none of it otherwise). */
+export function withHalfArena(code: string): string {
+  if (!code.includes('mem16[')) return code;
+  const directives = code.match(/^(\s*enable [^;]+;\s*)*/)![0];
+  return `enable f16;\n${directives}${code.slice(directives.length).replace(ARENA_BINDING, `${ARENA_BINDING}\n${HALF_BINDING}`)}`;
 }
 
 export class KernelContext {
@@ -165,7 +227,7 @@ export class KernelContext {
   pipeline(code: string, label: string): GPUComputePipeline {
     let found = this.pipelines.get(code);
     if (!found) {
-      const module = this.device.createShaderModule({ label, code });
+      const module = this.device.createShaderModule({ label, code: withHalfArena(code) });
       found = this.device.createComputePipeline({ label, layout: this.arena.pipelineLayout, compute: { module, entryPoint: 'main' } });
       this.pipelines.set(code, found);
     }
@@ -183,6 +245,7 @@ export class KernelContext {
    * empty block, for kernels with everything in the source).
    */
   dispatch(label: string, code: string, workgroups: number | readonly [number, number, number], params?: KernelParams): Dispatch {
+    params?.checkHalfAccess(label, code);
     return {
       label,
       pipeline: this.pipeline(code, label),

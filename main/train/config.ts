@@ -86,10 +86,18 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     if (mode === 'head') throw new ApiError('invalid_input', 'engine: effitune trains mode full or top; head mode trains the classifier on cached features in TF.js');
     if (options.backend !== undefined && options.backend !== 'webgpu') throw new ApiError('invalid_input', `engine: effitune runs on WebGPU; leave out backend or give webgpu (not ${options.backend})`);
   }
+  if (options.precision === 'mixed') {
+    const why = 'precision: mixed stores float16 activations on the Effitune WebGPU engine';
+    if (mode === 'head') throw new ApiError('invalid_input', `${why}, which trains mode full or top (head mode trains the classifier on cached features in TF.js)`);
+    if (options.engine === 'tfjs') throw new ApiError('invalid_input', `${why}; engine tfjs trains in float32 (leave out engine, or give effitune)`);
+    if (options.backend !== undefined && options.backend !== 'webgpu') throw new ApiError('invalid_input', `${why}; leave out backend or give webgpu (not ${options.backend})`);
+  }
   if (weights === null && mode !== 'full') {
     warnings.push(`no weights given: the ${mode === 'head' ? 'backbone' : 'frozen part of the backbone'} keeps its random initialisation, so expect far lower accuracy than from pretrained weights`);
   }
 
+  // mixed precision is the engine's: asking for it asks for the engine (which then fails rather than fall back to TF.js in fp32)
+  const engine = options.engine ?? (options.precision === 'mixed' ? 'effitune' : undefined);
   const config: TrainConfig = {
     version: 1,
     model: variant.id,
@@ -97,7 +105,7 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     mode,
     epochs,
     batch: options.batch ?? fitted?.batch ?? null,
-    backend: options.backend ?? (options.engine === 'effitune' ? 'webgpu' : null),
+    backend: options.backend ?? (engine === 'effitune' ? 'webgpu' : null),
     seed: options.seed,
     weights,
     topBlocks: mode === 'top' ? (options.topBlocks ?? Math.max(1, Math.ceil(blocks / 4))) : null,
@@ -113,7 +121,8 @@ export function resolveTrainConfig(options: ParsedTrainOptions, classes: readonl
     augment: mode === 'head' || options.augment === false ? false : resolveAugmentation({ ...fitted?.augment, ...options.augment }),
     bnMomentum: options.bnMomentum ?? null,
     freezeBatchNorm: mode !== 'full' || options.freezeBatchNorm === true,
-    ...(options.engine ? { engine: options.engine } : {}),
+    ...(engine ? { engine } : {}),
+    ...(options.precision === 'mixed' ? { precision: 'mixed' as const } : {}),
     ...(options.decodeCache !== undefined && mode !== 'head' ? { decodeCache: options.decodeCache } : {}),
     ...(options.subset ? { subset: { train: options.subset.train, val: options.subset.val ?? null, seed: options.subset.seed } } : {}),
     classes: classes.map((c) => c.name),

@@ -108,8 +108,10 @@ function graphFor(variant: VariantSpec, config: TrainConfig, built: TrainingMode
 export async function startEngineSteps(config: TrainConfig, built: TrainingModel, loss: LossOptions, batch: number, optimizer: TrainOptimizer): Promise<EngineSteps> {
   if (config.mode === 'head') throw new Error('the engine trains mode full or top');
   const gpu: EngineDevice = await openEngineDevice();
+  const mixed = config.precision === 'mixed';
   let plan: StepPlan | null = null;
   try {
+    if (mixed && !gpu.features.f16) throw new Error(`precision mixed stores float16 activations, and this GPU (${gpu.adapter.device}) has no shader-f16: train with precision fp32`);
     const classWeights = loss.classWeights ? Float32Array.from(await loss.classWeights.data()) : null;
     const trains = trainingLayerTest(built.variant, config);
     plan = planTrainingStep(gpu, graphFor(built.variant, config, built), {
@@ -122,6 +124,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
       classWeights,
       seed: config.seed,
       maxArenaBytes: arenaLimit(),
+      f16Activations: mixed,
     });
     await plan.loadWeights(built.model);
     await takeOptimizerState(plan, built.model, optimizer);
@@ -133,6 +136,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
     throw err;
   }
   const ready = plan;
+  const arenaBytes = ready.arena.bytes;
   const model: tfl.LayersModel = built.model;
   let unread = 0;
   let readOnce = false;
@@ -148,8 +152,8 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
   };
   return {
     batch,
-    arenaBytes: ready.arena.layout.bytes,
-    description: `training steps on the Effitune WebGPU engine (${gpu.adapter.device}): ${ready.dispatchCount} dispatches per step in one command buffer, arena ${Math.round(ready.arena.layout.bytes / 2 ** 20)} MiB, batch ${batch}, fp32 with ${gpu.subgroupSize > 0 ? `subgroup reductions (subgroups of ${gpu.subgroupSize} checked)` : `shared-memory reductions (${gpu.subgroupsOff})`}`,
+    arenaBytes,
+    description: `training steps on the Effitune WebGPU engine (${gpu.adapter.device}): ${ready.dispatchCount} dispatches per step in one command buffer, arena ${Math.round(arenaBytes / 2 ** 20)} MiB, batch ${batch}, ${mixed ? 'mixed precision (float16 activations, float32 weights and arithmetic)' : 'fp32'} with ${gpu.subgroupSize > 0 ? `subgroup reductions (subgroups of ${gpu.subgroupSize} checked)` : `shared-memory reductions (${gpu.subgroupsOff})`}`,
     async step(x, y, lr) {
       if (y.length !== batch) throw new Error(`the engine's plan takes batches of ${batch}, got ${y.length}`);
       ready.setBatch(x, y);

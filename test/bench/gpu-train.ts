@@ -5,6 +5,9 @@
  *
  *   npm run bench -- gpu-train [--variant b0] [--resolution 224] [--batch 32] [--steps 10] [--classes 10] [--no-profile] [--compare-reductions] [--no-check]
  *
+ * Where the adapter has shader-f16 the engine is measured twice, fp32 and mixed precision (float16
+ * activations), and the correctness check runs for both.
+ *
  * Figures: dispatches per step (ours from the plan; TF.js's counted by tf.profile as the kernels
  * one step runs), host milliseconds to encode and submit one step, images/s of both, the adapter and
  * its features, and (where the adapter has timestamp-query) a profile of our step by kernel
@@ -29,7 +32,7 @@ import { prepareForMode } from '../../main/train/model-setup';
 import { createOptimizer } from '../../main/train/optimizer';
 import { imageForward, trainStep } from '../../main/train/steps';
 import { emit, log, machine, option, round } from './lib/report';
-import { stepPair, weightErrors, type StepCase } from '../fixtures/engine-step';
+import { stepPair, updateErrors, weightErrors, type StepCase } from '../fixtures/engine-step';
 
 const LR = 1e-3;
 
@@ -58,12 +61,24 @@ export async function run(args: string[]): Promise<void> {
   const batch = option(args, 'batch', small ? 8 : 32);
   const steps = option(args, 'steps', small ? 4 : 10);
   const classes = option(args, 'classes', 10);
-  const common = { bench: 'gpu-train', adapter: gpu.adapter.device, software, f16: gpu.features.f16, subgroups: gpu.features.subgroups, timestamps: gpu.features.timestamps, fp32: true, ...machine() };
+  const common = { bench: 'gpu-train', adapter: gpu.adapter.device, software, f16: gpu.features.f16, subgroups: gpu.features.subgroups, timestamps: gpu.features.timestamps, ...machine() };
   if (small) log('software adapter: measuring φ=-6 at 64 px, batch 8 (pass --variant/--resolution/--batch to choose)');
 
-  const stepOptions = (b: number): TrainingStepOptions => ({ batch: b, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 1 });
-  const reference = countTrainingStep(buildNetworkGraph(getVariant('b0'), { classes, resolution: 224 }), stepOptions(32));
-  emit({ ...common, arm: 'plan-count', variant: 'b0', resolution: 224, batch: 32, dispatches: reference.dispatches, pipelines: reference.pipelines, arenaMiB: round(reference.arenaBytes / 2 ** 20) });
+  const stepOptions = (b: number, f16Activations = false): TrainingStepOptions => ({ batch: b, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 1, f16Activations });
+  const b0 = buildNetworkGraph(getVariant('b0'), { classes, resolution: 224 });
+  const reference = countTrainingStep(b0, stepOptions(32));
+  const mixedReference = countTrainingStep(b0, stepOptions(32, true));
+  emit({
+    ...common,
+    arm: 'plan-count',
+    variant: 'b0',
+    resolution: 224,
+    batch: 32,
+    dispatches: reference.dispatches,
+    pipelines: reference.pipelines,
+    arenaMiB: round(reference.arenaBytes / 2 ** 20),
+    mixedPrecision: { pipelines: mixedReference.pipelines, arenaMiB: round(mixedReference.arenaBytes / 2 ** 20), halfArenaMiB: round(mixedReference.halfArenaBytes / 2 ** 20) },
+  });
 
   // ---------- correctness on this adapter: one step of a φ=−6 model against TF.js CPU ----------
   if (!args.includes('--no-check')) {
@@ -87,6 +102,24 @@ export async function run(args: string[]): Promise<void> {
       gpuError: pair.gpuError,
       ok,
     });
+    if (gpu.features.f16) {
+      // mixed precision: one SGD step at 64 px batch 8 against TF.js CPU, update by update (step-plan-f16.test.ts's bar)
+      const m: StepCase = { ...c, build: { ...c.build, resolution: 64 }, batch: 8 };
+      const mixedOptions: TrainingStepOptions = { ...checkOptions, batch: m.batch, optimizer: { kind: 'sgd', weightDecay: 0 }, f16Activations: true };
+      const mixed = await stepPair(m, gpu, buildNetworkGraph(m.variant, m.build), mixedOptions, { mode: 'full', topBlocks: null, freezeBatchNorm: false }, 'sgd', 0.1);
+      const u = updateErrors(mixed.before, mixed.after, mixed.got);
+      emit({
+        ...common,
+        arm: 'engine-check-mixed',
+        note: 'one full-mode SGD step of φ=-6 at 64 px, batch 8, float16 activations, against TF.js CPU (fp32): ‖Δengine − Δtfjs‖ / ‖Δtfjs‖ per weight tensor',
+        worstUpdateError: Number(u.worst.error.toExponential(2)),
+        worstWeight: u.worst.name,
+        overallUpdateError: Number(u.overall.toExponential(2)),
+        tensors: u.compared,
+        gpuError: mixed.gpuError,
+        ok: mixed.gpuError === null && u.worst.error < 5e-2,
+      });
+    }
   }
 
   // ---------- our engine ----------
@@ -95,9 +128,9 @@ export async function run(args: string[]): Promise<void> {
   const model = buildEfficientNet(variantId, build) as tfl.LayersModel;
   const { x, y } = randomBatch(batch, resolution, classes, 7);
   /** plans, loads and times the step on `planGpu` (the device, or it with the subgroup reductions off) */
-  const measure = async (planGpu: EngineDevice) => {
+  const measure = async (planGpu: EngineDevice, f16Activations = false) => {
     const planned = performance.now();
-    const plan = planTrainingStep(planGpu, graph, stepOptions(batch));
+    const plan = planTrainingStep(planGpu, graph, stepOptions(batch, f16Activations));
     const planSeconds = (performance.now() - planned) / 1000;
     await plan.loadWeights(model);
     plan.setBatch(x, y);
@@ -125,9 +158,10 @@ export async function run(args: string[]): Promise<void> {
       batch,
       steps,
       subgroupSize: planGpu.subgroupSize,
+      precision: f16Activations ? 'mixed (float16 activations)' : 'fp32',
       dispatches: plan.dispatchCount,
       pipelines: plan.pipelineCount,
-      arenaMiB: round(plan.arena.layout.bytes / 2 ** 20),
+      arenaMiB: round(plan.arena.bytes / 2 ** 20),
       planSeconds: round(planSeconds, 2),
       firstTwoStepsSeconds: round(warmSeconds, 2),
       hostEncodeSubmitMs: round(hostMs / steps, 3),
@@ -142,6 +176,14 @@ export async function run(args: string[]): Promise<void> {
     const shared = await measure({ ...gpu, subgroupSize: 0 });
     shared.plan.destroy();
     emit({ ...common, arm: 'engine-shared-memory-reductions', ...shared.row });
+  }
+  // mixed precision beside fp32, where the adapter has shader-f16
+  let mixedImagesPerSecond: number | null = null;
+  if (gpu.features.f16) {
+    const mixed = await measure(gpu, true);
+    mixed.plan.destroy();
+    mixedImagesPerSecond = mixed.imagesPerSecond;
+    emit({ ...common, arm: 'engine-mixed-precision', ...mixed.row });
   }
   const { plan, row, imagesPerSecond } = await measure(gpu);
   const ours = { imagesPerSecond };
@@ -194,6 +236,7 @@ export async function run(args: string[]): Promise<void> {
     resolution,
     batch,
     engineImagesPerSecond: round(ours.imagesPerSecond, 2),
+    engineMixedPrecisionImagesPerSecond: mixedImagesPerSecond === null ? null : round(mixedImagesPerSecond, 2),
     tfjsWebgpuImagesPerSecond: theirs && round(theirs.imagesPerSecond, 2),
     speedup: theirs && round(ours.imagesPerSecond / theirs.imagesPerSecond, 2),
     dispatchesPerStep: { engine: plan.dispatchCount, tfjsKernels: theirs?.dispatches ?? null, b0At224Batch32: reference.dispatches },

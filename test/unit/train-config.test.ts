@@ -111,3 +111,19 @@ describe('--weights', () => {
     expectInvalid(() => findWeightsFile(path.join(dir, 'two')), /several weights files \(a.h5, b.safetensors\)/);
   });
 });
+
+describe('precision', () => {
+  it('fp32 unless asked; mixed asks for the Effitune engine on WebGPU (which then fails rather than fall back to TF.js in float32)', () => {
+    expect(resolve({ mode: 'full' }).config.precision).toBeUndefined();
+    expect(resolve({ mode: 'full', precision: 'fp32' }).config.precision).toBeUndefined();
+    const { config } = resolve({ mode: 'full', precision: 'mixed' });
+    expect(config).toMatchObject({ precision: 'mixed', engine: 'effitune', backend: 'webgpu' });
+    expect(resolve({ mode: 'top', weights: undefined, allowRandomBackbone: true, precision: 'mixed' }).config.engine).toBe('effitune');
+  });
+  it('mixed is refused where the engine does not train, naming the field', () => {
+    expectInvalid(() => resolve({ mode: 'head', allowRandomBackbone: true, precision: 'mixed' }), /precision: mixed .*head mode/);
+    expectInvalid(() => resolve({ mode: 'full', engine: 'tfjs', precision: 'mixed' }), /precision: mixed .*engine tfjs trains in float32/);
+    expectInvalid(() => resolve({ mode: 'full', backend: 'wasm', precision: 'mixed' }), /precision: mixed .*not wasm/);
+    expect(() => TrainOptions.parse({ model: 'b0', precision: 'f16' })).toThrow(/precision/);
+  });
+});

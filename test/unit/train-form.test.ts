@@ -29,3 +29,18 @@ describe('train form: the mode', () => {
     expect(options({ mode: 'head' }).mode).toBe('head');
   });
 });
+
+describe('train form: the precision', () => {
+  it('mixed is sent where the Effitune engine trains, and fp32 (the default) is never sent', () => {
+    expect(options({ backend: 'webgpu', mode: 'full', precision: 'mixed' }).precision).toBe('mixed');
+    expect(options({ backend: 'webgpu', mode: 'top', engine: 'effitune', precision: 'mixed' }).precision).toBe('mixed');
+    expect(TrainOptions.parse(options({ backend: 'webgpu', mode: 'full', precision: 'mixed' })).precision).toBe('mixed');
+    expect(options({ backend: 'webgpu', mode: 'full', precision: 'fp32' }).precision).toBeUndefined();
+  });
+
+  it('a mixed choice left over does not follow the run where TF.js trains (it would be refused there)', () => {
+    expect(options({ backend: 'wasm', mode: 'full', precision: 'mixed' }).precision).toBeUndefined();
+    expect(options({ backend: 'webgpu', mode: 'head', precision: 'mixed' }).precision).toBeUndefined();
+    expect(options({ backend: 'webgpu', mode: 'full', engine: 'tfjs', precision: 'mixed' }).precision).toBeUndefined();
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { KernelParams, perElementWgsl } from '../dispatch';
+import { KernelParams, load, perElementWgsl, store, writer } from '../dispatch';
 
 export type Activation = 'none' | 'swish' | 'sigmoid';
 
@@ -29,8 +29,8 @@ export function activationGradWgsl(activation: Activation, x: string): string {
 export function activationForward(ctx: KernelContext, activation: Activation, x: TensorRange, y: TensorRange): Dispatch {
   const n = x.length;
   const p = new KernelParams();
-  const code = perElementWgsl(WORKGROUP, p.u('count', n), `  let v = mem[${p.at('x', x)} + i];
-  mem[${p.at('y', y)} + i] = ${activationWgsl(activation, 'v')};`);
+  const code = perElementWgsl(WORKGROUP, p.u('count', n), `  let v = ${load(p, 'x', x, 'i')};
+  ${store(p, 'y', y, 'i', activationWgsl(activation, 'v'))};`);
   return ctx.dispatch(`${activation} forward`, code, Math.ceil(n / WORKGROUP), p);
 }
 
@@ -38,7 +38,7 @@ export function activationForward(ctx: KernelContext, activation: Activation, x:
 export function activationBackward(ctx: KernelContext, activation: Activation, x: TensorRange, dy: TensorRange, dx: TensorRange): Dispatch {
   const n = x.length;
   const p = new KernelParams();
-  const code = perElementWgsl(WORKGROUP, p.u('count', n), `  let v = mem[${p.at('x', x)} + i];
-  mem[${p.at('dx', dx)} + i] = mem[${p.at('dy', dy)} + i] * ${activationGradWgsl(activation, 'v')};`);
+  const code = perElementWgsl(WORKGROUP, p.u('count', n), `  let v = ${load(p, 'x', x, 'i')};
+  ${writer(p, 'dx', dx)('i', `${load(p, 'dy', dy, 'i')} * ${activationGradWgsl(activation, 'v')}`)};`);
   return ctx.dispatch(`${activation} backward`, code, Math.ceil(n / WORKGROUP), p);
 }

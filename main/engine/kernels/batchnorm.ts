@@ -22,7 +22,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, perElementWgsl, requireLengths } from '../dispatch';
+import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, load, perElementWgsl, reader, requireLengths, writer } from '../dispatch';
 import { activationGradWgsl, activationWgsl, type Activation } from './activation';
 import { laneReduction } from './lane-reduce';
 import { WELFORD_MERGE_WGSL } from './welford';
@@ -88,7 +88,7 @@ export function batchNormStatistics(ctx: KernelContext, t: BatchNormStatsTensors
   const ROWS = p.u('rows', s.rows);
   const PER_CHUNK = p.u('perChunk', plan.perChunk);
   const CHUNKS = p.u('chunks', plan.chunks);
-  const X = p.at('x', t.x);
+  const X = reader(p, 'x', t.x);
   const decay = p.f('1-momentum', 1 - s.momentum);
   const MEAN = p.at('mean', t.mean);
   const VARIANCE = p.at('variance', t.variance);
@@ -121,7 +121,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (c < ${C}) {
     let end = min((chunk + 1u) * ${PER_CHUNK}, ${ROWS});
     for (var r = chunk * ${PER_CHUNK} + lane; r < end; r += ${plan.lanes}u) {
-      let v = mem[${X} + r * ${C} + c];
+      let v = ${X(`r * ${C} + c`)};
       count += 1.0;
       let d = v - m;
       m += d / count;
@@ -242,8 +242,8 @@ export function batchNormApply(ctx: KernelContext, t: BatchNormApplyTensors, s: 
   check(s, [t.x, total], [t.y, total], [t.mean, s.c], [t.variance, s.c], [t.gamma, s.c], [t.beta, s.c]);
   const p = new KernelParams();
   const code = perElementWgsl(WORKGROUP, p.u('count', total), `  let c = i % ${p.u('c', s.c)};
-  let z = ${normalized(p, t, s, 'c', `mem[${p.at('x', t.x)} + i]`)} * mem[${p.at('gamma', t.gamma)} + c] + mem[${p.at('beta', t.beta)} + c];
-  mem[${p.at('y', t.y)} + i] = ${activationWgsl(activation, 'z')};`);
+  let z = ${normalized(p, t, s, 'c', load(p, 'x', t.x, 'i'))} * mem[${p.at('gamma', t.gamma)} + c] + mem[${p.at('beta', t.beta)} + c];
+  ${writer(p, 'y', t.y)('i', activationWgsl(activation, 'z'))};`);
   return ctx.dispatch(`batchnorm apply${activation === 'none' ? '' : ` + ${activation}`}`, code, Math.ceil(total / WORKGROUP), p);
 }
 
@@ -282,9 +282,9 @@ export function batchNormBackward(ctx: KernelContext, t: BatchNormBackwardTensor
   const COUNT = p.u('count', total);
   const EPS = p.f('epsilon', s.epsilon);
   const PER_ROW = p.f('1/rows', 1 / s.rows);
-  const X = p.at('x', t.x);
-  const DY = p.at('dy', t.dy);
-  const DX = p.at('dx', t.dx);
+  const X = reader(p, 'x', t.x);
+  const DY = reader(p, 'dy', t.dy);
+  const DX = writer(p, 'dx', t.dx);
   const MEAN = p.at('mean', t.mean);
   const VARIANCE = p.at('variance', t.variance);
   const GAMMA = p.at('gamma', t.gamma);
@@ -311,9 +311,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let end = min((chunk + 1u) * ${PER_CHUNK}, ${ROWS});
     for (var r = chunk * ${PER_CHUNK} + lane; r < end; r += ${plan.lanes}u) {
       let i = r * ${C} + c;
-      let xhat = (mem[${X} + i] - mean) * inv;
+      let xhat = (${X('i')} - mean) * inv;
       let z = xhat * gamma + beta;
-      let g = mem[${DY} + i] * ${activationGradWgsl(activation, 'z')};
+      let g = ${DY('i')} * ${activationGradWgsl(activation, 'z')};
       sg += g;
       sgx += g * xhat;
     }
@@ -360,10 +360,10 @@ fn main(${ENTRY_ARGS}) {
   let c = i % ${C};
   let inv = inverseSqrt(mem[${VARIANCE} + c] + ${EPS});
   let gamma = mem[${GAMMA} + c];
-  let xhat = (mem[${X} + i] - mem[${MEAN} + c]) * inv;
+  let xhat = (${X('i')} - mem[${MEAN} + c]) * inv;
   let z = xhat * gamma + mem[${BETA} + c];
-  let g = mem[${DY} + i] * ${activationGradWgsl(activation, 'z')};
-  mem[${DX} + i] = gamma * inv * (g - mem[${DBETA} + c] * ${PER_ROW} - xhat * (mem[${DGAMMA} + c] * ${PER_ROW}));
+  let g = ${DY('i')} * ${activationGradWgsl(activation, 'z')};
+  ${DX('i', `gamma * inv * (g - mem[${DBETA} + c] * ${PER_ROW} - xhat * (mem[${DGAMMA} + c] * ${PER_ROW}))`)};
 }`;
   dispatches.push(ctx.dispatch(`batchnorm backward: dx${activation === 'none' ? '' : ` (${activation} fused)`}`, dx, Math.ceil(total / WORKGROUP), p));
   return dispatches;
@@ -388,17 +388,17 @@ export function batchNormFrozenBackward(ctx: KernelContext, t: BatchNormFrozenBa
   const count = p.u('count', total);
   const C = p.u('c', s.c);
   const EPS = p.f('epsilon', s.epsilon);
-  const DY = p.at('dy', t.dy);
+  const DY = reader(p, 'dy', t.dy);
   const GAMMA = p.at('gamma', t.gamma);
   const VARIANCE = p.at('variance', t.variance);
   // without an activation x is not needed: the gradient does not depend on it
-  const z = activation === 'none' ? '' : `let z = (mem[${p.at('x', t.x)} + i] - mem[${p.at('mean', t.mean)} + c]) * inv * gamma + mem[${p.at('beta', t.beta)} + c];`;
-  const g = activation === 'none' ? `mem[${DY} + i]` : `mem[${DY} + i] * ${activationGradWgsl(activation, 'z')}`;
+  const z = activation === 'none' ? '' : `let z = (${load(p, 'x', t.x, 'i')} - mem[${p.at('mean', t.mean)} + c]) * inv * gamma + mem[${p.at('beta', t.beta)} + c];`;
+  const g = activation === 'none' ? DY('i') : `${DY('i')} * ${activationGradWgsl(activation, 'z')}`;
   const code = perElementWgsl(WORKGROUP, count, `  let c = i % ${C};
   let inv = inverseSqrt(mem[${VARIANCE} + c] + ${EPS});
   let gamma = mem[${GAMMA} + c];
   ${z}
-  mem[${p.at('dx', t.dx)} + i] = ${g} * gamma * inv;`);
+  ${writer(p, 'dx', t.dx)('i', `${g} * gamma * inv`)};`);
   return ctx.dispatch(`batchnorm frozen backward${activation === 'none' ? '' : ` (${activation} fused)`}`, code, Math.ceil(total / WORKGROUP), p);
 }
 

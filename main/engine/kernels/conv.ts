@@ -22,7 +22,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams } from '../dispatch';
+import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, load, writer } from '../dispatch';
 import { gemmScratchElements, implicitGemm, type GemmEpilogue, type GemmPlanOptions, type GemmProgram } from './gemm';
 
 export interface ConvShape {
@@ -94,7 +94,7 @@ function gatherInput(p: KernelParams, x: TensorRange, s: ConvShape, g: ConvGeome
   return `let ih = i32(oh * ${z.STRIDE} + kh) - ${z.padTop};
   let iw = i32(ow * ${z.STRIDE} + kw) - ${z.padLeft};
   if (ih < 0 || ih >= ${z.hI} || iw < 0 || iw >= ${z.wI}) { return 0.0; }
-  return mem[${p.at('x', x)} + ((b * ${z.H} + u32(ih)) * ${z.W} + u32(iw)) * ${z.CIN} + ci];`;
+  return ${load(p, 'x', x, `((b * ${z.H} + u32(ih)) * ${z.W} + u32(iw)) * ${z.CIN} + ci`)};`;
 }
 
 /**
@@ -188,7 +188,7 @@ export function convInputGrad(
   let oh = i32(ihp) + ${p.i('rowShift', rows.shift)} - i32(jh);
   let ow = i32(iwp) + ${p.i('colShift', cols.shift)} - i32(jw);
   if (oh < 0 || oh >= ${z.ohI} || ow < 0 || ow >= ${z.owI}) { return 0.0; }
-  return mem[${p.at('dy', dy)} + ((b * ${z.OH} + u32(oh)) * ${z.OW} + u32(ow)) * ${z.COUT} + co];`,
+  return ${load(p, 'dy', dy, `((b * ${z.OH} + u32(oh)) * ${z.OW} + u32(ow)) * ${z.COUT} + co`)};`,
         aFast: 'k',
         loadB: `let co = k % ${z.COUT};
   let kw = ${p.u('colFirstTap', cols.firstTap)} + ${z.STRIDE} * ((k / ${z.COUT}) % ${colTaps});
@@ -222,7 +222,7 @@ fn main(${ENTRY_ARGS}) {
   let iw = ${p.u('pw', pw)} + ${STRIDE} * ((i / ${CIN}) % ${p.u('cols', cols)});
   let ih = ${p.u('ph', ph)} + ${STRIDE} * ((i / ${p.u('cin·cols', s.inChannels * cols)}) % ${p.u('rows', rows)});
   let b = i / ${p.u('cin·cols·rows', s.inChannels * cols * rows)};
-  mem[${p.at('dx', dx)} + ((b * ${p.u('h', s.height)} + ih) * ${p.u('w', s.width)} + iw) * ${CIN} + ci] = 0.0;
+  ${writer(p, 'dx', dx)(`((b * ${p.u('h', s.height)} + ih) * ${p.u('w', s.width)} + iw) * ${CIN} + ci`, '0.0')};
 }`;
   return ctx.dispatch(`conv ${describe(s)} input grad phase ${ph},${pw} (no taps)`, code, Math.ceil(count / ZERO_WORKGROUP), p);
 }
@@ -281,7 +281,7 @@ export function convWeightGrad(
   let b = k / ${p.u('ow·oh', g.outWidth * g.outHeight)};
   ${gatherInput(p, x, shape, g)}`,
     aFast: 'm',
-    loadB: `return mem[${p.at('dy', dy)} + k * ${z.COUT} + n];`,
+    loadB: `return ${load(p, 'dy', dy, `k * ${z.COUT} + n`)};`,
     bFast: 'n',
   };
   return implicitGemm(ctx, program, dw, options);

@@ -23,7 +23,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, perElementWgsl, requireLengths } from '../dispatch';
+import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, load, loadAbsolute, perElementWgsl, requireLengths, writer } from '../dispatch';
 import { activationWgsl, type Activation } from './activation';
 import { laneReduction } from './lane-reduce';
 
@@ -104,6 +104,7 @@ export function depthwiseForward(ctx: KernelContext, x: TensorRange, filter: Ten
   const z = sizes(p, s, g);
   const X = p.at('x', x);
   const F = p.at('filter', filter);
+  const Y = writer(p, 'y', y);
   const code = perElementWgsl(WORKGROUP, count, `  let c = i % ${z.C};
   let p = i / ${z.C};
   let ow = p % ${z.OW};
@@ -118,10 +119,10 @@ export function depthwiseForward(ctx: KernelContext, x: TensorRange, filter: Ten
     for (var kj = 0u; kj < ${s.k}u; kj++) {
       let iw = i32(ow * ${s.stride}u + kj) - ${z.padLeft};
       if (iw < 0 || iw >= ${z.wI}) { continue; }
-      acc += mem[row + u32(iw) * ${z.C}] * mem[${F} + (ki * ${s.k}u + kj) * ${z.C} + c];
+      acc += ${loadAbsolute(x, `row + u32(iw) * ${z.C}`)} * mem[${F} + (ki * ${s.k}u + kj) * ${z.C} + c];
     }
   }
-  mem[${p.at('y', y)} + i] = ${activationWgsl(activation, 'acc')};`);
+  ${Y('i', activationWgsl(activation, 'acc'))};`);
   return ctx.dispatch(`depthwise ${s.k}x${s.k}/${s.stride} forward`, code, Math.ceil(total / WORKGROUP), p);
 }
 
@@ -135,6 +136,7 @@ export function depthwiseInputGrad(ctx: KernelContext, dy: TensorRange, filter: 
   const z = sizes(p, s, g);
   const DY = p.at('dy', dy);
   const F = p.at('filter', filter);
+  const DX = writer(p, 'dx', dx);
   // an input pixel at ih + padTop = oh·stride + ki is read by tap ki of output row oh
   const onGrid = (v: string) => (s.stride === 1 ? '' : `if (${v} % ${s.stride} != 0) { continue; }`);
   const code = perElementWgsl(WORKGROUP, count, `  let c = i % ${z.C};
@@ -157,10 +159,10 @@ export function depthwiseInputGrad(ctx: KernelContext, dy: TensorRange, filter: 
       ${onGrid('tw')}
       let ow = tw / ${s.stride};
       if (ow >= ${z.owI}) { continue; }
-      acc += mem[row + u32(ow) * ${z.C}] * mem[${F} + u32(ki * ${s.k} + kj) * ${z.C} + c];
+      acc += ${loadAbsolute(dy, `row + u32(ow) * ${z.C}`)} * mem[${F} + u32(ki * ${s.k} + kj) * ${z.C} + c];
     }
   }
-  mem[${p.at('dx', dx)} + i] = acc;`);
+  ${DX('i', 'acc')};`);
   return ctx.dispatch(`depthwise ${s.k}x${s.k}/${s.stride} input grad`, code, Math.ceil(total / WORKGROUP), p);
 }
 
@@ -233,7 +235,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let q = p / ${z.OW};
       let oh = q % ${z.OH};
       let n = q / ${z.OH};
-      let d = mem[${DY} + p * ${z.C} + c];
+      let d = ${load(p, 'dy', dy, `p * ${z.C} + c`)};
       for (var ki = 0u; ki < ${s.k}u; ki++) {
         let ih = i32(oh * ${s.stride}u + ki) - ${z.padTop};
         if (ih < 0 || ih >= ${z.hI}) { continue; }
@@ -241,7 +243,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var kj = 0u; kj < ${s.k}u; kj++) {
           let iw = i32(ow * ${s.stride}u + kj) - ${z.padLeft};
           if (iw < 0 || iw >= ${z.wI}) { continue; }
-          acc[ki * ${s.k}u + kj] += d * mem[row + u32(iw) * ${z.C}];
+          acc[ki * ${s.k}u + kj] += d * ${loadAbsolute(x, `row + u32(iw) * ${z.C}`)};
         }
       }
     }

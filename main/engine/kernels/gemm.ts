@@ -23,7 +23,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams } from '../dispatch';
+import { ARENA_BINDING, ENTRY_ARGS, FLAT_WORKGROUP, KernelParams, load, reader, store } from '../dispatch';
 import { activationWgsl, type Activation } from './activation';
 import { WELFORD_MERGE_WGSL } from './welford';
 
@@ -204,7 +204,8 @@ export function gemm(ctx: KernelContext, a: TensorRange, b: TensorRange, c: Tens
     if (!Number.isInteger(rowsPerGroup) || rowsPerGroup < 1) throw new Error(`gemm: aScale.rowsPerGroup must be a positive integer, got ${rowsPerGroup}`);
     requireLength('gemm', 'aScale', s, Math.ceil(rows / rowsPerGroup) * cols);
     const [r, col] = shape.transA ? ['k', 'm'] : ['m', 'k'];
-    scale = ` * mem[${p.at('aScale', s)} + (${r} / ${p.u('rowsPerGroup', rowsPerGroup)}) * ${shape.transA ? sizeM : sizeK} + ${col}]`;
+    const gate = reader(p, 'aScale', s);
+    scale = ` * ${gate(`(${r} / ${p.u('rowsPerGroup', rowsPerGroup)}) * ${shape.transA ? sizeM : sizeK} + ${col}`)}`;
   }
   const program: GemmProgram = {
     label: `gemm ${M}x${N}x${K}${shape.transA ? ' Aᵀ' : ''}${shape.transB ? ' Bᵀ' : ''}`,
@@ -212,9 +213,9 @@ export function gemm(ctx: KernelContext, a: TensorRange, b: TensorRange, c: Tens
     M,
     N,
     K,
-    loadA: `return mem[${p.at('a', a)} + ${shape.transA ? `k * ${sizeM} + m` : `m * ${sizeK} + k`}]${scale};`,
+    loadA: `return ${load(p, 'a', a, shape.transA ? `k * ${sizeM} + m` : `m * ${sizeK} + k`)}${scale};`,
     aFast: shape.transA ? 'm' : 'k',
-    loadB: `return mem[${p.at('b', b)} + ${shape.transB ? `n * ${sizeK} + k` : `k * ${sizeN} + n`}];`,
+    loadB: `return ${load(p, 'b', b, shape.transB ? `n * ${sizeK} + k` : `k * ${sizeN} + n`)};`,
     bFast: shape.transB ? 'k' : 'n',
   };
   return implicitGemm(ctx, program, c, options);
@@ -259,11 +260,11 @@ function workgroupCount(p: GemmProgram, plan: GemmPlan): number {
 /** The epilogue as WGSL statements on `v` (the sum), writing element `i` of C. */
 function epilogueBody(p: KernelParams, c: TensorRange, e: GemmEpilogue, n: string, i: string): string {
   const lines = [];
-  if (e.bias) lines.push(`v = v + mem[${p.at('bias', e.bias)} + ${n}];`);
-  if (e.preActivation) lines.push(`mem[${p.at('preActivation', e.preActivation)} + ${i}] = v;`);
+  if (e.bias) lines.push(`v = v + ${load(p, 'bias', e.bias, n)};`);
+  if (e.preActivation) lines.push(`${store(p, 'preActivation', e.preActivation, i, 'v')};`);
   if (e.activation && e.activation !== 'none') lines.push(`v = ${activationWgsl(e.activation, 'v')};`);
-  if (e.accumulate) lines.push(`v = v + mem[${p.at('c', c)} + ${i}];`);
-  lines.push(`mem[${p.at('c', c)} + ${i}] = v;`);
+  if (e.accumulate) lines.push(`v = v + ${load(p, 'c', c, i)};`);
+  lines.push(`${store(p, 'c', c, i, 'v')};`);
   return lines.map((l) => `  ${l}`).join('\n');
 }
 

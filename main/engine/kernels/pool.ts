@@ -14,7 +14,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, KernelParams, perElementWgsl, requireLengths } from '../dispatch';
+import { ARENA_BINDING, KernelParams, load, perElementWgsl, requireLengths, writer } from '../dispatch';
 import { activationGradWgsl, type Activation } from './activation';
 import { laneReduction } from './lane-reduce';
 
@@ -31,9 +31,9 @@ export interface SpatialShape {
 export function globalAvgPool(ctx: KernelContext, x: TensorRange, y: TensorRange, s: SpatialShape): Dispatch {
   check([x, s.n * s.h * s.w * s.c], [y, s.n * s.c]);
   const p = new KernelParams();
-  const X = p.at('x', x);
+  const value = load(p, 'x', x, 'i');
   const inv = p.f('1/hw', 1 / (s.h * s.w));
-  return reduceSpatial(ctx, p, 'global average pool', `mem[${X} + i]`, (sum) => `${sum} * ${inv}`, y, s);
+  return reduceSpatial(ctx, p, 'global average pool', value, (sum) => `${sum} * ${inv}`, y, s);
 }
 
 /** The flat [n, c] index of element i of an [n, h, w, c] tensor. */
@@ -46,10 +46,10 @@ export function globalAvgPoolBackward(ctx: KernelContext, dy: TensorRange, dx: T
   const total = s.n * s.h * s.w * s.c;
   check([dy, s.n * s.c], [dx, total]);
   const p = new KernelParams();
-  const DX = p.at('dx', dx);
+  const DX = writer(p, 'dx', dx);
   const code = perElementWgsl(WORKGROUP, p.u('count', total), `  ${sampleChannel(p, s)}
-  let g = mem[${p.at('dy', dy)} + nc] * ${p.f('1/hw', 1 / (s.h * s.w))};
-  mem[${DX} + i] = ${accumulate ? `mem[${DX} + i] + g` : 'g'};`);
+  let g = ${load(p, 'dy', dy, 'nc')} * ${p.f('1/hw', 1 / (s.h * s.w))};
+  ${DX('i', accumulate ? `${load(p, 'dx', dx, 'i')} + g` : 'g')};`);
   return ctx.dispatch('global average pool backward', code, Math.ceil(total / WORKGROUP), p);
 }
 
@@ -58,8 +58,11 @@ export function seScale(ctx: KernelContext, x: TensorRange, scale: TensorRange, 
   const total = s.n * s.h * s.w * s.c;
   check([x, total], [scale, s.n * s.c], [y, total]);
   const p = new KernelParams();
-  const code = perElementWgsl(WORKGROUP, p.u('count', total), `  ${sampleChannel(p, s)}
-  mem[${p.at('y', y)} + i] = mem[${p.at('x', x)} + i] * mem[${p.at('scale', scale)} + nc];`);
+  const count = p.u('count', total);
+  const nc = sampleChannel(p, s);
+  const Y = writer(p, 'y', y);
+  const code = perElementWgsl(WORKGROUP, count, `  ${nc}
+  ${Y('i', `${load(p, 'x', x, 'i')} * ${load(p, 'scale', scale, 'nc')}`)};`);
   return ctx.dispatch('squeeze-excitation scale', code, Math.ceil(total / WORKGROUP), p);
 }
 
@@ -73,7 +76,7 @@ export function seScaleGrad(ctx: KernelContext, x: TensorRange, dy: TensorRange,
   check([x, s.n * s.h * s.w * s.c], [dy, s.n * s.h * s.w * s.c], [ds, s.n * s.c], ...(options.through ? [[options.through.pre, s.n * s.c] as [TensorRange, number]] : []));
   const through = options.through;
   const p = new KernelParams();
-  const value = `mem[${p.at('dy', dy)} + i] * mem[${p.at('x', x)} + i]`;
+  const value = `${load(p, 'dy', dy, 'i')} * ${load(p, 'x', x, 'i')}`;
   const pre = through ? p.at('pre', through.pre) : '';
   const finish = through ? (sum: string) => `${sum} * ${activationGradWgsl(through.activation, `mem[${pre} + nc]`)}` : (sum: string) => sum;
   return reduceSpatial(ctx, p, `squeeze-excitation scale grad${through ? ` through ${through.activation}` : ''}`, value, finish, ds, s);
@@ -90,10 +93,12 @@ export function seScaleInputGrad(ctx: KernelContext, dy: TensorRange, scale: Ten
   check([dy, total], [scale, s.n * s.c], [dx, total], ...(options.poolGrad ? [[options.poolGrad, s.n * s.c] as [TensorRange, number]] : []));
   const p = new KernelParams();
   const nc = sampleChannel(p, s);
-  const product = `mem[${p.at('dy', dy)} + i] * mem[${p.at('scale', scale)} + nc]`;
-  const pool = options.poolGrad ? ` + mem[${p.at('poolGrad', options.poolGrad)} + nc] * ${p.f('1/hw', 1 / (s.h * s.w))}` : '';
-  const code = perElementWgsl(WORKGROUP, p.u('count', total), `  ${nc}
-  mem[${p.at('dx', dx)} + i] = ${product}${pool};`);
+  const product = `${load(p, 'dy', dy, 'i')} * ${load(p, 'scale', scale, 'nc')}`;
+  const pool = options.poolGrad ? ` + ${load(p, 'poolGrad', options.poolGrad, 'nc')} * ${p.f('1/hw', 1 / (s.h * s.w))}` : '';
+  const count = p.u('count', total);
+  const DX = writer(p, 'dx', dx);
+  const code = perElementWgsl(WORKGROUP, count, `  ${nc}
+  ${DX('i', `${product}${pool}`)};`);
   return ctx.dispatch(`squeeze-excitation scale input grad${pool ? ' + pool grad' : ''}`, code, Math.ceil(total / WORKGROUP), p);
 }
 
@@ -108,7 +113,7 @@ function reduceSpatial(ctx: KernelContext, p: KernelParams, label: string, value
   const lanes = WORKGROUP / tile;
   const C = p.u('c', s.c);
   const positions = p.u('hw', s.h * s.w);
-  const OUT = p.at('out', out);
+  const OUT = writer(p, 'out', out);
   const r = laneReduction({ name: 'red', type: 'f32', combine: (a, b) => `${a} + ${b}`, tile, lanes, subgroupSize: ctx.subgroupSize });
   const code = `${r.enable}${ARENA_BINDING}
 ${r.decls}
@@ -129,7 +134,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let oc = wid.x * ${tile}u + ${r.channel};
   if (${r.owner} && oc < ${C}) {
     let nc = n * ${C} + oc;
-    mem[${OUT} + nc] = ${finish('sum')};
+    ${OUT('nc', finish('sum'))};
   }
 }`;
   return ctx.dispatch(label, code, [Math.ceil(s.c / tile), s.n, 1], p);

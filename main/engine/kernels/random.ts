@@ -14,7 +14,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { ARENA_BINDING, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP, KernelParams } from '../dispatch';
+import { ARENA_BINDING, ENTRY_ARGS, f32Literal, FLAT_WORKGROUP, KernelParams, load, writer } from '../dispatch';
 
 const WORKGROUP = 256;
 
@@ -109,16 +109,20 @@ function masked(ctx: KernelContext, label: string, input: TensorRange, out: Tens
   const p = new KernelParams();
   const count = p.u('count', total);
   const draw = perSample === null ? 'i' : `i / ${p.u('perSample', perSample)}`;
+  const rngCode = rngWgsl(p.at('rng', rng));
+  const kept = `rngUniform(rngKey(${p.u('stream', o.stream)}), ${draw}) < ${p.f('keep', keep)}`;
+  const OUT = writer(p, 'out', out);
+  const value = `select(0.0, ${load(p, 'in', input, 'i')} * ${p.f('1/keep', 1 / keep)}, kept)${add ? ` + ${load(p, 'add', add, 'i')}` : ''}`;
   // tfjs: x · (floor(u + keep) / keep), the multiplier 1/keep rounded to float32 first
   const code = `${ARENA_BINDING}
-${rngWgsl(p.at('rng', rng))}
+${rngCode}
 @compute @workgroup_size(${WORKGROUP})
 fn main(${ENTRY_ARGS}) {
   ${FLAT_WORKGROUP}
   let i = wg * ${WORKGROUP}u + lid;
   if (i >= ${count}) { return; }
-  let kept = rngUniform(rngKey(${p.u('stream', o.stream)}), ${draw}) < ${p.f('keep', keep)};
-  mem[${p.at('out', out)} + i] = select(0.0, mem[${p.at('in', input)} + i] * ${p.f('1/keep', 1 / keep)}, kept)${add ? ` + mem[${p.at('add', add)} + i]` : ''};
+  let kept = ${kept};
+  ${OUT('i', value)};
 }`;
   return ctx.dispatch(`${label} (rate ${o.rate})`, code, Math.ceil(total / WORKGROUP), p);
 }

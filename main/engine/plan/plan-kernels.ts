@@ -7,7 +7,7 @@
  */
 import type { TensorRange } from '../arena';
 import type { Dispatch, KernelContext } from '../dispatch';
-import { KernelParams, perElementWgsl } from '../dispatch';
+import { KernelParams, load, perElementWgsl, writer } from '../dispatch';
 
 const WORKGROUP = 256;
 
@@ -26,20 +26,24 @@ function need(kernel: string, ...pairs: [TensorRange, number][]): void {
 export function channelAffine(ctx: KernelContext, x: TensorRange, k: TensorRange, b: TensorRange, y: TensorRange, channels: number): Dispatch {
   const n = x.length;
   need('channel affine', [y, n], [k, channels], [b, channels]);
-  return elementwise(ctx, 'preprocess (x·k + b)', n, (p) => `let c = i % ${p.u('channels', channels)};
-  mem[${p.at('y', y)} + i] = mem[${p.at('x', x)} + i] * mem[${p.at('k', k)} + c] + mem[${p.at('b', b)} + c];`);
+  return elementwise(ctx, 'preprocess (x·k + b)', n, (p) => {
+    const C = p.u('channels', channels);
+    const Y = writer(p, 'y', y);
+    return `let c = i % ${C};
+  ${Y('i', `${load(p, 'x', x, 'i')} * mem[${p.at('k', k)} + c] + mem[${p.at('b', b)} + c]`)};`;
+  });
 }
 
 /** y = a + b over `count` values. */
 export function addTensors(ctx: KernelContext, a: TensorRange, b: TensorRange, y: TensorRange, count: number): Dispatch {
   need('add', [a, count], [b, count], [y, count]);
-  return elementwise(ctx, 'add', count, (p) => `mem[${p.at('y', y)} + i] = mem[${p.at('a', a)} + i] + mem[${p.at('b', b)} + i];`);
+  return elementwise(ctx, 'add', count, (p) => `${writer(p, 'y', y)('i', `${load(p, 'a', a, 'i')} + ${load(p, 'b', b, 'i')}`)};`);
 }
 
 /** dst += src over `count` values (a second gradient contribution from a kernel without accumulate). */
 export function accumulateInto(ctx: KernelContext, src: TensorRange, dst: TensorRange, count: number): Dispatch {
   need('accumulate', [src, count], [dst, count]);
-  return elementwise(ctx, 'gradient accumulate', count, (p) => `mem[${p.at('dst', dst)} + i] = mem[${p.at('dst', dst)} + i] + mem[${p.at('src', src)} + i];`);
+  return elementwise(ctx, 'gradient accumulate', count, (p) => `${writer(p, 'dst', dst)('i', `${load(p, 'dst', dst, 'i')} + ${load(p, 'src', src, 'i')}`)};`);
 }
 
 /** p[r, k] = softmax over k of z[r, k], one thread per row (the head has few classes). */
@@ -61,5 +65,5 @@ export function softmaxRows(ctx: KernelContext, z: TensorRange, probabilities: T
 /** dst = src over `count` values (a residual add passing its gradient to an input that cannot share the buffer). */
 export function copyTensor(ctx: KernelContext, src: TensorRange, dst: TensorRange, count: number): Dispatch {
   need('copy', [src, count], [dst, count]);
-  return elementwise(ctx, 'gradient copy', count, (p) => `mem[${p.at('dst', dst)} + i] = mem[${p.at('src', src)} + i];`);
+  return elementwise(ctx, 'gradient copy', count, (p) => `${writer(p, 'dst', dst)('i', load(p, 'src', src, 'i'))};`);
 }

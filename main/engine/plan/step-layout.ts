@@ -17,6 +17,11 @@
  * both use the add's own gradient buffer when the add is the last reader of its residual input (then
  * in reverse order it is the first contribution, and the branch's first layer accumulates onto it).
  * An alias is the same range object, so it is one tensor to the lifetimes too.
+ *
+ * In a mixed-precision plan the values (activations) are float16 (StepAllocator.transientHalf), as
+ * in PyTorch's autocast: they are most of the step's memory and of its memory traffic. Gradients,
+ * statistics, pre-activations, parameters, optimizer state, pixels and logits stay float32, and
+ * every kernel computes in f32 (it converts as it loads and stores).
  */
 import { type ArenaLayout, type TensorRange } from '../arena';
 import { OPTIMIZER_SCALARS } from '../kernels/optimizer';
@@ -54,12 +59,18 @@ export interface StepAllocator {
   readonly fixed: ArenaLayout;
   /** a range that is first written within the step and may share memory with tensors alive at other times */
   readonly transient: (name: string, length: number) => TensorRange;
+  /**
+   * a mixed-precision plan's: a transient float16 range in the half arena (arena.ts), for the
+   * activations (the values of the batch but for the pixels and the logits); absent: all float32
+   */
+  readonly transientHalf?: (name: string, length: number) => TensorRange;
 }
 
 export function layoutStep(alloc: StepAllocator, a: GraphAnalysis, batch: number, withClassWeights: boolean): StepTensors {
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`engine plan: batch ${batch} must be a whole number ≥ 1`);
   const { graph } = a;
   const { fixed: layout, transient } = alloc;
+  const activation = alloc.transientHalf ?? transient;
   const params = layoutParams(layout, graph, (p) => a.paramTrains(p.name));
   const values = new Map<number, TensorRange>();
   const size = (v: number) => batch * elements(graph.values[v].shape);
@@ -74,7 +85,7 @@ export function layoutStep(alloc: StepAllocator, a: GraphAnalysis, batch: number
     // a BatchNorm with its swish fused writes the swish's output; its own is never stored
     // the logits are read by the host after a step (StepPlan.logits, ForwardPlan.read)
     // an SE product read through its projection's prologue is never stored either
-    if (!a.fusedSwish[node.index] && !a.fusedIntoConv[node.index]) values.set(out, out === graph.output ? layout.add(node.name, size(out)) : transient(node.name, size(out)));
+    if (!a.fusedSwish[node.index] && !a.fusedIntoConv[node.index]) values.set(out, out === graph.output ? layout.add(node.name, size(out)) : activation(node.name, size(out)));
     if (node.kind === 'batchNorm' && !a.frozenBn[node.index]) {
       const c = graph.values[out].shape[2];
       stats.set(node.index, { mean: transient(`${node.name}:mean`, c), variance: transient(`${node.name}:variance`, c) });

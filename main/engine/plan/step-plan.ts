@@ -51,6 +51,11 @@ export interface TrainingStepOptions {
   readonly seed: number;
   /** hold the arena below this many bytes (default and at most: the GPU's largest storage binding) */
   readonly maxArenaBytes?: number;
+  /**
+   * mixed precision: the activations stored as float16 (step-layout.ts), everything else and all
+   * arithmetic float32; needs a device with shader-f16 (gpu-device.ts features.f16)
+   */
+  readonly f16Activations?: boolean;
 }
 
 export interface StepPlan {
@@ -105,7 +110,10 @@ export interface ForwardPlan {
 export interface PlanCount {
   dispatches: number;
   pipelines: number;
+  /** the GPU memory of its tensors: the arena and the half arena together */
   arenaBytes: number;
+  /** of arenaBytes, the half arena's (the float16 activations of a mixed-precision plan); 0 in fp32 */
+  halfArenaBytes: number;
   /** of arenaBytes, the block the transient tensors share by lifetime */
   sharedBytes: number;
   /** what those tensors would take each in a range of its own (the arena before sharing: arenaBytes − sharedBytes + this) */
@@ -169,6 +177,9 @@ type RecordStep = (r: Recorder) => Dispatch[];
 /** A plan's tensors laid out for good, and what the first recording learnt. */
 interface LaidOut {
   readonly layout: ArenaLayout;
+  /** the half arena's layout (a mixed-precision plan), or null */
+  readonly halfLayout: ArenaLayout | null;
+  readonly halfPlacement: TensorPlacement | null;
   readonly t: StepTensors;
   readonly scratch: (n: number) => TensorRange;
   /** dispatches of the first recording (the second must have as many) */
@@ -183,19 +194,33 @@ interface LaidOut {
  * placed by lifetime in one shared block (tensor-lifetimes.ts), first in the arena, the fixed
  * tensors follow in ranges of their own, the scratch last. The caller records again over that layout.
  */
-function layOut(a: GraphAnalysis, batch: number, withClassWeights: boolean, maxBytes: number, record: RecordStep): LaidOut {
+function layOut(a: GraphAnalysis, batch: number, withClassWeights: boolean, maxBytes: number, record: RecordStep, f16Activations = false): LaidOut {
   const lifetimes = new LifetimeRecorder();
-  const probe = layoutStep({ fixed: new ArenaLayout(Number.MAX_SAFE_INTEGER), transient: lifetimes.transient }, a, batch, withClassWeights);
+  // a mixed-precision plan's float16 activations share memory by lifetime too, in the half arena
+  const halfLifetimes = f16Activations ? new LifetimeRecorder() : null;
+  const probe = layoutStep({ fixed: new ArenaLayout(Number.MAX_SAFE_INTEGER), transient: lifetimes.transient, transientHalf: halfLifetimes?.transient }, a, batch, withClassWeights);
   let most = 0;
   const ctx = new RecordingKernelContext();
   // an unbounded stand-in: the kernels only check its length and take its offset
   const standIn: TensorRange = { name: 'scratch', at: 0, length: Number.MAX_SAFE_INTEGER };
-  const dispatches = record({ ctx, a, t: probe, scratch: (n) => ((most = Math.max(most, n)), standIn), nextSlot: lifetimes.nextSlot });
+  const nextSlot = () => {
+    lifetimes.nextSlot();
+    halfLifetimes?.nextSlot();
+  };
+  const dispatches = record({ ctx, a, t: probe, scratch: (n) => ((most = Math.max(most, n)), standIn), nextSlot });
   const placement = lifetimes.finish();
+  const halfPlacement = halfLifetimes?.finish() ?? null;
   const layout = new ArenaLayout(maxBytes);
   const shared = placement.elements > 0 ? layout.add('tensors shared by lifetime', placement.elements) : null;
-  const t = layoutStep({ fixed: layout, transient: placedAllocator(placement, shared) }, a, batch, withClassWeights);
-  return { layout, t, scratch: scratchOf(layout, most), firstDispatches: dispatches.length, placement };
+  const halfLayout = halfPlacement ? new ArenaLayout(maxBytes, true) : null;
+  const halfShared = halfLayout && halfPlacement!.elements > 0 ? halfLayout.add('float16 activations shared by lifetime', halfPlacement!.elements) : null;
+  const t = layoutStep(
+    { fixed: layout, transient: placedAllocator(placement, shared), transientHalf: halfPlacement ? placedAllocator(halfPlacement, halfShared) : undefined },
+    a,
+    batch,
+    withClassWeights,
+  );
+  return { layout, halfLayout, halfPlacement, t, scratch: scratchOf(layout, most), firstDispatches: dispatches.length, placement };
 }
 
 /** The second recording, for real: the same dispatches as the first, over the final layout. */
@@ -226,13 +251,16 @@ function countByKernel(dispatches: readonly Dispatch[]): Record<string, number> 
 function countOf(laid: LaidOut, a: GraphAnalysis, record: RecordStep): PlanCount {
   const ctx = new RecordingKernelContext();
   const dispatches = recordFor(ctx, laid, a, record);
+  const half = laid.halfPlacement;
+  const halfArenaBytes = laid.halfLayout && half ? laid.halfLayout.bytes : 0;
   return {
     dispatches: dispatches.length,
     pipelines: ctx.pipelineCount,
-    arenaBytes: laid.layout.bytes,
-    sharedBytes: laid.placement.elements * 4,
-    unsharedBytes: laid.placement.unsharedElements * 4,
-    peakLiveBytes: laid.placement.peakElements * 4,
+    arenaBytes: laid.layout.bytes + halfArenaBytes,
+    halfArenaBytes,
+    sharedBytes: laid.placement.elements * 4 + (half ? half.elements * 2 : 0),
+    unsharedBytes: laid.placement.unsharedElements * 4 + (half ? half.unsharedElements * 2 : 0),
+    peakLiveBytes: laid.placement.peakElements * 4 + (half ? half.peakElements * 2 : 0),
     byKernel: countByKernel(dispatches),
   };
 }
@@ -241,7 +269,7 @@ function countOf(laid: LaidOut, a: GraphAnalysis, record: RecordStep): PlanCount
 export function countTrainingStep(graph: NetworkGraph, options: TrainingStepOptions): PlanCount {
   const a = trainingAnalysis(graph, options);
   const record: RecordStep = (r) => recordTraining(r, options);
-  return countOf(layOut(a, options.batch, options.classWeights !== null, Number.MAX_SAFE_INTEGER, record), a, record);
+  return countOf(layOut(a, options.batch, options.classWeights !== null, Number.MAX_SAFE_INTEGER, record, options.f16Activations), a, record);
 }
 
 export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options: TrainingStepOptions): StepPlan {
@@ -249,10 +277,11 @@ export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options
   const classes = graph.values[graph.output].shape[2];
   if (options.classWeights && options.classWeights.length !== classes) throw new Error(`engine plan: ${options.classWeights.length} class weights for ${classes} classes`);
   rngScalars(options.seed, 0);
+  if (options.f16Activations && !gpu.features.f16) throw new Error(`engine plan: f16 activations need an adapter with shader-f16, and ${gpu.adapter.device} has none (or it was opened for the fp32 path): train in fp32`);
   const record: RecordStep = (r) => recordTraining(r, options);
-  const laid = layOut(a, options.batch, options.classWeights !== null, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), record);
+  const laid = layOut(a, options.batch, options.classWeights !== null, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), record, options.f16Activations);
   const { t } = laid;
-  const arena = new Arena(gpu.device, laid.layout);
+  const arena = new Arena(gpu.device, laid.layout, laid.halfLayout);
   const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize);
   const dispatches = recordFor(ctx, laid, a, record);
   if (t.classWeights && options.classWeights) arena.write(t.classWeights, options.classWeights);

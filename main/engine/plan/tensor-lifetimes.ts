@@ -154,6 +154,6 @@ export function placedAllocator(placement: TensorPlacement, block: TensorRange |
     if (!life || life.name !== name || life.length !== length) throw new Error(`engine plan: the second layout asked for ${name} (${length}) where the first had ${life ? `${life.name} (${life.length})` : 'nothing'}`);
     const at = placement.offsets[k++];
     if (!block) throw new Error(`engine plan: ${name} has no shared block to lie in`);
-    return { name, length, at: block.at + at };
+    return block.half ? { name, length, at: block.at + at, half: true } : { name, length, at: block.at + at };
   };
 }

@@ -19,7 +19,7 @@ import { formatMemory, formatPhi } from '../models/format';
 import { useWeightsList } from '../models/use-weights-list';
 import { resolveWeights } from '../models/weights-choice';
 import { WeightsChoiceField } from '../models/WeightsChoiceField';
-import { AUGMENT_DEFAULTS, defaultHint, formMode, toTrainOptions, type FieldProblems, type TrainForm } from './train-form';
+import { AUGMENT_DEFAULTS, defaultHint, formMode, mixedPrecisionApplies, toTrainOptions, type FieldProblems, type TrainForm } from './train-form';
 import { formatDuration, formatRate, trainModelId } from './train-format';
 import { RecipeChoices } from './RecipeChoices';
 
@@ -221,6 +221,15 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
               <option value="">Effitune engine (auto)</option>
               <option value="effitune">Effitune engine only</option>
               <option value="tfjs">TF.js WebGPU (fallback)</option>
+            </select>
+          </label>
+        )}
+        {mixedPrecisionApplies(form, mode) && (
+          <label className="field" title={defaultHint('precision')}>
+            <span>Precision</span>
+            <select className="select" value={form.precision} onChange={(e) => set('precision', e.target.value as TrainForm['precision'])} data-testid="train-precision">
+              <option value="fp32">fp32</option>
+              <option value="mixed">mixed: float16 activations (less GPU memory; needs shader-f16)</option>
             </select>
           </label>
         )}

@@ -4,7 +4,7 @@
  * descriptions, shown as hints, say what those are).
  */
 import { readStoredJson, storeJson } from '../stored-json';
-import { defaultTrainMode, TrainOptions, type OptimizerName, type TrainMode } from '../../../main/contract/calls-train';
+import { defaultTrainMode, TrainOptions, type OptimizerName, type Precision, type TrainMode } from '../../../main/contract/calls-train';
 import { Augmentation } from '../../../main/contract/calls-data';
 import type { BackendName } from '../../../main/contract/calls-backend';
 import { AUTO_WEIGHTS, readWeightsChoice, type WeightsChoice } from '../models/weights-choice';
@@ -29,6 +29,8 @@ export interface TrainForm {
   backend: BackendName | '';
   /** who computes the steps on webgpu: '' = our engine, falling back to TF.js's WebGPU backend by itself */
   engine: 'effitune' | 'tfjs' | '';
+  /** on the engine: fp32, or mixed (float16 activations) */
+  precision: Precision;
   optimizer: OptimizerName | '';
   augment: AugmentToggles;
   /** what the run starts from; resolved to a path against the weights cache and the runs (weights-choice.ts) */
@@ -49,6 +51,7 @@ export const DEFAULT_FORM: TrainForm = {
   seed: String(fields.seed.parse(undefined)),
   backend: '',
   engine: '',
+  precision: 'fp32',
   optimizer: '',
   augment: { randomCrop: AUGMENT_DEFAULTS.randomCrop, flip: AUGMENT_DEFAULTS.flip, rotation: AUGMENT_DEFAULTS.rotationDegrees > 0, colour: AUGMENT_DEFAULTS.brightness > 0 },
   weights: AUTO_WEIGHTS,
@@ -118,11 +121,18 @@ export function toTrainOptions(form: TrainForm, model: string, weights?: string)
     backend: form.backend || undefined,
     // the engine choice only means something on webgpu, where a run trains images (not head mode)
     engine: form.backend === 'webgpu' && mode !== 'head' ? form.engine || undefined : undefined,
+    // mixed precision is the engine's (float16 activations), asked for only where the engine trains
+    precision: mixedPrecisionApplies(form, mode) && form.precision === 'mixed' ? 'mixed' : undefined,
     optimizer: form.optimizer || undefined,
     augment,
     weights,
   };
   return { options, problems };
+}
+
+/** Whether the precision choice means something: the Effitune engine trains (webgpu, full or top, not engine tfjs). */
+export function mixedPrecisionApplies(form: Pick<TrainForm, 'backend' | 'engine'>, mode: TrainMode): boolean {
+  return form.backend === 'webgpu' && mode !== 'head' && form.engine !== 'tfjs';
 }
 
 const storageKey = (project: string) => `effitune.trainForm:${project}`;
