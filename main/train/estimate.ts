@@ -147,10 +147,10 @@ export class Estimator {
   }
 }
 
-/** What changes the timed work: the model, its input, the mode, the batch, the backend, the data preprocessing, and (head mode) the backbone weights. */
-function measurementKey(project: string, config: TrainConfig, backend: BackendName | '', batch: number): string {
+/** What changes the timed work: the model, its input, the mode, the batch, the backend and who computes the steps on it (and in what precision), the data preprocessing, and (head mode) the backbone weights. */
+export function measurementKey(project: string, config: TrainConfig, backend: BackendName | '', batch: number): string {
   const { model, resolution, mode, topBlocks, freezeBatchNorm, weights, seed, augment, optimizer } = config;
-  return JSON.stringify([project, model, resolution, mode, batch, backend, topBlocks, freezeBatchNorm, optimizer, mode === 'head' ? [weights, seed] : augment]);
+  return JSON.stringify([project, model, resolution, mode, batch, backend, config.engine ?? null, config.precision ?? 'fp32', topBlocks, freezeBatchNorm, optimizer, mode === 'head' ? [weights, seed] : augment]);
 }
 
 /** Start an estimator worker, send it the request, and wait for its one answer. */

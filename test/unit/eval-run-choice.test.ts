@@ -90,6 +90,9 @@ describe('comparing configurations', () => {
     expect(configValue(null, 'weights')).toBe('none (from scratch)');
     expect(configValue(null, 'batch')).toMatch(/^auto/);
     expect(configValue(undefined, 'lr')).toBe('—');
+    // a run from before the setting existed, or one that left it out, trained in float32
+    expect(configValue(undefined, 'precision')).toBe('fp32');
+    expect(configDiff({ precision: 'mixed' }, {}).find((r) => r.key === 'precision')).toMatchObject({ label: 'precision', a: 'mixed', b: 'fp32', differs: true });
     expect(configValue(['x', 'y'])).toBe('x, y');
     expect(settingLabel('augment.someNewThing')).toBe('augment: some new thing');
     expect(formatNumber(20)).toBe('20');

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../../main/contract/calls-train';
-import { Estimator, extrapolate } from '../../main/train/estimate';
+import { Estimator, extrapolate, measurementKey } from '../../main/train/estimate';
 import { formatSeconds } from '../../main/contract/units';
 import type { BackendInfo, EstimateRequest, Measurement } from '../../main/train/estimate-protocol';
 import { setProcessLauncher, type LaunchedWorker } from '../../main/workers/process-launcher';
@@ -87,6 +87,17 @@ describe('extrapolate', () => {
     expect(e.secondsTotal).toBeCloseTo(20 * e.secondsPerEpoch + e.embeddingSeconds, 9);
     expect(e.explanation).toMatch(/plus 4\.0 s once for the backbone features of 40 uncached images/);
     expect(e.explanation).toMatch(/this mode needs less/);
+  });
+});
+
+describe('measurementKey', () => {
+  it('a measurement is reused only for the same timed work: the engine and the precision are part of it, the epochs are not', () => {
+    const full = config('full', 10);
+    const key = (c: TrainConfig) => measurementKey('/p.effitune', c, 'webgpu', 8);
+    expect(key({ ...full, epochs: 30 })).toBe(key(full));
+    expect(key({ ...full, precision: 'mixed' })).not.toBe(key(full));
+    expect(key({ ...full, engine: 'tfjs' })).not.toBe(key(full));
+    expect(key({ ...full, engine: 'tfjs' })).not.toBe(key({ ...full, engine: 'effitune' }));
   });
 });
 

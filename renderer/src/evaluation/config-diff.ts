@@ -47,11 +47,16 @@ const LABELS: [key: string, label: string][] = [
   ['augment.contrast', 'augmentation: contrast jitter'],
   ['augment.saturation', 'augmentation: saturation jitter'],
   ['backend', 'backend'],
+  ['engine', 'training steps computed by'],
+  ['precision', 'precision'],
   ['seed', 'random seed'],
   ['version', 'configuration version'],
 ];
 const LABEL = new Map(LABELS);
 const ORDER = new Map(LABELS.map(([key], i) => [key, i]));
+
+/** What leaving a setting out of a stored configuration means, where it has a meaning (older runs lack the newer settings). */
+const ABSENT_MEANS: Record<string, string> = { precision: 'fp32', engine: 'auto' };
 
 /** What a null means for a setting that has one: chosen at run time, or nothing. */
 const NULL_MEANS: Record<string, string> = { batch: 'auto (from the memory estimate)', backend: 'auto', weights: 'none (from scratch)', bnMomentum: 'the model default', topBlocks: '—' };
@@ -69,7 +74,7 @@ export function formatNumber(value: number, digits = 4): string {
 
 /** A config value in words: numbers rounded, booleans on/off, lists comma-separated, missing as "—". */
 export function configValue(value: unknown, key = '', digits = 4): string {
-  if (value === undefined) return '—';
+  if (value === undefined) return ABSENT_MEANS[key] ?? '—';
   if (value === null) return NULL_MEANS[key] ?? '—';
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return formatNumber(value, digits);

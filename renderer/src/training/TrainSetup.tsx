@@ -229,7 +229,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             <span>Precision</span>
             <select className="select" value={form.precision} onChange={(e) => set('precision', e.target.value as TrainForm['precision'])} data-testid="train-precision">
               <option value="fp32">fp32</option>
-              <option value="mixed">mixed: float16 activations (less GPU memory; needs shader-f16)</option>
+              <option value="mixed">mixed (float16 activations)</option>
             </select>
           </label>
         )}
