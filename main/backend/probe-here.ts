@@ -18,6 +18,8 @@ export interface LocalProbe {
   device: string | null;
   memoryBytes: number | null;
   memorySource: string | null;
+  /** webgpu: the adapter's optional features the engine can use */
+  features?: string[];
 }
 
 function wordsOf(err: unknown): string {
@@ -51,7 +53,7 @@ export async function probeHere(name: BackendName): Promise<LocalProbe> {
   const forward = await sampleOrError(false);
   const training = missing.length === 0 && typeof forward !== 'string' ? await sampleOrError(true) : null;
 
-  const base = { softwareGpu: active.softwareGpu, device: active.device, memoryBytes: active.memoryBytes, memorySource: active.memorySource };
+  const base = { softwareGpu: active.softwareGpu, device: active.device, memoryBytes: active.memoryBytes, memorySource: active.memorySource, ...(active.features ? { features: active.features } : {}) };
   const broken = (reason: string): LocalProbe => ({ ...base, loads: false, canInfer: false, canTrain: false, reason });
   if (typeof forward === 'string') return broken(`it starts, but a convolution fails: ${forward}`);
   const forwardDiff = largestRelativeDifference(forward, await onStockCpu(false));

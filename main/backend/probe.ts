@@ -85,8 +85,8 @@ function notWorking(name: BackendName, installed: boolean, reason: string, insta
 
 /** A child's findings as a report; `install` is offered only where something is missing. */
 function fromChild(name: BackendName, probe: LocalProbe, install: string | null, env: Record<string, string> = {}): ReportWithoutTime {
-  const { loads, canTrain, canInfer, softwareGpu, reason, device, memoryBytes, memorySource } = probe;
-  return { name, installed: true, loads, canTrain, canInfer, softwareGpu, reason, install: loads && canTrain ? null : install, device, memoryBytes, memorySource, env };
+  const { loads, canTrain, canInfer, softwareGpu, reason, device, memoryBytes, memorySource, features } = probe;
+  return { name, installed: true, loads, canTrain, canInfer, softwareGpu, reason, install: loads && canTrain ? null : install, device, ...(features ? { gpuFeatures: features } : {}), memoryBytes, memorySource, env };
 }
 
 async function probeNative(name: 'tfjs-node-gpu' | 'tfjs-node'): Promise<ReportWithoutTime> {

@@ -31,6 +31,8 @@ export interface ActiveBackend {
   softwareGpu: boolean;
   memoryBytes: number | null;
   memorySource: string | null;
+  /** webgpu: the optional features the engine can use that the adapter has */
+  features?: string[];
 }
 
 /** wasm32 addresses at most 4 GiB, and tfjs-backend-wasm is built to grow up to that. */
@@ -120,6 +122,7 @@ async function startWebGpu(): Promise<ActiveBackend> {
     softwareGpu: adapter.software,
     memoryBytes: adapter.maxBufferSize,
     memorySource: 'largest buffer the adapter allows (WebGPU reports no total)',
+    ...(adapter.features ? { features: adapter.features } : {}),
   };
 }
 

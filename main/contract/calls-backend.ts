@@ -25,6 +25,10 @@ export const BackendReport = z.object({
   reason: z.string().nullable().describe('why it does not load, cannot train or is not a default, in words; null when nothing is missing'),
   install: z.string().nullable().describe('what to install to make it work (or faster), in words; null when nothing helps'),
   device: z.string().nullable().describe('what it computes on, e.g. the GPU adapter or the CPU model'),
+  gpuFeatures: z
+    .array(z.string())
+    .optional()
+    .describe("webgpu: the optional features the Effitune engine can use that the adapter has (shader-f16 for precision mixed, subgroups); absent elsewhere or when the adapter lists none"),
   memoryBytes: z.number().nullable(),
   memorySource: z.string().nullable().describe('what memoryBytes measures'),
   env: z.record(z.string(), z.string()).describe('environment a process needs to use this backend beyond its own (e.g. a software Vulkan driver)'),

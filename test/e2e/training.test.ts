@@ -58,6 +58,20 @@ describe('training', () => {
     await expect.poll(() => text(page, 'train-start-error'), { timeout: SLOW }).toMatch(/batch: must be at least 1/);
     await page.getByTestId('train-batch').fill('');
 
+    // On webgpu, full mode: who computes the steps, and in what precision; mixed needs shader-f16,
+    // which the probe lists (SwiftShader has none: the choice is there but refused in words).
+    const webgpu = (await api<{ backends: { name: string; canTrain: boolean; gpuFeatures?: string[] }[] }>('backend.probe', {})).backends.find((b) => b.name === 'webgpu')!;
+    if (webgpu.canTrain) {
+      await page.getByTestId('train-backend').selectOption('webgpu');
+      await page.getByTestId('train-engine').waitFor({ timeout: SLOW });
+      const mixed = page.getByTestId('train-precision').locator('option[value="mixed"]');
+      const hasF16 = (webgpu.gpuFeatures ?? []).includes('shader-f16');
+      expect(await mixed.isDisabled()).toBe(!hasF16);
+      expect(await mixed.innerText()).toMatch(hasF16 ? /^mixed \(float16 activations\)$/ : /this GPU has no shader-f16/);
+      await page.getByTestId('train-backend').selectOption('');
+      await expect.poll(() => page.getByTestId('train-precision').count()).toBe(0);
+    }
+
     // The estimate shows the memory of one step for the tiny network.
     await expect.poll(() => text(page, 'estimate-memory'), { timeout: SLOW }).toMatch(/\d+(\.\d)? (MB|GB)/);
     // ... and the time per epoch and in all, measured on the backend the run would use, before it starts.

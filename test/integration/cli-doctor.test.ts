@@ -54,6 +54,13 @@ describe('effitune doctor', () => {
         // a driver the user named (e.g. lavapipe for the tests) is theirs: nothing added to it
         expect(byName.webgpu.env.VK_ICD_FILENAMES).toBeUndefined();
       }
+      if (byName.webgpu.loads) {
+        // the features the engine can use, as a list the UI reads (precision mixed needs shader-f16) and in the words of the device
+        expect(byName.webgpu.gpuFeatures).toBeInstanceOf(Array);
+        for (const f of byName.webgpu.gpuFeatures!) expect(['shader-f16', 'subgroups']).toContain(f);
+        expect(byName.webgpu.device).toContain(byName.webgpu.gpuFeatures!.length > 0 ? byName.webgpu.gpuFeatures!.join(', ') : 'no shader-f16 or subgroups');
+      }
+      expect(byName.wasm.gpuFeatures).toBeUndefined();
 
       const train = byName[probe.defaults.train];
       expect(train).toMatchObject({ loads: true, canTrain: true, softwareGpu: false });

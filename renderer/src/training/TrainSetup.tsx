@@ -107,6 +107,9 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   const probedDefault = probe ? probe.defaults.train : probeProblem ? null : undefined;
   // auto never picks a software adapter; chosen by hand, its measurement takes minutes and a core
   const softwareBackend = Boolean(form.backend && probe?.backends.find((b) => b.name === form.backend)?.softwareGpu);
+  // mixed precision needs shader-f16; the probe lists the adapter's features (absent: not known, not refused here)
+  const webgpuReport = probe?.backends.find((b) => b.name === 'webgpu') ?? null;
+  const noF16 = Boolean(webgpuReport?.gpuFeatures && !webgpuReport.gpuFeatures.includes('shader-f16'));
   const runEstimate = useRunEstimate(project, options, probedDefault, Object.keys(problems).length > 0 || weights.pending, runBusy, split, softwareBackend);
 
   const start = async () => {
@@ -229,11 +232,18 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             <span>Precision</span>
             <select className="select" value={form.precision} onChange={(e) => set('precision', e.target.value as TrainForm['precision'])} data-testid="train-precision">
               <option value="fp32">fp32</option>
-              <option value="mixed">mixed (float16 activations)</option>
+              <option value="mixed" disabled={noF16 && form.precision !== 'mixed'}>
+                mixed (float16 activations){noF16 ? ' · this GPU has no shader-f16' : ''}
+              </option>
             </select>
           </label>
         )}
       </div>
+      {mixedPrecisionApplies(form, mode) && form.precision === 'mixed' && noF16 && (
+        <p className="inline-warning small" data-testid="precision-no-f16">
+          Mixed precision keeps activations in float16, and this GPU ({webgpuReport?.device}) has no shader-f16: the run would fail. Choose fp32.
+        </p>
+      )}
       {softwareBackend && (
         <p className="inline-warning small" data-testid="backend-software-note">
           {form.backend} {SOFTWARE_ADAPTER}: a CPU emulates the GPU{backend?.device ? ` (${backend.device})` : ''}. Good for checking that it works; training and its estimate take far longer than on wasm or cpu.
