@@ -23,11 +23,11 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../contract/calls-train';
 import { openEngineDevice, type EngineDevice } from '../engine/gpu-device';
 import { ArenaTooLarge } from '../engine/arena';
-import { buildNetworkGraph, type NetworkGraph } from '../engine/plan/network-graph';
 import { planTrainingStep, type StepPlan } from '../engine/plan/step-plan';
+import { engineGraph, engineStepOptions } from './engine-options';
 import type { VariantSpec } from '../model/variants';
 import type { LossOptions } from './loss';
-import { trainingLayerTest, type TrainingModel } from './model-setup';
+import type { TrainingModel } from './model-setup';
 import type { ReadMetrics } from './steps';
 import type { NamedTensor, TrainOptimizer } from './optimizer';
 import * as tf from '@tensorflow/tfjs-core';
@@ -87,23 +87,9 @@ export function engineDoesNotFit(err: unknown): boolean {
   return err instanceof EngineDoesNotFit || err instanceof ArenaTooLarge;
 }
 
-/**
- * EFFITUNE_ENGINE_ARENA_BYTES: plan as if the GPU's largest storage binding held only this many
- * bytes (to try what fits a smaller GPU, and for tests); unset: the GPU's own limit.
- */
-function arenaLimit(): number | undefined {
-  const raw = process.env.EFFITUNE_ENGINE_ARENA_BYTES;
-  const bytes = raw ? Number(raw) : NaN;
-  return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
-}
 
-function graphFor(variant: VariantSpec, config: TrainConfig, built: TrainingModel): NetworkGraph {
-  const graph = buildNetworkGraph(variant, built.buildOptions);
-  if (config.bnMomentum === null) return graph;
-  // the run's own BatchNorm momentum (model-setup.ts sets it on the model's layers)
-  const momentum = config.bnMomentum;
-  return { ...graph, nodes: graph.nodes.map((n) => (n.kind === 'batchNorm' ? { ...n, momentum } : n)) };
-}
+
+
 
 export async function startEngineSteps(config: TrainConfig, built: TrainingModel, loss: LossOptions, batch: number, optimizer: TrainOptimizer): Promise<EngineSteps> {
   if (config.mode === 'head') throw new Error('the engine trains mode full or top');
@@ -113,19 +99,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
   try {
     if (mixed && !gpu.features.f16) throw new Error(`precision mixed stores float16 activations, and this GPU (${gpu.adapter.device}) has no shader-f16: train with precision fp32`);
     const classWeights = loss.classWeights ? Float32Array.from(await loss.classWeights.data()) : null;
-    const trains = trainingLayerTest(built.variant, config);
-    plan = planTrainingStep(gpu, graphFor(built.variant, config, built), {
-      batch,
-      mode: config.mode,
-      trainable: trains,
-      freezeBatchNorm: config.freezeBatchNorm,
-      optimizer: { kind: config.optimizer === 'sgd' ? 'sgd' : 'adam', weightDecay: config.optimizer === 'sgd' ? 0 : config.weightDecay },
-      labelSmoothing: config.labelSmoothing,
-      classWeights,
-      seed: config.seed,
-      maxArenaBytes: arenaLimit(),
-      f16Activations: mixed,
-    });
+    plan = planTrainingStep(gpu, engineGraph(built.variant, config, built.buildOptions), engineStepOptions(config, built.variant, batch, classWeights));
     await plan.loadWeights(built.model);
     await takeOptimizerState(plan, built.model, optimizer);
     const error = gpu.error();

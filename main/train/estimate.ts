@@ -26,6 +26,8 @@ import type { ParsedTrainOptions } from './config';
 import { checkNewRun } from './new-run';
 import { EstimateAnswer, type BackendInfo, type EstimateRequest, type Measurement } from './estimate-protocol';
 import { chooseBatchSize, formatBytes, stepMemoryBytes } from './memory';
+import { engineStepBytes } from './engine-options';
+import { stepsEngineFor } from './steps-engine';
 import { plannedTopStart } from './top-start';
 import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process-launcher';
 
@@ -116,7 +118,8 @@ export class Estimator {
     const override = Number(this.options.env?.EFFITUNE_TRAIN_MEMORY_BYTES ?? process.env.EFFITUNE_TRAIN_MEMORY_BYTES);
     const memoryBytes = Number.isFinite(override) && override > 0 ? override : backend.memoryBytes;
     const onGpu = backend.name !== 'cpu' && backend.name !== 'wasm' && backend.name !== 'tfjs-node';
-    return chooseBatchSize({ variant, resolution: config.resolution, classes: config.classes.length, trainImages, memoryBytes, memorySource: backend.memorySource, onGpu, trainFrom: plannedTopStart(config, variant) }).batch;
+    const engineBytes = stepsEngineFor(config, backend.name) === 'effitune' ? engineStepBytes(config, variant) : undefined;
+    return chooseBatchSize({ variant, resolution: config.resolution, classes: config.classes.length, trainImages, memoryBytes, memorySource: backend.memorySource, onGpu, trainFrom: plannedTopStart(config, variant), ...(engineBytes ? { engineBytes } : {}) }).batch;
   }
 
   private measure(request: EstimateRequest, requested: string, variant: VariantSpec): Promise<{ backend: BackendInfo; measurement: Measurement }> {

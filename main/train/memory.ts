@@ -3,7 +3,8 @@
  *
  * The start batch is the largest power of two (at most 32, the recipe's, and at most the training
  * set) whose estimated training-step memory (describeVariant → trainingMemoryBytes, measured for
- * tf.js) fits a share of the backend's memory. When a step still fails for lack of memory, the run
+ * tf.js; for a run on the Effitune engine, its step plan's arena, counted exactly) fits a share of
+ * the backend's memory. When a step still fails for lack of memory, the run
  * halves the batch and retries the same step (trainer loop), and says so.
  *
  * For tests and for trying the recovery on purpose, two environment variables of the trainer:
@@ -42,24 +43,33 @@ export function chooseBatchSize(options: {
   onGpu: boolean;
   /** top-N mode with the frozen trunk on ONNX Runtime: the first block that trains (only from there on costs training memory) */
   trainFrom?: string | null;
+  /** a run the Effitune engine trains: its step's memory at a batch, counted from its plan (engine-steps.ts engineStepBytes), instead of TF.js's estimate */
+  engineBytes?: (batch: number) => number;
 }): BatchChoice {
-  const stepBytes = (batch: number) => stepMemoryBytes(options, batch);
   const most = options.trainFrom && !options.onGpu ? MAX_AUTO_BATCH_CPU_TOP : MAX_AUTO_BATCH;
   const cap = Math.max(1, Math.min(most, largestPowerOfTwoAtMost(options.trainImages)));
   if (options.memoryBytes === null) return { batch: cap, reason: `batch ${cap}: the backend reports no memory size, so the recipe's batch (at most ${most}, at most the training images) is tried and halved if it does not fit` };
   const budget = options.memoryBytes * (options.onGpu ? SHARE_OF_MEMORY.gpu : SHARE_OF_MEMORY.cpu);
-  // the estimate is linear in the batch: fixed part (weights, gradients, moments) + per-image activations
-  const one = stepBytes(1);
-  const two = stepBytes(2);
-  const perImage = two - one;
-  const fixed = one - perImage;
+  // the engine's plan is counted at each batch tried; TF.js's estimate is linear in the batch: a
+  // fixed part (weights, gradients, moments) + per-image activations
+  const need = options.engineBytes ?? linearInBatch((b) => stepMemoryBytes(options, b));
   let batch = cap;
-  while (batch > 1 && fixed + perImage * batch > budget) batch /= 2;
-  const need = fixed + perImage * batch;
+  while (batch > 1 && need(batch) > budget) batch /= 2;
   const share = `${Math.round((options.onGpu ? SHARE_OF_MEMORY.gpu : SHARE_OF_MEMORY.cpu) * 100)} % of ${formatBytes(options.memoryBytes)} (${options.memorySource ?? 'backend memory'})`;
-  if (need > budget) return { batch: 1, reason: `batch 1: even one image needs about ${formatBytes(need)} to train, more than ${share}; the run may run out of memory` };
-  const what = options.trainFrom ? `a training step of the top from ${options.trainFrom} on (the frozen trunk runs on ONNX Runtime)` : 'a training step';
-  return { batch, reason: `batch ${batch}: ${what} needs about ${formatBytes(need)}, within ${share}` };
+  const needed = need(batch);
+  if (needed > budget) return { batch: 1, reason: `batch 1: even one image needs about ${formatBytes(needed)} to train, more than ${share}; the run may run out of memory` };
+  const what = options.engineBytes
+    ? "the Effitune engine's training step (its plan's arena)"
+    : options.trainFrom
+      ? `a training step of the top from ${options.trainFrom} on (the frozen trunk runs on ONNX Runtime)`
+      : 'a training step';
+  return { batch, reason: `batch ${batch}: ${what} needs about ${formatBytes(needed)}, within ${share}` };
+}
+
+function linearInBatch(bytes: (batch: number) => number): (batch: number) => number {
+  const one = bytes(1);
+  const perImage = bytes(2) - one;
+  return (batch) => one - perImage + perImage * batch;
 }
 
 /** Estimated memory of one training step: the whole model's, or the top's when the trunk runs on ONNX Runtime (trainFrom). */

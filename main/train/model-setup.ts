@@ -22,6 +22,9 @@ import { loadModelFolder } from '../model/manager/model-folder';
 import { PREPROCESS_LAYER, type BuildOptions } from '../model/build-options';
 import { buildEfficientNet } from '../model/builder';
 import { getVariant, planArchitecture, type VariantSpec } from '../model/variants';
+import { trainingLayerTest } from './trainable-layers';
+
+export { trainingLayerTest };
 
 export interface TrainingModel {
   model: tfl.LayersModel;
@@ -137,14 +140,6 @@ export function prepareForMode(model: tfl.LayersModel, variant: VariantSpec, con
   return { variables, trainableLayers, description: describeMode(variant, config) };
 }
 
-/** Which layer names train in this mode. */
-export function trainingLayerTest(variant: VariantSpec, config: TrainConfig): (name: string) => boolean {
-  if (config.mode === 'full') return () => true;
-  if (config.mode === 'head') return (name) => name === 'predictions' || name === 'top_dropout';
-  const blocks = planArchitecture(variant).blocks;
-  const top = blocks.slice(blocks.length - (config.topBlocks ?? 1)).map((b) => `${b.name}_`);
-  return (name) => name === 'predictions' || name.startsWith('top_') || top.some((prefix) => name.startsWith(prefix));
-}
 
 function describeMode(variant: VariantSpec, config: TrainConfig): string {
   const blocks = planArchitecture(variant).blocks;

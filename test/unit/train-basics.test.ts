@@ -7,6 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { getVariant } from '../../main/model/variants';
 import { correctCount, crossEntropy } from '../../main/train/loss';
 import { chooseBatchSize, FaultPlan, isOutOfMemory, OutOfMemoryFault } from '../../main/train/memory';
+import { engineStepBytes } from '../../main/train/engine-options';
+import { resolveTrainConfig } from '../../main/train/config';
+import { TrainOptions, type TrainConfig } from '../../main/contract/calls-train';
 import { createOptimizer } from '../../main/train/optimizer';
 import { learningRateAt } from '../../main/train/schedule';
 
@@ -70,6 +73,21 @@ describe('batch size from memory', () => {
     expect(small.reason).toMatch(/needs about .* within 50 % of 4.0 GiB/);
     expect(choose(1024 ** 2).batch).toBe(1);
     expect(choose(null).reason).toMatch(/reports no memory size/);
+  });
+  it('for a run on the Effitune engine, by its step plan: B0 224 px at batch 32 fits a 4 GB GPU (TF.js would need ~23 GB), and mixed precision needs less', () => {
+    const config = resolveTrainConfig(TrainOptions.parse({ model: 'b0', mode: 'full', backend: 'webgpu' }), [{ name: 'a', train: 500 }, { name: 'b', train: 500 }]).config;
+    const onGpu = (c: TrainConfig, memoryBytes: number) =>
+      chooseBatchSize({ variant, resolution: 224, classes: 2, trainImages: 1000, memoryBytes, memorySource: 'largest buffer', onGpu: true, engineBytes: engineStepBytes(c, variant) });
+    // the formula (TF.js keeps every intermediate) would allow only batch 2 or 4 here
+    expect(chooseBatchSize({ variant, resolution: 224, classes: 2, trainImages: 1000, memoryBytes: 4e9, memorySource: 'largest buffer', onGpu: true }).batch).toBeLessThanOrEqual(4);
+    const fp32 = onGpu(config, 4e9);
+    expect(fp32.batch).toBe(32);
+    expect(fp32.reason).toMatch(/^batch 32: the Effitune engine's training step \(its plan's arena\) needs about 1\.\d GiB, within 70 % of 3\.7 GiB/);
+    const mixed = { ...config, precision: 'mixed' as const };
+    expect(engineStepBytes(mixed, variant)(32)).toBeLessThan(0.75 * engineStepBytes(config, variant)(32));
+    // where fp32 must halve, mixed precision keeps the larger batch
+    expect(onGpu(config, 2e9).batch).toBe(16);
+    expect(onGpu(mixed, 2e9).batch).toBe(32);
   });
 });
 

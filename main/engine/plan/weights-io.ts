@@ -5,7 +5,6 @@
  * whenever a checkpoint is due.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import * as tf from '@tensorflow/tfjs-core';
 import type { Arena } from '../arena';
 import type { ParamLayout } from './param-layout';
 
@@ -32,6 +31,8 @@ export async function loadWeightsFromModel(arena: Arena, params: ParamLayout, mo
 
 /** Read every slot back into the model's variables (one readback for all). */
 export async function saveWeightsToModel(arena: Arena, params: ParamLayout, model: tfl.LayersModel): Promise<void> {
+  // loaded here, not with the module: counting a plan (countTrainingStep, e.g. in the server's batch choice) needs no TF.js
+  const tf = await import('@tensorflow/tfjs-core');
   const weights = modelWeights(model);
   const names = [...params.slots.keys()];
   const data = await arena.read(names.map((n) => params.slots.get(n)!.value));
