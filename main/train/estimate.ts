@@ -244,6 +244,7 @@ export function extrapolate(m: Measurement, backend: BackendInfo, config: TrainC
   // the first step of a run is slower (kernel compilation, memory pools): once, not every epoch
   const secondsTotal = config.epochs * secondsPerEpoch + embeddingSeconds + m.warmupSeconds;
   // the engine's arena is what it holds on the GPU; TF.js's need is the model's estimate
+  // (measured on TF.js, also where an engine run would fall back to it, the estimate is TF.js's)
   const memoryBytes = m.engineArenaBytes ?? stepMemoryBytes({ variant, resolution: config.resolution, classes: config.classes.length, trainFrom: plannedTopStart(config, variant) }, batch);
   const estimate: TrainEstimate = {
     backend: backend.name,
@@ -267,6 +268,12 @@ export function extrapolate(m: Measurement, backend: BackendInfo, config: TrainC
     explanation: '',
   };
   return { ...estimate, explanation: explain(estimate, config, m.engine) };
+}
+
+/** The memory of one training step on `backend`: the engine's plan where the engine trains (counted), else TF.js's estimate. */
+function stepBytes(config: TrainConfig, variant: VariantSpec, backend: BackendName, batch: number): number {
+  if (stepsEngineFor(config, backend) === 'effitune') return engineStepBytes(config, variant)(batch);
+  return stepMemoryBytes({ variant, resolution: config.resolution, classes: config.classes.length, trainFrom: plannedTopStart(config, variant) }, batch);
 }
 
 /**
@@ -304,7 +311,7 @@ function historyEstimate(db: Database, config: TrainConfig, variant: VariantSpec
     uncachedImages: 0,
     warmupSeconds: 0,
     secondsTotal: config.epochs * secondsPerEpoch,
-    memoryBytes: stepMemoryBytes({ variant, resolution: config.resolution, classes: config.classes.length, trainFrom: plannedTopStart(config, variant) }, batch),
+    memoryBytes: stepBytes(config, variant, run.backend as BackendName, batch),
     backendMemoryBytes: null,
     basis: 'history',
     measuredSteps: 0,
