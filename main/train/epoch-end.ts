@@ -3,6 +3,7 @@
  * checkpoint (model, optimizer state and the counters, all a resume needs), keep only the
  * checkpoints of this epoch and of the best one, and say whether to stop early.
  */
+import { ApiError } from '../contract/contract';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EpochRecord } from '../contract/calls-data';
 import { recordEpoch } from '../project/runs';
@@ -19,8 +20,10 @@ export interface Validation {
 }
 
 /** Returns why to stop early, or null. `began`: the run's active clock (control.activeNow) at the start of the epoch, so a pause is not counted. */
-export async function endEpoch(session: TrainingSession, epoch: number, totals: EpochTotals, validation: Validation | null, began: number, optimizerState?: () => Promise<NamedTensor[]>): Promise<string | null> {
+export async function endEpoch(session: TrainingSession, epoch: number, totals: EpochTotals, validated: Validation | null, began: number, optimizerState?: () => Promise<NamedTensor[]>): Promise<string | null> {
   const { ctx, config, counters } = session;
+  // a diverged run (EFFITUNE_TRAIN_FAULT nan@…) validates to NaN too, as its weights would
+  const validation = validated && ctx.faults ? { ...validated, loss: ctx.faults.lossAfter(counters.step - 1, validated.loss) } : validated;
   session.report({ phase: 'checkpointing', epoch });
   const improved = validation !== null && Number.isFinite(validation.loss) && (counters.best === null || validation.loss < counters.best.valLoss);
   if (improved) {
@@ -51,6 +54,14 @@ export async function endEpoch(session: TrainingSession, epoch: number, totals: 
   pruneCheckpoints(ctx.checkpointRoot, new Set([epoch, ...(counters.best ? [counters.best.epoch] : [])]));
   ctx.reporter.epoch(record, isBest, config.epochs);
 
+  if (record.trainLoss !== null && !Number.isFinite(record.trainLoss)) {
+    // a diverged run: its weights are no longer numbers, and every further epoch would be lost time
+    const avoid = `a lower learning rate than ${config.lr}${config.precision === 'mixed' ? ', or precision fp32 (a float16 activation may have overflowed),' : ''} avoids it`;
+    const why = `the training loss is ${record.trainLoss} after epoch ${epoch + 1} (the training diverged); ${avoid}`;
+    // with no epoch whose model validated to a finite loss, there is nothing worth keeping
+    if (!counters.best) throw new ApiError('invalid_input', `${why}: no epoch's model is worth keeping`);
+    return `stopped after epoch ${epoch + 1}: ${why.replace(/ after epoch \d+/, '')}`;
+  }
   if (validation !== null && session.patienceUsedUp() && epoch < config.epochs - 1) {
     return `stopped early after epoch ${epoch + 1}: the validation loss has not improved for ${config.patience} epochs`;
   }

@@ -128,7 +128,8 @@ async function trainBatch(session: TrainingSession, data: TrainingData, batch: S
     ctx.faults?.beforeStep(counters.step);
     const { x, y } = batch.samples(from, n);
     const tfjsStep = async () => ({ ...(await trainStep(data.forward, setup.optimizer, setup.loss, x, data.sampleShape, y, lr)), n });
-    const metrics = data.step ? await data.step(x, y, lr) : data.dropoutModel ? await withDropoutSeeds(data.dropoutModel, config.seed, counters.step, tfjsStep) : await tfjsStep();
+    const stepped = data.step ? await data.step(x, y, lr) : data.dropoutModel ? await withDropoutSeeds(data.dropoutModel, config.seed, counters.step, tfjsStep) : await tfjsStep();
+    const metrics = stepped && ctx.faults ? { ...stepped, loss: ctx.faults.lossAfter(counters.step, stepped.loss) } : stepped;
     addMetrics(totals, metrics);
     if (metrics) current.latest = metrics;
     totals.images += n;

@@ -9,8 +9,10 @@
  *
  * For tests and for trying the recovery on purpose, two environment variables of the trainer:
  *   EFFITUNE_TRAIN_MEMORY_BYTES=<bytes>  use this as the backend's memory;
- *   EFFITUNE_TRAIN_FAULT=oom@<step>[,exit@<step>]  throw an out-of-memory error once at that
- *     optimizer step (0-based, counted over the run), or exit the process with code 7 there.
+ *   EFFITUNE_TRAIN_FAULT=oom@<step>[,exit@<step>][,nan@<step>]  throw an out-of-memory error once at
+ *     that optimizer step (0-based, counted over the run), exit the process with code 7 there, or
+ *     from that step on read every loss, the steps' and the validation's, as NaN (a run that
+ *     diverged: epoch-end.ts stops it).
  */
 import { ApiError } from '../contract/contract';
 import { describeVariant, topTrainingMemory } from '../model/estimates';
@@ -96,12 +98,14 @@ export class OutOfMemoryFault extends Error {
 export class FaultPlan {
   private readonly oomSteps = new Set<number>();
   private readonly exitSteps = new Set<number>();
+  private nanFrom: number | null = null;
 
   constructor(spec: string | undefined) {
     for (const part of (spec ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
-      const match = /^(oom|exit)@(\d+)$/.exec(part);
-      if (!match) throw new ApiError('invalid_input', `EFFITUNE_TRAIN_FAULT: cannot read "${part}"; expected oom@<step> or exit@<step>`);
-      (match[1] === 'oom' ? this.oomSteps : this.exitSteps).add(Number(match[2]));
+      const match = /^(oom|exit|nan)@(\d+)$/.exec(part);
+      if (!match) throw new ApiError('invalid_input', `EFFITUNE_TRAIN_FAULT: cannot read "${part}"; expected oom@<step>, exit@<step> or nan@<step>`);
+      if (match[1] === 'nan') this.nanFrom = Number(match[2]);
+      else (match[1] === 'oom' ? this.oomSteps : this.exitSteps).add(Number(match[2]));
     }
   }
 
@@ -109,6 +113,11 @@ export class FaultPlan {
   beforeStep(step: number): void {
     if (this.exitSteps.delete(step)) process.exit(7);
     if (this.oomSteps.delete(step)) throw new OutOfMemoryFault(step);
+  }
+
+  /** The loss a step's metrics report: NaN from the nan@ step on (a diverged run stays diverged). */
+  lossAfter(step: number, loss: number): number {
+    return this.nanFrom !== null && step >= this.nanFrom ? NaN : loss;
   }
 }
 

@@ -181,6 +181,17 @@ describe('memory and missing files', () => {
     expect(t.progress.filter((p) => p.phase === 'training').at(-1)!.batch).toBe(4);
   });
 
+  it('a run whose training loss stops being a number is stopped at the end of that epoch, keeping the best model; one that diverges at once fails, saying why', { timeout: 60_000 }, async () => {
+    // the optimizer steps of one epoch (a progress report after each batch says how many batches an epoch has)
+    const steps = (await train({ mode: 'head', epochs: 1, weights: baseModel })).progress.find((p) => p.phase === 'training')!.batchesPerEpoch!;
+    const diverged = await train({ mode: 'head', epochs: 4, weights: baseModel }, { faults: new FaultPlan(`nan@${steps + 1}`) });
+    expect(diverged.result.status).toBe('completed');
+    expect(diverged.result.reason).toMatch(/^stopped after epoch 2: the training loss is NaN \(the training diverged\); a lower learning rate than 0\.001 avoids it; kept the model of epoch 1, the best validation loss/);
+    expect(runHistory(project.handle.db, diverged.runId).map((e) => e.epoch)).toEqual([0, 1]);
+    const atOnce = await train({ mode: 'head', epochs: 4, weights: baseModel }, { faults: new FaultPlan('nan@0') });
+    expect(atOnce.result).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^the training loss is NaN after epoch 1 \(the training diverged\); .*: no epoch's model is worth keeping$/) });
+  });
+
   it('without --batch, the batch comes from the memory estimate', { timeout: 60_000 }, async () => {
     const t = await train({ mode: 'head', epochs: 1, weights: baseModel, batch: undefined }, { memoryBytes: 64 * 1024 ** 2 });
     expect(t.started!.batch).toBeLessThan(8);

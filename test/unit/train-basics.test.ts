@@ -105,6 +105,10 @@ describe('out-of-memory errors', () => {
     expect(() => plan.beforeStep(2)).toThrow(OutOfMemoryFault);
     expect(() => plan.beforeStep(2)).not.toThrow();
     expect(() => new FaultPlan('boom@1')).toThrow(/EFFITUNE_TRAIN_FAULT/);
+    const diverges = new FaultPlan('nan@3');
+    expect(diverges.lossAfter(2, 0.5)).toBe(0.5);
+    expect(diverges.lossAfter(3, 0.5)).toBeNaN();
+    expect(diverges.lossAfter(40, 0.5)).toBeNaN();
   });
 });
 
