@@ -25,7 +25,7 @@ import { STARTUP_ONLY_ENV } from '../../main/backend/webgpu-dawn';
 import { openEngineDevice, type EngineDevice } from '../../main/engine/gpu-device';
 import { profileDispatches } from '../../main/engine/profile';
 import { buildNetworkGraph } from '../../main/engine/plan/network-graph';
-import { countTrainingStep, planTrainingStep, type TrainingStepOptions } from '../../main/engine/plan/step-plan';
+import { countTrainingStep, planTrainingStep, type StepPlan, type TrainingStepOptions } from '../../main/engine/plan/step-plan';
 import { buildEfficientNet } from '../../main/model/builder';
 import { getVariant } from '../../main/model/variants';
 import { prepareForMode } from '../../main/train/model-setup';
@@ -111,6 +111,14 @@ export async function run(args: string[]): Promise<void> {
   const model = buildEfficientNet(variantId, build) as tfl.LayersModel;
   const { x, y } = randomBatch(batch, resolution, classes, 7);
   /** plans, loads and times the step on `planGpu` (the device, or it with the subgroup reductions off) */
+  /** seconds for `n` steps of `plan`, waiting for the GPU before and after */
+  const timeSteps = async (plan: StepPlan, n: number) => {
+    await gpu.device.queue.onSubmittedWorkDone();
+    const started = performance.now();
+    for (let i = 0; i < n; i++) plan.step(LR);
+    await gpu.device.queue.onSubmittedWorkDone();
+    return (performance.now() - started) / 1000;
+  };
   const measure = async (planGpu: EngineDevice, f16Activations = false) => {
     const planned = performance.now();
     const plan = planTrainingStep(planGpu, graph, stepOptions(batch, f16Activations));
@@ -178,19 +186,39 @@ export async function run(args: string[]): Promise<void> {
       kernels: profile.kernels.slice(0, 25).map((k) => ({ kernel: k.kernel, dispatches: k.dispatches, ms: round(k.ms, 3), share: round(k.share, 3) })),
     });
   }
-  plan.destroy();
   // mixed precision beside fp32, where the adapter has shader-f16 (after fp32's figures: a failure here loses none of them)
   let mixedImagesPerSecond: number | null = null;
   if (gpu.features.f16) {
     try {
       const mixed = await measure(gpu, true);
-      mixed.plan.destroy();
       mixedImagesPerSecond = mixed.imagesPerSecond;
       emit({ ...common, arm: 'engine-mixed-precision', ...mixed.row });
+      // the two one after the other favour whichever ran first on a software adapter: alternate them
+      const rounds = 3;
+      const fp32Rates: number[] = [];
+      const mixedRates: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        fp32Rates.push((steps * batch) / (await timeSteps(plan, steps)));
+        mixedRates.push((steps * batch) / (await timeSteps(mixed.plan, steps)));
+      }
+      mixed.plan.destroy();
+      const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+      emit({
+        ...common,
+        arm: 'engine-precision-alternating',
+        note: `${rounds} rounds of ${steps} steps each, fp32 then mixed, both plans resident: images/s per round and the medians`,
+        variant: variantId,
+        resolution,
+        batch,
+        fp32ImagesPerSecond: fp32Rates.map((v) => round(v, 2)),
+        mixedImagesPerSecond: mixedRates.map((v) => round(v, 2)),
+        mixedOverFp32: round(median(mixedRates) / median(fp32Rates), 3),
+      });
     } catch (err) {
       emit({ ...common, arm: 'engine-mixed-precision', error: (err as Error).message });
     }
   }
+  plan.destroy();
   model.dispose();
 
   // ---------- TF.js WebGPU, the same adapter ----------
