@@ -46,6 +46,12 @@ describe('train.plan', () => {
     expect(plan.recipe.join('\n')).not.toMatch(/resolution|learning rate/);
   });
 
+  it('mixed precision: the plan is the engine\'s on WebGPU, and refused where TF.js would train', async () => {
+    const plan = await service.call('train.plan', { project: file, model: 'phi=-8', mode: 'full', precision: 'mixed' });
+    expect(plan.config).toMatchObject({ precision: 'mixed', engine: 'effitune', backend: 'webgpu' });
+    await expect(service.call('train.plan', { project: file, model: 'phi=-8', mode: 'full', precision: 'mixed', engine: 'tfjs' })).rejects.toThrow(/precision: mixed .*engine tfjs trains in float32/);
+  });
+
   it('refuses a head-mode run on a random backbone as train.start does, naming the way out', async () => {
     await expect(service.call('train.plan', { project: file, model: 'phi=-8', mode: 'head' })).rejects.toThrow(/random.*(pretrained weights|mode full)/s);
     await expect(service.call('train.plan', { project: file, model: 'b99', mode: 'full' })).rejects.toThrow(/b99/);

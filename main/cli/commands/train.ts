@@ -148,7 +148,7 @@ async function planRun(input: CommandInput, project: string): Promise<{ json: Tr
   const plan = await input.client().call('train.plan', fromFlags({ project, ...configFromFlags(input.values) }));
   const c = plan.config;
   const lines = [
-    `${c.model} ${c.mode} at ${c.resolution} px: ${c.epochs} epochs, batch ${c.batch ?? 'auto'}, ${c.optimizer} lr ${c.lr}, ${c.weights ? `from ${c.weights}` : 'from scratch'}`,
+    `${c.model} ${c.mode} at ${c.resolution} px: ${c.epochs} epochs, batch ${c.batch ?? 'auto'}, ${c.optimizer} lr ${c.lr}, ${c.weights ? `from ${c.weights}` : 'from scratch'}${c.engine ? `, on the ${c.engine === 'effitune' ? 'Effitune engine' : 'TF.js steps'}` : ''}${c.precision === 'mixed' ? ' in mixed precision (float16 activations)' : ''}`,
     plan.recipe.length > 0 ? 'Fitted to these images:' : 'The fixed defaults fit these images (nothing to adapt).',
     ...plan.recipe.map((reason) => `  - ${reason}`),
     ...plan.warnings.map((warning) => `warning: ${warning}`),
