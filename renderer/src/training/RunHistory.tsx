@@ -91,7 +91,15 @@ export function RunHistory({ project, details: all, selectedId, onSelect }: { pr
                       {variantLabel(run.variant)} <span className="muted">{run.resolution} px</span>
                     </td>
                     <td>{String(run.config.mode ?? '—')}</td>
-                    <td>{run.backend ?? '—'}</td>
+                    <td>
+                      {run.backend ?? '—'}
+                      {run.config.precision === 'mixed' && (
+                        <span className="muted small" title="mixed precision: float16 activations on the Effitune engine" data-testid="run-precision">
+                          {' '}
+                          · mixed
+                        </span>
+                      )}
+                    </td>
                     <td className="status-cell" title={[run.baseline?.warning, run.reason].filter(Boolean).join('\n') || undefined}>
                       {isGuessing(run) ? (
                         <span className="status-chip status-guessing" data-testid={`history-guessing-${run.id}`}>
@@ -129,7 +137,7 @@ function RunCurves({ project, details, onDeleted }: { project: string; details: 
   return (
     <div className="run-curves" data-testid="run-curves" data-run-id={run.id}>
       <h3>
-        Run #{run.id}: {variantLabel(run.variant)} at {run.resolution} px, {String(run.config.mode)} mode{run.backend ? `, ${run.backend}` : ''}
+        Run #{run.id}: {variantLabel(run.variant)} at {run.resolution} px, {String(run.config.mode)} mode{run.backend ? `, ${run.backend}` : ''}{run.config.precision === 'mixed' ? ', mixed precision' : ''}
       </h3>
       <div className="run-actions">
         {run.status === 'completed' && (
