@@ -79,7 +79,11 @@ describe('effitune doctor', () => {
       for (const name of ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu']) expect(run.stdout).toMatch(new RegExp(`^  ${name}\\s+(yes|no)`, 'm'));
       expect(run.stdout).toMatch(/Default for training: \S+ · for inference: \S+/);
       // where webgpu can train, who computes its steps
-      if (/^  webgpu\s+yes\S*(?: \(software\))?\s+yes/m.test(run.stdout)) expect(run.stdout).toContain("webgpu trains full and top runs on the Effitune engine (--engine tfjs: TF.js's WebGPU backend, the fallback)");
+      if (/^  webgpu\s+yes\S*(?: \(software\))?\s+yes/m.test(run.stdout)) {
+        expect(run.stdout).toContain("webgpu trains full and top runs on the Effitune engine (--engine tfjs: TF.js's WebGPU backend, the fallback)");
+        // whether mixed precision is there, as the adapter's features say
+        expect(run.stdout).toMatch(/^  the adapter has (shader-f16: --precision mixed keeps activations in float16|no shader-f16, so --precision mixed \(float16 activations\) is not available)/m);
+      }
       if (!nativeInstall('@tensorflow/tfjs-node').installed) expect(run.stdout).toMatch(/^ {4}install: npm install @tensorflow\/tfjs-node@/m);
     },
     SLOW,

@@ -63,7 +63,17 @@ export function formatDoctor(probe: BackendProbe): string {
     `  Default for training: ${probe.defaults.train} · for inference: ${probe.defaults.infer} (choose another with --backend)`,
   ];
   // who computes the steps there (train/steps-engine.ts)
-  if (probe.backends.some((b) => b.name === 'webgpu' && b.canTrain)) lines.push("  webgpu trains full and top runs on the Effitune engine (--engine tfjs: TF.js's WebGPU backend, the fallback)");
+  const webgpu = probe.backends.find((b) => b.name === 'webgpu' && b.canTrain);
+  if (webgpu) {
+    lines.push("  webgpu trains full and top runs on the Effitune engine (--engine tfjs: TF.js's WebGPU backend, the fallback)");
+    if (webgpu.gpuFeatures) {
+      lines.push(
+        webgpu.gpuFeatures.includes('shader-f16')
+          ? '  the adapter has shader-f16: --precision mixed keeps activations in float16 (less GPU memory)'
+          : '  the adapter has no shader-f16, so --precision mixed (float16 activations) is not available',
+      );
+    }
+  }
   const notes = probe.backends.filter((b) => b.reason || b.install);
   if (notes.length > 0) lines.push('', ...notes.flatMap(describeNote));
   lines.push('', `Probed in ${probe.elapsedSeconds.toFixed(1)} s.`);
