@@ -19,6 +19,10 @@
  * Kernels are functions `(ctx, ranges..., shape) => Dispatch` in kernels/*.ts. Their WGSL starts
  * with ARENA_BINDING and reads/writes `mem[T + i]`, T the tensor's element offset (`p.at(name, t)`
  * for a shared pipeline; `at(t)` bakes it into the source, for kernels that run once per plan).
+ * A tensor a kernel may be handed as an activation is read and written through load/reader/
+ * writer/loadAbsolute instead, which give `f32(mem16[T + i])` / `mem16[T + i] = f16(v)` for the
+ * float16 tensors of a mixed-precision plan (the half arena, arena.ts): the kernel is the same, its
+ * WGSL differs, and KernelContext.pipeline adds the f16 extension and the half arena's binding.
  */
 import type { Arena, ParamSlot, TensorRange } from './arena';
 
