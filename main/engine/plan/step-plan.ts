@@ -252,7 +252,8 @@ function countOf(laid: LaidOut, a: GraphAnalysis, record: RecordStep): PlanCount
   const ctx = new RecordingKernelContext();
   const dispatches = recordFor(ctx, laid, a, record);
   const half = laid.halfPlacement;
-  const halfArenaBytes = laid.halfLayout && half ? laid.halfLayout.bytes : 0;
+  // as Arena does: a half arena only where some tensor is float16
+  const halfArenaBytes = laid.halfLayout && laid.halfLayout.ranges.length > 0 ? laid.halfLayout.bytes : 0;
   return {
     dispatches: dispatches.length,
     pipelines: ctx.pipelineCount,
