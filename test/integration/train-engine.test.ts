@@ -118,26 +118,15 @@ describe('training on the Effitune WebGPU engine', () => {
     expect(path.basename(resumed.result.modelDir!)).toBe('model');
   });
 
-  it('precision mixed: learns on float16 activations where the GPU has shader-f16, and fails naming the feature where it has not (SwiftShader)', { timeout: 900_000 }, async (context) => {
+  it('precision mixed fails the run on an adapter without shader-f16, naming the feature (SwiftShader; the run itself: train-mixed-precision.test.ts)', { timeout: 120_000 }, async (context) => {
     if (noDevice) return context.skip(noDevice);
     const gpu = (await testDevice()) as Exclude<Awaited<ReturnType<typeof testDevice>>, string>;
+    if (gpu.features.f16) return context.skip(`${gpu.adapter.device} has shader-f16: train-mixed-precision.test.ts trains on it`);
     const outcome = await train({ precision: 'mixed' }).then(
-      (r) => r,
-      (err: Error) => err,
+      (r) => `${r.result.status}: ${r.result.reason}`,
+      (err: Error) => err.message,
     );
-    if (!gpu.features.f16) {
-      const message = outcome instanceof Error ? outcome.message : `${outcome.result.status}: ${outcome.result.reason}`;
-      expect(message).toMatch(/precision mixed stores float16 activations, and this GPU \(.+\) has no shader-f16: train with precision fp32/);
-      return;
-    }
-    if (outcome instanceof Error) throw outcome;
-    expect(outcome.result.status).toBe('completed');
-    expect(getRun(project.handle.db, outcome.runId).config.precision).toBe('mixed');
-    expect(outcome.notes.map((n) => n.message).join('\n')).toMatch(/Effitune WebGPU engine .*mixed precision \(float16 activations, float32 weights and arithmetic\)/);
-    const h = history(outcome.runId);
-    console.log(`mixed precision: train loss ${h.map((x) => x.trainLoss!.toFixed(3)).join(' ')}, best val ${bestValAcc(outcome.runId)}`);
-    expect(h.at(-1)!.trainLoss!).toBeLessThan(h[0].trainLoss!);
-    expect(bestValAcc(outcome.runId)).toBeGreaterThanOrEqual(CHANCE + 0.25);
+    expect(outcome).toMatch(/precision mixed stores float16 activations, and this GPU \(.+\) has no shader-f16: train with precision fp32/);
   });
 
   it('halves a batch whose step does not fit the GPU, says so, and trains at the batch that fits', { timeout: 600_000 }, async (context) => {

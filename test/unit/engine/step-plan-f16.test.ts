@@ -3,7 +3,7 @@
  * half arena (arena.ts, step-layout.ts), every kernel converting as it loads and stores them
  * (dispatch.ts load/store), everything else float32. The plans and the kernels' WGSL need no GPU;
  * the step itself needs an adapter with shader-f16 (lavapipe, a real GPU: SwiftShader has none, so
- * there it is refused, which is tested instead).
+ * there it is refused, which is tested instead; CI unpacks lavapipe for this file, .ci/run).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -17,6 +17,9 @@ import { countTrainingStep, planTrainingStep, type TrainingStepOptions } from '.
 import { getVariant, planArchitecture } from '../../../main/model/variants';
 import { deviceOrSkip } from '../../fixtures/engine-gpu';
 import { stepPair, updateErrors, type StepCase } from '../../fixtures/engine-step';
+
+// where .ci/run unpacked Mesa's lavapipe 25 (EFFITUNE_TEST_F16_ICD), this file's steps run on it: SwiftShader has no shader-f16
+if (process.env.EFFITUNE_TEST_F16_ICD && !process.env.VK_ICD_FILENAMES) process.env.VK_ICD_FILENAMES = process.env.EFFITUNE_TEST_F16_ICD;
 
 const step = (batch: number, f16Activations: boolean): TrainingStepOptions => ({ batch, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 1, f16Activations });
 
