@@ -45,6 +45,19 @@ describe('mixed precision plans (no GPU needed)', () => {
     expect(mixed.pipelines).toBeLessThanOrEqual(fp32.pipelines + 5);
   });
 
+  it('every kernel of V1 and V2 plans (fused-MBConv, stochastic depth, dropout, top mode) reads its float16 tensors through the half arena', () => {
+    // recording a plan runs every launch's check (a float16 tensor indexed in the f32 arena throws)
+    for (const [id, resolution] of [['v2-s', 96], ['v2-b0', 64], ['b1', 64]] as const) {
+      const graph = buildNetworkGraph(getVariant(id), { classes: 4, resolution, seed: 1, dropout: 0.2, dropConnect: 0.2 });
+      const blocks = planArchitecture(getVariant(id)).blocks;
+      const last = `${blocks[blocks.length - 1].name}_`;
+      for (const options of [step(4, true), { ...step(4, true), mode: 'top' as const, trainable: (l: string) => l === 'predictions' || l.startsWith('top_') || l.startsWith(last) }]) {
+        const count = countTrainingStep(graph, options);
+        expect(count.halfArenaBytes, `${id} ${options.mode}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it('a kernel handed a float16 tensor reads and writes it through the half arena, and the f16 extension is declared only then', () => {
     const ctx = new CapturingContext();
     const f32 = new ArenaLayout(1 << 20);
