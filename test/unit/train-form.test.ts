@@ -44,3 +44,14 @@ describe('train form: the precision', () => {
     expect(options({ backend: 'webgpu', mode: 'full', engine: 'tfjs', precision: 'mixed' }).precision).toBeUndefined();
   });
 });
+
+describe('train form: the precision with the backend on auto', () => {
+  const withDefault = (form: Partial<TrainForm>, defaultBackend: 'webgpu' | 'wasm') => toTrainOptions({ ...DEFAULT_FORM, ...form }, 'phi=-8', undefined, defaultBackend).options;
+  it('applies where auto means webgpu (a machine with a GPU), not where it means a CPU backend', () => {
+    expect(withDefault({ mode: 'full', precision: 'mixed' }, 'webgpu').precision).toBe('mixed');
+    expect(withDefault({ mode: 'full', precision: 'mixed' }, 'wasm').precision).toBeUndefined();
+    // the engine choice is asked only with webgpu chosen: a leftover tfjs does not hide it on auto
+    expect(withDefault({ mode: 'full', engine: 'tfjs', precision: 'mixed' }, 'webgpu').precision).toBe('mixed');
+    expect(withDefault({ mode: 'head', precision: 'mixed' }, 'webgpu').precision).toBeUndefined();
+  });
+});

@@ -74,7 +74,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   const weightsCache = useWeightsList().list;
   const weights = resolveWeights(form.weights, modelId, weightsCache?.weights ?? null, history);
   const mode = formMode(form, weights.path);
-  const parsed = toTrainOptions(form, modelId, weights.path);
+  const parsed = toTrainOptions(form, modelId, weights.path, probe?.defaults.train ?? null);
   const { options } = parsed;
   const problems: FieldProblems = weights.problem ? { ...parsed.problems, weights: weights.problem } : parsed.problems;
   // the recipe's resolution and batch for this data (train.plan), where the form leaves them open
@@ -227,7 +227,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             </select>
           </label>
         )}
-        {mixedPrecisionApplies(form, mode) && (
+        {mixedPrecisionApplies(form, mode, probe?.defaults.train ?? null) && (
           <label className="field" title={defaultHint('precision')}>
             <span>Precision</span>
             <select className="select" value={form.precision} onChange={(e) => set('precision', e.target.value as TrainForm['precision'])} data-testid="train-precision">
@@ -239,7 +239,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
           </label>
         )}
       </div>
-      {mixedPrecisionApplies(form, mode) && form.precision === 'mixed' && noF16 && (
+      {mixedPrecisionApplies(form, mode, probe?.defaults.train ?? null) && form.precision === 'mixed' && noF16 && (
         <p className="inline-warning small" data-testid="precision-no-f16">
           Mixed precision keeps activations in float16, and this GPU ({webgpuReport?.device}) has no shader-f16: the run would fail. Choose fp32.
         </p>

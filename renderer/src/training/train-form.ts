@@ -81,7 +81,8 @@ export function formMode(form: TrainForm, weights: string | undefined): TrainMod
 }
 
 /** `weights`: the path the form's weights choice resolved to (undefined = from scratch). */
-export function toTrainOptions(form: TrainForm, model: string, weights?: string): { options: TrainOptions; problems: FieldProblems } {
+/** `defaultBackend`: the backend a run left on auto takes (the probe's default), where known. */
+export function toTrainOptions(form: TrainForm, model: string, weights?: string, defaultBackend: BackendName | null = null): { options: TrainOptions; problems: FieldProblems } {
   const problems: FieldProblems = {};
   const numbers: Record<string, number | undefined> = {};
   const numeric: [NumericField, boolean][] = [
@@ -122,7 +123,7 @@ export function toTrainOptions(form: TrainForm, model: string, weights?: string)
     // the engine choice only means something on webgpu, where a run trains images (not head mode)
     engine: form.backend === 'webgpu' && mode !== 'head' ? form.engine || undefined : undefined,
     // mixed precision is the engine's (float16 activations), asked for only where the engine trains
-    precision: mixedPrecisionApplies(form, mode) && form.precision === 'mixed' ? 'mixed' : undefined,
+    precision: mixedPrecisionApplies(form, mode, defaultBackend) && form.precision === 'mixed' ? 'mixed' : undefined,
     optimizer: form.optimizer || undefined,
     augment,
     weights,
@@ -130,9 +131,15 @@ export function toTrainOptions(form: TrainForm, model: string, weights?: string)
   return { options, problems };
 }
 
-/** Whether the precision choice means something: the Effitune engine trains (webgpu, full or top, not engine tfjs). */
-export function mixedPrecisionApplies(form: Pick<TrainForm, 'backend' | 'engine'>, mode: TrainMode): boolean {
-  return form.backend === 'webgpu' && mode !== 'head' && form.engine !== 'tfjs';
+/**
+ * Whether the precision choice means something: the Effitune engine trains (on webgpu, chosen or
+ * the default of a backend left on auto; full or top; not engine tfjs, which is asked only with
+ * webgpu chosen).
+ */
+export function mixedPrecisionApplies(form: Pick<TrainForm, 'backend' | 'engine'>, mode: TrainMode, defaultBackend: BackendName | null = null): boolean {
+  if (mode === 'head') return false;
+  if (form.backend === 'webgpu') return form.engine !== 'tfjs';
+  return form.backend === '' && defaultBackend === 'webgpu';
 }
 
 const storageKey = (project: string) => `effitune.trainForm:${project}`;
