@@ -65,11 +65,16 @@ export class ArenaLayout {
     return this.half ? 2 : 4;
   }
 
-  /** A tensor of `length` elements (float32; float16 in a half layout). */
+  /**
+   * A tensor of `length` elements (float32; float16 in a half layout). Kernels address elements by
+   * u32 offsets, so no layout holds more than 2^32 of them, whatever maxBytes allows (a plan counted
+   * without a GPU has no binding limit).
+   */
   add(name: string, length: number): TensorRange {
     if (!Number.isInteger(length) || length <= 0) throw new Error(`arena: tensor ${name} has ${length} elements`);
     const at = Math.ceil(this.used / this.align) * this.align;
-    if ((at + length) * this.elementBytes > this.maxBytes) throw new ArenaTooLarge(name, this.maxBytes);
+    const most = Math.min(this.maxBytes, 2 ** 32 * this.elementBytes);
+    if ((at + length) * this.elementBytes > most) throw new ArenaTooLarge(name, most);
     this.used = at + length;
     const range: TensorRange = this.half ? { name, length, at, half: true } : { name, length, at };
     this.ranges.push(range);

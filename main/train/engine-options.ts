@@ -5,6 +5,7 @@
  * uses it too, so nothing here loads TF.js.
  */
 import type { TrainConfig } from '../contract/calls-train';
+import { ArenaTooLarge } from '../engine/arena';
 import { buildNetworkGraph, type NetworkGraph } from '../engine/plan/network-graph';
 import { countTrainingStep, type TrainingStepOptions } from '../engine/plan/step-plan';
 import type { BuildOptions } from '../model/build-options';
@@ -56,5 +57,13 @@ export function engineStepBytes(config: TrainConfig, variant: VariantSpec): (bat
   // what the run builds (model-setup.ts); imported weights change its padding and preprocessing, not its memory
   const graph = engineGraph(variant, config, { classes: config.classes.length, includeTop: true, resolution: config.resolution, dropout: config.dropout, dropConnect: config.dropConnect, seed: config.seed });
   const classWeights = config.imbalance === 'weights' ? new Float32Array(config.classes.length).fill(1) : null;
-  return (batch) => countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: undefined }).arenaBytes;
+  return (batch) => {
+    try {
+      return countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: undefined }).arenaBytes;
+    } catch (err) {
+      // more than the engine can address (u32 element offsets): no GPU holds it at this batch
+      if (err instanceof ArenaTooLarge) return Infinity;
+      throw err;
+    }
+  };
 }

@@ -89,6 +89,15 @@ describe('batch size from memory', () => {
     expect(onGpu(config, 2e9).batch).toBe(16);
     expect(onGpu(mixed, 2e9).batch).toBe(32);
   });
+  it('for an engine run of a model whose plan at 32 is more than the engine can address (B7 at 600 px), a smaller batch', () => {
+    const b7 = getVariant('b7');
+    const config = resolveTrainConfig(TrainOptions.parse({ model: 'b7', mode: 'full', backend: 'webgpu' }), [{ name: 'a', train: 500 }, { name: 'b', train: 500 }]).config;
+    const bytes = engineStepBytes(config, b7);
+    expect(bytes(32)).toBe(Infinity);
+    const choice = chooseBatchSize({ variant: b7, resolution: 600, classes: 2, trainImages: 1000, memoryBytes: 64e9, memorySource: 'largest buffer', onGpu: true, engineBytes: bytes });
+    expect(choice.batch).toBeLessThan(32);
+    expect(choice.batch).toBeGreaterThanOrEqual(1);
+  });
 });
 
 describe('out-of-memory errors', () => {
