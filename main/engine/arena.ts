@@ -136,7 +136,7 @@ export class Arena {
   ) {
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.buffer = device.createBuffer({ label: 'arena', size: layout.bytes, usage });
-    this.halfBuffer = halfLayout && halfLayout.ranges.length > 0 ? device.createBuffer({ label: 'half arena', size: halfLayout.bytes, usage }) : null;
+    this.halfBuffer = halfLayout ? device.createBuffer({ label: 'half arena', size: halfLayout.bytes, usage }) : null;
     const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } }];
     if (this.halfBuffer) entries.push({ binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } });
     this.bindGroupLayout = device.createBindGroupLayout({ entries });
@@ -186,7 +186,7 @@ export class Arena {
 
   /** the GPU memory of the plan's tensors: the arena and the half arena */
   get bytes(): number {
-    return this.layout.bytes + (this.halfBuffer && this.halfLayout ? this.halfLayout.bytes : 0);
+    return this.layout.bytes + (this.halfLayout?.bytes ?? 0);
   }
 
   /** distinct parameter blocks (slots) of the plan */
@@ -194,50 +194,39 @@ export class Arena {
     return this.slots.size;
   }
 
+  /**
+   * Float32 tensors only: a half arena holds transient activations, first written within the step
+   * and never read by the host.
+   */
   write(range: TensorRange, data: Float32Array): void {
+    if (range.half) throw new Error(`arena: ${range.name} is a float16 activation; the host neither writes nor reads those`);
     if (data.length !== range.length) throw new Error(`arena: ${range.name} holds ${range.length} values, got ${data.length}`);
-    if (range.half) {
-      // whole 4-byte words (writeBuffer's unit): a tensor starts on 16 bytes, so an odd one rounds up into its own padding
-      const words = new Uint16Array(range.length + (range.length % 2));
-      for (let i = 0; i < range.length; i++) words[i] = float16Bits(data[i]);
-      this.device.queue.writeBuffer(this.halfOf(range), range.at * 2, words.buffer, 0, words.byteLength);
-      return;
-    }
     this.device.queue.writeBuffer(this.buffer, range.at * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  /** Copy ranges out (one staging buffer, one map): for tests, checkpoints and the async metrics read; float16 ranges come back as float32. */
+  /** Copy float32 ranges out (one staging buffer, one map): for tests, checkpoints and the async metrics read. */
   async read(ranges: readonly TensorRange[]): Promise<Float32Array[]> {
-    // bytes of each range in the staging buffer, in whole 4-byte words (copyBufferToBuffer's unit)
-    const bytesOf = (r: TensorRange) => (r.half ? Math.ceil(r.length / 2) * 4 : r.length * 4);
-    const total = ranges.reduce((n, r) => n + bytesOf(r), 0);
-    const staging = this.device.createBuffer({ size: Math.max(16, total), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    for (const r of ranges) if (r.half) throw new Error(`arena: ${r.name} is a float16 activation; the host neither writes nor reads those`);
+    const total = ranges.reduce((n, r) => n + r.length, 0);
+    const staging = this.device.createBuffer({ size: Math.max(16, total * 4), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
     const encoder = this.device.createCommandEncoder();
     let at = 0;
     for (const r of ranges) {
-      encoder.copyBufferToBuffer(r.half ? this.halfOf(r) : this.buffer, r.at * (r.half ? 2 : 4), staging, at, bytesOf(r));
-      at += bytesOf(r);
+      encoder.copyBufferToBuffer(this.buffer, r.at * 4, staging, at * 4, r.length * 4);
+      at += r.length;
     }
     this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
-    const all = staging.getMappedRange().slice(0);
+    const all = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();
     const out: Float32Array[] = [];
     at = 0;
     for (const r of ranges) {
-      if (r.half) {
-        const bits = new Uint16Array(all, at, r.length);
-        out.push(Float32Array.from(bits, float16Value));
-      } else out.push(new Float32Array(all.slice(at, at + r.length * 4)));
-      at += bytesOf(r);
+      out.push(all.slice(at, at + r.length));
+      at += r.length;
     }
     return out;
-  }
-
-  private halfOf(range: TensorRange): GPUBuffer {
-    if (!this.halfBuffer) throw new Error(`arena: ${range.name} is a float16 tensor and this plan has no half arena`);
-    return this.halfBuffer;
   }
 
   destroy(): void {
@@ -247,47 +236,3 @@ export class Arena {
   }
 }
 
-/** IEEE binary16 bits of a number, rounded to nearest even (what WGSL's f16() does with an f32). */
-export function float16Bits(value: number): number {
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  f[0] = value;
-  const x = u[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = (x >>> 23) & 0xff;
-  let mantissa = x & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  let e = exponent - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mantissa |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    const rest = mantissa & ((1 << shift) - 1);
-    let m = mantissa >>> shift;
-    if (rest > half || (rest === half && m & 1)) m++;
-    return sign | m;
-  }
-  let m = mantissa >>> 13;
-  const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && m & 1)) {
-    m++;
-    if (m === 0x400) {
-      m = 0;
-      e++;
-      if (e >= 0x1f) return sign | 0x7c00;
-    }
-  }
-  return sign | (e << 10) | m;
-}
-
-/** The number IEEE binary16 `bits` hold. */
-export function float16Value(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const e = (bits >>> 10) & 0x1f;
-  const m = bits & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}

@@ -4,12 +4,14 @@
  * without a GPU or TF.js, which the start batch is chosen by (memory.ts): the server's estimator
  * uses it too, so nothing here loads TF.js.
  */
+import type { BackendName } from '../contract/calls-backend';
 import type { TrainConfig } from '../contract/calls-train';
 import { ArenaTooLarge } from '../engine/arena';
 import { buildNetworkGraph, type NetworkGraph } from '../engine/plan/network-graph';
 import { countTrainingStep, type TrainingStepOptions } from '../engine/plan/step-plan';
 import type { BuildOptions } from '../model/build-options';
 import type { VariantSpec } from '../model/variants';
+import { stepsEngineFor } from './steps-engine';
 import { trainingLayerTest } from './trainable-layers';
 
 /**
@@ -47,23 +49,42 @@ export function engineStepOptions(config: TrainConfig, variant: VariantSpec, bat
   };
 }
 
+/** Counted plans by what changes their memory (and the batch); a few hundred milliseconds each for the large variants, asked for again on every estimate. */
+const counted = new Map<string, number>();
+const MOST_COUNTED = 256;
+
 /**
  * The GPU memory of the engine's training step for this run at each batch: its plan laid out and
  * counted (tensors shared by lifetime, float16 activations in mixed precision), nothing compiled,
- * no GPU needed; tens of milliseconds for B0. What the start batch is chosen by for an engine run
- * (memory.ts): TF.js's estimate keeps every intermediate of the step and is ~12× the engine's.
+ * no GPU needed. What the start batch of an engine run is chosen by (memory.ts): TF.js's
+ * estimate keeps every intermediate of the step and is ~12× the engine's. Infinity: more than the
+ * engine can address at that batch.
  */
 export function engineStepBytes(config: TrainConfig, variant: VariantSpec): (batch: number) => number {
-  // what the run builds (model-setup.ts); imported weights change its padding and preprocessing, not its memory
-  const graph = engineGraph(variant, config, { classes: config.classes.length, includeTop: true, resolution: config.resolution, dropout: config.dropout, dropConnect: config.dropConnect, seed: config.seed });
-  const classWeights = config.imbalance === 'weights' ? new Float32Array(config.classes.length).fill(1) : null;
+  const c = config;
+  const key = JSON.stringify([variant.id, c.resolution, c.classes.length, c.mode, c.topBlocks, c.freezeBatchNorm, c.optimizer, c.imbalance === 'weights', c.precision ?? 'fp32', c.dropout, c.dropConnect]);
+  let graph: NetworkGraph | null = null;
   return (batch) => {
+    const known = counted.get(`${key}@${batch}`);
+    if (known !== undefined) return known;
+    // what the run builds (model-setup.ts); imported weights change its padding and preprocessing, not its memory
+    graph ??= engineGraph(variant, config, { classes: c.classes.length, includeTop: true, resolution: c.resolution, dropout: c.dropout, dropConnect: c.dropConnect, seed: c.seed });
+    const classWeights = c.imbalance === 'weights' ? new Float32Array(c.classes.length).fill(1) : null;
+    let bytes: number;
     try {
-      return countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: undefined }).arenaBytes;
+      bytes = countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: undefined }).arenaBytes;
     } catch (err) {
       // more than the engine can address (u32 element offsets): no GPU holds it at this batch
-      if (err instanceof ArenaTooLarge) return Infinity;
-      throw err;
+      if (!(err instanceof ArenaTooLarge)) throw err;
+      bytes = Infinity;
     }
+    if (counted.size >= MOST_COUNTED) counted.clear();
+    counted.set(`${key}@${batch}`, bytes);
+    return bytes;
   };
+}
+
+/** engineStepBytes for a run the engine trains on `backend` (steps-engine.ts); undefined where TF.js computes its steps. */
+export function engineStepBytesOn(config: TrainConfig, variant: VariantSpec, backend: BackendName): ((batch: number) => number) | undefined {
+  return stepsEngineFor(config, backend) === 'effitune' ? engineStepBytes(config, variant) : undefined;
 }

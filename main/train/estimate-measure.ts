@@ -30,7 +30,7 @@ import { createOptimizer, type TrainOptimizer } from './optimizer';
 import { backboneOnOnnx, plannedTopStart, splitAtTop } from './frozen-on-onnx';
 import { defaultDataDir } from '../project/data-dir';
 import { evaluateBatch, headForward, imageForward, trainStep } from './steps';
-import { engineStepBytes } from './engine-options';
+import { engineStepBytesOn } from './engine-options';
 import { engineDoesNotFit, startEngineSteps } from './engine-steps';
 import { stepsEngineFor } from './steps-engine';
 
@@ -93,7 +93,7 @@ function startBatch(request: EstimateRequest, built: TrainingModel, ctx: Measure
     memorySource: ctx.memoryBytes ? 'EFFITUNE_TRAIN_MEMORY_BYTES' : backend.memorySource,
     onGpu: backend.name !== 'cpu' && backend.name !== 'wasm' && backend.name !== 'tfjs-node',
     trainFrom: plannedTopStart(config, built.variant),
-    ...(stepsEngineFor(config, backend.name) === 'effitune' ? { engineBytes: engineStepBytes(config, built.variant) } : {}),
+    engineBytes: engineStepBytesOn(config, built.variant, backend.name),
   });
   return { batch: choice.batch, reason: choice.reason };
 }

@@ -26,8 +26,7 @@ import type { ParsedTrainOptions } from './config';
 import { checkNewRun } from './new-run';
 import { EstimateAnswer, type BackendInfo, type EstimateRequest, type Measurement } from './estimate-protocol';
 import { chooseBatchSize, formatBytes, stepMemoryBytes } from './memory';
-import { engineStepBytes } from './engine-options';
-import { stepsEngineFor } from './steps-engine';
+import { engineStepBytesOn } from './engine-options';
 import { plannedTopStart } from './top-start';
 import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process-launcher';
 
@@ -118,8 +117,8 @@ export class Estimator {
     const override = Number(this.options.env?.EFFITUNE_TRAIN_MEMORY_BYTES ?? process.env.EFFITUNE_TRAIN_MEMORY_BYTES);
     const memoryBytes = Number.isFinite(override) && override > 0 ? override : backend.memoryBytes;
     const onGpu = backend.name !== 'cpu' && backend.name !== 'wasm' && backend.name !== 'tfjs-node';
-    const engineBytes = stepsEngineFor(config, backend.name) === 'effitune' ? engineStepBytes(config, variant) : undefined;
-    return chooseBatchSize({ variant, resolution: config.resolution, classes: config.classes.length, trainImages, memoryBytes, memorySource: backend.memorySource, onGpu, trainFrom: plannedTopStart(config, variant), ...(engineBytes ? { engineBytes } : {}) }).batch;
+    const engineBytes = engineStepBytesOn(config, variant, backend.name);
+    return chooseBatchSize({ variant, resolution: config.resolution, classes: config.classes.length, trainImages, memoryBytes, memorySource: backend.memorySource, onGpu, trainFrom: plannedTopStart(config, variant), engineBytes }).batch;
   }
 
   private measure(request: EstimateRequest, requested: string, variant: VariantSpec): Promise<{ backend: BackendInfo; measurement: Measurement }> {
@@ -272,7 +271,8 @@ export function extrapolate(m: Measurement, backend: BackendInfo, config: TrainC
 
 /** The memory of one training step on `backend`: the engine's plan where the engine trains (counted), else TF.js's estimate. */
 function stepBytes(config: TrainConfig, variant: VariantSpec, backend: BackendName, batch: number): number {
-  if (stepsEngineFor(config, backend) === 'effitune') return engineStepBytes(config, variant)(batch);
+  const engine = engineStepBytesOn(config, variant, backend);
+  if (engine) return engine(batch);
   return stepMemoryBytes({ variant, resolution: config.resolution, classes: config.classes.length, trainFrom: plannedTopStart(config, variant) }, batch);
 }
 

@@ -14,8 +14,7 @@ import { classWeights } from './data/sampling';
 import { checkTrainable, type TrainableSummary } from './data/trainable';
 import type { LossOptions } from './loss';
 import { chooseBatchSize } from './memory';
-import { engineStepBytes } from './engine-options';
-import { stepsEngineFor } from './steps-engine';
+import { engineStepBytesOn } from './engine-options';
 import { trainingThreads } from '../backend/training-threads';
 import { plannedTopStart } from './top-start';
 import { buildTrainingModel, prepareForMode, type TrainingModel } from './model-setup';
@@ -143,7 +142,7 @@ function chooseBatch(ctx: RunContext, config: TrainConfig, built: TrainingModel,
     memorySource: ctx.memoryBytes ? 'EFFITUNE_TRAIN_MEMORY_BYTES' : ctx.backend.memorySource,
     onGpu: ctx.backend.name !== 'cpu' && ctx.backend.name !== 'wasm' && ctx.backend.name !== 'tfjs-node',
     trainFrom: plannedTopStart(config, built.variant),
-    ...(stepsEngineFor(config, ctx.backend.name) === 'effitune' ? { engineBytes: engineStepBytes(config, built.variant) } : {}),
+    engineBytes: engineStepBytesOn(config, built.variant, ctx.backend.name),
   });
   notes.push(choice.reason);
   return choice.batch;

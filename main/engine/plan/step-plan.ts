@@ -177,7 +177,7 @@ type RecordStep = (r: Recorder) => Dispatch[];
 /** A plan's tensors laid out for good, and what the first recording learnt. */
 interface LaidOut {
   readonly layout: ArenaLayout;
-  /** the half arena's layout (a mixed-precision plan), or null */
+  /** the half arena's layout (a mixed-precision plan with float16 tensors), or null */
   readonly halfLayout: ArenaLayout | null;
   readonly halfPlacement: TensorPlacement | null;
   readonly t: StepTensors;
@@ -212,8 +212,9 @@ function layOut(a: GraphAnalysis, batch: number, withClassWeights: boolean, maxB
   const halfPlacement = halfLifetimes?.finish() ?? null;
   const layout = new ArenaLayout(maxBytes);
   const shared = placement.elements > 0 ? layout.add('tensors shared by lifetime', placement.elements) : null;
-  const halfLayout = halfPlacement ? new ArenaLayout(maxBytes, true) : null;
-  const halfShared = halfLayout && halfPlacement!.elements > 0 ? halfLayout.add('float16 activations shared by lifetime', halfPlacement!.elements) : null;
+  // a half arena only where some tensor is float16
+  const halfLayout = halfPlacement && halfPlacement.elements > 0 ? new ArenaLayout(maxBytes, true) : null;
+  const halfShared = halfLayout ? halfLayout.add('float16 activations shared by lifetime', halfPlacement!.elements) : null;
   const t = layoutStep(
     { fixed: layout, transient: placedAllocator(placement, shared), transientHalf: halfPlacement ? placedAllocator(halfPlacement, halfShared) : undefined },
     a,
@@ -252,8 +253,7 @@ function countOf(laid: LaidOut, a: GraphAnalysis, record: RecordStep): PlanCount
   const ctx = new RecordingKernelContext();
   const dispatches = recordFor(ctx, laid, a, record);
   const half = laid.halfPlacement;
-  // as Arena does: a half arena only where some tensor is float16
-  const halfArenaBytes = laid.halfLayout && laid.halfLayout.ranges.length > 0 ? laid.halfLayout.bytes : 0;
+  const halfArenaBytes = laid.halfLayout?.bytes ?? 0;
   return {
     dispatches: dispatches.length,
     pipelines: ctx.pipelineCount,
