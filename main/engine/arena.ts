@@ -229,6 +229,20 @@ export class Arena {
     return out;
   }
 
+  /**
+   * Copy float32 ranges of another arena on the same device into ranges of this one, GPU to GPU
+   * (one command buffer, ordered after what was submitted before): [from, to] pairs of equal length.
+   */
+  copyFrom(source: Arena, pairs: readonly (readonly [TensorRange, TensorRange])[]): void {
+    const encoder = this.device.createCommandEncoder({ label: 'copy between arenas' });
+    for (const [from, to] of pairs) {
+      if (from.half || to.half) throw new Error(`arena: ${from.name} → ${to.name}: float16 activations are not copied between arenas`);
+      if (from.length !== to.length) throw new Error(`arena: ${from.name} holds ${from.length} values, ${to.name} ${to.length}`);
+      encoder.copyBufferToBuffer(source.buffer, from.at * 4, this.buffer, to.at * 4, from.length * 4);
+    }
+    this.device.queue.submit([encoder.finish()]);
+  }
+
   destroy(): void {
     this.buffer.destroy();
     this.halfBuffer?.destroy();

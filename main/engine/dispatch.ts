@@ -212,29 +212,39 @@ export function withHalfArena(code: string): string {
 }
 
 export class KernelContext {
-  private pipelines = new Map<string, GPUComputePipeline>();
+  /** the pipelines this context's dispatches use, by cache key */
+  private readonly used = new Set<string>();
   readonly maxWorkgroupsPerDimension: number;
   constructor(
     readonly device: GPUDevice,
     readonly arena: Arena,
     /** the device's checked subgroup size for the reductions (kernels/lane-reduce.ts); 0: shared memory only */
     readonly subgroupSize = 0,
+    /**
+     * pipelines compiled before, shared with the other plans on the device (gpu-device.ts): a
+     * pipeline serves every arena of the same bindings, since WebGPU matches bind groups to a
+     * pipeline's layout by their entries, not by object
+     */
+    private readonly cache: Map<string, GPUComputePipeline> = new Map(),
   ) {
     this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension;
   }
 
-  /** how many distinct pipelines were compiled */
+  /** how many distinct pipelines this context's dispatches use */
   get pipelineCount(): number {
-    return this.pipelines.size;
+    return this.used.size;
   }
 
   pipeline(code: string, label: string): GPUComputePipeline {
-    let found = this.pipelines.get(code);
+    // the arena's bindings are part of the pipeline's layout: with or without the half arena
+    const key = `${this.arena.halfBuffer ? 'f32+f16' : 'f32'}\n${code}`;
+    let found = this.cache.get(key);
     if (!found) {
       const module = this.device.createShaderModule({ label, code: withHalfArena(code) });
       found = this.device.createComputePipeline({ label, layout: this.arena.pipelineLayout, compute: { module, entryPoint: 'main' } });
-      this.pipelines.set(code, found);
+      this.cache.set(key, found);
     }
+    this.used.add(key);
     return found;
   }
 

@@ -10,6 +10,9 @@
  */
 import { installNavigatorGpu, summarizeAdapter, type WebGpuAdapterSummary } from '../backend/webgpu-dawn';
 
+/** Compiled pipelines by key (KernelContext.pipeline): shared by the plans of one device. */
+export type PipelineCache = Map<string, GPUComputePipeline>;
+
 export interface EngineDevice {
   readonly device: GPUDevice;
   readonly adapter: WebGpuAdapterSummary;
@@ -23,6 +26,11 @@ export interface EngineDevice {
   readonly subgroupSize: number;
   readonly subgroupsOff: string | null;
   readonly limits: { maxStorageBufferBindingSize: number; maxBufferSize: number; maxComputeWorkgroupsPerDimension: number; minStorageBufferOffsetAlignment: number; maxStorageBuffersPerShaderStage: number };
+  /**
+   * the compiled pipelines of every plan on this device, by WGSL and arena kind (dispatch.ts
+   * KernelContext): a run's validation and Precise BN plans reuse its training step's kernels
+   */
+  readonly pipelines: PipelineCache;
   /** the first uncaptured error the device reported (validation, out of memory), or null */
   error(): string | null;
   release(): void;
@@ -83,6 +91,7 @@ export async function openEngineDevice(options: OpenOptions = {}): Promise<Engin
       minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
+    pipelines: new Map(),
     error: () => firstError,
     release: () => device.destroy(),
   };

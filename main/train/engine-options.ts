@@ -8,7 +8,7 @@ import type { BackendName } from '../contract/calls-backend';
 import type { TrainConfig } from '../contract/calls-train';
 import { ArenaTooLarge } from '../engine/arena';
 import { buildNetworkGraph, type NetworkGraph } from '../engine/plan/network-graph';
-import { countTrainingStep, type TrainingStepOptions } from '../engine/plan/step-plan';
+import { countForward, countTrainingStep, type TrainingStepOptions } from '../engine/plan/step-plan';
 import type { BuildOptions } from '../model/build-options';
 import type { VariantSpec } from '../model/variants';
 import { stepsEngineFor } from './steps-engine';
@@ -53,8 +53,14 @@ export function engineStepOptions(config: TrainConfig, variant: VariantSpec, bat
 const counted = new Map<string, number>();
 const MOST_COUNTED = 256;
 
+/** Whether an engine run's BatchNorms train (use batch statistics): then Precise BN recomputes their statistics after each epoch. */
+export function batchNormTrains(config: Pick<TrainConfig, 'mode' | 'freezeBatchNorm'>): boolean {
+  return config.mode === 'full' && !config.freezeBatchNorm;
+}
+
 /**
- * The GPU memory of the engine's training step for this run at each batch: its plan laid out and
+ * The GPU memory of the engine's training step for this run at each batch, with the forward plan
+ * it validates on after each epoch (engine-steps.ts): the plans laid out and
  * counted (tensors shared by lifetime, float16 activations in mixed precision), nothing compiled,
  * no GPU needed. What the start batch of an engine run is chosen by (memory.ts): TF.js's
  * estimate keeps every intermediate of the step and is ~12× the engine's. Infinity: more than the
@@ -72,7 +78,10 @@ export function engineStepBytes(config: TrainConfig, variant: VariantSpec): (bat
     const classWeights = c.imbalance === 'weights' ? new Float32Array(c.classes.length).fill(1) : null;
     let bytes: number;
     try {
-      bytes = countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: undefined }).arenaBytes;
+      const step = countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: undefined }).arenaBytes;
+      // beside it, one at a time after each epoch: Precise BN's forward (while BatchNorm trains), then validation's
+      const forward = countForward(graph, { batch, batchStatistics: batchNormTrains(config) }).arenaBytes;
+      bytes = step + forward;
     } catch (err) {
       // more than the engine can address (u32 element offsets): no GPU holds it at this batch
       if (!(err instanceof ArenaTooLarge)) throw err;

@@ -23,8 +23,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../contract/calls-train';
 import { openEngineDevice, type EngineDevice } from '../engine/gpu-device';
 import { ArenaTooLarge } from '../engine/arena';
-import { planTrainingStep, type StepPlan } from '../engine/plan/step-plan';
-import { engineGraph, engineStepOptions } from './engine-options';
+import { countForward, planForward, planTrainingStep, type ForwardPlan, type StepPlan } from '../engine/plan/step-plan';
+import { batchNormTrains, engineArenaLimit, engineGraph, engineStepOptions } from './engine-options';
 import type { VariantSpec } from '../model/variants';
 import type { LossOptions } from './loss';
 import type { TrainingModel } from './model-setup';
@@ -36,14 +36,24 @@ export interface EngineSteps {
   readonly batch: number;
   /** what the run's notes say about it */
   readonly description: string;
-  /** the arena: every tensor of the step, the GPU memory the engine holds */
+  /** the arena: every tensor of the step, the GPU memory the engine holds while it trains */
   readonly arenaBytes: number;
+  /** the arena of the forward plan beside it after each epoch (Precise BN's, else validation's: the larger) */
+  readonly forwardArenaBytes: number;
   /** one step; the metrics of the steps since the last read when this one read them, else null */
   step(x: Float32Array, y: Int32Array, lr: number): Promise<ReadMetrics | null>;
   /** the metrics of the steps not read yet (null: none), waiting for the GPU */
   readPending(): Promise<ReadMetrics | null>;
   /** the engine's weights (and BatchNorm statistics) into the tf.layers model */
   syncToModel(): Promise<void>;
+  /**
+   * Precise BN on the engine (precise-batch-norm.ts): the BatchNorm statistics of each batch of
+   * `batches` (`batch` images each, pixels) under the current weights, averaged, replace the
+   * step's moving statistics of the weights named in `names`. Its plan lives for the call.
+   */
+  recalibrate(batches: AsyncIterable<Float32Array>, names: ReadonlySet<string>): Promise<void>;
+  /** An inference plan over the current weights (copied GPU to GPU), for one validation; close() frees it. */
+  openInference(): EngineInference;
   /** the engine's optimizer state as the TF.js optimizer names and orders it (fresh tensors: the caller disposes them) */
   optimizerState(): Promise<NamedTensor[]>;
   dispose(): void;
@@ -72,6 +82,12 @@ async function takeOptimizerState(plan: StepPlan, model: tfl.LayersModel, optimi
   }
 }
 
+export interface EngineInference {
+  /** the softmax of up to `batch` images ([n, H, W, 3] pixels): [n, classes] */
+  probabilities(pixels: Float32Array, n: number): Promise<Float32Array>;
+  close(): void;
+}
+
 /** Steps between reads of the GPU's metric sums (the first step after a read is read at once, so progress shows early). */
 export const METRICS_EVERY = 8;
 
@@ -96,10 +112,11 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
   const gpu: EngineDevice = await openEngineDevice();
   const mixed = config.precision === 'mixed';
   let plan: StepPlan | null = null;
+  const graph = engineGraph(built.variant, config, built.buildOptions);
   try {
     if (mixed && !gpu.features.f16) throw new Error(`precision mixed stores float16 activations, and this GPU (${gpu.adapter.device}) has no shader-f16: train with precision fp32`);
     const classWeights = loss.classWeights ? Float32Array.from(await loss.classWeights.data()) : null;
-    plan = planTrainingStep(gpu, engineGraph(built.variant, config, built.buildOptions), engineStepOptions(config, built.variant, batch, classWeights));
+    plan = planTrainingStep(gpu, graph, engineStepOptions(config, built.variant, batch, classWeights));
     await plan.loadWeights(built.model);
     await takeOptimizerState(plan, built.model, optimizer);
     const error = gpu.error();
@@ -124,10 +141,25 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
     readOnce = true;
     return { loss: sum / n, correct, n };
   };
+  /** a forward plan at the step's batch over the step's current weights; one the GPU cannot hold is EngineDoesNotFit */
+  const forwardPlan = (batchStatistics: boolean): ForwardPlan => {
+    const plan = planForward(gpu, graph, { batch, batchStatistics, maxArenaBytes: engineArenaLimit() });
+    plan.copyParamsFrom(ready);
+    const error = gpu.error();
+    if (error) {
+      plan.destroy();
+      throw /out of memory/i.test(error) ? new EngineDoesNotFit(`the GPU ran out of memory for the ${batchStatistics ? 'BatchNorm statistics' : 'validation'} plan at batch ${batch}: ${error}`) : new Error(`the WebGPU device refused the ${batchStatistics ? 'BatchNorm statistics' : 'validation'} plan: ${error}`);
+    }
+    return plan;
+  };
+  const forwardArenaBytes = countForward(graph, { batch, batchStatistics: batchNormTrains(config) }).arenaBytes;
+  const [H, W] = graph.values[graph.input].shape;
+  const classes = graph.values[graph.output].shape[2];
   return {
     batch,
     arenaBytes,
-    description: `training steps on the Effitune WebGPU engine (${gpu.adapter.device}): ${ready.dispatchCount} dispatches per step in one command buffer, arena ${Math.round(arenaBytes / 2 ** 20)} MiB, batch ${batch}, ${mixed ? 'mixed precision (float16 activations, float32 weights and arithmetic)' : 'fp32'} with ${gpu.subgroupSize > 0 ? `subgroup reductions (subgroups of ${gpu.subgroupSize} checked)` : `shared-memory reductions (${gpu.subgroupsOff})`}`,
+    forwardArenaBytes,
+    description: `training steps on the Effitune WebGPU engine (${gpu.adapter.device}): ${ready.dispatchCount} dispatches per step in one command buffer, arena ${Math.round(arenaBytes / 2 ** 20)} MiB (and ${Math.round(forwardArenaBytes / 2 ** 20)} MiB after each epoch for Precise BN and validation, on the engine too), batch ${batch}, ${mixed ? 'mixed precision (float16 activations, float32 weights and arithmetic)' : 'fp32'} with ${gpu.subgroupSize > 0 ? `subgroup reductions (subgroups of ${gpu.subgroupSize} checked)` : `shared-memory reductions (${gpu.subgroupsOff})`}`,
     async step(x, y, lr) {
       if (y.length !== batch) throw new Error(`the engine's plan takes batches of ${batch}, got ${y.length}`);
       ready.setBatch(x, y);
@@ -143,6 +175,51 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
       return metrics;
     },
     syncToModel: () => ready.saveWeights(model),
+    async recalibrate(batches, names) {
+      const plan = forwardPlan(true);
+      try {
+        const sums = new Map<string, Float64Array>();
+        let k = 0;
+        for await (const pixels of batches) {
+          plan.setPixels(pixels);
+          plan.run();
+          // moving ← the batch's own statistics (momentum 0): read and averaged here, a few kB per BatchNorm
+          for (const [name, values] of await plan.readStatistics()) {
+            if (!names.has(name)) continue;
+            const sum = sums.get(name) ?? sums.set(name, new Float64Array(values.length)).get(name)!;
+            for (let i = 0; i < values.length; i++) sum[i] += values[i];
+          }
+          k++;
+        }
+        const error = gpu.error();
+        if (error) throw new Error(`WebGPU: ${error}`);
+        if (k === 0) return;
+        for (const [name, sum] of sums) ready.arena.write(ready.params.slots.get(name)!.value, Float32Array.from(sum, (v) => v / k));
+      } finally {
+        plan.destroy();
+      }
+    },
+    openInference() {
+      const plan = forwardPlan(false);
+      const padded = new Float32Array(batch * H * W * 3);
+      return {
+        async probabilities(pixels, n) {
+          if (n < 1 || n > batch || pixels.length !== n * H * W * 3) throw new Error(`the engine's validation plan takes up to ${batch} images of ${H}×${W}×3, got ${pixels.length} values for ${n}`);
+          // a last, smaller batch fills the plan's batch with black images (inference treats each image alone)
+          if (n < batch) {
+            padded.set(pixels);
+            padded.fill(0, pixels.length);
+          }
+          plan.setPixels(n < batch ? padded : pixels);
+          plan.run();
+          const { probabilities } = await plan.read();
+          const error = gpu.error();
+          if (error) throw new Error(`WebGPU: ${error}`);
+          return probabilities.subarray(0, n * classes);
+        },
+        close: () => plan.destroy(),
+      };
+    },
     async optimizerState() {
       const weights = model.trainableWeights;
       const state = await ready.readOptimizerState(weights.map((w) => w.originalName));

@@ -23,10 +23,11 @@ import { writeCheckpoint } from './checkpoint';
 import { createDataPipeline, type PipelineOptions } from './data/pipeline';
 import type { EstimateRequest, Measurement } from './estimate-protocol';
 import { backboneWeightsKey } from './features';
-import type { LossOptions } from './loss';
+import { probabilityRowsLoss, type LossOptions } from './loss';
 import { chooseBatchSize, isOutOfMemory } from './memory';
 import { backboneOf, buildTrainingModel, prepareForMode, trainingBatchNorms, type TrainingModel } from './model-setup';
 import { createOptimizer, type TrainOptimizer } from './optimizer';
+import { recalibratedWeights } from './precise-batch-norm';
 import { backboneOnOnnx, plannedTopStart, splitAtTop } from './frozen-on-onnx';
 import { defaultDataDir } from '../project/data-dir';
 import { evaluateBatch, headForward, imageForward, trainStep } from './steps';
@@ -128,17 +129,7 @@ async function timeImages(built: TrainingModel, optimizer: TrainOptimizer, reque
     const steps = await timeRepeated(() => trainStep(forward, optimizer, loss, samples, shape, y, config.lr));
     const evaluation = await timeRepeated(() => evaluateBatch(forward, loss, samples, shape, y), 1);
     let bnBatchSeconds: number | null = null;
-    if (trainingBatchNorms(built.model).length > 0) {
-      const pass = async () => {
-        const out = tf.tidy(() => tf.sum(built.model.apply(tf.tensor(x, [batch, ...pixelShape]), { training: true }) as tf.Tensor));
-        try {
-          await out.data();
-        } finally {
-          out.dispose();
-        }
-      };
-      bnBatchSeconds = (await timeRepeated(pass, 1)).mean;
-    }
+    if (trainingBatchNorms(built.model).length > 0) bnBatchSeconds = (await timeRepeated(() => trainingPass(built, x, batch, pixelShape), 1)).mean;
     return {
       stepSeconds: steps.mean + trunk.mean,
       timedSteps: steps.count,
@@ -155,13 +146,13 @@ async function timeImages(built: TrainingModel, optimizer: TrainOptimizer, reque
 
 /**
  * A run on our WebGPU engine (engine-steps.ts): its plan is made once (the warm-up: every kernel
- * compiled), its steps are timed like TF.js's, and what stays TF.js in such a run — validation, the
- * BatchNorm recalibration — is timed on TF.js as a run computes it; writing the engine's weights
- * back into the model before each validation is added to the checkpoint time (once per epoch).
+ * compiled), its steps are timed like TF.js's, and so are its validation and Precise BN batches,
+ * on the engine's forward plans as a run computes them (planning each, once per epoch, is in the
+ * time of its first batch); writing the engine's weights back into the model after each
+ * validation is added to the checkpoint time (once per epoch).
  */
 async function timeEngine(built: TrainingModel, optimizer: TrainOptimizer, request: EstimateRequest, batch: number, x: Float32Array, y: Int32Array): Promise<Timings> {
   const { config } = request;
-  const pixelShape = [config.resolution, config.resolution, 3];
   const loss = lossOptions(request);
   const planBegan = performance.now();
   const engine = await startEngineSteps(config, built, loss, batch, optimizer);
@@ -173,9 +164,16 @@ async function timeEngine(built: TrainingModel, optimizer: TrainOptimizer, reque
       await engine.readPending();
     });
     const sync = await timeRepeated(() => engine.syncToModel(), 1);
-    const forward = imageForward(built.model);
-    const evaluation = await timeRepeated(() => evaluateBatch(forward, loss, x, pixelShape, y), 1);
-    const bn = trainingBatchNorms(built.model).length > 0 ? await timeRepeated(() => trainingPass(built, x, batch, pixelShape), 1) : null;
+    const evaluation = await timeRepeated(async () => {
+      const inference = engine.openInference();
+      try {
+        probabilityRowsLoss(await inference.probabilities(x, batch), y, config.classes.length, loss.labelSmoothing);
+      } finally {
+        inference.close();
+      }
+    }, 1);
+    const names = recalibratedWeights(built.model);
+    const bn = names.size > 0 ? await timeRepeated(() => engine.recalibrate(oneBatch(x), names), 1) : null;
     return {
       stepSeconds: steps.mean,
       timedSteps: steps.count,
@@ -186,13 +184,18 @@ async function timeEngine(built: TrainingModel, optimizer: TrainOptimizer, reque
       weightsKey: null,
       syncSeconds: sync.mean,
       engine: `${engine.description}; planning it took ${planSeconds.toFixed(1)} s`,
-      engineArenaBytes: engine.arenaBytes,
+      engineArenaBytes: engine.arenaBytes + engine.forwardArenaBytes,
     };
   } finally {
     engine.dispose();
   }
 }
 
+async function* oneBatch(x: Float32Array): AsyncGenerator<Float32Array> {
+  yield x;
+}
+
+/** Precise BN's TF.js pass over one batch (precise-batch-norm.ts). */
 async function trainingPass(built: TrainingModel, x: Float32Array, batch: number, pixelShape: number[]): Promise<void> {
   const out = tf.tidy(() => tf.sum(built.model.apply(tf.tensor(x, [batch, ...pixelShape]), { training: true }) as tf.Tensor));
   try {

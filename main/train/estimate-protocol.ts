@@ -52,7 +52,7 @@ export const Measurement = z.object({
   weightsKey: z.string().nullable(),
   /** engine 'effitune': what timed the steps (the engine's plan, in words); absent for TF.js steps */
   engine: z.string().optional(),
-  /** engine 'effitune': the bytes of its arena (every tensor of a step), its real memory */
+  /** engine 'effitune': the bytes of its arenas (every tensor of a step, and of the forward plan it validates on), its real memory */
   engineArenaBytes: z.number().optional(),
 });
 export type Measurement = z.infer<typeof Measurement>;

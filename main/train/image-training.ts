@@ -19,6 +19,7 @@ import { nothingLeftToTrain, type SampleBatch, type TrainingData } from './epoch
 import { recalibrateBatchNorm } from './precise-batch-norm';
 import { describeInference, splitAtTop } from './frozen-on-onnx';
 import { evaluateBatch, imageForward, type Forward } from './steps';
+import { probabilityRowsLoss } from './loss';
 import { engineDoesNotFit, startEngineSteps, type EngineSteps } from './engine-steps';
 import { stepsEngineFor } from './steps-engine';
 import type { TrainingSession } from './training-session';
@@ -38,6 +39,8 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
   const sampling: Sampling = config.imbalance === 'sampling' ? 'balanced' : 'natural';
   const val = createDataPipeline({ db: ctx.db }, { split: 'val', resolution: config.resolution, batchSize: counters.batch, classes: config.classes, subset: subsetOf(config, 'val'), decodedCache: session.decodedCache });
   let train: DataPipeline | null = null;
+  // until a plan of the engine's forward does not fit the GPU beside its step
+  let validatesOnEngine = true;
   return {
     forward,
     dropoutModel: trained,
@@ -57,6 +60,19 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
     optimizerState: engine ? () => engine.optimizerState() : undefined,
     async validate({ epoch, batches, soFar }) {
       session.report({ phase: 'validating', epoch, batchIndex: batches, batchesPerEpoch: batches, soFar, force: true });
+      if (engine && validatesOnEngine) {
+        try {
+          await recalibrateBatchNorm(session, pixelShape, engine);
+          const validation = await validateOnEngine(session, val, engine);
+          // the checkpoint (epoch-end.ts) saves the model
+          await engine.syncToModel();
+          return validation;
+        } catch (err) {
+          if (!engineDoesNotFit(err)) throw err;
+          validatesOnEngine = false;
+          session.reporting.note('warning', `validation and Precise BN run in TF.js from now on: ${(err as Error).message}`);
+        }
+      }
       await engine?.syncToModel();
       await recalibrateBatchNorm(session, pixelShape);
       return validateImages(session, val, forward, shape, toSamples);
@@ -131,6 +147,33 @@ async function* pixelBatches(session: TrainingSession, train: DataPipeline, epoc
     yield { size: batch.size, samples: (from, n) => ({ x: x.subarray(from * perSample, (from + n) * perSample), y: batch.y.subarray(from, from + n) }) };
   }
   session.reporting.skips([...train.skipped, ...val.skipped]);
+}
+
+/** Validation on the engine's inference plan (engine-steps.ts openInference), batch by batch; the loss as evaluateBatch computes it. */
+async function validateOnEngine(session: TrainingSession, val: DataPipeline, engine: EngineSteps): Promise<Validation | null> {
+  if (val.epochSize === 0) return null;
+  const { config } = session;
+  const inference = engine.openInference();
+  let loss = 0;
+  let correct = 0;
+  let images = 0;
+  try {
+    for await (const batch of val.epoch(0)) {
+      session.ctx.control.throwIfCancelled();
+      const perImage = batch.x.length / batch.size;
+      for (let from = 0; from < batch.size; from += engine.batch) {
+        const n = Math.min(engine.batch, batch.size - from);
+        const probabilities = await inference.probabilities(batch.x.subarray(from * perImage, (from + n) * perImage), n);
+        const result = probabilityRowsLoss(probabilities, batch.y.subarray(from, from + n), config.classes.length, session.setup.loss.labelSmoothing);
+        loss += result.loss;
+        correct += result.correct;
+        images += n;
+      }
+    }
+  } finally {
+    inference.close();
+  }
+  return images > 0 ? { loss: loss / images, acc: correct / images } : null;
 }
 
 /** Pixels → what a step takes: the pixels themselves, or the frozen trunk's activations of them. */

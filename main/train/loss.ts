@@ -31,3 +31,25 @@ export function crossEntropy(probs: tf.Tensor, labels: tf.Tensor1D, options: Los
 export function correctCount(probs: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'int32')) as tf.Scalar);
 }
+
+/**
+ * crossEntropy (without class weights, as validation computes it) and correctCount of softmax rows
+ * on the host, summed over the rows: for probabilities the engine computed (engine-steps.ts). The
+ * same clipping, smoothing and arg max (the first of equal maxima), in float64.
+ */
+export function probabilityRowsLoss(probs: Float32Array, labels: Int32Array, classes: number, labelSmoothing: number): { loss: number; correct: number } {
+  if (probs.length !== labels.length * classes) throw new Error(`${probs.length} probabilities for ${labels.length} labels of ${classes} classes`);
+  let loss = 0;
+  let correct = 0;
+  for (let r = 0; r < labels.length; r++) {
+    const row = probs.subarray(r * classes, (r + 1) * classes);
+    let best = 0;
+    for (let k = 0; k < classes; k++) {
+      const target = (k === labels[r] ? 1 - labelSmoothing : 0) + labelSmoothing / classes;
+      loss -= target * Math.log(Math.min(1, Math.max(EPSILON, row[k])));
+      if (row[k] > row[best]) best = k;
+    }
+    if (best === labels[r]) correct++;
+  }
+  return { loss, correct };
+}

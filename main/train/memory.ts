@@ -3,7 +3,8 @@
  *
  * The start batch is the largest power of two (at most 32, the recipe's, and at most the training
  * set) whose estimated training-step memory (describeVariant → trainingMemoryBytes, measured for
- * tf.js; for a run on the Effitune engine, its step plan's arena, counted exactly) fits a share of
+ * tf.js; for a run on the Effitune engine, the arenas of its step plan and of the forward plan it
+ * validates on, counted exactly) fits a share of
  * the backend's memory. When a step still fails for lack of memory, the run
  * halves the batch and retries the same step (trainer loop), and says so.
  *
@@ -61,7 +62,7 @@ export function chooseBatchSize(options: {
   const needed = need(batch);
   if (needed > budget) return { batch: 1, reason: `batch 1: even one image needs about ${formatBytes(needed)} to train, more than ${share}; the run may run out of memory` };
   const what = options.engineBytes
-    ? "the Effitune engine's training step (its plan's arena)"
+    ? "the Effitune engine's training step with its validation plan (their arenas)"
     : options.trainFrom
       ? `a training step of the top from ${options.trainFrom} on (the frozen trunk runs on ONNX Runtime)`
       : 'a training step';

@@ -8,6 +8,8 @@
  * Where the adapter has shader-f16 the engine is measured twice, fp32 and mixed precision (float16
  * activations), and the correctness check runs for both.
  *
+ * Also the forward an engine run validates on against TF.js's validation forward (inference images/s).
+ *
  * Figures: dispatches per step (ours from the plan; TF.js's counted by tf.profile as the kernels
  * one step runs), host milliseconds to encode and submit one step, images/s of both, the adapter and
  * its features, and (where the adapter has timestamp-query) a profile of our step by kernel
@@ -25,7 +27,7 @@ import { STARTUP_ONLY_ENV } from '../../main/backend/webgpu-dawn';
 import { openEngineDevice, type EngineDevice } from '../../main/engine/gpu-device';
 import { profileDispatches } from '../../main/engine/profile';
 import { buildNetworkGraph } from '../../main/engine/plan/network-graph';
-import { countTrainingStep, planTrainingStep, type StepPlan, type TrainingStepOptions } from '../../main/engine/plan/step-plan';
+import { countTrainingStep, planForward, planTrainingStep, type StepPlan, type TrainingStepOptions } from '../../main/engine/plan/step-plan';
 import { buildEfficientNet } from '../../main/model/builder';
 import { getVariant } from '../../main/model/variants';
 import { prepareForMode } from '../../main/train/model-setup';
@@ -186,6 +188,25 @@ export async function run(args: string[]): Promise<void> {
       kernels: profile.kernels.slice(0, 25).map((k) => ({ kernel: k.kernel, dispatches: k.dispatches, ms: round(k.ms, 3), share: round(k.share, 3) })),
     });
   }
+  // validation's forward (an engine run validates on it after each epoch): inference images/s
+  let inferenceImagesPerSecond: number | null = null;
+  try {
+    const forward = planForward(gpu, graph, { batch });
+    forward.copyParamsFrom(plan);
+    forward.setPixels(x);
+    forward.run();
+    await forward.read();
+    const runs = Math.max(3, steps);
+    const began = performance.now();
+    for (let i = 0; i < runs; i++) forward.run();
+    await forward.read();
+    const seconds = (performance.now() - began) / 1000;
+    inferenceImagesPerSecond = (runs * batch) / seconds;
+    emit({ ...common, arm: 'engine-inference', note: 'the forward plan an engine run validates on (BatchNorm on moving statistics), the trained weights copied GPU to GPU', variant: variantId, resolution, batch, runs, dispatches: forward.dispatches.length, arenaMiB: round(forward.arena.bytes / 2 ** 20), imagesPerSecond: round(inferenceImagesPerSecond, 2) });
+    forward.destroy();
+  } catch (err) {
+    emit({ ...common, arm: 'engine-inference', error: (err as Error).message });
+  }
   // mixed precision beside fp32, where the adapter has shader-f16 (after fp32's figures: a failure here loses none of them)
   let mixedImagesPerSecond: number | null = null;
   if (gpu.features.f16) {
@@ -223,6 +244,7 @@ export async function run(args: string[]): Promise<void> {
 
   // ---------- TF.js WebGPU, the same adapter ----------
   let theirs: { imagesPerSecond: number; dispatches: number } | null = null;
+  let theirInference: number | null = null;
   try {
     await useBackend('webgpu');
     const m = buildEfficientNet(variantId, build) as tfl.LayersModel;
@@ -239,6 +261,17 @@ export async function run(args: string[]): Promise<void> {
     const tfSeconds = (performance.now() - t) / 1000;
     theirs = { imagesPerSecond: (tfSteps * batch) / tfSeconds, dispatches: profile.kernels.length };
     emit({ ...common, arm: 'tfjs-webgpu', variant: variantId, resolution, batch, steps: tfSteps, kernelsPerStep: profile.kernels.length, secondsPerStep: round(tfSeconds / tfSteps, 4), imagesPerSecond: round(theirs.imagesPerSecond, 2) });
+    // validation as a TF.js run computes it (evaluateBatch's forward)
+    const predict = async () => {
+      const out = tf.tidy(() => imageForward(m)(tf.tensor4d(x, [batch, resolution, resolution, 3]), false));
+      await out.data();
+      out.dispose();
+    };
+    await predict();
+    const tp = performance.now();
+    for (let i = 0; i < tfSteps; i++) await predict();
+    theirInference = (tfSteps * batch) / ((performance.now() - tp) / 1000);
+    emit({ ...common, arm: 'tfjs-webgpu-inference', variant: variantId, resolution, batch, runs: tfSteps, imagesPerSecond: round(theirInference, 2) });
     optimizer.dispose();
     m.dispose();
   } catch (err) {
@@ -254,6 +287,7 @@ export async function run(args: string[]): Promise<void> {
     engineMixedPrecisionImagesPerSecond: mixedImagesPerSecond === null ? null : round(mixedImagesPerSecond, 2),
     tfjsWebgpuImagesPerSecond: theirs && round(theirs.imagesPerSecond, 2),
     speedup: theirs && round(ours.imagesPerSecond / theirs.imagesPerSecond, 2),
+    inferenceImagesPerSecond: { engine: inferenceImagesPerSecond === null ? null : round(inferenceImagesPerSecond, 2), tfjsWebgpu: theirInference === null ? null : round(theirInference, 2) },
     dispatchesPerStep: { engine: plan.dispatchCount, tfjsKernels: theirs?.dispatches ?? null, b0At224Batch32: reference.dispatches },
     targets: 'B0 224 px batch 32: ≤ 800 dispatches, ≤ 5 ms host encode+submit, ≥ 50× TF.js WebGPU, ≥ 50 % of PyTorch on the same GPU (needs a GPU)',
   });

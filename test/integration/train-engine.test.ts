@@ -2,8 +2,8 @@
  * A whole run on our WebGPU engine (engine: 'effitune'; SwiftShader without a GPU): a tiny model
  * (φ = −8 at 32 px) from scratch on the generated colour-and-shape classes learns like the TF.js
  * trainer from the same seed and data, keeps a loadable model, and a cancelled run resumes from its
- * checkpoint with the engine loading the checkpoint's weights. TF.js runs on the CPU backend here
- * for what is not a step (Precise BN, validation, checkpoints).
+ * checkpoint with the engine loading the checkpoint's weights. Precise BN and validation run on the
+ * engine's forward plans too; TF.js (on the CPU backend here) holds the model checkpoints save.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -80,6 +80,9 @@ describe('training on the Effitune WebGPU engine', () => {
     clearInterval(watcher);
     expect(stopped.result.status).toBe('cancelled');
     expect(stopped.notes.map((n) => n.message).join('\n')).toMatch(/training steps on the Effitune WebGPU engine .*: \d+ dispatches per step in one command buffer, .*, fp32 with (subgroup reductions \(subgroups of \d+ checked\)|shared-memory reductions \(.+\))$/m);
+    // Precise BN and validation ran on the engine's forward plans, with no fallback to TF.js
+    expect(stopped.notes.map((n) => n.message).join('\n')).toMatch(/MiB after each epoch for Precise BN and validation, on the engine too\)/);
+    expect(stopped.notes.filter((n) => n.kind === 'warning').map((n) => n.message).join('\n')).not.toMatch(/validation and Precise BN run in TF\.js/);
     const kept = history(runId).length;
     expect(kept).toBeGreaterThanOrEqual(1);
     expect(kept).toBeLessThan(RUN.epochs);

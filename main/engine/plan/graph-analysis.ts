@@ -16,6 +16,12 @@ export interface AnalysisOptions {
   readonly layerTrains: (layer: string) => boolean;
   /** every BatchNorm in inference mode (top mode always, full mode with freezeBatchNorm) */
   readonly freezeBatchNorm: boolean;
+  /**
+   * infer phase: every BatchNorm normalises by the batch's statistics (and updates its moving
+   * ones) while the rest is in inference mode (dropout the identity, nothing trains): the forward
+   * that Precise BN averages statistics over
+   */
+  readonly batchStatistics?: boolean;
 }
 
 export interface GraphAnalysis {
@@ -54,7 +60,7 @@ export function analyzeGraph(graph: NetworkGraph, o: AnalysisOptions): GraphAnal
   const n = nodes.length;
   const training = o.phase === 'train';
   const layerTrains = (name: string) => training && o.layerTrains(name);
-  const frozenBn = nodes.map((node) => node.kind === 'batchNorm' && (!training || o.freezeBatchNorm || !layerTrains(node.name)));
+  const frozenBn = nodes.map((node) => node.kind === 'batchNorm' && (training ? o.freezeBatchNorm || !layerTrains(node.name) : !o.batchStatistics));
   const paramTrains = (name: string) => {
     const p = graph.params.get(name);
     if (!p || !p.trainable || !layerTrains(p.layer)) return false;

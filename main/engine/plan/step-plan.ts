@@ -103,6 +103,10 @@ export interface ForwardPlan {
   run(): void;
   /** logits and probabilities of the last run, [B, K] each */
   read(): Promise<{ logits: Float32Array; probabilities: Float32Array }>;
+  /** the BatchNorms' moving statistics by weight name (movingStatisticNames): of a batchStatistics plan, those of the last run's batch */
+  readStatistics(): Promise<Map<string, Float32Array>>;
+  /** every weight and statistic from another plan of the same graph on the same device, GPU to GPU */
+  copyParamsFrom(source: { readonly arena: Arena; readonly params: ParamLayout }): void;
   loadWeights(model: tfl.LayersModel): Promise<void>;
   destroy(): void;
 }
@@ -283,7 +287,7 @@ export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options
   const laid = layOut(a, options.batch, options.classWeights !== null, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), record, options.f16Activations);
   const { t } = laid;
   const arena = new Arena(gpu.device, laid.layout, laid.halfLayout);
-  const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize);
+  const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize, gpu.pipelines);
   const dispatches = recordFor(ctx, laid, a, record);
   if (t.classWeights && options.classWeights) arena.write(t.classWeights, options.classWeights);
   const [H, W] = graph.values[graph.input].shape;
@@ -358,15 +362,40 @@ function writeMoment(arena: Arena, range: TensorRange, data: Float32Array, name:
   arena.write(range, data);
 }
 
-export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: { batch: number }): ForwardPlan {
-  const a = analyzeGraph(graph, { phase: 'infer', layerTrains: () => false, freezeBatchNorm: true });
-  const laid = layOut(a, options.batch, false, gpu.limits.maxStorageBufferBindingSize, recordInference);
+export interface ForwardOptions {
+  readonly batch: number;
+  /**
+   * Precise BN's forward (train/precise-batch-norm.ts): every BatchNorm normalises by the batch's
+   * statistics and its moving statistics become those (momentum 0), the rest as in inference;
+   * readStatistics() then gives them, batch by batch
+   */
+  readonly batchStatistics?: boolean;
+  /** hold the arena below this many bytes (default and at most: the GPU's largest storage binding) */
+  readonly maxArenaBytes?: number;
+}
+
+function forwardAnalysis(graph: NetworkGraph, options: ForwardOptions): GraphAnalysis {
+  // the moving statistics of a batch-statistics plan are the last batch's (moving ← batch)
+  const g = options.batchStatistics ? { ...graph, nodes: graph.nodes.map((n) => (n.kind === 'batchNorm' ? { ...n, momentum: 0 } : n)) } : graph;
+  return analyzeGraph(g, { phase: 'infer', layerTrains: () => false, freezeBatchNorm: !options.batchStatistics, batchStatistics: options.batchStatistics === true });
+}
+
+/** The BatchNorms' moving-statistics weights of a graph (Keras names), in node order. */
+export function movingStatisticNames(graph: NetworkGraph): string[] {
+  return graph.nodes.flatMap((n) => (n.kind === 'batchNorm' ? [n.params[2], n.params[3]] : []));
+}
+
+export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: ForwardOptions): ForwardPlan {
+  const a = forwardAnalysis(graph, options);
+  const laid = layOut(a, options.batch, false, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), recordInference);
   const { t } = laid;
   const arena = new Arena(gpu.device, laid.layout);
-  const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize);
+  const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize, gpu.pipelines);
   const dispatches = recordFor(ctx, laid, a, recordInference);
   const logits = t.values.get(graph.output)!;
   const probabilities = t.probabilities!;
+  const [H, W] = graph.values[graph.input].shape;
+  const statistics = movingStatisticNames(graph);
   return {
     arena,
     dispatches,
@@ -374,11 +403,26 @@ export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: { b
     logits,
     probabilities,
     params: t.params,
-    setPixels: (pixels) => arena.write(t.pixels, pixels),
+    setPixels(pixels) {
+      if (pixels.length !== options.batch * H * W * 3) throw new Error(`engine forward: ${pixels.length} pixel values, the plan takes ${options.batch}×${H}×${W}×3`);
+      arena.write(t.pixels, pixels);
+    },
     run: () => encodeAndSubmit(arena, dispatches, 'forward'),
     async read() {
       const [l, p] = await arena.read([logits, probabilities]);
       return { logits: l, probabilities: p };
+    },
+    async readStatistics() {
+      const data = await arena.read(statistics.map((name) => t.params.slots.get(name)!.value));
+      return new Map(statistics.map((name, i) => [name, data[i]]));
+    },
+    copyParamsFrom(source) {
+      const pairs = [...t.params.slots].map(([name, slot]) => {
+        const from = source.params.slots.get(name);
+        if (!from) throw new Error(`engine: the plan copied from has no weight ${name}`);
+        return [from.value, slot.value] as const;
+      });
+      arena.copyFrom(source.arena, pairs);
     },
     loadWeights: (model) => loadWeightsFromModel(arena, t.params, model),
     destroy: () => arena.destroy(),
@@ -386,7 +430,7 @@ export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: { b
 }
 
 /** Dispatches, pipelines and arena of the inference plan, without a device. */
-export function countForward(graph: NetworkGraph, options: { batch: number }): PlanCount {
-  const a = analyzeGraph(graph, { phase: 'infer', layerTrains: () => false, freezeBatchNorm: true });
+export function countForward(graph: NetworkGraph, options: ForwardOptions): PlanCount {
+  const a = forwardAnalysis(graph, options);
   return countOf(layOut(a, options.batch, false, Number.MAX_SAFE_INTEGER, recordInference), a, recordInference);
 }
