@@ -84,7 +84,7 @@ describe("an engine run's Precise BN and validation on the engine", () => {
       if (names.has(w.originalName)) {
         const err = maxRelativeError(got, want.get(w.originalName)!);
         worst = Math.max(worst, err);
-        expect(err, w.originalName).toBeLessThan(2e-3);
+        expect(err, w.originalName).toBeLessThan(1e-4);
       } else {
         // nothing else changes
         expect(maxRelativeError(got, before.get(w.originalName)!), w.originalName).toBe(0);
