@@ -20,7 +20,7 @@ import { recalibrateBatchNorm } from './precise-batch-norm';
 import { describeInference, splitAtTop } from './frozen-on-onnx';
 import { evaluateBatch, imageForward, type Forward } from './steps';
 import { probabilityRowsLoss } from './loss';
-import { engineDoesNotFit, startEngineSteps, type EngineSteps } from './engine-steps';
+import { EngineDoesNotFit, engineDoesNotFit, startEngineSteps, type EngineSteps } from './engine-steps';
 import { stepsEngineFor } from './steps-engine';
 import type { TrainingSession } from './training-session';
 
@@ -62,6 +62,7 @@ export async function imageTraining(session: TrainingSession): Promise<TrainingD
       session.report({ phase: 'validating', epoch, batchIndex: batches, batchesPerEpoch: batches, soFar, force: true });
       if (engine && validatesOnEngine) {
         try {
+          if (ctx.faults?.forwardOutOfMemory(epoch)) throw new EngineDoesNotFit(`the GPU ran out of memory for the engine's forward plan at batch ${counters.batch} (injected by EFFITUNE_TRAIN_FAULT)`);
           await recalibrateBatchNorm(session, pixelShape, engine);
           const validation = await validateOnEngine(session, val, engine);
           // the checkpoint (epoch-end.ts) saves the model

@@ -10,10 +10,12 @@
  *
  * For tests and for trying the recovery on purpose, two environment variables of the trainer:
  *   EFFITUNE_TRAIN_MEMORY_BYTES=<bytes>  use this as the backend's memory;
- *   EFFITUNE_TRAIN_FAULT=oom@<step>[,exit@<step>][,nan@<step>]  throw an out-of-memory error once at
- *     that optimizer step (0-based, counted over the run), exit the process with code 7 there, or
- *     from that step on read every loss, the steps' and the validation's, as NaN (a run that
- *     diverged: epoch-end.ts stops it).
+ *   EFFITUNE_TRAIN_FAULT=oom@<step>[,exit@<step>][,nan@<step>][,forward-oom@<epoch>]  throw an
+ *     out-of-memory error once at that optimizer step (0-based, counted over the run), exit the
+ *     process with code 7 there, or from that step on read every loss, the steps' and the
+ *     validation's, as NaN (a run that diverged: epoch-end.ts stops it); forward-oom: at the end
+ *     of that epoch (0-based) the engine's forward plan of Precise BN and validation does not fit
+ *     the GPU beside its step (image-training.ts falls back to TF.js for them).
  */
 import { ApiError } from '../contract/contract';
 import { describeVariant, topTrainingMemory } from '../model/estimates';
@@ -100,12 +102,14 @@ export class FaultPlan {
   private readonly oomSteps = new Set<number>();
   private readonly exitSteps = new Set<number>();
   private nanFrom: number | null = null;
+  private readonly forwardOomEpochs = new Set<number>();
 
   constructor(spec: string | undefined) {
     for (const part of (spec ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
-      const match = /^(oom|exit|nan)@(\d+)$/.exec(part);
-      if (!match) throw new ApiError('invalid_input', `EFFITUNE_TRAIN_FAULT: cannot read "${part}"; expected oom@<step>, exit@<step> or nan@<step>`);
+      const match = /^(oom|exit|nan|forward-oom)@(\d+)$/.exec(part);
+      if (!match) throw new ApiError('invalid_input', `EFFITUNE_TRAIN_FAULT: cannot read "${part}"; expected oom@<step>, exit@<step>, nan@<step> or forward-oom@<epoch>`);
       if (match[1] === 'nan') this.nanFrom = Number(match[2]);
+      else if (match[1] === 'forward-oom') this.forwardOomEpochs.add(Number(match[2]));
       else (match[1] === 'oom' ? this.oomSteps : this.exitSteps).add(Number(match[2]));
     }
   }
@@ -114,6 +118,11 @@ export class FaultPlan {
   beforeStep(step: number): void {
     if (this.exitSteps.delete(step)) process.exit(7);
     if (this.oomSteps.delete(step)) throw new OutOfMemoryFault(step);
+  }
+
+  /** Whether the engine's forward plan is to run out of memory at the end of this epoch (once). */
+  forwardOutOfMemory(epoch: number): boolean {
+    return this.forwardOomEpochs.delete(epoch);
   }
 
   /** The loss a step's metrics report: NaN from the nan@ step on (a diverged run stays diverged). */

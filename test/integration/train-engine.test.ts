@@ -13,6 +13,7 @@ import { useBackend, type ActiveBackend } from '../../main/backend/tfjs-backend'
 import { loadModelFolder } from '../../main/model/manager/model-folder';
 import { getRun, runHistory } from '../../main/project/runs';
 import { RunControl } from '../../main/train/control';
+import { FaultPlan } from '../../main/train/memory';
 import { findLatestCheckpoint, loadCheckpoint } from '../../main/train/checkpoint';
 import { buildEfficientNet } from '../../main/model/builder';
 import { getVariant } from '../../main/model/variants';
@@ -32,7 +33,7 @@ let project: TrainProject;
 let backend: ActiveBackend;
 let noDevice: string | null = null;
 
-async function train(options: Record<string, unknown>, control = new RunControl(), resume = false, runId?: number): Promise<{ runId: number; result: RunResult; notes: TrainNote[] }> {
+async function train(options: Record<string, unknown>, control = new RunControl(), resume = false, runId?: number, faults?: FaultPlan): Promise<{ runId: number; result: RunResult; notes: TrainNote[] }> {
   const id = runId ?? createTrainingRun(project.handle, TrainOptions.parse({ ...RUN, ...options })).run.id;
   const notes: TrainNote[] = [];
   const result = await trainRun({
@@ -42,6 +43,7 @@ async function train(options: Record<string, unknown>, control = new RunControl(
     backend,
     resume,
     control,
+    faults,
     reporter: { started: () => undefined, progress: () => undefined, epoch: () => undefined, status: () => undefined, note: (n) => notes.push(n) },
   });
   return { runId: id, result, notes };
@@ -132,7 +134,7 @@ describe('training on the Effitune WebGPU engine', () => {
     expect(outcome).toMatch(/precision mixed stores float16 activations, and this GPU \(.+\) has no shader-f16: train with precision fp32/);
   });
 
-  it('halves a batch whose step does not fit the GPU, says so, and trains at the batch that fits', { timeout: 600_000 }, async (context) => {
+  it('halves a batch whose step does not fit the GPU, says so, and trains at the batch that fits; a forward plan that does not fit beside it validates in TF.js', { timeout: 600_000 }, async (context) => {
     if (noDevice) return context.skip(noDevice);
     // a GPU whose largest storage binding holds less than the batch-8 arena and more than the batch-4 one
     // (the parameters and their moments, the same at any batch, are most of a tiny model's arena)
@@ -142,12 +144,18 @@ describe('training on the Effitune WebGPU engine', () => {
     expect(at4).toBeLessThan(at8);
     process.env.EFFITUNE_ENGINE_ARENA_BYTES = String(Math.floor((at4 + at8) / 2));
     try {
-      const run = await train({ engine: 'effitune', epochs: 1, batch: 8 });
+      // and after the epoch the GPU has no room for the forward plan of Precise BN and validation
+      const run = await train({ engine: 'effitune', epochs: 1, batch: 8 }, new RunControl(), false, undefined, new FaultPlan('forward-oom@0'));
       expect(run.result.status, run.result.reason).toBe('completed');
       const halved = run.notes.filter((n) => n.kind === 'oom').map((n) => n.message);
       expect(halved).toHaveLength(1);
       expect(halved[0]).toMatch(/the engine's step at batch 8 does not fit this GPU \(arena: .* does not fit: the plan needs more than \d+ bytes.*\): halved the batch to 4/);
       expect(history(run.runId)[0].batch).toBe(4);
+      const fellBack = run.notes.filter((n) => n.kind === 'warning').map((n) => n.message);
+      expect(fellBack).toEqual([expect.stringMatching(/^validation and Precise BN run in TF\.js from now on: the GPU ran out of memory for the engine's forward plan at batch 4/)]);
+      // the epoch still validated, in TF.js on the engine's weights
+      expect(history(run.runId)[0].valLoss).toBeGreaterThan(0);
+      expect(history(run.runId)[0].valAcc).not.toBeNull();
     } finally {
       delete process.env.EFFITUNE_ENGINE_ARENA_BYTES;
     }

@@ -119,6 +119,11 @@ describe('out-of-memory errors', () => {
     expect(diverges.lossAfter(2, 0.5)).toBe(0.5);
     expect(diverges.lossAfter(3, 0.5)).toBeNaN();
     expect(diverges.lossAfter(40, 0.5)).toBeNaN();
+    const forward = new FaultPlan('oom@9, forward-oom@1');
+    expect(forward.forwardOutOfMemory(0)).toBe(false);
+    expect(forward.forwardOutOfMemory(1)).toBe(true);
+    expect(forward.forwardOutOfMemory(1)).toBe(false);
+    expect(() => new FaultPlan('forward-oom@x')).toThrow(/forward-oom@<epoch>/);
   });
 });
 
