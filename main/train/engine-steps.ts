@@ -2,8 +2,11 @@
  * Training steps on our own WebGPU engine (main/engine) instead of TF.js, for runs with
  * engine: 'effitune'. The tf.layers model stays the run's model: the engine loads its weights when
  * the run starts (from scratch, imported weights or a resumed checkpoint alike) and writes them
- * back before every validation, so Precise BN, validation, checkpoints, resume, evaluation and
- * export read the model as they always do.
+ * back after every validation, so checkpoints, resume, evaluation and export read the model as they
+ * always do. Precise BN and validation themselves run on the engine (recalibrate, openInference):
+ * forward plans at the step's batch over the step's weights, copied GPU to GPU, each made for the
+ * call and freed after it (their kernels are the step's, compiled once per device), so the GPU holds
+ * the step's arena and at most one of them.
  *
  * One plan per run at the batch it starts with: every step is one submit of the same recorded
  * dispatches over one arena. Batches are full (the pipeline drops a last, smaller batch: a
