@@ -8,8 +8,10 @@
  * the trunk's activations, not pixels. Where ONNX Runtime cannot load, the whole model runs in TF.js.
  *
  * On WebGPU (steps-engine.ts) the steps run on our engine (engine-steps.ts) over whole batches
- * of pixels (it plans the frozen trunk itself), and its weights go back into the model before
- * each validation.
+ * of pixels (it plans the frozen trunk itself), and so do Precise BN and validation, on its
+ * forward plans; its weights then go back into the model for the checkpoint. Where such a plan does
+ * not fit the GPU beside the step, the run validates in TF.js from then on, on the weights written
+ * back first.
  */
 import { subsetOf } from './config';
 import { createDataPipeline, type DataPipeline } from './data/pipeline';
