@@ -236,6 +236,15 @@ export const TrainPlan = z.object({
   config: TrainConfig,
   recipe: z.array(z.string()).describe("what the default recipe fitted to this project's images chose and why (empty: the fixed defaults)"),
   warnings: z.array(z.string()).describe('what train.start would warn about (data and configuration)'),
+  stepMemory: z
+    .object({
+      backend: BackendName,
+      batch: z.number().int(),
+      bytes: z.number().describe('Infinity where no GPU holds it at this batch'),
+      engine: z.enum(['effitune', 'tfjs']).describe("effitune: our engine's step and validation plans, counted exactly; tfjs: TF.js's estimate of a step"),
+    })
+    .nullable()
+    .describe("the memory of one training step of this configuration on the backend (the run's, or memoryOn) at its batch (32, the largest auto batch, when auto); null when neither names one"),
 });
 export type TrainPlan = z.infer<typeof TrainPlan>;
 
@@ -255,7 +264,7 @@ export const trainCalls = {
     "Estimate time per epoch, total time and memory of a run with train.start's options, by timing a few training steps of that model on the backend it would use (in a worker process; answers from a cache when asked again)",
   ),
   'train.plan': call(
-    TrainOptions.extend({ project: ProjectPath }),
+    TrainOptions.extend({ project: ProjectPath, memoryOn: BackendName.optional().describe("the backend to count stepMemory on where the options leave it to auto (the one a run would pick); the options' own backend comes first") }),
     TrainPlan,
     "The configuration train.start would resolve for these options (the recipe's choices for this project's images, with reasons), refused exactly as train.start would refuse it; reads the project only",
   ),

@@ -270,7 +270,7 @@ export function extrapolate(m: Measurement, backend: BackendInfo, config: TrainC
 }
 
 /** The memory of one training step on `backend`: the engine's plan where the engine trains (counted), else TF.js's estimate. */
-function stepBytes(config: TrainConfig, variant: VariantSpec, backend: BackendName, batch: number): number {
+export function stepBytes(config: TrainConfig, variant: VariantSpec, backend: BackendName, batch: number): number {
   const engine = engineStepBytesOn(config, variant, backend);
   if (engine) return engine(batch);
   return stepMemoryBytes({ variant, resolution: config.resolution, classes: config.classes.length, trainFrom: plannedTopStart(config, variant) }, batch);

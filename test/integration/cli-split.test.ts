@@ -1,7 +1,8 @@
 /**
  * `effitune split` as a user types it (bin/effitune.mjs in child processes, temporary EFFITUNE_HOME):
  * counts and fractions per class in --json and readable form, the test split kept on a re-split
- * and dealt again with --reset-test; bad flags refused with the flag named and exit code 1 (those in-process).
+ * and dealt again with --reset-test; bad flags refused with the flag named and exit code 1 (those in-process);
+ * then `train --plan` on the split project.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -94,5 +95,21 @@ describe('effitune split', () => {
     const missing = await runInProcess(['split', path.join(tmp, 'nowhere.effitune')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nowhere\.effitune does not exist/);
+  });
+
+  // once split, `train --plan` says what a run would train with and what one step of it needs
+  test("train --plan names a step's memory on the chosen backend: the engine's plans on WebGPU, TF.js's estimate on the CPU", { timeout: SLOW }, async () => {
+    process.env.EFFITUNE_HOME = path.join(tmp, 'home');
+    const args = ['train', project, '--model', 'b0', '--resolution', '224', '--mode', 'full', '--batch', '32', '--plan'];
+    const onGpu = await runInProcess([...args, '--backend', 'webgpu']);
+    expect(onGpu.code, onGpu.stderr).toBe(0);
+    expect(onGpu.stdout).toMatch(/^b0 full at 224 px: .*batch 32/m);
+    expect(onGpu.stdout).toMatch(/^Memory: 2\.\d\d GiB per step at batch 32 on webgpu \(the Effitune engine's step and validation plans, counted\)$/m);
+    const onCpu = await runInProcess([...args, '--backend', 'cpu']);
+    expect(onCpu.stdout).toMatch(/^Memory: \d+\.\d\d GiB per step at batch 32 on cpu \(TF\.js's estimate\)$/m);
+    // no backend named: nothing to count on (the run picks one when it starts)
+    expect((await runInProcess(args)).stdout).not.toMatch(/^Memory:/m);
+    const json = onlyJson(await runInProcess([...args, '--backend', 'webgpu', '--json']));
+    expect(json.stepMemory).toMatchObject({ backend: 'webgpu', batch: 32, engine: 'effitune' });
   });
 });

@@ -151,9 +151,15 @@ async function planRun(input: CommandInput, project: string): Promise<{ json: Tr
     `${c.model} ${c.mode} at ${c.resolution} px: ${c.epochs} epochs, batch ${c.batch ?? 'auto'}, ${c.optimizer} lr ${c.lr}, ${c.weights ? `from ${c.weights}` : 'from scratch'}${c.engine ? `, on the ${c.engine === 'effitune' ? 'Effitune engine' : 'TF.js steps'}` : ''}${c.precision === 'mixed' ? ' in mixed precision (float16 activations)' : ''}`,
     plan.recipe.length > 0 ? 'Fitted to these images:' : 'The fixed defaults fit these images (nothing to adapt).',
     ...plan.recipe.map((reason) => `  - ${reason}`),
+    ...(plan.stepMemory ? [stepMemoryLine(plan.stepMemory)] : []),
     ...plan.warnings.map((warning) => `warning: ${warning}`),
   ];
   return { json: plan, text: lines.join('\n') };
+}
+
+function stepMemoryLine(m: NonNullable<TrainPlan['stepMemory']>): string {
+  const bytes = Number.isFinite(m.bytes) ? `${(m.bytes / 2 ** 30).toFixed(2)} GiB` : 'more than a GPU can hold';
+  return `Memory: ${bytes} per step at batch ${m.batch} on ${m.backend} (${m.engine === 'effitune' ? "the Effitune engine's step and validation plans, counted" : "TF.js's estimate"})`;
 }
 
 /** --estimate: the figures of train.estimate, nothing trained. */

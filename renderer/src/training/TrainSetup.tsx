@@ -12,7 +12,7 @@ import { useClient, useReportError, errorMessage } from '../api/client-context';
 import type { CallOutput } from '../../../main/contract/contract';
 import type { RunRecord, SplitSummary } from '../../../main/contract/calls-data';
 import type { BackendName, BackendProbe } from '../../../main/contract/calls-backend';
-import { OptimizerName, TrainMode, type TrainEstimate, type TrainOptions, type TrainStarted } from '../../../main/contract/calls-train';
+import { OptimizerName, TrainMode, type TrainEstimate, type TrainOptions, type TrainPlan, type TrainStarted } from '../../../main/contract/calls-train';
 import { PHI_RANGE, RESOLUTION_RANGE } from '../../../main/contract/calls-models';
 import { CUSTOM, DEFAULT_BATCH, PHI_STEP, type ModelSelection } from '../models/model-selection';
 import { formatMemory, formatPhi } from '../models/format';
@@ -78,7 +78,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   const { options } = parsed;
   const problems: FieldProblems = weights.problem ? { ...parsed.problems, weights: weights.problem } : parsed.problems;
   // the recipe's resolution and batch for this data (train.plan), where the form leaves them open
-  const [planned, setPlanned] = useState<{ resolution: number; batch: number | null } | null>(null);
+  const [planned, setPlanned] = useState<{ resolution: number; batch: number | null; stepMemory: TrainPlan['stepMemory'] } | null>(null);
   const estimateBatch = options.batch ?? planned?.batch ?? DEFAULT_BATCH;
   const estimateResolution = options.resolution ?? planned?.resolution;
 
@@ -100,6 +100,8 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
 
   const backendName = form.backend || probe?.defaults.train || null;
   const backend = probe?.backends.find((b) => b.name === backendName) ?? null;
+  // where the run would step on our engine, its own plans' memory (train.plan) instead of TF.js's estimate
+  const engineMemory = planned?.stepMemory?.engine === 'effitune' && planned.stepMemory.backend === backendName ? planned.stepMemory : null;
   const resolution = options.resolution ?? figures?.resolution ?? null;
   const measured = useMemo(() => measuredSpeed(history, modelId, resolution, mode, backendName), [history, modelId, resolution, mode, backendName]);
   const trainImages = split?.totals.train ?? 0;
@@ -277,7 +279,20 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
 
       <div className="estimate" data-testid="train-estimate">
         <h3>Estimate</h3>
-        {figures ? (
+        {engineMemory ? (
+          <p>
+            <strong data-testid="estimate-memory">{Number.isFinite(engineMemory.bytes) ? formatMemory(engineMemory.bytes) : 'more than any GPU holds'}</strong> per training step at batch {engineMemory.batch}
+            {options.batch === undefined ? ' (auto batch: at most 32, smaller when it does not fit)' : ''}, {planned?.resolution} px, on the Effitune engine (its step and validation plans, counted).
+            {backend?.memoryBytes ? (
+              <span className={engineMemory.bytes > backend.memoryBytes ? ' inline-warning' : ' muted'}>
+                {' '}
+                {backend.name} has {formatMemory(backend.memoryBytes)}
+                {backend.memorySource ? ` (${backend.memorySource})` : ''}
+                {engineMemory.bytes > backend.memoryBytes ? ': too little; the run will halve the batch until it fits.' : '.'}
+              </span>
+            ) : null}
+          </p>
+        ) : figures ? (
           <p>
             <strong data-testid="estimate-memory">{formatMemory(figures.trainingMemoryBytes)}</strong> per training step at batch {estimateBatch}
             {options.batch === undefined ? (planned?.batch ? ' (the recipe’s batch for this data)' : ' (auto batch: at most 32, smaller when it does not fit)') : ''}, {figures.resolution} px
@@ -298,7 +313,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             <span className="spinner" /> Estimating…
           </p>
         )}
-        <RecipeChoices project={project} options={options} invalid={Object.keys(problems).length > 0 || weights.pending} splitKey={JSON.stringify(split?.totals ?? null)} onPlan={(plan) => setPlanned(plan ? { resolution: plan.config.resolution, batch: plan.config.batch } : null)} />
+        <RecipeChoices project={project} options={options} invalid={Object.keys(problems).length > 0 || weights.pending} splitKey={JSON.stringify(split?.totals ?? null)} memoryOn={probe?.defaults.train} onPlan={(plan) => setPlanned(plan ? { resolution: plan.config.resolution, batch: plan.config.batch, stepMemory: plan.stepMemory } : null)} />
         <MeasuredEstimate estimate={runEstimate} mode={mode} />
         {measured && trainImages > 0 ? (
           <p className="muted small" data-testid="estimate-time">
