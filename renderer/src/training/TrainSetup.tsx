@@ -283,28 +283,14 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
           <p>
             <strong data-testid="estimate-memory">{Number.isFinite(engineMemory.bytes) ? formatMemory(engineMemory.bytes) : 'more than any GPU holds'}</strong> per training step at batch {engineMemory.batch}
             {options.batch === undefined ? ' (auto batch: at most 32, smaller when it does not fit)' : ''}, {planned?.resolution} px, on the Effitune engine (its step and validation plans, counted).
-            {backend?.memoryBytes ? (
-              <span className={engineMemory.bytes > backend.memoryBytes ? ' inline-warning' : ' muted'}>
-                {' '}
-                {backend.name} has {formatMemory(backend.memoryBytes)}
-                {backend.memorySource ? ` (${backend.memorySource})` : ''}
-                {engineMemory.bytes > backend.memoryBytes ? ': too little; the run will halve the batch until it fits.' : '.'}
-              </span>
-            ) : null}
+            <BackendRoom backend={backend} bytes={engineMemory.bytes} />
           </p>
         ) : figures ? (
           <p>
             <strong data-testid="estimate-memory">{formatMemory(figures.trainingMemoryBytes)}</strong> per training step at batch {estimateBatch}
             {options.batch === undefined ? (planned?.batch ? ' (the recipe’s batch for this data)' : ' (auto batch: at most 32, smaller when it does not fit)') : ''}, {figures.resolution} px
             {mode !== 'full' ? '; estimated for training every layer, so head and top modes need less' : ''}.
-            {backend?.memoryBytes ? (
-              <span className={figures.trainingMemoryBytes > backend.memoryBytes ? ' inline-warning' : ' muted'}>
-                {' '}
-                {backend.name} has {formatMemory(backend.memoryBytes)}
-                {backend.memorySource ? ` (${backend.memorySource})` : ''}
-                {figures.trainingMemoryBytes > backend.memoryBytes ? ': too little; the run will halve the batch until it fits.' : '.'}
-              </span>
-            ) : null}
+            <BackendRoom backend={backend} bytes={figures.trainingMemoryBytes} />
           </p>
         ) : figuresProblem ? (
           <p className="inline-error">Cannot estimate this model: {figuresProblem}</p>
@@ -526,4 +512,18 @@ function BackendNotes({ probe, problem }: { probe: BackendProbe | null; problem:
 function measuredSpeed(history: RunRecord[], model: string, resolution: number | null, mode: string, backend: string | null) {
   const run = history.find((r) => r.variant === model && r.resolution === resolution && r.config.mode === mode && r.backend === backend && r.lastEpoch && r.lastEpoch.imagesPerSecond > 0);
   return run?.lastEpoch ? { runId: run.id, backend: run.backend, imagesPerSecond: run.lastEpoch.imagesPerSecond } : null;
+}
+
+/** What the backend has beside what a step needs: a warning when it is less (the run then halves the batch). */
+function BackendRoom({ backend, bytes }: { backend: { name: string; memoryBytes: number | null; memorySource?: string | null } | null; bytes: number }) {
+  if (!backend?.memoryBytes) return null;
+  const tooLittle = bytes > backend.memoryBytes;
+  return (
+    <span className={tooLittle ? ' inline-warning' : ' muted'}>
+      {' '}
+      {backend.name} has {formatMemory(backend.memoryBytes)}
+      {backend.memorySource ? ` (${backend.memorySource})` : ''}
+      {tooLittle ? ': too little; the run will halve the batch until it fits.' : '.'}
+    </span>
+  );
 }
