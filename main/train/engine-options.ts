@@ -8,7 +8,7 @@ import type { BackendName } from '../contract/calls-backend';
 import type { TrainConfig } from '../contract/calls-train';
 import { ArenaTooLarge } from '../engine/arena';
 import { buildNetworkGraph, type NetworkGraph } from '../engine/plan/network-graph';
-import { countForward, countTrainingStep, type TrainingStepOptions } from '../engine/plan/step-plan';
+import { countForward, countTrainingStep, type ForwardOptions, type TrainingStepOptions } from '../engine/plan/step-plan';
 import type { BuildOptions } from '../model/build-options';
 import type { VariantSpec } from '../model/variants';
 import { stepsEngineFor } from './steps-engine';
@@ -49,6 +49,11 @@ export function engineStepOptions(config: TrainConfig, variant: VariantSpec, bat
   };
 }
 
+/** The engine's forward plan for a run (Precise BN's with batchStatistics, else validation's): what startEngineSteps plans and engineStepBytes counts. */
+export function engineForwardOptions(config: Pick<TrainConfig, 'precision'>, batch: number, batchStatistics: boolean): ForwardOptions {
+  return { batch, batchStatistics, maxArenaBytes: engineArenaLimit(), f16Activations: config.precision === 'mixed' };
+}
+
 /** Counted plans by what changes their memory (and the batch); a few hundred milliseconds each for the large variants, asked for again on every estimate. */
 const counted = new Map<string, number>();
 const MOST_COUNTED = 256;
@@ -80,7 +85,7 @@ export function engineStepBytes(config: TrainConfig, variant: VariantSpec): (bat
     try {
       const step = countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: undefined }).arenaBytes;
       // beside it, one at a time after each epoch: Precise BN's forward (while BatchNorm trains), then validation's
-      const forward = countForward(graph, { batch, batchStatistics: batchNormTrains(config) }).arenaBytes;
+      const forward = countForward(graph, { ...engineForwardOptions(config, batch, batchNormTrains(config)), maxArenaBytes: undefined }).arenaBytes;
       bytes = step + forward;
     } catch (err) {
       // more than the engine can address (u32 element offsets): no GPU holds it at this batch

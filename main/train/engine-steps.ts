@@ -6,7 +6,8 @@
  * always do. Precise BN and validation themselves run on the engine (recalibrate, openInference):
  * forward plans at the step's batch over the step's weights, copied GPU to GPU, each made for the
  * call and freed after it (their kernels are the step's, compiled once per device), so the GPU holds
- * the step's arena and at most one of them.
+ * the step's arena and at most one of them. In mixed precision they store float16 activations as the
+ * step does (validation under autocast, as timm validates an AMP run).
  *
  * One plan per run at the batch it starts with: every step is one submit of the same recorded
  * dispatches over one arena. Batches are full (the pipeline drops a last, smaller batch: a
@@ -27,7 +28,7 @@ import type { TrainConfig } from '../contract/calls-train';
 import { openEngineDevice, type EngineDevice } from '../engine/gpu-device';
 import { ArenaTooLarge } from '../engine/arena';
 import { countForward, planForward, planTrainingStep, type ForwardPlan, type StepPlan } from '../engine/plan/step-plan';
-import { batchNormTrains, engineArenaLimit, engineGraph, engineStepOptions } from './engine-options';
+import { batchNormTrains, engineForwardOptions, engineGraph, engineStepOptions } from './engine-options';
 import type { VariantSpec } from '../model/variants';
 import type { LossOptions } from './loss';
 import type { TrainingModel } from './model-setup';
@@ -146,7 +147,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
   };
   /** a forward plan at the step's batch over the step's current weights; one the GPU cannot hold is EngineDoesNotFit */
   const forwardPlan = (batchStatistics: boolean): ForwardPlan => {
-    const plan = planForward(gpu, graph, { batch, batchStatistics, maxArenaBytes: engineArenaLimit() });
+    const plan = planForward(gpu, graph, engineForwardOptions(config, batch, batchStatistics));
     plan.copyParamsFrom(ready);
     const error = gpu.error();
     if (error) {
@@ -155,7 +156,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
     }
     return plan;
   };
-  const forwardArenaBytes = countForward(graph, { batch, batchStatistics: batchNormTrains(config) }).arenaBytes;
+  const forwardArenaBytes = countForward(graph, engineForwardOptions(config, batch, batchNormTrains(config))).arenaBytes;
   const [H, W] = graph.values[graph.input].shape;
   const classes = graph.values[graph.output].shape[2];
   return {

@@ -61,6 +61,9 @@ describe('a mixed-precision run on the Effitune engine', () => {
     expect(result.status).toBe('completed');
     expect(getRun(project.handle.db, runId).config).toMatchObject({ precision: 'mixed', engine: 'effitune' });
     expect(notes.map((n) => n.message).join('\n')).toMatch(/Effitune WebGPU engine .*mixed precision \(float16 activations, float32 weights and arithmetic\)/);
+    // Precise BN and validation ran on the engine's float16 forward plans, none fell back to TF.js
+    expect(notes.map((n) => n.message).join('\n')).toMatch(/MiB after each epoch for Precise BN and validation, on the engine too/);
+    expect(notes.map((n) => n.message).join('\n')).not.toMatch(/run in TF\.js from now on/);
     const h = runHistory(project.handle.db, runId);
     const best = Math.max(...h.map((e) => e.valAcc ?? 0));
     console.log(`mixed precision: train loss ${h.map((x) => x.trainLoss!.toFixed(3)).join(' ')}, best val ${best}`);

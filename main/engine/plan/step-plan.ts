@@ -8,7 +8,8 @@
  * until readMetrics().
  *
  * planForward is the inference plan (BatchNorm on moving statistics, no dropout): logits and
- * probabilities, for validation and parity with the tf.layers model.
+ * probabilities, for validation and parity with the tf.layers model; with batchStatistics, Precise
+ * BN's forward. A mixed-precision run's forward plans store their activations as float16 too.
  *
  * Plans are recorded twice (layOut): first through a RecordingKernelContext (no compilation) over
  * stand-in ranges, to learn how much scratch the kernels need and when each transient tensor
@@ -372,6 +373,11 @@ export interface ForwardOptions {
   readonly batchStatistics?: boolean;
   /** hold the arena below this many bytes (default and at most: the GPU's largest storage binding) */
   readonly maxArenaBytes?: number;
+  /**
+   * a mixed-precision run's: the activations stored as float16 as in its step (TrainingStepOptions),
+   * the logits, probabilities, statistics and all arithmetic float32; needs shader-f16
+   */
+  readonly f16Activations?: boolean;
 }
 
 function forwardAnalysis(graph: NetworkGraph, options: ForwardOptions): GraphAnalysis {
@@ -387,9 +393,10 @@ export function movingStatisticNames(graph: NetworkGraph): string[] {
 
 export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: ForwardOptions): ForwardPlan {
   const a = forwardAnalysis(graph, options);
-  const laid = layOut(a, options.batch, false, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), recordInference);
+  if (options.f16Activations && !gpu.features.f16) throw new Error(`engine plan: f16 activations need an adapter with shader-f16, and ${gpu.adapter.device} has none (or it was opened for the fp32 path): run the forward in fp32`);
+  const laid = layOut(a, options.batch, false, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), recordInference, options.f16Activations);
   const { t } = laid;
-  const arena = new Arena(gpu.device, laid.layout);
+  const arena = new Arena(gpu.device, laid.layout, laid.halfLayout);
   const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize, gpu.pipelines);
   const dispatches = recordFor(ctx, laid, a, recordInference);
   const logits = t.values.get(graph.output)!;
@@ -432,5 +439,5 @@ export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: For
 /** Dispatches, pipelines and arena of the inference plan, without a device. */
 export function countForward(graph: NetworkGraph, options: ForwardOptions): PlanCount {
   const a = forwardAnalysis(graph, options);
-  return countOf(layOut(a, options.batch, false, Number.MAX_SAFE_INTEGER, recordInference), a, recordInference);
+  return countOf(layOut(a, options.batch, false, Number.MAX_SAFE_INTEGER, recordInference, options.f16Activations), a, recordInference);
 }
