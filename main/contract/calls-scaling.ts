@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { BackendName } from './calls-backend';
 import { call, ProjectPath } from './define';
 import { BatchSize, PHI_RANGE } from './calls-models';
+import { Precision } from './calls-train';
 
 /** The paper's target for α·β²·γ²: FLOPs about double per step of φ. */
 export const SCALING_TARGET = 2;
@@ -58,6 +59,9 @@ export const SearchOptions = z.object({
   tolerance: z.number().min(0.001, 'must be between 0.001 and 0.5').max(0.5, 'must be between 0.001 and 0.5').default(0.05).describe('a candidate keeps |α·β²·γ² − 2| / 2 within this'),
   batch: z.number().int('must be a whole number').min(1, 'must be at least 1').max(4096).default(32).describe('the same batch for every candidate'),
   backend: BackendName.optional().describe('default: the best backend here that can train'),
+  precision: Precision.optional().describe(
+    "every candidate's precision, as a run's: fp32 (default), or mixed: float16 activations on the Effitune WebGPU engine (needs a GPU with shader-f16), so the measured time per image is that of the precision the chosen family will train in",
+  ),
 });
 export type SearchOptions = z.input<typeof SearchOptions>;
 
@@ -78,6 +82,7 @@ export const SearchPlan = z.object({
   repeats: z.number().int(),
   batch: z.number().int(),
   backend: BackendName.nullable(),
+  precision: Precision.optional().describe("the candidates' precision; absent: fp32 (and every search from before it could be chosen)"),
   budgetFlops: z.number().nullable(),
   budgetMinutes: z.number().nullable(),
   decodeCache: z

@@ -57,6 +57,7 @@ export function planSearch(options: ParsedSearchOptions, trainable: TrainableSum
     repeats: options.repeats,
     batch: options.batch,
     backend: options.backend ?? null,
+    ...(options.precision === 'mixed' ? { precision: 'mixed' as const } : {}),
     budgetFlops: options.budgetFlops ?? null,
     budgetMinutes: options.budgetMinutes ?? null,
     // crops of the random resized crop still have detail at twice the largest input size

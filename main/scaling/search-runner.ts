@@ -11,6 +11,7 @@ import type { Candidate, SearchReport } from '../contract/calls-scaling';
 import { TrainOptions, type TrainOutcome } from '../contract/calls-train';
 import type { ProjectHandle, ProjectRegistry } from '../project/registry';
 import { getRun } from '../project/runs';
+import { probeBackend } from '../backend/probe';
 import { addRunNote } from '../train/run-notes';
 import { checkTrainable } from '../train/data/trainable';
 import { checkNewRun } from '../train/new-run';
@@ -61,6 +62,7 @@ export class ScalingLab {
     const { plan, candidates } = planSearch(options, trainable);
     // the first candidate is checked as train.start checks a run, so a bad backend or batch fails now
     checkNewRun(handle, TrainOptions.parse(trainOptionsOf(plan, { model: candidates[0].model, seed: plan.seed, resolution: candidates[0].resolution })));
+    if (plan.precision === 'mixed') await checkMixedPrecision();
     const id = createSearch(handle.db, plan, splitKeyOf(handle.db), candidates);
     this.drive(handle, id);
     return this.get(project, id);
@@ -282,6 +284,19 @@ export class ScalingLab {
   }
 }
 
+/**
+ * A search in mixed precision trains every candidate on the engine in float16 activations: where
+ * WebGPU cannot train, or its adapter has no shader-f16, each of them would fail in turn, so the
+ * search is refused before the first (the probe runs in a child process, a few seconds).
+ */
+async function checkMixedPrecision(): Promise<void> {
+  const webgpu = await probeBackend('webgpu');
+  const why = 'precision: mixed trains every candidate on the Effitune WebGPU engine in float16 activations';
+  if (!webgpu.loads || !webgpu.canTrain) throw new ApiError('invalid_input', `${why}, and WebGPU cannot train here (${webgpu.reason ?? 'it does not load'}): use precision fp32`);
+  // a loading adapter without the field lists none of the features the engine can use
+  if (!(webgpu.gpuFeatures ?? []).includes('shader-f16')) throw new ApiError('invalid_input', `${why}, and this GPU (${webgpu.device?.split(';')[0] ?? 'the WebGPU adapter'}) has no shader-f16: use precision fp32`);
+}
+
 /** The options of a candidate's run: everything but the model and seed the same for every candidate. */
 export function trainOptionsOf(plan: SearchRow['plan'], candidate: Pick<Candidate, 'model' | 'seed' | 'resolution'>): Record<string, unknown> {
   return {
@@ -292,6 +307,7 @@ export function trainOptionsOf(plan: SearchRow['plan'], candidate: Pick<Candidat
     epochs: plan.epochs,
     batch: plan.batch,
     ...(plan.backend ? { backend: plan.backend } : {}),
+    ...(plan.precision === 'mixed' ? { precision: 'mixed' } : {}),
     seed: candidate.seed,
     subset: { train: plan.subset.train, val: plan.subset.val, seed: plan.subset.seed },
     // every candidate reads the same images: decode them once for all

@@ -12,6 +12,7 @@ import { describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { probeBackend } from '../../main/backend/probe';
 import { RESULTS_DIR as RESULTS, useBrowserSession } from './harness';
 
 // The browser, the server and a trainer process per candidate share two CPU cores in CI.
@@ -68,6 +69,13 @@ describe('compound-scaling lab', () => {
     await expect.poll(() => text(page, 'lab-start-error'), { timeout: SLOW }).toMatch(/epochs: must be at least 1/);
 
     await fillTinySearch(page);
+    // mixed precision on an adapter without shader-f16 (SwiftShader) is refused before a candidate trains, in words
+    if (!(await probeBackend('webgpu')).gpuFeatures?.includes('shader-f16')) {
+      await page.getByTestId('lab-precision').selectOption('mixed');
+      await page.getByTestId('lab-start').click();
+      await expect.poll(() => text(page, 'lab-start-error'), { timeout: SLOW }).toMatch(/precision: mixed trains every candidate .*(has no shader-f16|WebGPU cannot train here)/);
+      await page.getByTestId('lab-precision').selectOption('fp32');
+    }
     await page.getByTestId('lab-start').click();
     const status = page.getByTestId('lab-status');
     await status.waitFor({ timeout: SLOW });

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeBackend } from '../../main/backend/probe';
 import { effitune, onlyJson } from '../fixtures/cli-runner';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 import { createTrainProject } from '../fixtures/train-project';
@@ -150,6 +151,18 @@ describe('effitune scale', () => {
     const budget = await cli(['scale', 'search', file, '--budget-flops', '1000']);
     expect(budget.code).not.toBe(0);
     expect(budget.stderr).toMatch(/budgetFlops|--budget-flops/);
+    const precision = await cli(['scale', 'search', file, '--precision', 'half']);
+    expect(precision.code).not.toBe(0);
+    expect(precision.stderr).toMatch(/--precision/);
+    // mixed precision where the adapter has no shader-f16 (SwiftShader) is refused before a candidate trains
+    const webgpu = await probeBackend('webgpu');
+    if (!webgpu.gpuFeatures?.includes('shader-f16')) {
+      const mixed = await cli(['scale', 'search', file, '--precision', 'mixed', ...TINY]);
+      expect(mixed.code).not.toBe(0);
+      expect(mixed.stderr).toMatch(/--precision \(precision\): mixed trains every candidate on the Effitune WebGPU engine in float16 activations, and (this GPU \(.*\) has no shader-f16|WebGPU cannot train here)/);
+      const list = await cli(['scale', 'list', file, '--json']);
+      expect((onlyJson(list).searches as { plan: { precision?: string } }[]).some((s) => s.plan.precision === 'mixed')).toBe(false);
+    }
     const missing = await cli(['scale', 'show', file, '999']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/search 999 does not exist/);

@@ -10,7 +10,11 @@ import { nextStep, rungsFor, type CandidateView } from '../../main/scaling/sched
 import { groupCandidates, judge } from '../../main/scaling/statistics';
 import { stratifiedSubset } from '../../main/train/data/subset';
 import { getVariant, planArchitecture } from '../../main/model/variants';
-import type { Candidate } from '../../main/contract/calls-scaling';
+import { SearchOptions, SearchPlan, type Candidate } from '../../main/contract/calls-scaling';
+import { TrainOptions } from '../../main/contract/calls-train';
+import { resolveTrainConfig } from '../../main/train/config';
+import { planSearch } from '../../main/scaling/search-plan';
+import { trainOptionsOf } from '../../main/scaling/search-runner';
 
 const GRID = { grid: 'coarse' as const, tolerance: 0.05, maxCandidates: null, phi: 1, batch: 32, classes: 10 };
 
@@ -163,3 +167,41 @@ describe('stratified subset', () => {
     expect(stratifiedSubset(items, { count: 500, seed: 1 })).toHaveLength(100);
   });
 });
+
+describe("the candidates' runs", () => {
+  const trainable = {
+    classes: ['a', 'b'].map((name, id) => ({ id, name, total: 30, train: 20, val: 5, test: 5, unsplit: 0 })),
+    train: 40,
+    val: 10,
+    test: 10,
+    unsplit: 0,
+    warnings: [],
+  };
+  const candidates = planSearch(SearchOptions.parse({ basePhi: -8 }), trainable).candidates;
+  /** what train.start resolves a candidate's run to */
+  const configOf = (plan: SearchPlan, index = 0) => {
+    const c = candidates[index];
+    return resolveTrainConfig(TrainOptions.parse(trainOptionsOf(plan, { model: c.model, seed: plan.seed, resolution: c.resolution })), trainable.classes).config;
+  };
+
+  it('train in the precision the search was given: mixed makes every candidate a mixed-precision run on the WebGPU engine', () => {
+    const mixed = planSearch(SearchOptions.parse({ basePhi: -8, precision: 'mixed' }), trainable).plan;
+    expect(mixed.precision).toBe('mixed');
+    for (const i of [0, 1, 4]) expect(configOf(mixed, i)).toMatchObject({ precision: 'mixed', engine: 'effitune', backend: 'webgpu', mode: 'full' });
+    // fp32, asked for or left out, is what a search was before precision could be chosen
+    for (const options of [{ basePhi: -8 }, { basePhi: -8, precision: 'fp32' }]) {
+      const plan = planSearch(SearchOptions.parse(options), trainable).plan;
+      expect(plan.precision).toBeUndefined();
+      expect(configOf(plan).precision).toBeUndefined();
+    }
+    const { precision: _, ...before } = mixed;
+    expect(SearchPlan.parse(before).precision).toBeUndefined();
+    expect(() => SearchOptions.parse({ precision: 'half' })).toThrow(/precision/);
+  });
+
+  it('a mixed search on a backend other than WebGPU is refused by the check its first candidate gets (train.start\'s)', () => {
+    const plan = planSearch(SearchOptions.parse({ basePhi: -8, precision: 'mixed', backend: 'cpu' }), trainable).plan;
+    expect(() => configOf(plan)).toThrow(/precision: mixed .*leave out backend or give webgpu \(not cpu\)/);
+  });
+});
+

@@ -32,6 +32,7 @@ const SEARCH_FIELDS = {
   tolerance: '--tolerance',
   batch: '--batch',
   backend: '--backend',
+  precision: '--precision',
   searchId: 'SEARCH',
   candidateId: '--candidate',
 };
@@ -52,6 +53,7 @@ export const scaleSearch: Command = {
     '--subset N          training images per candidate (default 400) · --val-subset N: validation images (default 200)',
     '--epochs E          epochs of a candidate that survives every rung (default 4) · --repeats N: best repeated with seed+1 (default 2)',
     '--seed N · --batch N (default 32, the same for all) · --backend NAME · --tolerance X (|α·β²·γ² − 2| / 2, default 0.05)',
+    '--precision P       fp32 (default) or mixed: every candidate in float16 activations on the WebGPU engine (a GPU with shader-f16)',
     'Ctrl-C stops the search after its current step; `effitune scale resume PROJECT SEARCH` continues it.',
   ],
   options: {
@@ -69,6 +71,7 @@ export const scaleSearch: Command = {
     tolerance: { type: 'string' },
     batch: { type: 'string' },
     backend: { type: 'string' },
+    precision: { type: 'string' },
   },
   fields: SEARCH_FIELDS,
   async run(input) {
@@ -95,6 +98,7 @@ export const scaleSearch: Command = {
           tolerance: n('tolerance'),
           batch: n('batch'),
           backend: v.backend,
+          precision: v.precision,
         }),
       ),
     );
@@ -301,7 +305,7 @@ export function formatReport(report: SearchReport): string {
   const p = report.plan;
   return [
     `Search ${report.id}: ${report.status}${report.reason ? ` — ${report.reason}` : ''}`,
-    `  φ ${p.phi} above base φ ${p.basePhi}; ${p.subset.train} training / ${p.subset.val} validation images; ${p.epochs} epochs, rungs ${p.rungs.join(', ')}; trained ${formatSeconds(report.elapsedSeconds)}`,
+    `  φ ${p.phi} above base φ ${p.basePhi}; ${p.subset.train} training / ${p.subset.val} validation images; ${p.epochs} epochs, rungs ${p.rungs.join(', ')}; batch ${p.batch} on ${p.backend ?? (p.precision === 'mixed' ? 'webgpu' : 'the best backend here')}${p.precision === 'mixed' ? ', mixed precision' : ''}; trained ${formatSeconds(report.elapsedSeconds)}`,
     '',
     formatTable(['#', 'candidate', 'αβ²γ²', 'px', 'FLOPs', 'params', 'state', 'epochs', 'val acc', 'time/img', 'peak mem', 'pareto'], rows, '  '),
     '',

@@ -2,7 +2,7 @@
  * Setting up a compound-scaling search: a time and a FLOPs budget, the grid, how many images and
  * epochs each candidate gets, the repeats that measure the noise, the number of grid points and
  * the seed; under "More" the step φ the candidates are compared at, the base network, the
- * batch, the tolerance of the constraint and the training backend. Empty fields take the engine's defaults (the placeholders); errors come back in words.
+ * batch, the tolerance of the constraint, the training backend and the precision. Empty fields take the engine's defaults (the placeholders); errors come back in words.
  */
 import { useState } from 'react';
 import { useClient, errorMessage } from '../api/client-context';
@@ -68,7 +68,7 @@ export function SearchSetup({ project, form, onFormChange, busy, onStarted }: { 
         {field('seed', 'Seed', fieldHint('seed'), 'lab-seed')}
       </div>
       <details className="lab-more">
-        <summary data-testid="lab-more">More: step φ, base network, validation images, batch, tolerance, backend</summary>
+        <summary data-testid="lab-more">More: step φ, base network, validation images, batch, tolerance, backend, precision</summary>
         <div className="setup-grid">
           {field('phi', 'Step φ', fieldHint('phi'), 'lab-phi', 0.25)}
           {field('basePhi', 'Base φ', fieldHint('basePhi'), 'lab-base-phi', 0.5)}
@@ -84,6 +84,13 @@ export function SearchSetup({ project, form, onFormChange, busy, onStarted }: { 
                   {name}
                 </option>
               ))}
+            </select>
+          </label>
+          <label className="field" title={fieldHint('precision')}>
+            <span>Precision</span>
+            <select value={form.precision} onChange={(e) => onFormChange({ ...form, precision: e.target.value as LabForm['precision'] })} data-testid="lab-precision">
+              <option value="fp32">fp32</option>
+              <option value="mixed">mixed (float16)</option>
             </select>
           </label>
         </div>

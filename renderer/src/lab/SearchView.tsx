@@ -107,7 +107,7 @@ export function SearchStatusCard({ project, report, onReport, onRefresh }: { pro
         <div>
           <dt>Training</dt>
           <dd data-testid="lab-plan-rungs">
-            {plan.epochs} epoch{plan.epochs === 1 ? '' : 's'}; {halving.length === 0 ? 'no halving' : `the compound candidates halved after epoch${halving.length === 1 ? '' : 's'} ${halving.join(', ')}`}; batch {plan.batch}; {plan.backend ?? 'the best backend here'}
+            {plan.epochs} epoch{plan.epochs === 1 ? '' : 's'}; {halving.length === 0 ? 'no halving' : `the compound candidates halved after epoch${halving.length === 1 ? '' : 's'} ${halving.join(', ')}`}; batch {plan.batch}; {plan.backend ?? (plan.precision === 'mixed' ? 'webgpu' : 'the best backend here')}{plan.precision === 'mixed' ? '; mixed precision (float16 activations)' : ''}
           </dd>
         </div>
         <div>

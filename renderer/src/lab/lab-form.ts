@@ -5,12 +5,15 @@
  */
 import { SearchOptions, type SearchGrid } from '../../../main/contract/calls-scaling';
 import type { BackendName } from '../../../main/contract/calls-backend';
+import { Precision } from '../../../main/contract/calls-train';
 import { readStoredJson, storeJson } from '../stored-json';
 
 export interface LabForm {
   grid: SearchGrid;
   /** '' = the best backend here that can train */
   backend: BackendName | '';
+  /** every candidate's: fp32, or mixed (float16 activations on the engine) */
+  precision: Precision;
   /** text fields: '' = the engine's default */
   budgetMinutes: string;
   budgetMegaFlops: string;
@@ -26,7 +29,7 @@ export interface LabForm {
   tolerance: string;
 }
 
-export type LabField = Exclude<keyof LabForm, 'grid' | 'backend'>;
+export type LabField = Exclude<keyof LabForm, 'grid' | 'backend' | 'precision'>;
 export type LabProblems = Partial<Record<LabField, string>>;
 
 const fields = SearchOptions.shape;
@@ -56,6 +59,7 @@ export const FORM_DEFAULTS: Record<LabField, string> = {
 export const DEFAULT_LAB_FORM: LabForm = {
   grid: fields.grid.parse(undefined),
   backend: '',
+  precision: 'fp32',
   budgetMinutes: '',
   budgetMegaFlops: '',
   subset: '',
@@ -123,6 +127,7 @@ export function toSearchOptions(form: LabForm): { options: SearchOptions; proble
     batch: numbers.batch,
     tolerance: numbers.tolerance,
     backend: form.backend === '' ? undefined : form.backend,
+    precision: form.precision === 'mixed' ? 'mixed' : undefined,
   };
   return { options, problems };
 }
@@ -132,7 +137,10 @@ const storageKey = (project: string) => `effitune.labForm:${project}`;
 /** The form as the user left it, per project (localStorage, like the training form). */
 export function readLabForm(project: string): LabForm {
   const stored = readStoredJson<LabForm>(storageKey(project));
-  return stored && (stored.grid === 'coarse' || stored.grid === 'fine') ? { ...DEFAULT_LAB_FORM, ...stored } : DEFAULT_LAB_FORM;
+  if (!stored || (stored.grid !== 'coarse' && stored.grid !== 'fine')) return DEFAULT_LAB_FORM;
+  const form = { ...DEFAULT_LAB_FORM, ...stored };
+  // a form stored before precision could be chosen, or edited by hand
+  return Precision.safeParse(form.precision).success ? form : { ...form, precision: DEFAULT_LAB_FORM.precision };
 }
 
 export function storeLabForm(project: string, form: LabForm): void {
