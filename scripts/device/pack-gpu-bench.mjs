@@ -18,8 +18,10 @@ import * as esbuild from 'esbuild';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const out = path.join(root, '.device');
 const stage = path.join(out, 'stage');
-// run.ts imports its case by name at run time: the gpu-train case is an entry of its own
-const ENTRIES = ['test/bench/run.ts', 'test/bench/gpu-train.ts', 'main/backend/probe-child.ts'];
+// run.ts imports its case by name at run time: the gpu-train and gpu-run cases are entries of their
+// own; gpu-run starts `effitune train` (the CLI through tsx, its trainer process), which read images
+// (sharp) and the project (better-sqlite3)
+const ENTRIES = ['test/bench/run.ts', 'test/bench/gpu-train.ts', 'test/bench/gpu-run.ts', 'main/backend/probe-child.ts', 'main/cli/main.ts', 'main/train/trainer-process.ts'];
 
 /** Package folders (node_modules/NAME or node_modules/@scope/NAME) the entries import, statically or by a literal dynamic import. */
 async function importedPackages() {
@@ -61,8 +63,9 @@ function withDependencies(names) {
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(path.join(stage, 'bin'), { recursive: true });
 const packages = withDependencies([...(await importedPackages()), 'tsx', 'webgpu']);
-// native packages the gpu-train bench never loads (sharp's libvips, ONNX Runtime, SQLite) stay home
-for (const heavy of ['sharp', '@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64', 'onnxruntime-node', 'onnxruntime-common', 'better-sqlite3', 'h5wasm']) packages.delete(heavy);
+// ONNX Runtime (288 MB, imported only when something runs an ONNX model) stays home; of the native
+// packages a training run needs, only Linux x64's builds travel (sharp's libvips, SQLite's addon)
+for (const heavy of ['onnxruntime-node', 'onnxruntime-common']) packages.delete(heavy);
 const files = ['bin/node'];
 fs.copyFileSync(process.execPath, path.join(stage, 'bin/node'));
 for (const name of packages) files.push(path.join('node_modules', name));
@@ -74,7 +77,8 @@ if (vulkan) {
 }
 fs.symlinkSync(path.join(root, 'node_modules'), path.join(stage, 'node_modules'));
 // of webgpu only Linux x64's dawn.node: the other platforms' builds are 100 MB
-const exclude = ['node_modules/webgpu/dist/darwin-universal', 'node_modules/webgpu/dist/linux-arm64', 'node_modules/webgpu/dist/win32-x64', 'node_modules/webgpu/dist/win32-arm64', '*.map', '*.d.ts', '*.md'];
+// better-sqlite3's SQLite sources and build intermediates: only its addon is loaded
+const exclude = ['node_modules/better-sqlite3/deps', 'node_modules/better-sqlite3/src', 'node_modules/better-sqlite3/build/Release/obj*', 'node_modules/better-sqlite3/build/Release/.deps', 'node_modules/better-sqlite3/build/deps', 'node_modules/better-sqlite3/build/Release/test_extension.node', 'node_modules/better-sqlite3/build/Release/*.a', 'node_modules/webgpu/dist/darwin-universal', 'node_modules/webgpu/dist/linux-arm64', 'node_modules/webgpu/dist/win32-x64', 'node_modules/webgpu/dist/win32-arm64', '*.map', '*.d.ts', '*.md'];
 execFileSync('tar', ['-C', stage, '-chf', path.join(out, 'gpu-bench.tar'), ...exclude.map((e) => `--exclude=${e}`), ...files], { stdio: 'inherit' });
 execFileSync('xz', ['-T2', '-6', path.join(out, 'gpu-bench.tar')], { stdio: 'inherit' });
 fs.rmSync(stage, { recursive: true, force: true });
