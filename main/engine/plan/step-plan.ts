@@ -129,6 +129,11 @@ export interface PlanCount {
   byKernel: Record<string, number>;
 }
 
+/** A plan with float16 activations needs shader-f16 on its device. */
+function refuseF16Without(gpu: EngineDevice, f16Activations: boolean | undefined, instead: string): void {
+  if (f16Activations && !gpu.features.f16) throw new Error(`engine plan: f16 activations need an adapter with shader-f16, and ${gpu.adapter.device} has none (or it was opened for the fp32 path): ${instead}`);
+}
+
 function layerTest(options: TrainingStepOptions): (layer: string) => boolean {
   if (options.mode === 'full') return () => true;
   const t = options.trainable;
@@ -283,7 +288,7 @@ export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options
   const classes = graph.values[graph.output].shape[2];
   if (options.classWeights && options.classWeights.length !== classes) throw new Error(`engine plan: ${options.classWeights.length} class weights for ${classes} classes`);
   rngScalars(options.seed, 0);
-  if (options.f16Activations && !gpu.features.f16) throw new Error(`engine plan: f16 activations need an adapter with shader-f16, and ${gpu.adapter.device} has none (or it was opened for the fp32 path): train in fp32`);
+  refuseF16Without(gpu, options.f16Activations, 'train in fp32');
   const record: RecordStep = (r) => recordTraining(r, options);
   const laid = layOut(a, options.batch, options.classWeights !== null, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), record, options.f16Activations);
   const { t } = laid;
@@ -393,7 +398,7 @@ export function movingStatisticNames(graph: NetworkGraph): string[] {
 
 export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: ForwardOptions): ForwardPlan {
   const a = forwardAnalysis(graph, options);
-  if (options.f16Activations && !gpu.features.f16) throw new Error(`engine plan: f16 activations need an adapter with shader-f16, and ${gpu.adapter.device} has none (or it was opened for the fp32 path): run the forward in fp32`);
+  refuseF16Without(gpu, options.f16Activations, 'run the forward in fp32');
   const laid = layOut(a, options.batch, false, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), recordInference, options.f16Activations);
   const { t } = laid;
   const arena = new Arena(gpu.device, laid.layout, laid.halfLayout);
