@@ -6,6 +6,7 @@
  */
 import { useState } from 'react';
 import { useClient, errorMessage } from '../api/client-context';
+import { mixedPrecisionProblem, useBackendProbe } from '../api/backend-probe';
 import type { SearchReport } from '../../../main/contract/calls-scaling';
 import { SearchGrid } from '../../../main/contract/calls-scaling';
 import { BackendName } from '../../../main/contract/calls-backend';
@@ -22,6 +23,8 @@ export function SearchSetup({ project, form, onFormChange, busy, onStarted }: { 
   const [starting, setStarting] = useState(false);
   const { options, problems } = toSearchOptions(form);
   const blocked = Object.keys(problems).length > 0;
+  // every candidate of a mixed search trains on the WebGPU engine in float16 activations: where that cannot run, say so before the start
+  const mixedProblem = mixedPrecisionProblem(useBackendProbe().probe);
   const set = (field: LabField, value: string) => onFormChange({ ...form, [field]: value });
 
   const start = async () => {
@@ -90,11 +93,18 @@ export function SearchSetup({ project, form, onFormChange, busy, onStarted }: { 
             <span>Precision</span>
             <select value={form.precision} onChange={(e) => onFormChange({ ...form, precision: e.target.value as LabForm['precision'] })} data-testid="lab-precision">
               <option value="fp32">fp32</option>
-              <option value="mixed">mixed (float16)</option>
+              <option value="mixed" disabled={mixedProblem !== null && form.precision !== 'mixed'}>
+                mixed (float16){mixedProblem ? ` · ${mixedProblem.replace(/ \(.*\)/, '')}` : ''}
+              </option>
             </select>
           </label>
         </div>
       </details>
+      {form.precision === 'mixed' && mixedProblem && (
+        <p className="inline-warning small" data-testid="lab-precision-problem">
+          Precision mixed trains every candidate on the Effitune WebGPU engine in float16 activations, and {mixedProblem}: the search would be refused. Choose fp32 under More.
+        </p>
+      )}
       <div className="setup-actions">
         <button className="button primary" onClick={() => void start()} disabled={busy || starting || blocked} data-testid="lab-start" title={busy ? 'a search is running in this project: cancel it or wait for it' : undefined}>
           {starting ? <span className="spinner" /> : null}

@@ -4,11 +4,10 @@
  * when the tab opens is picked up again, so switching tabs loses nothing.
  */
 import { useCallback, useEffect, useState } from 'react';
-import { useClient, useEvent, useReportError, errorMessage } from '../api/client-context';
+import { useClient, useEvent, useReportError } from '../api/client-context';
+import { useBackendProbe } from '../api/backend-probe';
 import { isFinalRunStatus, type SplitSummary } from '../../../main/contract/calls-data';
-import type { BackendProbe } from '../../../main/contract/calls-backend';
 import type { TrainStarted } from '../../../main/contract/calls-train';
-import type { Client } from '../../../main/contract/client';
 import type { ModelSelection } from '../models/model-selection';
 import { SplitPanel } from './SplitPanel';
 import { TrainSetup } from './TrainSetup';
@@ -17,23 +16,12 @@ import { RunHistory, useRunHistory } from './RunHistory';
 import { useLiveRuns } from './use-live-runs';
 import { readTrainForm, storeTrainForm, type TrainForm } from './train-form';
 
-/** The probe starts child processes; one answer per window is enough (backends do not come and go). */
-let probeOnce: Promise<BackendProbe> | null = null;
-function probeBackends(client: Client): Promise<BackendProbe> {
-  probeOnce ??= client.call('backend.probe', {}).catch((err) => {
-    probeOnce = null;
-    throw err;
-  });
-  return probeOnce;
-}
-
 export function TrainScreen({ project, model, onModelChange }: { project: string; model: ModelSelection; onModelChange: (next: ModelSelection) => void }) {
   const client = useClient();
   const reportError = useReportError();
   const [form, setForm] = useState<TrainForm>(() => readTrainForm(project));
   const [split, setSplit] = useState<SplitSummary | null>(null);
-  const [probe, setProbe] = useState<BackendProbe | null>(null);
-  const [probeProblem, setProbeProblem] = useState<string | null>(null);
+  const { probe, problem: probeProblem } = useBackendProbe();
   const [historyKey, setHistoryKey] = useState(0);
   const [currentRunId, setCurrentRunId] = useState<number | null>(null);
   const [selectedRunId, setSelectedRunId] = useState<number | null>(null);
@@ -51,10 +39,6 @@ export function TrainScreen({ project, model, onModelChange }: { project: string
   }, [client, project, reportError]);
   useEffect(readSplit, [readSplit]);
   useEvent('project.changed', readSplit);
-
-  useEffect(() => {
-    probeBackends(client).then(setProbe, (err) => setProbeProblem(errorMessage(err)));
-  }, [client]);
 
   useEffect(() => {
     if (live.attached !== null) setCurrentRunId((id) => id ?? live.attached);

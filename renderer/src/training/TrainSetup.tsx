@@ -9,6 +9,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useReportError, errorMessage } from '../api/client-context';
+import { mixedPrecisionProblem } from '../api/backend-probe';
 import type { CallOutput } from '../../../main/contract/contract';
 import type { RunRecord, SplitSummary } from '../../../main/contract/calls-data';
 import type { BackendName, BackendProbe } from '../../../main/contract/calls-backend';
@@ -109,9 +110,8 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
   const probedDefault = probe ? probe.defaults.train : probeProblem ? null : undefined;
   // auto never picks a software adapter; chosen by hand, its measurement takes minutes and a core
   const softwareBackend = Boolean(form.backend && probe?.backends.find((b) => b.name === form.backend)?.softwareGpu);
-  // mixed precision needs shader-f16; the probe lists the adapter's features (absent: not known, not refused here)
-  const webgpuReport = probe?.backends.find((b) => b.name === 'webgpu') ?? null;
-  const noF16 = Boolean(webgpuReport?.gpuFeatures && !webgpuReport.gpuFeatures.includes('shader-f16'));
+  // mixed precision needs shader-f16 on a WebGPU that trains (the probe's word; not known: not refused here)
+  const mixedProblem = mixedPrecisionProblem(probe);
   const runEstimate = useRunEstimate(project, options, probedDefault, Object.keys(problems).length > 0 || weights.pending, runBusy, split, softwareBackend);
 
   const start = async () => {
@@ -234,16 +234,16 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             <span>Precision</span>
             <select className="select" value={form.precision} onChange={(e) => set('precision', e.target.value as TrainForm['precision'])} data-testid="train-precision">
               <option value="fp32">fp32</option>
-              <option value="mixed" disabled={noF16 && form.precision !== 'mixed'}>
-                mixed (float16 activations){noF16 ? ' · this GPU has no shader-f16' : ''}
+              <option value="mixed" disabled={mixedProblem !== null && form.precision !== 'mixed'}>
+                mixed (float16 activations){mixedProblem ? ` · ${mixedProblem.replace(/ \(.*\)/, '')}` : ''}
               </option>
             </select>
           </label>
         )}
       </div>
-      {mixedPrecisionApplies(form, mode, probe?.defaults.train ?? null) && form.precision === 'mixed' && noF16 && (
+      {mixedPrecisionApplies(form, mode, probe?.defaults.train ?? null) && form.precision === 'mixed' && mixedProblem && (
         <p className="inline-warning small" data-testid="precision-no-f16">
-          Mixed precision keeps activations in float16, and this GPU ({webgpuReport?.device}) has no shader-f16: the run would fail. Choose fp32.
+          Mixed precision keeps activations in float16 on the Effitune WebGPU engine, and {mixedProblem}: the run would fail. Choose fp32.
         </p>
       )}
       {softwareBackend && (

@@ -1,0 +1,49 @@
+/**
+ * The backend probe (backend.probe), asked once per window: it starts child processes, and
+ * backends do not come and go while the app runs. The Train tab and the Lab share the answer.
+ */
+import { useEffect, useState } from 'react';
+import { useClient, errorMessage } from './client-context';
+import type { BackendProbe } from '../../../main/contract/calls-backend';
+import type { Client } from '../../../main/contract/client';
+
+let probeOnce: Promise<BackendProbe> | null = null;
+
+export function probeBackends(client: Client): Promise<BackendProbe> {
+  probeOnce ??= client.call('backend.probe', {}).catch((err) => {
+    probeOnce = null;
+    throw err;
+  });
+  return probeOnce;
+}
+
+/** The probe's answer (null until it comes) and, if it failed, why in words. */
+export function useBackendProbe(): { probe: BackendProbe | null; problem: string | null } {
+  const client = useClient();
+  const [probe, setProbe] = useState<BackendProbe | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    probeBackends(client).then(
+      (answer) => live && setProbe(answer),
+      (err) => live && setProblem(errorMessage(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client]);
+  return { probe, problem };
+}
+
+/**
+ * Why mixed precision would fail here, in words, or null where it can run or the probe has not
+ * said. It keeps activations in float16 on the Effitune WebGPU engine, so it needs WebGPU that
+ * trains and an adapter with shader-f16 (a loading adapter without the feature list has none).
+ */
+export function mixedPrecisionProblem(probe: BackendProbe | null): string | null {
+  const webgpu = probe?.backends.find((b) => b.name === 'webgpu');
+  if (!webgpu) return null;
+  if (!webgpu.loads || !webgpu.canTrain) return 'WebGPU cannot train here';
+  if ((webgpu.gpuFeatures ?? []).includes('shader-f16')) return null;
+  return `this GPU (${webgpu.device?.split(';')[0] ?? 'the WebGPU adapter'}) has no shader-f16`;
+}
