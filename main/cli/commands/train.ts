@@ -243,8 +243,8 @@ class TrainDisplay {
   started(s: TrainStarted): void {
     const lines = [
       `Run ${s.run.id}: ${s.run.variant} at ${s.run.resolution} px, mode ${String(s.run.config.mode)}, on ${s.backend} (${s.device}), batch ${s.batch}${s.run.config.precision === 'mixed' ? ', mixed precision (float16 activations)' : ''}`,
-      ...(s.resumedFromEpoch !== null ? [`  continuing after epoch ${s.resumedFromEpoch + 1}`] : []),
-      ...(s.fromScratch ? ['  no weights: training from scratch (random initialisation)'] : []),
+      ...(s.resumedFromEpoch !== null ? [`  continuing after epoch ${s.resumedFromEpoch + 1}, from its checkpoint${s.fromScratch ? ' (the run began from scratch: no weights given)' : ''}`] : []),
+      ...(s.fromScratch && s.resumedFromEpoch === null ? ['  no weights: training from scratch (random initialisation)'] : []),
       ...s.warnings.map((w) => `  warning: ${w}`),
     ];
     this.line(lines.join('\n'));
