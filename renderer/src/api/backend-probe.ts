@@ -2,38 +2,11 @@
  * The backend probe (backend.probe), asked once per window: it starts child processes, and
  * backends do not come and go while the app runs. The Train tab and the Lab share the answer.
  */
-import { useEffect, useState } from 'react';
-import { useClient, errorMessage } from './client-context';
 import type { BackendProbe } from '../../../main/contract/calls-backend';
-import type { Client } from '../../../main/contract/client';
+import { oncePerWindow } from './once-per-window';
 
-let probeOnce: Promise<BackendProbe> | null = null;
-
-export function probeBackends(client: Client): Promise<BackendProbe> {
-  probeOnce ??= client.call('backend.probe', {}).catch((err) => {
-    probeOnce = null;
-    throw err;
-  });
-  return probeOnce;
-}
-
-/** The probe's answer (null until it comes) and, if it failed, why in words. */
-export function useBackendProbe(): { probe: BackendProbe | null; problem: string | null } {
-  const client = useClient();
-  const [probe, setProbe] = useState<BackendProbe | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    probeBackends(client).then(
-      (answer) => live && setProbe(answer),
-      (err) => live && setProblem(errorMessage(err)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [client]);
-  return { probe, problem };
-}
+/** The probe's answer (value: null until it comes) and, if it failed, why in words. */
+export const useBackendProbe = oncePerWindow((client) => client.call('backend.probe', {}));
 
 /**
  * Why mixed precision would fail here, in words, or null where it can run or the probe has not

@@ -4,22 +4,14 @@
  * inference.providers, asked once per window (the probe starts child processes; providers do not
  * come and go while the app runs).
  */
-import { useEffect, useState } from 'react';
-import type { Client } from '../../../main/contract/client';
+import { useState } from 'react';
 import type { ProviderName, ProviderProbe } from '../../../main/contract/calls-inference';
 import { ProviderName as ProviderNames } from '../../../main/contract/calls-inference';
-import { errorMessage, useClient } from '../api/client-context';
+import { oncePerWindow } from '../api/once-per-window';
 
 const STORAGE_KEY = 'effitune.inferenceProvider';
 
-let probeOnce: Promise<ProviderProbe> | null = null;
-function probeProviders(client: Client): Promise<ProviderProbe> {
-  probeOnce ??= client.call('inference.providers', {}).catch((err) => {
-    probeOnce = null;
-    throw err;
-  });
-  return probeOnce;
-}
+const useProviderProbe = oncePerWindow((client) => client.call('inference.providers', {}));
 
 function storedProvider(): ProviderName | null {
   const value = localStorage.getItem(STORAGE_KEY);
@@ -36,20 +28,8 @@ export interface InferenceProviderChoice {
 }
 
 export function useInferenceProvider(): InferenceProviderChoice {
-  const client = useClient();
-  const [probe, setProbe] = useState<ProviderProbe | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
+  const { value: probe, problem } = useProviderProbe();
   const [provider, setProviderState] = useState<ProviderName | null>(storedProvider);
-  useEffect(() => {
-    let current = true;
-    probeProviders(client).then(
-      (p) => current && setProbe(p),
-      (err) => current && setProblem(errorMessage(err)),
-    );
-    return () => {
-      current = false;
-    };
-  }, [client]);
   const setProvider = (next: ProviderName | null) => {
     if (next === null) localStorage.removeItem(STORAGE_KEY);
     else localStorage.setItem(STORAGE_KEY, next);

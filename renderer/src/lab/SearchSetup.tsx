@@ -24,7 +24,7 @@ export function SearchSetup({ project, form, onFormChange, busy, onStarted }: { 
   const { options, problems } = toSearchOptions(form);
   const blocked = Object.keys(problems).length > 0;
   // every candidate of a mixed search trains on the WebGPU engine in float16 activations: where that cannot run, say so before the start
-  const mixedProblem = mixedPrecisionProblem(useBackendProbe().probe);
+  const mixedProblem = mixedPrecisionProblem(useBackendProbe().value);
   const set = (field: LabField, value: string) => onFormChange({ ...form, [field]: value });
 
   const start = async () => {

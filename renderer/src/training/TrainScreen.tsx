@@ -21,7 +21,7 @@ export function TrainScreen({ project, model, onModelChange }: { project: string
   const reportError = useReportError();
   const [form, setForm] = useState<TrainForm>(() => readTrainForm(project));
   const [split, setSplit] = useState<SplitSummary | null>(null);
-  const { probe, problem: probeProblem } = useBackendProbe();
+  const { value: probe, problem: probeProblem } = useBackendProbe();
   const [historyKey, setHistoryKey] = useState(0);
   const [currentRunId, setCurrentRunId] = useState<number | null>(null);
   const [selectedRunId, setSelectedRunId] = useState<number | null>(null);
