@@ -31,9 +31,23 @@ export interface EngineDevice {
    * KernelContext): a run's validation and Precise BN plans reuse its training step's kernels
    */
   readonly pipelines: PipelineCache;
-  /** the first uncaptured error the device reported (validation, out of memory), or null */
+  /**
+   * The first uncaptured error the device reported (validation, out of memory), or, once the device
+   * is lost other than by `release()`, why (lostMessage); null while all is well.
+   */
   error(): string | null;
+  /**
+   * Whether the device is lost (a driver reset or timeout, the GPU taken away): work on it then
+   * fails, often as a rejected buffer read. Waits up to `waitMs` for the loss to be reported, as
+   * the failed call may be heard of first.
+   */
+  lost(waitMs?: number): Promise<boolean>;
   release(): void;
+}
+
+/** What a run says when its GPU device is lost mid-work: what happened, and how to go on. */
+export function lostMessage(reason: string, message: string): string {
+  return `the GPU device was lost (${reason}${message ? `: ${message}` : ''}), as after a driver reset or timeout, or another program taking the GPU; resume the run to go on from its last finished epoch (with a smaller batch if it happens again)`;
 }
 
 export interface OpenOptions {
@@ -70,6 +84,12 @@ export async function openEngineDevice(options: OpenOptions = {}): Promise<Engin
   device.addEventListener('uncapturederror', (event) => {
     firstError ??= (event as GPUUncapturedErrorEvent).error.message;
   });
+  let released = false;
+  let lostWhy: string | null = null;
+  const lostInfo = device.lost.then((info) => {
+    if (!released) lostWhy = lostMessage(info.reason ?? 'unknown', info.message);
+    return lostWhy !== null;
+  });
   const limits = device.limits;
   let subgroupSize = 0;
   let subgroupsOff: string | null = options.fp32Only ? 'fp32 path asked for' : 'the adapter has no subgroups';
@@ -92,8 +112,12 @@ export async function openEngineDevice(options: OpenOptions = {}): Promise<Engin
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
     pipelines: new Map(),
-    error: () => firstError,
-    release: () => device.destroy(),
+    error: () => lostWhy ?? firstError,
+    lost: (waitMs = 200) => (lostWhy !== null ? Promise.resolve(true) : Promise.race([lostInfo, new Promise<boolean>((done) => setTimeout(() => done(false), waitMs).unref())])),
+    release: () => {
+      released = true;
+      device.destroy();
+    },
   };
 }
 

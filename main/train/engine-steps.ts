@@ -107,13 +107,20 @@ export function engineDoesNotFit(err: unknown): boolean {
   return err instanceof EngineDoesNotFit || err instanceof ArenaTooLarge;
 }
 
+/** A read from the GPU that failed because the device was lost says so (and how to go on); other failures pass as they are. */
+async function fromGpu<T>(gpu: EngineDevice, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (await gpu.lost()) throw new Error(`WebGPU: ${gpu.error()}`);
+    throw err;
+  }
+}
 
-
-
-
-export async function startEngineSteps(config: TrainConfig, built: TrainingModel, loss: LossOptions, batch: number, optimizer: TrainOptimizer): Promise<EngineSteps> {
+/** The steps on a device of their own (`openDevice`: openEngineDevice; tests pass one they hold), released by dispose. */
+export async function startEngineSteps(config: TrainConfig, built: TrainingModel, loss: LossOptions, batch: number, optimizer: TrainOptimizer, openDevice: () => Promise<EngineDevice> = openEngineDevice): Promise<EngineSteps> {
   if (config.mode === 'head') throw new Error('the engine trains mode full or top');
-  const gpu: EngineDevice = await openEngineDevice();
+  const gpu = await openDevice();
   const mixed = config.precision === 'mixed';
   let plan: StepPlan | null = null;
   const graph = engineGraph(built.variant, config, built.buildOptions);
@@ -137,7 +144,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
   let readOnce = false;
   const read = async (): Promise<ReadMetrics | null> => {
     if (unread === 0) return null;
-    const { loss: sum, correct } = await ready.readMetrics();
+    const { loss: sum, correct } = await fromGpu(gpu, () => ready.readMetrics());
     const error = gpu.error();
     if (error) throw new Error(`WebGPU: ${error}`);
     const n = unread * batch;
@@ -178,7 +185,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
       readOnce = false;
       return metrics;
     },
-    syncToModel: () => ready.saveWeights(model),
+    syncToModel: () => fromGpu(gpu, () => ready.saveWeights(model)),
     async recalibrate(batches, names) {
       const plan = forwardPlan(true);
       try {
@@ -188,7 +195,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
           plan.setPixels(pixels);
           plan.run();
           // moving ← the batch's own statistics (momentum 0): read and averaged here, a few kB per BatchNorm
-          for (const [name, values] of await plan.readStatistics()) {
+          for (const [name, values] of await fromGpu(gpu, () => plan.readStatistics())) {
             if (!names.has(name)) continue;
             const sum = sums.get(name) ?? sums.set(name, new Float64Array(values.length)).get(name)!;
             for (let i = 0; i < values.length; i++) sum[i] += values[i];
@@ -216,7 +223,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
           }
           plan.setPixels(n < batch ? padded : pixels);
           plan.run();
-          const { probabilities } = await plan.read();
+          const { probabilities } = await fromGpu(gpu, () => plan.read());
           const error = gpu.error();
           if (error) throw new Error(`WebGPU: ${error}`);
           return probabilities.subarray(0, n * classes);
@@ -226,7 +233,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
     },
     async optimizerState() {
       const weights = model.trainableWeights;
-      const state = await ready.readOptimizerState(weights.map((w) => w.originalName));
+      const state = await fromGpu(gpu, () => ready.readOptimizerState(weights.map((w) => w.originalName)));
       const named = (suffix: string, data: Float32Array[]) => weights.map((w, i) => ({ name: `${(w.read() as tf.Variable).name}/${suffix}`, tensor: tf.tensor(data[i], w.shape as number[], 'float32') }));
       // tfjs-core's saveIterations: the step count as an int32 scalar named 'iter', then the moments
       const iter = { name: 'iter', tensor: tf.scalar(state.steps, 'int32') };
