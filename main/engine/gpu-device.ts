@@ -47,7 +47,7 @@ export interface EngineDevice {
 
 /** What a run says when its GPU device is lost mid-work: what happened, and how to go on. */
 export function lostMessage(reason: string, message: string): string {
-  return `the GPU device was lost (${reason}${message ? `: ${message}` : ''}), as after a driver reset or timeout, or another program taking the GPU; resume the run to go on from its last finished epoch (with a smaller batch if it happens again)`;
+  return `the GPU device was lost (${reason}${message ? `: ${message}` : ''}), as after a driver reset or timeout, or another program taking the GPU; resume the run (Continue, or effitune train --resume) to go on from its last finished epoch, with a smaller batch if it happens again`;
 }
 
 export interface OpenOptions {
