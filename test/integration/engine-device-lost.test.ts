@@ -18,7 +18,7 @@ import { deviceOrSkip } from '../fixtures/engine-gpu';
 const RES = 32;
 const BATCH = 2;
 const CLASSES = ['a', 'b'];
-const LOST = /^WebGPU: the GPU device was lost \(destroyed.*\).*resume the run to go on from its last finished epoch/;
+const LOST = /^WebGPU: the GPU device was lost \(destroyed.*\).*resume the run \(Continue, or effitune train --resume\) to go on from its last finished epoch/;
 
 describe('a GPU device lost mid-run', () => {
   it('a device released by its owner is not lost; one destroyed behind its back is, and says how to go on', async (context) => {
