@@ -27,8 +27,9 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../contract/calls-train';
 import { openEngineDevice, type EngineDevice } from '../engine/gpu-device';
 import { ArenaTooLarge } from '../engine/arena';
-import { countForward, planForward, planTrainingStep, type ForwardPlan, type StepPlan } from '../engine/plan/step-plan';
-import { batchNormTrains, engineForwardOptions, engineGraph, engineStepOptions } from './engine-options';
+import { countForward, countTrainingStep, planForward, planTrainingStep, type ForwardPlan, type StepPlan } from '../engine/plan/step-plan';
+import type { NetworkGraph } from '../engine/plan/network-graph';
+import { batchNormTrains, engineArenaLimit, engineForwardOptions, engineGraph, engineStepOptions } from './engine-options';
 import type { VariantSpec } from '../model/variants';
 import type { LossOptions } from './loss';
 import type { TrainingModel } from './model-setup';
@@ -117,6 +118,24 @@ async function fromGpu<T>(gpu: EngineDevice, read: () => Promise<T>): Promise<T>
   }
 }
 
+/**
+ * An fp32 step whose arena does not fit one storage binding, where the same step with float16
+ * activations would at this batch (the adapter has shader-f16): the error says so, and the run's
+ * note that halves the batch with it. Other errors are returned as they are.
+ */
+function mixedWouldFit(err: unknown, gpu: EngineDevice, graph: NetworkGraph, config: TrainConfig, variant: VariantSpec, batch: number, classWeighted: boolean): unknown {
+  if (!(err instanceof ArenaTooLarge) || config.precision === 'mixed' || !gpu.features.f16) return err;
+  const classWeights = classWeighted ? new Float32Array(config.classes.length).fill(1) : null;
+  const maxArenaBytes = Math.min(gpu.limits.maxStorageBufferBindingSize, engineArenaLimit() ?? Infinity);
+  try {
+    countTrainingStep(graph, { ...engineStepOptions({ ...config, precision: 'mixed' }, variant, batch, classWeights), maxArenaBytes });
+  } catch (mixedErr) {
+    if (mixedErr instanceof ArenaTooLarge) return err;
+    throw mixedErr;
+  }
+  return new EngineDoesNotFit(`${err.message}; precision mixed (float16 activations) fits batch ${batch} on this GPU`);
+}
+
 /** The steps on a device of their own (`openDevice`: openEngineDevice; tests pass one they hold), released by dispose. */
 export async function startEngineSteps(config: TrainConfig, built: TrainingModel, loss: LossOptions, batch: number, optimizer: TrainOptimizer, openDevice: () => Promise<EngineDevice> = openEngineDevice): Promise<EngineSteps> {
   if (config.mode === 'head') throw new Error('the engine trains mode full or top');
@@ -134,8 +153,9 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
     if (error) throw /out of memory/i.test(error) ? new EngineDoesNotFit(`the GPU ran out of memory for the step plan at batch ${batch}: ${error}`) : new Error(`the WebGPU device refused the step plan: ${error}`);
   } catch (err) {
     plan?.destroy();
+    const hinted = mixedWouldFit(err, gpu, graph, config, built.variant, batch, loss.classWeights !== null);
     gpu.release();
-    throw err;
+    throw hinted;
   }
   const ready = plan;
   const arenaBytes = ready.arena.bytes;

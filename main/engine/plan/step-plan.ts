@@ -280,7 +280,7 @@ function countOf(laid: LaidOut, a: GraphAnalysis, record: RecordStep): PlanCount
 export function countTrainingStep(graph: NetworkGraph, options: TrainingStepOptions): PlanCount {
   const a = trainingAnalysis(graph, options);
   const record: RecordStep = (r) => recordTraining(r, options);
-  return countOf(layOut(a, options.batch, options.classWeights !== null, Number.MAX_SAFE_INTEGER, record, options.f16Activations), a, record);
+  return countOf(layOut(a, options.batch, options.classWeights !== null, options.maxArenaBytes ?? Number.MAX_SAFE_INTEGER, record, options.f16Activations), a, record);
 }
 
 export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options: TrainingStepOptions): StepPlan {
