@@ -33,6 +33,8 @@ export interface ActiveBackend {
   memorySource: string | null;
   /** webgpu: the optional features the engine can use that the adapter has */
   features?: string[];
+  /** webgpu: the largest storage binding the adapter allows (each of the engine's arenas must fit one) */
+  maxBindingBytes?: number;
 }
 
 /** wasm32 addresses at most 4 GiB, and tfjs-backend-wasm is built to grow up to that. */
@@ -123,6 +125,7 @@ async function startWebGpu(): Promise<ActiveBackend> {
     memoryBytes: adapter.maxBufferSize,
     memorySource: 'largest buffer the adapter allows (WebGPU reports no total)',
     ...(adapter.features ? { features: adapter.features } : {}),
+    ...(adapter.maxStorageBufferBindingSize ? { maxBindingBytes: adapter.maxStorageBufferBindingSize } : {}),
   };
 }
 

@@ -98,6 +98,54 @@ export function engineStepBytes(config: TrainConfig, variant: VariantSpec): (bat
   };
 }
 
+/** Whether an engine run's plans fit a GPU's storage bindings at a batch, and that binding's size (for the reason). */
+export interface EngineBinding {
+  readonly maxBindingBytes: number;
+  fits(batch: number): boolean;
+}
+
+const fitting = new Map<string, boolean>();
+
+/**
+ * Whether the engine's training step and the forward plan it validates on fit, at a batch, in
+ * storage bindings of `maxBindingBytes` (or EFFITUNE_ENGINE_ARENA_BYTES, if smaller): each of a
+ * plan's arenas (the float16 one of a mixed run apart) must fit one binding, whatever the GPU's
+ * memory (arena.ts). Counted, nothing compiled; what the start batch is halved by beside memory.
+ */
+export function engineBinding(config: TrainConfig, variant: VariantSpec, maxBindingBytes: number): EngineBinding {
+  const c = config;
+  const most = Math.min(maxBindingBytes, engineArenaLimit() ?? Infinity);
+  const key = JSON.stringify([most, variant.id, c.resolution, c.classes.length, c.mode, c.topBlocks, c.freezeBatchNorm, c.optimizer, c.imbalance === 'weights', c.precision ?? 'fp32', c.dropout, c.dropConnect]);
+  let graph: NetworkGraph | null = null;
+  return {
+    maxBindingBytes: most,
+    fits(batch) {
+      const known = fitting.get(`${key}@${batch}`);
+      if (known !== undefined) return known;
+      graph ??= engineGraph(variant, config, { classes: c.classes.length, includeTop: true, resolution: c.resolution, dropout: c.dropout, dropConnect: c.dropConnect, seed: c.seed });
+      const classWeights = c.imbalance === 'weights' ? new Float32Array(c.classes.length).fill(1) : null;
+      let fits = true;
+      try {
+        countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: most });
+        countForward(graph, { ...engineForwardOptions(config, batch, batchNormTrains(config)), maxArenaBytes: most });
+      } catch (err) {
+        if (!(err instanceof ArenaTooLarge)) throw err;
+        fits = false;
+      }
+      if (fitting.size >= MOST_COUNTED) fitting.clear();
+      fitting.set(`${key}@${batch}`, fits);
+      return fits;
+    },
+  };
+}
+
+/** engineBinding for a run the engine trains on `backend`, where the backend reports its largest binding; undefined elsewhere. */
+export function engineBindingOn(config: TrainConfig, variant: VariantSpec, backend: { name: BackendName; maxBindingBytes?: number }): EngineBinding | undefined {
+  if (stepsEngineFor(config, backend.name) !== 'effitune') return undefined;
+  const most = Math.min(backend.maxBindingBytes ?? Infinity, engineArenaLimit() ?? Infinity);
+  return Number.isFinite(most) ? engineBinding(config, variant, most) : undefined;
+}
+
 /** engineStepBytes for a run the engine trains on `backend` (steps-engine.ts); undefined where TF.js computes its steps. */
 export function engineStepBytesOn(config: TrainConfig, variant: VariantSpec, backend: BackendName): ((batch: number) => number) | undefined {
   return stepsEngineFor(config, backend) === 'effitune' ? engineStepBytes(config, variant) : undefined;

@@ -11,7 +11,8 @@
  *   both: writing a checkpoint of the model (every epoch writes one) and reading real images of the
  *     project through the data pipeline with the run's preprocessing.
  * The first step of each kind is a warm-up (kernel compilation, memory pools) and is not counted.
- * A step that runs out of memory halves the batch and tries again, as a run does.
+ * A step that runs out of memory, or an engine plan that does not fit the GPU, halves the batch and
+ * tries again, as a run does.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,7 +32,7 @@ import { recalibratedWeights } from './precise-batch-norm';
 import { backboneOnOnnx, plannedTopStart, splitAtTop } from './frozen-on-onnx';
 import { defaultDataDir } from '../project/data-dir';
 import { evaluateBatch, headForward, imageForward, trainStep } from './steps';
-import { engineStepBytesOn } from './engine-options';
+import { engineBindingOn, engineStepBytesOn } from './engine-options';
 import { engineDoesNotFit, startEngineSteps } from './engine-steps';
 import { stepsEngineFor } from './steps-engine';
 
@@ -68,10 +69,12 @@ export async function measureEpochParts(request: EstimateRequest, ctx: MeasureCo
         const decode = await timeDecoding(ctx.db, request, batch);
         return { batch, batchReason: reason, ...timed, checkpointSeconds, ...decode };
       } catch (err) {
-        if (!isOutOfMemory(err) || batch === 1) throw err;
+        // as a run does: out of memory, or the engine's plan does not fit the GPU (image-training.ts startEngine)
+        const doesNotFit = engineDoesNotFit(err);
+        if ((!isOutOfMemory(err) && !doesNotFit) || batch === 1) throw err;
         const before = batch;
         batch = Math.max(1, Math.floor(batch / 2));
-        reason = `${reason}; batch ${before} ran out of memory here (${(err as Error).message.split('\n')[0]}), so the run would halve it to ${batch}`;
+        reason = `${reason}; batch ${before} ${doesNotFit ? 'does not fit this GPU' : 'ran out of memory here'} (${(err as Error).message.split('\n')[0]}), so the run would halve it to ${batch}`;
       }
     }
   } finally {
@@ -95,6 +98,7 @@ function startBatch(request: EstimateRequest, built: TrainingModel, ctx: Measure
     onGpu: backend.name !== 'cpu' && backend.name !== 'wasm' && backend.name !== 'tfjs-node',
     trainFrom: plannedTopStart(config, built.variant),
     engineBytes: engineStepBytesOn(config, built.variant, backend.name),
+    engineBinding: engineBindingOn(config, built.variant, backend),
   });
   return { batch: choice.batch, reason: choice.reason };
 }

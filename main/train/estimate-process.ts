@@ -33,7 +33,7 @@ async function measure(request: EstimateRequest): Promise<void> {
   db = openDatabase(request.project, { create: false });
   const { active } = await selectBackend({ force: request.backend ?? request.config.backend ?? undefined, purpose: 'train' });
   const measurement = await measureEpochParts(request, { db, backend: active, memoryBytes: memoryOverride() });
-  await answer({ type: 'measured', backend: { name: active.name, device: active.device, memoryBytes: active.memoryBytes, memorySource: active.memorySource }, measurement });
+  await answer({ type: 'measured', backend: { name: active.name, device: active.device, memoryBytes: active.memoryBytes, memorySource: active.memorySource, ...(active.maxBindingBytes ? { maxBindingBytes: active.maxBindingBytes } : {}) }, measurement });
 }
 
 async function fail(err: unknown): Promise<void> {

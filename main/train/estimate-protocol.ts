@@ -24,6 +24,8 @@ export const BackendInfo = z.object({
   device: z.string(),
   memoryBytes: z.number().nullable(),
   memorySource: z.string().nullable(),
+  /** webgpu: the largest storage binding (the engine's arenas must each fit one) */
+  maxBindingBytes: z.number().optional(),
 });
 export type BackendInfo = z.infer<typeof BackendInfo>;
 

@@ -26,7 +26,7 @@ import type { ParsedTrainOptions } from './config';
 import { checkNewRun } from './new-run';
 import { EstimateAnswer, type BackendInfo, type EstimateRequest, type Measurement } from './estimate-protocol';
 import { chooseBatchSize, formatBytes, stepMemoryBytes } from './memory';
-import { engineStepBytesOn } from './engine-options';
+import { engineBindingOn, engineStepBytesOn } from './engine-options';
 import { plannedTopStart } from './top-start';
 import { launchWorker, workerEnv, type LaunchedWorker } from '../workers/process-launcher';
 
@@ -118,7 +118,8 @@ export class Estimator {
     const memoryBytes = Number.isFinite(override) && override > 0 ? override : backend.memoryBytes;
     const onGpu = backend.name !== 'cpu' && backend.name !== 'wasm' && backend.name !== 'tfjs-node';
     const engineBytes = engineStepBytesOn(config, variant, backend.name);
-    return chooseBatchSize({ variant, resolution: config.resolution, classes: config.classes.length, trainImages, memoryBytes, memorySource: backend.memorySource, onGpu, trainFrom: plannedTopStart(config, variant), engineBytes }).batch;
+    const engineBinding = engineBindingOn(config, variant, backend);
+    return chooseBatchSize({ variant, resolution: config.resolution, classes: config.classes.length, trainImages, memoryBytes, memorySource: backend.memorySource, onGpu, trainFrom: plannedTopStart(config, variant), engineBytes, engineBinding }).batch;
   }
 
   private measure(request: EstimateRequest, requested: string, variant: VariantSpec): Promise<{ backend: BackendInfo; measurement: Measurement }> {

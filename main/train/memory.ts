@@ -18,6 +18,7 @@
  *     the GPU beside its step (image-training.ts falls back to TF.js for them).
  */
 import { ApiError } from '../contract/contract';
+import type { EngineBinding } from './engine-options';
 import { describeVariant, topTrainingMemory } from '../model/estimates';
 import { describeLayers } from '../model/layers';
 import type { VariantSpec } from '../model/variants';
@@ -50,6 +51,8 @@ export function chooseBatchSize(options: {
   trainFrom?: string | null;
   /** a run the Effitune engine trains: its step's memory at a batch, counted from its plan (engine-steps.ts engineStepBytes), instead of TF.js's estimate */
   engineBytes?: (batch: number) => number;
+  /** and whether its plans fit the GPU's storage bindings at a batch (engine-options.ts engineBinding) */
+  engineBinding?: EngineBinding;
 }): BatchChoice {
   const most = options.trainFrom && !options.onGpu ? MAX_AUTO_BATCH_CPU_TOP : MAX_AUTO_BATCH;
   const cap = Math.max(1, Math.min(most, largestPowerOfTwoAtMost(options.trainImages)));
@@ -60,6 +63,13 @@ export function chooseBatchSize(options: {
   const need = options.engineBytes ?? linearInBatch((b) => stepMemoryBytes(options, b));
   let batch = cap;
   while (batch > 1 && need(batch) > budget) batch /= 2;
+  // a plan must also fit one storage binding per arena; where not even batch 1 fits, the engine cannot start and the run falls back to TF.js at this batch
+  const binding = options.engineBinding;
+  if (binding && !binding.fits(batch) && binding.fits(1)) {
+    const tried = batch;
+    while (!binding.fits(batch)) batch /= 2;
+    return { batch, reason: `batch ${batch}: the Effitune engine's plans at batch ${tried} do not fit this GPU's largest storage binding (${formatBytes(binding.maxBindingBytes)}), which each of their arenas must fit; batch ${batch} does${options.engineBytes ? ` and needs about ${formatBytes(need(batch))}` : ''}` };
+  }
   const share = `${Math.round((options.onGpu ? SHARE_OF_MEMORY.gpu : SHARE_OF_MEMORY.cpu) * 100)} % of ${formatBytes(options.memoryBytes)} (${options.memorySource ?? 'backend memory'})`;
   const needed = need(batch);
   if (needed > budget) return { batch: 1, reason: `batch 1: even one image needs about ${formatBytes(needed)} to train, more than ${share}; the run may run out of memory` };

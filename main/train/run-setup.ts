@@ -14,7 +14,7 @@ import { classWeights } from './data/sampling';
 import { checkTrainable, type TrainableSummary } from './data/trainable';
 import type { LossOptions } from './loss';
 import { chooseBatchSize } from './memory';
-import { engineStepBytesOn } from './engine-options';
+import { engineBindingOn, engineStepBytesOn } from './engine-options';
 import { trainingThreads } from '../backend/training-threads';
 import { plannedTopStart } from './top-start';
 import { buildTrainingModel, prepareForMode, type TrainingModel } from './model-setup';
@@ -143,6 +143,7 @@ function chooseBatch(ctx: RunContext, config: TrainConfig, built: TrainingModel,
     onGpu: ctx.backend.name !== 'cpu' && ctx.backend.name !== 'wasm' && ctx.backend.name !== 'tfjs-node',
     trainFrom: plannedTopStart(config, built.variant),
     engineBytes: engineStepBytesOn(config, built.variant, ctx.backend.name),
+    engineBinding: engineBindingOn(config, built.variant, ctx.backend),
   });
   notes.push(choice.reason);
   return choice.batch;

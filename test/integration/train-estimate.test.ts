@@ -9,7 +9,11 @@
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainEstimate } from '../../main/contract/calls-train';
+import { TrainOptions, type TrainEstimate } from '../../main/contract/calls-train';
+import { countTrainingStep } from '../../main/engine/plan/step-plan';
+import { getVariant } from '../../main/model/variants';
+import { resolveTrainConfig } from '../../main/train/config';
+import { engineGraph, engineStepOptions } from '../../main/train/engine-options';
 import { Service } from '../../main/service/service';
 import { runCli } from '../../main/cli/main';
 import { makeTempDir, removeDir } from '../fixtures/temp';
@@ -116,6 +120,26 @@ describe('train.estimate', () => {
     const [, stepMiB, forwardMiB] = /arena (\d+) MiB \(and (\d+) MiB after each epoch for Precise BN and validation/.exec(estimate.explanation)!.map(Number);
     expect(Math.abs(estimate.memoryBytes / 2 ** 20 - (stepMiB + forwardMiB))).toBeLessThanOrEqual(1);
     expect(estimate.secondsPerStep).toBeGreaterThan(0);
+  });
+
+  it("engine effitune: a batch whose plan does not fit the GPU's binding is halved as a run would, and the reason says so", { timeout: 600_000 }, async (context) => {
+    if (!deviceRequired()) return context.skip('no SwiftShader here (apt-get install chromium) and no GPU to plan the engine on');
+    // a GPU whose largest storage binding holds the step's arena at batch 2, not at 4 (the estimator's child inherits the variable)
+    const options = TrainOptions.parse({ model: 'phi=-8', resolution: 40, mode: 'full', epochs: 1, batch: 4, augment: false, engine: 'effitune' });
+    const { config } = resolveTrainConfig(options, ['circle', 'square', 'triangle'].map((name) => ({ name, train: 7 })));
+    const variant = getVariant('phi=-8');
+    const graph = engineGraph(variant, config, { classes: 3, includeTop: true, resolution: 40, dropout: config.dropout, dropConnect: config.dropConnect, seed: config.seed });
+    const [at2, at4] = [2, 4].map((b) => countTrainingStep(graph, engineStepOptions(config, variant, b, null)).arenaBytes);
+    expect(at2).toBeLessThan(at4);
+    process.env.EFFITUNE_ENGINE_ARENA_BYTES = String(Math.floor((at2 + at4) / 2));
+    try {
+      const estimate = await service.call('train.estimate', { project: file, model: 'phi=-8', resolution: 40, mode: 'full', epochs: 1, batch: 4, augment: false, engine: 'effitune' });
+      expect(estimate.basis).toBe('measured');
+      expect(estimate.batch).toBe(2);
+      expect(estimate.batchReason).toMatch(/^batch 4: as asked; batch 4 does not fit this GPU \(arena: .* does not fit: the plan needs more than \d+ bytes.*\), so the run would halve it to 2/);
+    } finally {
+      delete process.env.EFFITUNE_ENGINE_ARENA_BYTES;
+    }
   });
 
   it('head mode: counts the uncached images once, none after a run cached their features', async () => {

@@ -444,5 +444,5 @@ export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: For
 /** Dispatches, pipelines and arena of the inference plan, without a device. */
 export function countForward(graph: NetworkGraph, options: ForwardOptions): PlanCount {
   const a = forwardAnalysis(graph, options);
-  return countOf(layOut(a, options.batch, false, Number.MAX_SAFE_INTEGER, recordInference, options.f16Activations), a, recordInference);
+  return countOf(layOut(a, options.batch, false, options.maxArenaBytes ?? Number.MAX_SAFE_INTEGER, recordInference, options.f16Activations), a, recordInference);
 }
