@@ -54,7 +54,7 @@ export function engineForwardOptions(config: Pick<TrainConfig, 'precision'>, bat
   return { batch, batchStatistics, maxArenaBytes: engineArenaLimit(), f16Activations: config.precision === 'mixed' };
 }
 
-/** Counted plans by what changes their memory (and the batch); a few hundred milliseconds each for the large variants, asked for again on every estimate. */
+/** Counted plans by what changes their memory (and the batch, and the binding they were held to); a few hundred milliseconds each for the large variants, asked for again on every estimate. */
 const counted = new Map<string, number>();
 const MOST_COUNTED = 256;
 
@@ -64,38 +64,48 @@ export function batchNormTrains(config: Pick<TrainConfig, 'mode' | 'freezeBatchN
 }
 
 /**
- * The GPU memory of the engine's training step for this run at each batch, with the forward plan
- * it validates on after each epoch (engine-steps.ts): the plans laid out and
- * counted (tensors shared by lifetime, float16 activations in mixed precision), nothing compiled,
- * no GPU needed. What the start batch of an engine run is chosen by (memory.ts): TF.js's
- * estimate keeps every intermediate of the step and is ~12× the engine's. Infinity: more than the
- * engine can address at that batch.
+ * The bytes of a run's training step and, beside it after each epoch, the forward plan it
+ * validates on (Precise BN's while BatchNorm trains), at a batch: the plans laid out and counted,
+ * nothing compiled, no GPU needed. With `most`, each arena is held to that many bytes (one storage
+ * binding): Infinity where one does not fit; without it, Infinity where the engine cannot address
+ * the plan (u32 element offsets). Cached.
  */
-export function engineStepBytes(config: TrainConfig, variant: VariantSpec): (batch: number) => number {
+function countedPlans(config: TrainConfig, variant: VariantSpec): (batch: number, most?: number) => number {
   const c = config;
   const key = JSON.stringify([variant.id, c.resolution, c.classes.length, c.mode, c.topBlocks, c.freezeBatchNorm, c.optimizer, c.imbalance === 'weights', c.precision ?? 'fp32', c.dropout, c.dropConnect]);
   let graph: NetworkGraph | null = null;
-  return (batch) => {
-    const known = counted.get(`${key}@${batch}`);
+  return (batch, most) => {
+    const at = `${key}@${batch}/${most ?? 'any'}`;
+    const known = counted.get(at);
     if (known !== undefined) return known;
     // what the run builds (model-setup.ts); imported weights change its padding and preprocessing, not its memory
     graph ??= engineGraph(variant, config, { classes: c.classes.length, includeTop: true, resolution: c.resolution, dropout: c.dropout, dropConnect: c.dropConnect, seed: c.seed });
     const classWeights = c.imbalance === 'weights' ? new Float32Array(c.classes.length).fill(1) : null;
     let bytes: number;
     try {
-      const step = countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: undefined }).arenaBytes;
-      // beside it, one at a time after each epoch: Precise BN's forward (while BatchNorm trains), then validation's
-      const forward = countForward(graph, { ...engineForwardOptions(config, batch, batchNormTrains(config)), maxArenaBytes: undefined }).arenaBytes;
+      const step = countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: most }).arenaBytes;
+      const forward = countForward(graph, { ...engineForwardOptions(config, batch, batchNormTrains(config)), maxArenaBytes: most }).arenaBytes;
       bytes = step + forward;
     } catch (err) {
-      // more than the engine can address (u32 element offsets): no GPU holds it at this batch
       if (!(err instanceof ArenaTooLarge)) throw err;
       bytes = Infinity;
     }
     if (counted.size >= MOST_COUNTED) counted.clear();
-    counted.set(`${key}@${batch}`, bytes);
+    counted.set(at, bytes);
     return bytes;
   };
+}
+
+/**
+ * The GPU memory of the engine's training step for this run at each batch, with the forward plan
+ * it validates on after each epoch (engine-steps.ts), counted (tensors shared by lifetime, float16
+ * activations in mixed precision). What the start batch of an engine run is chosen by (memory.ts):
+ * TF.js's estimate keeps every intermediate of the step and is ~12× the engine's. Infinity: more
+ * than the engine can address at that batch.
+ */
+export function engineStepBytes(config: TrainConfig, variant: VariantSpec): (batch: number) => number {
+  const count = countedPlans(config, variant);
+  return (batch) => count(batch);
 }
 
 /** Whether an engine run's plans fit a GPU's storage bindings at a batch, and that binding's size (for the reason). */
@@ -104,39 +114,16 @@ export interface EngineBinding {
   fits(batch: number): boolean;
 }
 
-const fitting = new Map<string, boolean>();
-
 /**
  * Whether the engine's training step and the forward plan it validates on fit, at a batch, in
  * storage bindings of `maxBindingBytes` (or EFFITUNE_ENGINE_ARENA_BYTES, if smaller): each of a
  * plan's arenas (the float16 one of a mixed run apart) must fit one binding, whatever the GPU's
- * memory (arena.ts). Counted, nothing compiled; what the start batch is halved by beside memory.
+ * memory (arena.ts). What the start batch is halved by beside memory.
  */
 export function engineBinding(config: TrainConfig, variant: VariantSpec, maxBindingBytes: number): EngineBinding {
-  const c = config;
   const most = Math.min(maxBindingBytes, engineArenaLimit() ?? Infinity);
-  const key = JSON.stringify([most, variant.id, c.resolution, c.classes.length, c.mode, c.topBlocks, c.freezeBatchNorm, c.optimizer, c.imbalance === 'weights', c.precision ?? 'fp32', c.dropout, c.dropConnect]);
-  let graph: NetworkGraph | null = null;
-  return {
-    maxBindingBytes: most,
-    fits(batch) {
-      const known = fitting.get(`${key}@${batch}`);
-      if (known !== undefined) return known;
-      graph ??= engineGraph(variant, config, { classes: c.classes.length, includeTop: true, resolution: c.resolution, dropout: c.dropout, dropConnect: c.dropConnect, seed: c.seed });
-      const classWeights = c.imbalance === 'weights' ? new Float32Array(c.classes.length).fill(1) : null;
-      let fits = true;
-      try {
-        countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: most });
-        countForward(graph, { ...engineForwardOptions(config, batch, batchNormTrains(config)), maxArenaBytes: most });
-      } catch (err) {
-        if (!(err instanceof ArenaTooLarge)) throw err;
-        fits = false;
-      }
-      if (fitting.size >= MOST_COUNTED) fitting.clear();
-      fitting.set(`${key}@${batch}`, fits);
-      return fits;
-    },
-  };
+  const count = countedPlans(config, variant);
+  return { maxBindingBytes: most, fits: (batch) => Number.isFinite(count(batch, most)) };
 }
 
 /** engineBinding for a run the engine trains on `backend`, where the backend reports its largest binding; undefined elsewhere. */
