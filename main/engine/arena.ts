@@ -1,14 +1,15 @@
 /// <reference types="@webgpu/types" />
 /**
- * One storage buffer per step plan, every tensor a range of it. Activations, gradients, optimizer
+ * One arena per step plan, every tensor a range of it. Activations, gradients, optimizer
  * state and the flat parameter buffer are all laid out once, when the step is planned; nothing is
  * allocated while training.
  *
  * Kernels see the whole arena as one `array<f32>` binding (group 0) and address tensors by element
  * offsets (dispatch.ts). That is what makes one bind group serve every dispatch of a step, and it
  * sidesteps WebGPU's rule that one buffer may not be bound read-only and writable in the same
- * dispatch (two ranges of one buffer would be). The arena must therefore fit one binding
- * (maxStorageBufferBindingSize: 2–4 GiB on desktop GPUs, 128 MiB at the spec's minimum).
+ * dispatch (two ranges of one buffer would be). An arena that fits one binding
+ * (maxStorageBufferBindingSize: 2–4 GiB on desktop GPUs, 128 MiB at the spec's minimum) is one
+ * buffer; a larger one is a few page buffers that its kernels address as one (arena-pages.ts).
  *
  * A mixed-precision plan (f16 activations, on adapters with shader-f16) keeps its float16 tensors
  * in a second buffer, the half arena, bound as `array<f16>` at binding 1 of the same bind group:
@@ -21,6 +22,8 @@
  * while the plan is recorded and uploaded by the first submit after (flushParams); a block seen
  * before gets the slot it already has.
  */
+import { MAX_F32_PAGES, MAX_HALF_PAGES, pageBinding, pageBytesFor, pagesOf, type ArenaPaging } from './arena-pages';
+
 export interface TensorRange {
   readonly name: string;
   /** elements (float32, or float16 when `half`) */
@@ -37,13 +40,13 @@ export interface TensorRange {
 /** Tensors start on 16-byte boundaries (vec4 loads). */
 const ALIGN_ELEMENTS = 4;
 
-/** A plan's tensors need more than one storage binding of the GPU holds: a smaller batch may fit. */
+/** A plan's tensors need more than the engine can hold on this GPU (arena-pages.ts): a smaller batch may fit. */
 export class ArenaTooLarge extends Error {
   constructor(
     readonly tensor: string,
     readonly maxBytes: number,
   ) {
-    super(`arena: ${tensor} does not fit: the plan needs more than ${maxBytes} bytes, the most one storage binding of this GPU can hold (a smaller batch or resolution fits)`);
+    super(`arena: ${tensor} does not fit: the plan needs more than ${maxBytes} bytes, the most the engine can hold on this GPU (a smaller batch or resolution fits)`);
     this.name = 'ArenaTooLarge';
   }
 }
@@ -116,11 +119,46 @@ interface ParamBuffer {
   dirtyFrom: number;
 }
 
-/** The arena's GPU buffer (and the half arena's, when the plan has f16 tensors), the one bind group every kernel of a plan uses, and the kernels' parameter slots. */
+/** A run of a range's elements on one page: page k, from element `offset` of the page, elements [start, start + length) of the range. */
+interface PageSegment {
+  readonly page: number;
+  readonly offset: number;
+  readonly start: number;
+  readonly length: number;
+}
+
+function segmentsOf(at: number, length: number, pageElements: number): PageSegment[] {
+  const out: PageSegment[] = [];
+  for (let start = 0; start < length; ) {
+    const element = at + start;
+    const page = Math.floor(element / pageElements);
+    const offset = element - page * pageElements;
+    const n = Math.min(length - start, pageElements - offset);
+    out.push({ page, offset, start, length: n });
+    start += n;
+  }
+  return out;
+}
+
+/** The GPU buffers of one arena kind: one, or pages (arena-pages.ts). */
+function createPages(device: GPUDevice, label: string, bytes: number, pages: number, pageBytes: number): GPUBuffer[] {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  if (pages === 1) return [device.createBuffer({ label, size: bytes, usage })];
+  return Array.from({ length: pages }, (_, k) => device.createBuffer({ label: `${label} page ${k}`, size: Math.max(16, Math.ceil(Math.min(pageBytes, bytes - k * pageBytes) / 16) * 16), usage }));
+}
+
+/**
+ * The arena's GPU buffers (and the half arena's, when the plan has f16 tensors), the one bind group
+ * every kernel of a plan uses, and the kernels' parameter slots. An arena kind larger than one
+ * storage binding (`bindingBytes`) is paged (arena-pages.ts): buffers of `pageBytes` bound side by
+ * side, which its kernels address as one.
+ */
 export class Arena {
-  readonly buffer: GPUBuffer;
-  /** the float16 tensors' buffer (binding 1 of group 0, `mem16`), or null when the plan has none */
-  readonly halfBuffer: GPUBuffer | null;
+  /** the float32 arena's buffers (one, or its pages) */
+  readonly buffers: GPUBuffer[];
+  /** the float16 tensors' buffers (binding 1 of group 0, `mem16`, and its pages), empty when the plan has none */
+  readonly halfBuffers: GPUBuffer[];
+  readonly paging: ArenaPaging;
   readonly bindGroupLayout: GPUBindGroupLayout;
   readonly paramsLayout: GPUBindGroupLayout;
   readonly pipelineLayout: GPUPipelineLayout;
@@ -133,23 +171,44 @@ export class Arena {
     readonly device: GPUDevice,
     readonly layout: ArenaLayout,
     readonly halfLayout: ArenaLayout | null = null,
+    /** the most one storage binding holds; an arena kind above it is paged (default: never) */
+    bindingBytes = Infinity,
+    /** the page of a paged kind (a power of two; default: the largest that fits a binding) */
+    pageBytes = pageBytesFor(bindingBytes),
   ) {
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    this.buffer = device.createBuffer({ label: 'arena', size: layout.bytes, usage });
-    this.halfBuffer = halfLayout ? device.createBuffer({ label: 'half arena', size: halfLayout.bytes, usage }) : null;
-    const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } }];
-    if (this.halfBuffer) entries.push({ binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } });
-    this.bindGroupLayout = device.createBindGroupLayout({ entries });
+    if (2 ** Math.round(Math.log2(pageBytes)) !== pageBytes || pageBytes > bindingBytes) throw new Error(`arena: a page of ${pageBytes} bytes is not a power of two within one binding (${bindingBytes})`);
+    const f32Pages = pagesOf(layout.bytes, bindingBytes, pageBytes);
+    const halfPages = halfLayout ? pagesOf(halfLayout.bytes, bindingBytes, pageBytes) : 1;
+    if (f32Pages > MAX_F32_PAGES || halfPages > MAX_HALF_PAGES) throw new ArenaTooLarge(f32Pages > MAX_F32_PAGES ? 'the float32 arena' : 'the float16 arena', (f32Pages > MAX_F32_PAGES ? MAX_F32_PAGES : MAX_HALF_PAGES) * pageBytes);
+    this.paging = { f32Pages, f32Shift: f32Pages > 1 ? Math.log2(pageBytes / 4) : 32, halfPages, halfShift: halfPages > 1 ? Math.log2(pageBytes / 2) : 32 };
+    this.buffers = createPages(device, 'arena', layout.bytes, f32Pages, pageBytes);
+    this.halfBuffers = halfLayout ? createPages(device, 'half arena', halfLayout.bytes, halfPages, pageBytes) : [];
+    const bound = [...this.buffers.map((buffer, k) => ({ buffer, binding: pageBinding(this.paging, false, k) })), ...this.halfBuffers.map((buffer, k) => ({ buffer, binding: pageBinding(this.paging, true, k) }))];
+    this.bindGroupLayout = device.createBindGroupLayout({ entries: bound.map(({ binding }) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' as const } })) });
     this.paramsLayout = device.createBindGroupLayout({
       label: 'kernel parameters',
       entries: [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: PARAM_BLOCK_BYTES } }],
     });
     this.pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.bindGroupLayout, this.paramsLayout] });
-    const resources: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.buffer } }];
-    if (this.halfBuffer) resources.push({ binding: 1, resource: { buffer: this.halfBuffer } });
-    this.bindGroup = device.createBindGroup({ label: 'arena', layout: this.bindGroupLayout, entries: resources });
+    this.bindGroup = device.createBindGroup({ label: 'arena', layout: this.bindGroupLayout, entries: bound.map(({ buffer, binding }) => ({ binding, resource: { buffer } })) });
     const alignment = device.limits.minUniformBufferOffsetAlignment;
     this.slotStride = Math.ceil(PARAM_BLOCK_BYTES / alignment) * alignment;
+  }
+
+  /** whether the plan has float16 tensors (a half arena) */
+  get hasHalf(): boolean {
+    return this.halfBuffers.length > 0;
+  }
+
+  /** what makes a pipeline's bindings this arena's: with or without the half arena, and the pages of each */
+  get bindingsKey(): string {
+    const p = this.paging;
+    return `${this.hasHalf ? 'f32+f16' : 'f32'} ${p.f32Pages}/${p.f32Shift} ${p.halfPages}/${p.halfShift}`;
+  }
+
+  /** float32 elements per page (the whole arena when it is one buffer) */
+  private get pageElements(): number {
+    return this.paging.f32Pages > 1 ? 2 ** this.paging.f32Shift : Number.MAX_SAFE_INTEGER;
   }
 
   /** The slot of a parameter block (at most PARAM_BLOCK_BYTES): the same slot for the same words. */
@@ -201,7 +260,7 @@ export class Arena {
   write(range: TensorRange, data: Float32Array): void {
     if (range.half) throw new Error(`arena: ${range.name} is a float16 activation; the host neither writes nor reads those`);
     if (data.length !== range.length) throw new Error(`arena: ${range.name} holds ${range.length} values, got ${data.length}`);
-    this.device.queue.writeBuffer(this.buffer, range.at * 4, data.buffer, data.byteOffset, data.byteLength);
+    for (const s of segmentsOf(range.at, range.length, this.pageElements)) this.device.queue.writeBuffer(this.buffers[s.page], s.offset * 4, data.buffer, data.byteOffset + s.start * 4, s.length * 4);
   }
 
   /** Copy float32 ranges out (one staging buffer, one map): for tests, checkpoints and the async metrics read. */
@@ -212,7 +271,7 @@ export class Arena {
     const encoder = this.device.createCommandEncoder();
     let at = 0;
     for (const r of ranges) {
-      encoder.copyBufferToBuffer(this.buffer, r.at * 4, staging, at * 4, r.length * 4);
+      for (const s of segmentsOf(r.at, r.length, this.pageElements)) encoder.copyBufferToBuffer(this.buffers[s.page], s.offset * 4, staging, (at + s.start) * 4, s.length * 4);
       at += r.length;
     }
     this.device.queue.submit([encoder.finish()]);
@@ -238,14 +297,18 @@ export class Arena {
     for (const [from, to] of pairs) {
       if (from.half || to.half) throw new Error(`arena: ${from.name} → ${to.name}: float16 activations are not copied between arenas`);
       if (from.length !== to.length) throw new Error(`arena: ${from.name} holds ${from.length} values, ${to.name} ${to.length}`);
-      encoder.copyBufferToBuffer(source.buffer, from.at * 4, this.buffer, to.at * 4, from.length * 4);
+      // split where either side crosses a page
+      for (const a of segmentsOf(from.at, from.length, source.pageElements)) {
+        for (const b of segmentsOf(to.at + a.start, a.length, this.pageElements)) {
+          encoder.copyBufferToBuffer(source.buffers[a.page], (a.offset + b.start) * 4, this.buffers[b.page], b.offset * 4, b.length * 4);
+        }
+      }
     }
     this.device.queue.submit([encoder.finish()]);
   }
 
   destroy(): void {
-    this.buffer.destroy();
-    this.halfBuffer?.destroy();
+    for (const b of [...this.buffers, ...this.halfBuffers]) b.destroy();
     for (const p of this.paramBuffers) p.buffer.destroy();
   }
 }

@@ -25,6 +25,7 @@
  * WGSL differs, and KernelContext.pipeline adds the f16 extension and the half arena's binding.
  */
 import type { Arena, ParamSlot, TensorRange } from './arena';
+import { pagedWgsl, SINGLE_PAGE, type ArenaPaging } from './arena-pages';
 
 export interface Dispatch {
   readonly label: string;
@@ -46,7 +47,8 @@ export const PARAM_WORDS = 64;
  * The first lines of every kernel: the arena, and the dispatch's parameter block (64 words as 16
  * vec4s: a uniform array's stride must be 16 bytes; f32 and i32 parameters are bitcast).
  */
-export const ARENA_BINDING = `@group(0) @binding(0) var<storage, read_write> mem: array<f32>;
+const ARENA_F32_BINDING = '@group(0) @binding(0) var<storage, read_write> mem: array<f32>;';
+export const ARENA_BINDING = `${ARENA_F32_BINDING}
 @group(1) @binding(0) var<uniform> params: array<vec4<u32>, ${PARAM_WORDS / 4}>;`;
 
 /** The half arena (arena.ts), declared by KernelContext.pipeline in a kernel whose WGSL uses `mem16`. */
@@ -211,6 +213,12 @@ export function withHalfArena(code: string): string {
   return `enable f16;\n${directives}${code.slice(directives.length).replace(ARENA_BINDING, `${ARENA_BINDING}\n${HALF_BINDING}`)}`;
 }
 
+/** A kernel's WGSL for an arena's bindings: as withHalfArena where each kind is one buffer, else through its pages (arena-pages.ts). */
+export function arenaWgsl(code: string, paging: ArenaPaging = SINGLE_PAGE): string {
+  if (paging.f32Pages === 1 && paging.halfPages === 1) return withHalfArena(code);
+  return pagedWgsl(code, paging, ARENA_F32_BINDING, HALF_BINDING);
+}
+
 export class KernelContext {
   /** the pipelines this context's dispatches use, by cache key */
   private readonly used = new Set<string>();
@@ -236,11 +244,11 @@ export class KernelContext {
   }
 
   pipeline(code: string, label: string): GPUComputePipeline {
-    // the arena's bindings are part of the pipeline's layout: with or without the half arena
-    const key = `${this.arena.halfBuffer ? 'f32+f16' : 'f32'}\n${code}`;
+    // the arena's bindings are part of the pipeline's layout: with or without the half arena, and their pages
+    const key = `${this.arena.bindingsKey}\n${code}`;
     let found = this.cache.get(key);
     if (!found) {
-      const module = this.device.createShaderModule({ label, code: withHalfArena(code) });
+      const module = this.device.createShaderModule({ label, code: arenaWgsl(code, this.arena.paging) });
       found = this.device.createComputePipeline({ label, layout: this.arena.pipelineLayout, compute: { module, entryPoint: 'main' } });
       this.cache.set(key, found);
     }

@@ -7,6 +7,7 @@
 import type { BackendName } from '../contract/calls-backend';
 import type { TrainConfig } from '../contract/calls-train';
 import { ArenaTooLarge } from '../engine/arena';
+import { arenaCapacity } from '../engine/arena-pages';
 import { buildNetworkGraph, type NetworkGraph } from '../engine/plan/network-graph';
 import { countForward, countTrainingStep, type ForwardOptions, type TrainingStepOptions } from '../engine/plan/step-plan';
 import type { BuildOptions } from '../model/build-options';
@@ -15,8 +16,9 @@ import { stepsEngineFor } from './steps-engine';
 import { trainingLayerTest } from './trainable-layers';
 
 /**
- * EFFITUNE_ENGINE_ARENA_BYTES: plan as if the GPU's largest storage binding held only this many
- * bytes (to try what fits a smaller GPU, and for tests); unset: the GPU's own limit.
+ * EFFITUNE_ENGINE_ARENA_BYTES: plan as if each of the engine's arenas could hold only this many
+ * bytes on the GPU (to try what fits a smaller GPU, and for tests); unset: what the GPU's storage
+ * bindings hold, paged (arena-pages.ts).
  */
 export function engineArenaLimit(): number | undefined {
   const raw = process.env.EFFITUNE_ENGINE_ARENA_BYTES;
@@ -66,16 +68,16 @@ export function batchNormTrains(config: Pick<TrainConfig, 'mode' | 'freezeBatchN
 /**
  * The bytes of a run's training step and, beside it after each epoch, the forward plan it
  * validates on (Precise BN's while BatchNorm trains), at a batch: the plans laid out and counted,
- * nothing compiled, no GPU needed. With `most`, each arena is held to that many bytes (one storage
- * binding): Infinity where one does not fit; without it, Infinity where the engine cannot address
- * the plan (u32 element offsets). Cached.
+ * nothing compiled, no GPU needed. With `binding`, each arena is held to what storage bindings of
+ * that size hold (paged, arena-pages.ts; and to maxArenaBytes): Infinity where one does not fit;
+ * without it, Infinity where the engine cannot address the plan (u32 element offsets). Cached.
  */
-function countedPlans(config: TrainConfig, variant: VariantSpec): (batch: number, most?: number) => number {
+function countedPlans(config: TrainConfig, variant: VariantSpec): (batch: number, binding?: { bindingBytes: number; maxArenaBytes?: number }) => number {
   const c = config;
   const key = JSON.stringify([variant.id, c.resolution, c.classes.length, c.mode, c.topBlocks, c.freezeBatchNorm, c.optimizer, c.imbalance === 'weights', c.precision ?? 'fp32', c.dropout, c.dropConnect]);
   let graph: NetworkGraph | null = null;
-  return (batch, most) => {
-    const at = `${key}@${batch}/${most ?? 'any'}`;
+  return (batch, binding) => {
+    const at = `${key}@${batch}/${binding ? `${binding.bindingBytes}/${binding.maxArenaBytes ?? 'any'}` : 'any'}`;
     const known = counted.get(at);
     if (known !== undefined) return known;
     // what the run builds (model-setup.ts); imported weights change its padding and preprocessing, not its memory
@@ -83,8 +85,9 @@ function countedPlans(config: TrainConfig, variant: VariantSpec): (batch: number
     const classWeights = c.imbalance === 'weights' ? new Float32Array(c.classes.length).fill(1) : null;
     let bytes: number;
     try {
-      const step = countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), maxArenaBytes: most }).arenaBytes;
-      const forward = countForward(graph, { ...engineForwardOptions(config, batch, batchNormTrains(config)), maxArenaBytes: most }).arenaBytes;
+      const held = { maxArenaBytes: binding?.maxArenaBytes, bindingBytes: binding?.bindingBytes };
+      const step = countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), ...held }).arenaBytes;
+      const forward = countForward(graph, { ...engineForwardOptions(config, batch, batchNormTrains(config)), ...held }).arenaBytes;
       bytes = step + forward;
     } catch (err) {
       if (!(err instanceof ArenaTooLarge)) throw err;
@@ -108,29 +111,33 @@ export function engineStepBytes(config: TrainConfig, variant: VariantSpec): (bat
   return (batch) => count(batch);
 }
 
-/** Whether an engine run's plans fit a GPU's storage bindings at a batch, and that binding's size (for the reason). */
+/** Whether an engine run's plans fit a GPU's storage bindings at a batch, and the most its arenas hold there (for the reason). */
 export interface EngineBinding {
-  readonly maxBindingBytes: number;
+  /** the most one arena may hold on that GPU (its bindings, paged; EFFITUNE_ENGINE_ARENA_BYTES if smaller) */
+  readonly maxArenaBytes: number;
   fits(batch: number): boolean;
 }
 
 /**
- * Whether the engine's training step and the forward plan it validates on fit, at a batch, in
- * storage bindings of `maxBindingBytes` (or EFFITUNE_ENGINE_ARENA_BYTES, if smaller): each of a
- * plan's arenas (the float16 one of a mixed run apart) must fit one binding, whatever the GPU's
- * memory (arena.ts). What the start batch is halved by beside memory.
+ * Whether the engine's training step and the forward plan it validates on fit, at a batch, a GPU
+ * whose storage bindings hold `maxBindingBytes`: an arena beyond one binding is paged, up to a few
+ * bindings (arena-pages.ts), whatever the GPU's memory; EFFITUNE_ENGINE_ARENA_BYTES holds each
+ * arena below it. What the start batch is halved by beside memory.
  */
 export function engineBinding(config: TrainConfig, variant: VariantSpec, maxBindingBytes: number): EngineBinding {
-  const most = Math.min(maxBindingBytes, engineArenaLimit() ?? Infinity);
+  const limit = engineArenaLimit();
   const count = countedPlans(config, variant);
-  return { maxBindingBytes: most, fits: (batch) => Number.isFinite(count(batch, most)) };
+  return {
+    maxArenaBytes: Math.min(arenaCapacity(maxBindingBytes).f32, limit ?? Infinity),
+    fits: (batch) => Number.isFinite(count(batch, { bindingBytes: maxBindingBytes, maxArenaBytes: limit })),
+  };
 }
 
 /** engineBinding for a run the engine trains on `backend`, where the backend reports its largest binding; undefined elsewhere. */
 export function engineBindingOn(config: TrainConfig, variant: VariantSpec, backend: { name: BackendName; maxBindingBytes?: number }): EngineBinding | undefined {
   if (stepsEngineFor(config, backend.name) !== 'effitune') return undefined;
-  const most = Math.min(backend.maxBindingBytes ?? Infinity, engineArenaLimit() ?? Infinity);
-  return Number.isFinite(most) ? engineBinding(config, variant, most) : undefined;
+  if (backend.maxBindingBytes === undefined && engineArenaLimit() === undefined) return undefined;
+  return engineBinding(config, variant, backend.maxBindingBytes ?? Number.MAX_SAFE_INTEGER);
 }
 
 /** engineStepBytes for a run the engine trains on `backend` (steps-engine.ts); undefined where TF.js computes its steps. */

@@ -119,16 +119,16 @@ async function fromGpu<T>(gpu: EngineDevice, read: () => Promise<T>): Promise<T>
 }
 
 /**
- * An fp32 step whose arena does not fit one storage binding, where the same step with float16
+ * An fp32 step whose arena does not fit what the GPU's storage bindings hold, where the same step with float16
  * activations would at this batch (the adapter has shader-f16): the error says so, and the run's
  * note that halves the batch with it. Other errors are returned as they are.
  */
 function mixedWouldFit(err: unknown, gpu: EngineDevice, graph: NetworkGraph, config: TrainConfig, variant: VariantSpec, batch: number, classWeighted: boolean): unknown {
   if (!(err instanceof ArenaTooLarge) || config.precision === 'mixed' || !gpu.features.f16) return err;
   const classWeights = classWeighted ? new Float32Array(config.classes.length).fill(1) : null;
-  const maxArenaBytes = Math.min(gpu.limits.maxStorageBufferBindingSize, engineArenaLimit() ?? Infinity);
+  const bindingBytes = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
   try {
-    countTrainingStep(graph, { ...engineStepOptions({ ...config, precision: 'mixed' }, variant, batch, classWeights), maxArenaBytes });
+    countTrainingStep(graph, { ...engineStepOptions({ ...config, precision: 'mixed' }, variant, batch, classWeights), bindingBytes, maxArenaBytes: engineArenaLimit() });
   } catch (mixedErr) {
     if (mixedErr instanceof ArenaTooLarge) return err;
     throw mixedErr;

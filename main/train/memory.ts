@@ -63,12 +63,12 @@ export function chooseBatchSize(options: {
   const need = options.engineBytes ?? linearInBatch((b) => stepMemoryBytes(options, b));
   let batch = cap;
   while (batch > 1 && need(batch) > budget) batch /= 2;
-  // a plan must also fit one storage binding per arena; where not even batch 1 fits, the engine cannot start and the run falls back to TF.js at this batch
+  // each arena of a plan must also fit what the GPU's storage bindings hold (arena-pages.ts); where not even batch 1 fits, the engine cannot start and the run falls back to TF.js at this batch
   const binding = options.engineBinding;
   if (binding && !binding.fits(batch) && binding.fits(1)) {
     const tried = batch;
     while (!binding.fits(batch)) batch /= 2;
-    return { batch, reason: `batch ${batch}: the Effitune engine's plans at batch ${tried} do not fit this GPU's largest storage binding (${formatBytes(binding.maxBindingBytes)}), which each of their arenas must fit; batch ${batch} does${options.engineBytes ? ` and needs about ${formatBytes(need(batch))}` : ''}` };
+    return { batch, reason: `batch ${batch}: the Effitune engine's plans at batch ${tried} do not fit what this GPU's storage bindings hold for one of their arenas (${formatBytes(binding.maxArenaBytes)}); batch ${batch} does${options.engineBytes ? ` and needs about ${formatBytes(need(batch))}` : ''}` };
   }
   const share = `${Math.round((options.onGpu ? SHARE_OF_MEMORY.gpu : SHARE_OF_MEMORY.cpu) * 100)} % of ${formatBytes(options.memoryBytes)} (${options.memorySource ?? 'backend memory'})`;
   const needed = need(batch);

@@ -1,9 +1,9 @@
 /**
- * A batch whose fp32 step does not fit one storage binding of the GPU, where float16 activations
+ * A batch whose fp32 step does not fit what the engine can hold on the GPU, where float16 activations
  * would: the error the run halves its batch with says that precision mixed fits this batch
  * (where the adapter has shader-f16: lavapipe, `EFFITUNE_TEST_F16_ICD`); where mixed would not fit
  * either, or the adapter has no shader-f16 (SwiftShader), it says nothing of it. The GPU's binding
- * is made small with EFFITUNE_ENGINE_ARENA_BYTES, as the engine's halving test does.
+ * is made small with EFFITUNE_ENGINE_ARENA_BYTES (each arena below it), as the engine's halving test does.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -59,7 +59,7 @@ describe('a batch that does not fit the GPU in fp32', () => {
         expect((between as Error).message).not.toContain('precision mixed');
       }
       process.env.EFFITUNE_ENGINE_ARENA_BYTES = String(mixedBinding - 1);
-      await expect(start()).rejects.toThrow(/does not fit: the plan needs more than \d+ bytes, the most one storage binding of this GPU can hold \(a smaller batch or resolution fits\)$/);
+      await expect(start()).rejects.toThrow(/does not fit: the plan needs more than \d+ bytes, the most the engine can hold on this GPU \(a smaller batch or resolution fits\)$/);
     } finally {
       built.model.dispose();
     }

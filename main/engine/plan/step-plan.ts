@@ -33,6 +33,7 @@ import type { ParamLayout } from './param-layout';
 import { softmaxRows } from './plan-kernels';
 import { RecordingKernelContext } from './recording-context';
 import { layoutStep, type StepTensors } from './step-layout';
+import { arenaCapacity } from '../arena-pages';
 import { LifetimeRecorder, placedAllocator, type TensorPlacement } from './tensor-lifetimes';
 import { loadWeightsFromModel, saveWeightsToModel } from './weights-io';
 
@@ -50,8 +51,12 @@ export interface TrainingStepOptions {
   readonly classWeights: Float32Array | null;
   /** the dropout / stochastic-depth RNG seed (whole number below 2^24) */
   readonly seed: number;
-  /** hold the arena below this many bytes (default and at most: the GPU's largest storage binding) */
+  /** hold each arena below this many bytes (default and at most: what the GPU's storage bindings hold, in pages where one is not enough: arena-pages.ts) */
   readonly maxArenaBytes?: number;
+  /** page arenas above this many bytes (a power of two, below the GPU's binding): to try paging on any GPU (tests) */
+  readonly pageBytes?: number;
+  /** counted without a GPU (countTrainingStep, countForward): hold each arena to what bindings of this many bytes hold, paged */
+  readonly bindingBytes?: number;
   /**
    * mixed precision: the activations stored as float16 (step-layout.ts), everything else and all
    * arithmetic float32; needs a device with shader-f16 (gpu-device.ts features.f16)
@@ -204,7 +209,30 @@ interface LaidOut {
  * placed by lifetime in one shared block (tensor-lifetimes.ts), first in the arena, the fixed
  * tensors follow in ranges of their own, the scratch last. The caller records again over that layout.
  */
-function layOut(a: GraphAnalysis, batch: number, withClassWeights: boolean, maxBytes: number, record: RecordStep, f16Activations = false): LaidOut {
+/** The most each arena kind may hold: float32 and float16 bytes. */
+interface ArenaCaps {
+  readonly f32: number;
+  readonly half: number;
+}
+
+const UNBOUNDED: ArenaCaps = { f32: Number.MAX_SAFE_INTEGER, half: Number.MAX_SAFE_INTEGER };
+
+/** A plan's arena on this device: the most each kind may hold (in pages beyond one binding), the binding and the page it is paged by. */
+function arenaLimits(gpu: EngineDevice, options: { maxArenaBytes?: number; pageBytes?: number }): ArenaCaps & { binding: number; pageBytes: number } {
+  const binding = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize, options.pageBytes ?? Infinity);
+  const capacity = arenaCapacity(binding);
+  const most = options.maxArenaBytes ?? Infinity;
+  return { f32: Math.min(capacity.f32, most), half: Math.min(capacity.half, most), binding, pageBytes: capacity.pageBytes };
+}
+
+/** What a plan counted without a GPU may hold: what bindings of `bindingBytes` hold (paged), each kind below maxArenaBytes; neither: only what u32 indices address. */
+function countedCaps(options: { maxArenaBytes?: number; bindingBytes?: number }): ArenaCaps {
+  const capacity = options.bindingBytes === undefined ? UNBOUNDED : arenaCapacity(options.bindingBytes);
+  const most = options.maxArenaBytes ?? Number.MAX_SAFE_INTEGER;
+  return { f32: Math.min(capacity.f32, most), half: Math.min(capacity.half, most) };
+}
+
+function layOut(a: GraphAnalysis, batch: number, withClassWeights: boolean, caps: ArenaCaps, record: RecordStep, f16Activations = false): LaidOut {
   const lifetimes = new LifetimeRecorder();
   // a mixed-precision plan's float16 activations share memory by lifetime too, in the half arena
   const halfLifetimes = f16Activations ? new LifetimeRecorder() : null;
@@ -220,10 +248,10 @@ function layOut(a: GraphAnalysis, batch: number, withClassWeights: boolean, maxB
   const dispatches = record({ ctx, a, t: probe, scratch: (n) => ((most = Math.max(most, n)), standIn), nextSlot });
   const placement = lifetimes.finish();
   const halfPlacement = halfLifetimes?.finish() ?? null;
-  const layout = new ArenaLayout(maxBytes);
+  const layout = new ArenaLayout(caps.f32);
   const shared = placement.elements > 0 ? layout.add('tensors shared by lifetime', placement.elements) : null;
   // a half arena only where some tensor is float16
-  const halfLayout = halfPlacement && halfPlacement.elements > 0 ? new ArenaLayout(maxBytes, true) : null;
+  const halfLayout = halfPlacement && halfPlacement.elements > 0 ? new ArenaLayout(caps.half, true) : null;
   const halfShared = halfLayout ? halfLayout.add('float16 activations shared by lifetime', halfPlacement!.elements) : null;
   const t = layoutStep(
     { fixed: layout, transient: placedAllocator(placement, shared), transientHalf: halfPlacement ? placedAllocator(halfPlacement, halfShared) : undefined },
@@ -280,7 +308,7 @@ function countOf(laid: LaidOut, a: GraphAnalysis, record: RecordStep): PlanCount
 export function countTrainingStep(graph: NetworkGraph, options: TrainingStepOptions): PlanCount {
   const a = trainingAnalysis(graph, options);
   const record: RecordStep = (r) => recordTraining(r, options);
-  return countOf(layOut(a, options.batch, options.classWeights !== null, options.maxArenaBytes ?? Number.MAX_SAFE_INTEGER, record, options.f16Activations), a, record);
+  return countOf(layOut(a, options.batch, options.classWeights !== null, countedCaps(options), record, options.f16Activations), a, record);
 }
 
 export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options: TrainingStepOptions): StepPlan {
@@ -290,9 +318,10 @@ export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options
   rngScalars(options.seed, 0);
   refuseF16Without(gpu, options.f16Activations, 'train in fp32');
   const record: RecordStep = (r) => recordTraining(r, options);
-  const laid = layOut(a, options.batch, options.classWeights !== null, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), record, options.f16Activations);
+  const limits = arenaLimits(gpu, options);
+  const laid = layOut(a, options.batch, options.classWeights !== null, limits, record, options.f16Activations);
   const { t } = laid;
-  const arena = new Arena(gpu.device, laid.layout, laid.halfLayout);
+  const arena = new Arena(gpu.device, laid.layout, laid.halfLayout, limits.binding, limits.pageBytes);
   const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize, gpu.pipelines);
   const dispatches = recordFor(ctx, laid, a, record);
   if (t.classWeights && options.classWeights) arena.write(t.classWeights, options.classWeights);
@@ -376,8 +405,12 @@ export interface ForwardOptions {
    * readStatistics() then gives them, batch by batch
    */
   readonly batchStatistics?: boolean;
-  /** hold the arena below this many bytes (default and at most: the GPU's largest storage binding) */
+  /** hold each arena below this many bytes (default and at most: what the GPU's storage bindings hold, in pages where one is not enough: arena-pages.ts) */
   readonly maxArenaBytes?: number;
+  /** page arenas above this many bytes (a power of two, below the GPU's binding): to try paging on any GPU (tests) */
+  readonly pageBytes?: number;
+  /** counted without a GPU (countTrainingStep, countForward): hold each arena to what bindings of this many bytes hold, paged */
+  readonly bindingBytes?: number;
   /**
    * a mixed-precision run's: the activations stored as float16 as in its step (TrainingStepOptions),
    * the logits, probabilities, statistics and all arithmetic float32; needs shader-f16
@@ -399,9 +432,10 @@ export function movingStatisticNames(graph: NetworkGraph): string[] {
 export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: ForwardOptions): ForwardPlan {
   const a = forwardAnalysis(graph, options);
   refuseF16Without(gpu, options.f16Activations, 'run the forward in fp32');
-  const laid = layOut(a, options.batch, false, Math.min(gpu.limits.maxStorageBufferBindingSize, options.maxArenaBytes ?? Infinity), recordInference, options.f16Activations);
+  const limits = arenaLimits(gpu, options);
+  const laid = layOut(a, options.batch, false, limits, recordInference, options.f16Activations);
   const { t } = laid;
-  const arena = new Arena(gpu.device, laid.layout, laid.halfLayout);
+  const arena = new Arena(gpu.device, laid.layout, laid.halfLayout, limits.binding, limits.pageBytes);
   const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize, gpu.pipelines);
   const dispatches = recordFor(ctx, laid, a, recordInference);
   const logits = t.values.get(graph.output)!;
@@ -444,5 +478,5 @@ export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: For
 /** Dispatches, pipelines and arena of the inference plan, without a device. */
 export function countForward(graph: NetworkGraph, options: ForwardOptions): PlanCount {
   const a = forwardAnalysis(graph, options);
-  return countOf(layOut(a, options.batch, false, options.maxArenaBytes ?? Number.MAX_SAFE_INTEGER, recordInference, options.f16Activations), a, recordInference);
+  return countOf(layOut(a, options.batch, false, countedCaps(options), recordInference, options.f16Activations), a, recordInference);
 }
