@@ -27,6 +27,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../contract/calls-train';
 import { openEngineDevice, type EngineDevice } from '../engine/gpu-device';
 import { ArenaTooLarge } from '../engine/arena';
+import type { ArenaPaging } from '../engine/arena-pages';
 import { countForward, countTrainingStep, planForward, planTrainingStep, type ForwardPlan, type StepPlan } from '../engine/plan/step-plan';
 import type { NetworkGraph } from '../engine/plan/network-graph';
 import { batchNormTrains, engineArenaLimit, engineForwardOptions, engineGraph, engineStepOptions } from './engine-options';
@@ -136,6 +137,12 @@ function mixedWouldFit(err: unknown, gpu: EngineDevice, graph: NetworkGraph, con
   return new EngineDoesNotFit(`${err.message}; precision mixed (float16 activations) fits batch ${batch} on this GPU`);
 }
 
+/** How an arena larger than one storage binding is held, in words ('' where it fits one). */
+function pagedWords(paging: ArenaPaging): string {
+  const parts = [paging.f32Pages > 1 ? `${paging.f32Pages} float32 pages of ${2 ** (paging.f32Shift + 2) / 2 ** 20} MiB` : null, paging.halfPages > 1 ? `${paging.halfPages} float16 pages of ${2 ** (paging.halfShift + 1) / 2 ** 20} MiB` : null].filter(Boolean);
+  return parts.length > 0 ? ` in ${parts.join(' and ')}, as one storage binding holds less` : '';
+}
+
 /** The steps on a device of their own (`openDevice`: openEngineDevice; tests pass one they hold), released by dispose. */
 export async function startEngineSteps(config: TrainConfig, built: TrainingModel, loss: LossOptions, batch: number, optimizer: TrainOptimizer, openDevice: () => Promise<EngineDevice> = openEngineDevice): Promise<EngineSteps> {
   if (config.mode === 'head') throw new Error('the engine trains mode full or top');
@@ -190,7 +197,7 @@ export async function startEngineSteps(config: TrainConfig, built: TrainingModel
     batch,
     arenaBytes,
     forwardArenaBytes,
-    description: `training steps on the Effitune WebGPU engine (${gpu.adapter.device}): ${ready.dispatchCount} dispatches per step in one command buffer, arena ${Math.round(arenaBytes / 2 ** 20)} MiB (and ${Math.round(forwardArenaBytes / 2 ** 20)} MiB after each epoch for Precise BN and validation, on the engine too), batch ${batch}, ${mixed ? 'mixed precision (float16 activations, float32 weights and arithmetic)' : 'fp32'} with ${gpu.subgroupSize > 0 ? `subgroup reductions (subgroups of ${gpu.subgroupSize} checked)` : `shared-memory reductions (${gpu.subgroupsOff})`}`,
+    description: `training steps on the Effitune WebGPU engine (${gpu.adapter.device}): ${ready.dispatchCount} dispatches per step in one command buffer, arena ${Math.round(arenaBytes / 2 ** 20)} MiB${pagedWords(ready.arena.paging)} (and ${Math.round(forwardArenaBytes / 2 ** 20)} MiB after each epoch for Precise BN and validation, on the engine too), batch ${batch}, ${mixed ? 'mixed precision (float16 activations, float32 weights and arithmetic)' : 'fp32'} with ${gpu.subgroupSize > 0 ? `subgroup reductions (subgroups of ${gpu.subgroupSize} checked)` : `shared-memory reductions (${gpu.subgroupsOff})`}`,
     async step(x, y, lr) {
       if (y.length !== batch) throw new Error(`the engine's plan takes batches of ${batch}, got ${y.length}`);
       ready.setBatch(x, y);
