@@ -10,8 +10,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../contract/calls-backend';
-import { listNvidiaGpus, loadNativeTensorflow, NATIVE_TF_BACKEND } from './native-tensorflow';
-import { findWebGpuAdapter } from './webgpu-dawn';
+import { listNvidiaGpus, loadNativeTensorflow, NATIVE_TF_BACKEND, type NvidiaGpu } from './native-tensorflow';
+import { findWebGpuAdapter, type WebGpuAdapterSummary } from './webgpu-dawn';
 
 const require = createRequire(import.meta.url);
 
@@ -122,11 +122,22 @@ async function startWebGpu(): Promise<ActiveBackend> {
     name: 'webgpu',
     device: adapter.device,
     softwareGpu: adapter.software,
-    memoryBytes: adapter.maxBufferSize,
-    memorySource: 'largest buffer the adapter allows (WebGPU reports no total)',
+    ...webGpuMemory(adapter, /nvidia/i.test(adapter.device) && !adapter.software ? await listNvidiaGpus() : []),
     ...(adapter.features ? { features: adapter.features } : {}),
     ...(adapter.maxStorageBufferBindingSize ? { maxBindingBytes: adapter.maxStorageBufferBindingSize } : {}),
   };
+}
+
+/**
+ * What a WebGPU adapter's memory is taken to be: WebGPU reports no total, so on an NVIDIA GPU the
+ * driver's own figure (nvidia-smi, the GPU whose name the adapter gives, else the first), elsewhere
+ * the largest buffer the adapter allows (a lower bound: the engine's arenas may span several).
+ */
+export function webGpuMemory(adapter: Pick<WebGpuAdapterSummary, 'device' | 'maxBufferSize'>, nvidia: readonly NvidiaGpu[]): { memoryBytes: number; memorySource: string } {
+  const named = nvidia.find((g) => g.memoryBytes > 0 && adapter.device.toLowerCase().includes(g.name.toLowerCase().replace(/^nvidia\s+/, '')));
+  const gpu = named ?? nvidia.find((g) => g.memoryBytes > 0);
+  if (gpu) return { memoryBytes: gpu.memoryBytes, memorySource: `GPU memory of ${gpu.name} (nvidia-smi)` };
+  return { memoryBytes: adapter.maxBufferSize, memorySource: 'largest buffer the adapter allows (WebGPU reports no total)' };
 }
 
 async function startNative(name: 'tfjs-node' | 'tfjs-node-gpu'): Promise<ActiveBackend> {

@@ -13,6 +13,7 @@ import { gpuDriverHint, tfjsNodeGpuHint } from '../../main/backend/install-hints
 import { parseNvidiaSmi } from '../../main/backend/native-tensorflow';
 import { defaultBackend, probeBackend, usableFor } from '../../main/backend/probe';
 import { dawnWarnings, summarizeAdapter, swiftShaderEnv } from '../../main/backend/webgpu-dawn';
+import { webGpuMemory } from '../../main/backend/start-backend';
 import { makeTempDir, removeDir } from '../fixtures/temp';
 
 const temp = makeTempDir('backend-probe');
@@ -37,6 +38,16 @@ describe('reading what the machine says', () => {
     expect(summarizeAdapter({ info: { vendor: 'mesa', device: 'llvmpipe (LLVM 15.0.6, 256 bits)' }, limits: { maxBufferSize: 1 } }).software).toBe(true);
     const nvidia = summarizeAdapter({ info: { vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3', isFallbackAdapter: false }, limits: { maxBufferSize: 2 ** 34 } });
     expect(nvidia).toEqual({ device: 'NVIDIA H100 80GB HBM3', software: false, maxBufferSize: 2 ** 34 });
+  });
+
+  it("takes an NVIDIA adapter's memory from nvidia-smi (the GPU it names), elsewhere the largest buffer", () => {
+    const adapter = { device: 'NVIDIA H100 80GB HBM3; shader-f16, subgroups; largest storage binding 4096 MiB', maxBufferSize: 2 ** 32 };
+    const smi = parseNvidiaSmi('NVIDIA A10, 23028\nNVIDIA H100 80GB HBM3, 81559\n');
+    expect(webGpuMemory(adapter, smi)).toEqual({ memoryBytes: 81559 * 2 ** 20, memorySource: 'GPU memory of NVIDIA H100 80GB HBM3 (nvidia-smi)' });
+    // a name nvidia-smi does not list: its first GPU; none (no driver tool, or another vendor): the largest buffer
+    expect(webGpuMemory({ ...adapter, device: 'NVIDIA GeForce RTX 4090' }, smi).memoryBytes).toBe(23028 * 2 ** 20);
+    expect(webGpuMemory(adapter, [])).toEqual({ memoryBytes: 2 ** 32, memorySource: 'largest buffer the adapter allows (WebGPU reports no total)' });
+    expect(webGpuMemory(adapter, [{ name: 'NVIDIA H100 80GB HBM3', memoryBytes: 0 }]).memoryBytes).toBe(2 ** 32);
   });
 
   it("names the features and the largest binding the engine can use, where the adapter lists them", () => {
