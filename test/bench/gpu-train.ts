@@ -3,12 +3,14 @@
  * same adapter, in the same run, one EfficientNet training step (forward, loss, backward, Adam) at
  * a time on the same random batch.
  *
- *   npm run bench -- gpu-train [--variant b0] [--resolution 224] [--batch 32] [--steps 10] [--classes 10] [--no-profile] [--compare-reductions] [--no-check]
+ *   npm run bench -- gpu-train [--variant b0] [--resolution 224] [--batch 32] [--steps 10] [--classes 10] [--no-profile] [--compare-reductions] [--compare-paging] [--no-check]
  *
  * Where the adapter has shader-f16 the engine is measured twice, fp32 and mixed precision (float16
  * activations), and the correctness check runs for both.
  *
- * Also the forward an engine run validates on against TF.js's validation forward (inference images/s).
+ * Also the forward an engine run validates on against TF.js's validation forward (inference images/s),
+ * and on a GPU (--compare-paging on a software adapter) the same step with its arena paged over
+ * several buffers, as an arena larger than one storage binding runs (arena-pages.ts).
  *
  * Figures: dispatches per step (ours from the plan; TF.js's counted by tf.profile as the kernels
  * one step runs), host milliseconds to encode and submit one step, images/s of both, the adapter and
@@ -66,7 +68,7 @@ export async function run(args: string[]): Promise<void> {
   const common = { bench: 'gpu-train', adapter: gpu.adapter.device, software, f16: gpu.features.f16, subgroups: gpu.features.subgroups, timestamps: gpu.features.timestamps, ...machine() };
   if (small) log('software adapter: measuring φ=-6 at 64 px, batch 8 (pass --variant/--resolution/--batch to choose)');
 
-  const stepOptions = (b: number, f16Activations = false): TrainingStepOptions => ({ batch: b, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 1, f16Activations });
+  const stepOptions = (b: number, f16Activations = false, pageBytes?: number): TrainingStepOptions => ({ batch: b, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 1, f16Activations, ...(pageBytes ? { pageBytes } : {}) });
   const b0 = buildNetworkGraph(getVariant('b0'), { classes, resolution: 224 });
   const reference = countTrainingStep(b0, stepOptions(32));
   const mixedReference = countTrainingStep(b0, stepOptions(32, true));
@@ -121,9 +123,9 @@ export async function run(args: string[]): Promise<void> {
     await gpu.device.queue.onSubmittedWorkDone();
     return (performance.now() - started) / 1000;
   };
-  const measure = async (planGpu: EngineDevice, f16Activations = false) => {
+  const measure = async (planGpu: EngineDevice, f16Activations = false, pageBytes?: number) => {
     const planned = performance.now();
-    const plan = planTrainingStep(planGpu, graph, stepOptions(batch, f16Activations));
+    const plan = planTrainingStep(planGpu, graph, stepOptions(batch, f16Activations, pageBytes));
     const planSeconds = (performance.now() - planned) / 1000;
     await plan.loadWeights(model);
     plan.setBatch(x, y);
@@ -237,6 +239,38 @@ export async function run(args: string[]): Promise<void> {
       });
     } catch (err) {
       emit({ ...common, arm: 'engine-mixed-precision', error: (err as Error).message });
+    }
+  }
+  // the same step with its arena paged over 3–4 buffers (what an arena larger than one storage binding
+  // runs on, arena-pages.ts) beside it on one buffer, alternating: the price of the page routing
+  if (!software || args.includes('--compare-paging')) {
+    try {
+      const pageBytes = 2 ** Math.ceil(Math.log2(plan.arena.layout.bytes / 4));
+      const paged = await measure(gpu, false, pageBytes);
+      const rounds = 3;
+      const oneRates: number[] = [];
+      const pagedRates: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        oneRates.push((steps * batch) / (await timeSteps(plan, steps)));
+        pagedRates.push((steps * batch) / (await timeSteps(paged.plan, steps)));
+      }
+      const pages = paged.plan.arena.paging.f32Pages;
+      paged.plan.destroy();
+      const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+      emit({
+        ...common,
+        arm: 'engine-paged-alternating',
+        note: `${rounds} rounds of ${steps} steps each, the arena on one buffer then on ${pages} pages of ${pageBytes / 2 ** 20} MiB, both plans resident`,
+        variant: variantId,
+        resolution,
+        batch,
+        pages,
+        onePageImagesPerSecond: oneRates.map((v) => round(v, 2)),
+        pagedImagesPerSecond: pagedRates.map((v) => round(v, 2)),
+        pagedOverOnePage: round(median(pagedRates) / median(oneRates), 3),
+      });
+    } catch (err) {
+      emit({ ...common, arm: 'engine-paged-alternating', error: (err as Error).message });
     }
   }
   plan.destroy();
