@@ -36,17 +36,16 @@ export function pageBytesFor(bindingBytes: number): number {
 }
 
 /**
- * The most bytes each kind of arena can hold on a GPU whose storage bindings hold `bindingBytes`
- * (and whose buffers `bufferBytes`): one binding, or up to the kind's pages of the largest power of
- * two that fits a binding, within u32 element indices.
+ * The most bytes each kind of arena can hold on a GPU whose storage bindings hold `bindingBytes`:
+ * one binding, or up to the kind's pages of the largest power of two that fits a binding, within
+ * u32 element indices.
  */
-export function arenaCapacity(bindingBytes: number, bufferBytes = bindingBytes): { f32: number; half: number; pageBytes: number } {
-  const one = Math.min(bindingBytes, bufferBytes);
-  const pageBytes = pageBytesFor(one);
+export function arenaCapacity(bindingBytes: number): { f32: number; half: number; pageBytes: number } {
+  const pageBytes = pageBytesFor(bindingBytes);
   return {
     pageBytes,
-    f32: Math.min(Math.max(one, MAX_F32_PAGES * pageBytes), 2 ** 32 * 4),
-    half: Math.min(Math.max(one, MAX_HALF_PAGES * pageBytes), 2 ** 32 * 2),
+    f32: Math.min(Math.max(bindingBytes, MAX_F32_PAGES * pageBytes), 2 ** 32 * 4),
+    half: Math.min(Math.max(bindingBytes, MAX_HALF_PAGES * pageBytes), 2 ** 32 * 2),
   };
 }
 
@@ -63,14 +62,14 @@ export function pageBinding(paging: ArenaPaging, half: boolean, k: number): numb
 
 const IDENTIFIER = /[A-Za-z0-9_]/;
 
-/** The index of the bracket closing the one opened at `open` (brackets nest; WGSL has no string literals). */
-function closing(code: string, open: number, pair: '[]' | '()'): number {
+/** The index of the `]` closing the `[` at `open` (brackets nest; WGSL has no string literals). */
+function closing(code: string, open: number): number {
   let depth = 0;
   for (let i = open; i < code.length; i++) {
-    if (code[i] === pair[0]) depth++;
-    else if (code[i] === pair[1] && --depth === 0) return i;
+    if (code[i] === '[') depth++;
+    else if (code[i] === ']' && --depth === 0) return i;
   }
-  throw new Error(`arena pages: unbalanced ${pair[0]} at ${open} in a kernel`);
+  throw new Error(`arena pages: unbalanced [ at ${open} in a kernel`);
 }
 
 /** The end of the expression starting at `from`: the `;` (or the `}` closing its block) at depth 0. */
@@ -104,7 +103,7 @@ export function routeAccesses(code: string, name: string, load: string, store: s
       continue;
     }
     const open = found + name.length;
-    const close = closing(code, open, '[]');
+    const close = closing(code, open);
     const index = routeAccesses(code.slice(open + 1, close), name, load, store);
     let after = close + 1;
     while (after < code.length && /\s/.test(code[after])) after++;

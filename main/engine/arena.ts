@@ -150,8 +150,8 @@ function createPages(device: GPUDevice, label: string, bytes: number, pages: num
 /**
  * The arena's GPU buffers (and the half arena's, when the plan has f16 tensors), the one bind group
  * every kernel of a plan uses, and the kernels' parameter slots. An arena kind larger than one
- * storage binding (`bindingBytes`) is paged (arena-pages.ts): buffers of `pageBytes` bound side by
- * side, which its kernels address as one.
+ * storage binding (`bindingBytes`) is paged (arena-pages.ts): buffers bound side by side, which its
+ * kernels address as one.
  */
 export class Arena {
   /** the float32 arena's buffers (one, or its pages) */
@@ -171,12 +171,10 @@ export class Arena {
     readonly device: GPUDevice,
     readonly layout: ArenaLayout,
     readonly halfLayout: ArenaLayout | null = null,
-    /** the most one storage binding holds; an arena kind above it is paged (default: never) */
+    /** the most one storage binding holds; an arena kind above it is paged, by the largest power of two within it (default: never) */
     bindingBytes = Infinity,
-    /** the page of a paged kind (a power of two; default: the largest that fits a binding) */
-    pageBytes = pageBytesFor(bindingBytes),
   ) {
-    if (2 ** Math.round(Math.log2(pageBytes)) !== pageBytes || pageBytes > bindingBytes) throw new Error(`arena: a page of ${pageBytes} bytes is not a power of two within one binding (${bindingBytes})`);
+    const pageBytes = pageBytesFor(bindingBytes);
     const f32Pages = pagesOf(layout.bytes, bindingBytes, pageBytes);
     const halfPages = halfLayout ? pagesOf(halfLayout.bytes, bindingBytes, pageBytes) : 1;
     if (f32Pages > MAX_F32_PAGES || halfPages > MAX_HALF_PAGES) throw new ArenaTooLarge(f32Pages > MAX_F32_PAGES ? 'the float32 arena' : 'the float16 arena', (f32Pages > MAX_F32_PAGES ? MAX_F32_PAGES : MAX_HALF_PAGES) * pageBytes);

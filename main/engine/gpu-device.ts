@@ -45,6 +45,11 @@ export interface EngineDevice {
   release(): void;
 }
 
+/** The most one storage binding of the device holds, as a buffer can back it: what an arena above it is paged by (arena-pages.ts). */
+export function deviceBindingBytes(gpu: Pick<EngineDevice, 'limits'>): number {
+  return Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+}
+
 /** What a run says when its GPU device is lost mid-work: what happened, and how to go on. */
 export function lostMessage(reason: string, message: string): string {
   return `the GPU device was lost (${reason}${message ? `: ${message}` : ''}), as after a driver reset or timeout, or another program taking the GPU; resume the run (Continue, or effitune train --resume) to go on from its last finished epoch, with a smaller batch if it happens again`;

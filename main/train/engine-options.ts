@@ -85,7 +85,7 @@ function countedPlans(config: TrainConfig, variant: VariantSpec): (batch: number
     const classWeights = c.imbalance === 'weights' ? new Float32Array(c.classes.length).fill(1) : null;
     let bytes: number;
     try {
-      const held = { maxArenaBytes: binding?.maxArenaBytes, bindingBytes: binding?.bindingBytes };
+      const held = { bindingBytes: binding?.bindingBytes, maxArenaBytes: binding?.maxArenaBytes };
       const step = countTrainingStep(graph, { ...engineStepOptions(config, variant, batch, classWeights), ...held }).arenaBytes;
       const forward = countForward(graph, { ...engineForwardOptions(config, batch, batchNormTrains(config)), ...held }).arenaBytes;
       bytes = step + forward;

@@ -25,12 +25,12 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { TrainConfig } from '../contract/calls-train';
-import { openEngineDevice, type EngineDevice } from '../engine/gpu-device';
+import { deviceBindingBytes, openEngineDevice, type EngineDevice } from '../engine/gpu-device';
 import { ArenaTooLarge } from '../engine/arena';
 import type { ArenaPaging } from '../engine/arena-pages';
 import { countForward, countTrainingStep, planForward, planTrainingStep, type ForwardPlan, type StepPlan } from '../engine/plan/step-plan';
 import type { NetworkGraph } from '../engine/plan/network-graph';
-import { batchNormTrains, engineArenaLimit, engineForwardOptions, engineGraph, engineStepOptions } from './engine-options';
+import { batchNormTrains, engineForwardOptions, engineGraph, engineStepOptions } from './engine-options';
 import type { VariantSpec } from '../model/variants';
 import type { LossOptions } from './loss';
 import type { TrainingModel } from './model-setup';
@@ -127,9 +127,8 @@ async function fromGpu<T>(gpu: EngineDevice, read: () => Promise<T>): Promise<T>
 function mixedWouldFit(err: unknown, gpu: EngineDevice, graph: NetworkGraph, config: TrainConfig, variant: VariantSpec, batch: number, classWeighted: boolean): unknown {
   if (!(err instanceof ArenaTooLarge) || config.precision === 'mixed' || !gpu.features.f16) return err;
   const classWeights = classWeighted ? new Float32Array(config.classes.length).fill(1) : null;
-  const bindingBytes = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
   try {
-    countTrainingStep(graph, { ...engineStepOptions({ ...config, precision: 'mixed' }, variant, batch, classWeights), bindingBytes, maxArenaBytes: engineArenaLimit() });
+    countTrainingStep(graph, { ...engineStepOptions({ ...config, precision: 'mixed' }, variant, batch, classWeights), bindingBytes: deviceBindingBytes(gpu) });
   } catch (mixedErr) {
     if (mixedErr instanceof ArenaTooLarge) return err;
     throw mixedErr;

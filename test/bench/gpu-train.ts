@@ -68,7 +68,7 @@ export async function run(args: string[]): Promise<void> {
   const common = { bench: 'gpu-train', adapter: gpu.adapter.device, software, f16: gpu.features.f16, subgroups: gpu.features.subgroups, timestamps: gpu.features.timestamps, ...machine() };
   if (small) log('software adapter: measuring φ=-6 at 64 px, batch 8 (pass --variant/--resolution/--batch to choose)');
 
-  const stepOptions = (b: number, f16Activations = false, pageBytes?: number): TrainingStepOptions => ({ batch: b, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 1, f16Activations, ...(pageBytes ? { pageBytes } : {}) });
+  const stepOptions = (b: number, f16Activations = false, pageBytes?: number): TrainingStepOptions => ({ batch: b, mode: 'full', optimizer: { kind: 'adam', weightDecay: 0 }, labelSmoothing: 0.1, classWeights: null, seed: 1, f16Activations, ...(pageBytes ? { bindingBytes: pageBytes } : {}) });
   const b0 = buildNetworkGraph(getVariant('b0'), { classes, resolution: 224 });
   const reference = countTrainingStep(b0, stepOptions(32));
   const mixedReference = countTrainingStep(b0, stepOptions(32, true));
@@ -114,7 +114,6 @@ export async function run(args: string[]): Promise<void> {
   const graph = buildNetworkGraph(getVariant(variantId), build);
   const model = buildEfficientNet(variantId, build) as tfl.LayersModel;
   const { x, y } = randomBatch(batch, resolution, classes, 7);
-  /** plans, loads and times the step on `planGpu` (the device, or it with the subgroup reductions off) */
   /** seconds for `n` steps of `plan`, waiting for the GPU before and after */
   const timeSteps = async (plan: StepPlan, n: number) => {
     await gpu.device.queue.onSubmittedWorkDone();
@@ -123,6 +122,22 @@ export async function run(args: string[]): Promise<void> {
     await gpu.device.queue.onSubmittedWorkDone();
     return (performance.now() - started) / 1000;
   };
+  /**
+   * `first` and `second` in turn, ROUNDS rounds of `steps` steps each (one after the other favours
+   * whichever ran first on a software adapter): images/s per round, and second's median over first's
+   */
+  const ROUNDS = 3;
+  const alternate = async (first: StepPlan, second: StepPlan) => {
+    const firstRates: number[] = [];
+    const secondRates: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      firstRates.push((steps * batch) / (await timeSteps(first, steps)));
+      secondRates.push((steps * batch) / (await timeSteps(second, steps)));
+    }
+    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+    return { first: firstRates.map((v) => round(v, 2)), second: secondRates.map((v) => round(v, 2)), ratio: round(median(secondRates) / median(firstRates), 3) };
+  };
+  /** plans, loads and times the step on `planGpu` (the device, or it with the subgroup reductions off) */
   const measure = async (planGpu: EngineDevice, f16Activations = false, pageBytes?: number) => {
     const planned = performance.now();
     const plan = planTrainingStep(planGpu, graph, stepOptions(batch, f16Activations, pageBytes));
@@ -216,26 +231,18 @@ export async function run(args: string[]): Promise<void> {
       const mixed = await measure(gpu, true);
       mixedImagesPerSecond = mixed.imagesPerSecond;
       emit({ ...common, arm: 'engine-mixed-precision', ...mixed.row });
-      // the two one after the other favour whichever ran first on a software adapter: alternate them
-      const rounds = 3;
-      const fp32Rates: number[] = [];
-      const mixedRates: number[] = [];
-      for (let r = 0; r < rounds; r++) {
-        fp32Rates.push((steps * batch) / (await timeSteps(plan, steps)));
-        mixedRates.push((steps * batch) / (await timeSteps(mixed.plan, steps)));
-      }
+      const rounds = await alternate(plan, mixed.plan);
       mixed.plan.destroy();
-      const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
       emit({
         ...common,
         arm: 'engine-precision-alternating',
-        note: `${rounds} rounds of ${steps} steps each, fp32 then mixed, both plans resident: images/s per round and the medians`,
+        note: `${ROUNDS} rounds of ${steps} steps each, fp32 then mixed, both plans resident: images/s per round and the medians`,
         variant: variantId,
         resolution,
         batch,
-        fp32ImagesPerSecond: fp32Rates.map((v) => round(v, 2)),
-        mixedImagesPerSecond: mixedRates.map((v) => round(v, 2)),
-        mixedOverFp32: round(median(mixedRates) / median(fp32Rates), 3),
+        fp32ImagesPerSecond: rounds.first,
+        mixedImagesPerSecond: rounds.second,
+        mixedOverFp32: rounds.ratio,
       });
     } catch (err) {
       emit({ ...common, arm: 'engine-mixed-precision', error: (err as Error).message });
@@ -247,27 +254,20 @@ export async function run(args: string[]): Promise<void> {
     try {
       const pageBytes = 2 ** Math.ceil(Math.log2(plan.arena.layout.bytes / 4));
       const paged = await measure(gpu, false, pageBytes);
-      const rounds = 3;
-      const oneRates: number[] = [];
-      const pagedRates: number[] = [];
-      for (let r = 0; r < rounds; r++) {
-        oneRates.push((steps * batch) / (await timeSteps(plan, steps)));
-        pagedRates.push((steps * batch) / (await timeSteps(paged.plan, steps)));
-      }
+      const rounds = await alternate(plan, paged.plan);
       const pages = paged.plan.arena.paging.f32Pages;
       paged.plan.destroy();
-      const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
       emit({
         ...common,
         arm: 'engine-paged-alternating',
-        note: `${rounds} rounds of ${steps} steps each, the arena on one buffer then on ${pages} pages of ${pageBytes / 2 ** 20} MiB, both plans resident`,
+        note: `${ROUNDS} rounds of ${steps} steps each, the arena on one buffer then on ${pages} pages of ${pageBytes / 2 ** 20} MiB, both plans resident`,
         variant: variantId,
         resolution,
         batch,
         pages,
-        onePageImagesPerSecond: oneRates.map((v) => round(v, 2)),
-        pagedImagesPerSecond: pagedRates.map((v) => round(v, 2)),
-        pagedOverOnePage: round(median(pagedRates) / median(oneRates), 3),
+        onePageImagesPerSecond: rounds.first,
+        pagedImagesPerSecond: rounds.second,
+        pagedOverOnePage: rounds.ratio,
       });
     } catch (err) {
       emit({ ...common, arm: 'engine-paged-alternating', error: (err as Error).message });

@@ -21,7 +21,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Arena, ArenaLayout, subRange, type TensorRange } from '../arena';
 import { encodeAndSubmit, KernelContext, kernelKind, type Dispatch } from '../dispatch';
-import type { EngineDevice } from '../gpu-device';
+import { deviceBindingBytes, type EngineDevice } from '../gpu-device';
 import { softmaxCrossEntropy } from '../kernels/loss';
 import { optimizerScalars, optimizerStep, type OptimizerConfig, type ParameterSegment } from '../kernels/optimizer';
 import { rngScalars } from '../kernels/random';
@@ -51,11 +51,12 @@ export interface TrainingStepOptions {
   readonly classWeights: Float32Array | null;
   /** the dropout / stochastic-depth RNG seed (whole number below 2^24) */
   readonly seed: number;
-  /** hold each arena below this many bytes (default and at most: what the GPU's storage bindings hold, in pages where one is not enough: arena-pages.ts) */
+  /** hold each arena below this many bytes (default and at most: what the GPU's storage bindings hold, paged where one is not enough) */
   readonly maxArenaBytes?: number;
-  /** page arenas above this many bytes (a power of two, below the GPU's binding): to try paging on any GPU (tests) */
-  readonly pageBytes?: number;
-  /** counted without a GPU (countTrainingStep, countForward): hold each arena to what bindings of this many bytes hold, paged */
+  /**
+   * plan (or count, without a GPU) as on a GPU whose storage bindings hold this many bytes, at most
+   * the device's own: arenas above it are paged (arena-pages.ts); to try paging on any GPU (tests)
+   */
   readonly bindingBytes?: number;
   /**
    * mixed precision: the activations stored as float16 (step-layout.ts), everything else and all
@@ -202,6 +203,27 @@ interface LaidOut {
   readonly placement: TensorPlacement;
 }
 
+/** The most each arena kind may hold: float32 and float16 bytes. */
+interface ArenaCaps {
+  readonly f32: number;
+  readonly half: number;
+}
+
+/**
+ * What each arena kind may hold on bindings of `bindingBytes` (paged; unknown: only what u32
+ * indices address), and below maxArenaBytes.
+ */
+function arenaCaps(bindingBytes: number | undefined, maxArenaBytes: number | undefined): ArenaCaps {
+  const capacity = bindingBytes === undefined ? { f32: Number.MAX_SAFE_INTEGER, half: Number.MAX_SAFE_INTEGER } : arenaCapacity(bindingBytes);
+  const most = maxArenaBytes ?? Number.MAX_SAFE_INTEGER;
+  return { f32: Math.min(capacity.f32, most), half: Math.min(capacity.half, most) };
+}
+
+/** The binding a plan on this device is laid out for: the device's, or a smaller one asked for. */
+function planBinding(gpu: EngineDevice, options: { bindingBytes?: number }): number {
+  return Math.min(deviceBindingBytes(gpu), options.bindingBytes ?? Infinity);
+}
+
 /**
  * Lay a plan out in two recordings. The first, through a context that compiles nothing, uses
  * stand-in ranges for the transient tensors and an unbounded stand-in scratch: it learns each
@@ -209,29 +231,6 @@ interface LaidOut {
  * placed by lifetime in one shared block (tensor-lifetimes.ts), first in the arena, the fixed
  * tensors follow in ranges of their own, the scratch last. The caller records again over that layout.
  */
-/** The most each arena kind may hold: float32 and float16 bytes. */
-interface ArenaCaps {
-  readonly f32: number;
-  readonly half: number;
-}
-
-const UNBOUNDED: ArenaCaps = { f32: Number.MAX_SAFE_INTEGER, half: Number.MAX_SAFE_INTEGER };
-
-/** A plan's arena on this device: the most each kind may hold (in pages beyond one binding), the binding and the page it is paged by. */
-function arenaLimits(gpu: EngineDevice, options: { maxArenaBytes?: number; pageBytes?: number }): ArenaCaps & { binding: number; pageBytes: number } {
-  const binding = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize, options.pageBytes ?? Infinity);
-  const capacity = arenaCapacity(binding);
-  const most = options.maxArenaBytes ?? Infinity;
-  return { f32: Math.min(capacity.f32, most), half: Math.min(capacity.half, most), binding, pageBytes: capacity.pageBytes };
-}
-
-/** What a plan counted without a GPU may hold: what bindings of `bindingBytes` hold (paged), each kind below maxArenaBytes; neither: only what u32 indices address. */
-function countedCaps(options: { maxArenaBytes?: number; bindingBytes?: number }): ArenaCaps {
-  const capacity = options.bindingBytes === undefined ? UNBOUNDED : arenaCapacity(options.bindingBytes);
-  const most = options.maxArenaBytes ?? Number.MAX_SAFE_INTEGER;
-  return { f32: Math.min(capacity.f32, most), half: Math.min(capacity.half, most) };
-}
-
 function layOut(a: GraphAnalysis, batch: number, withClassWeights: boolean, caps: ArenaCaps, record: RecordStep, f16Activations = false): LaidOut {
   const lifetimes = new LifetimeRecorder();
   // a mixed-precision plan's float16 activations share memory by lifetime too, in the half arena
@@ -308,7 +307,7 @@ function countOf(laid: LaidOut, a: GraphAnalysis, record: RecordStep): PlanCount
 export function countTrainingStep(graph: NetworkGraph, options: TrainingStepOptions): PlanCount {
   const a = trainingAnalysis(graph, options);
   const record: RecordStep = (r) => recordTraining(r, options);
-  return countOf(layOut(a, options.batch, options.classWeights !== null, countedCaps(options), record, options.f16Activations), a, record);
+  return countOf(layOut(a, options.batch, options.classWeights !== null, arenaCaps(options.bindingBytes, options.maxArenaBytes), record, options.f16Activations), a, record);
 }
 
 export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options: TrainingStepOptions): StepPlan {
@@ -318,10 +317,10 @@ export function planTrainingStep(gpu: EngineDevice, graph: NetworkGraph, options
   rngScalars(options.seed, 0);
   refuseF16Without(gpu, options.f16Activations, 'train in fp32');
   const record: RecordStep = (r) => recordTraining(r, options);
-  const limits = arenaLimits(gpu, options);
-  const laid = layOut(a, options.batch, options.classWeights !== null, limits, record, options.f16Activations);
+  const binding = planBinding(gpu, options);
+  const laid = layOut(a, options.batch, options.classWeights !== null, arenaCaps(binding, options.maxArenaBytes), record, options.f16Activations);
   const { t } = laid;
-  const arena = new Arena(gpu.device, laid.layout, laid.halfLayout, limits.binding, limits.pageBytes);
+  const arena = new Arena(gpu.device, laid.layout, laid.halfLayout, binding);
   const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize, gpu.pipelines);
   const dispatches = recordFor(ctx, laid, a, record);
   if (t.classWeights && options.classWeights) arena.write(t.classWeights, options.classWeights);
@@ -405,11 +404,12 @@ export interface ForwardOptions {
    * readStatistics() then gives them, batch by batch
    */
   readonly batchStatistics?: boolean;
-  /** hold each arena below this many bytes (default and at most: what the GPU's storage bindings hold, in pages where one is not enough: arena-pages.ts) */
+  /** hold each arena below this many bytes (default and at most: what the GPU's storage bindings hold, paged where one is not enough) */
   readonly maxArenaBytes?: number;
-  /** page arenas above this many bytes (a power of two, below the GPU's binding): to try paging on any GPU (tests) */
-  readonly pageBytes?: number;
-  /** counted without a GPU (countTrainingStep, countForward): hold each arena to what bindings of this many bytes hold, paged */
+  /**
+   * plan (or count, without a GPU) as on a GPU whose storage bindings hold this many bytes, at most
+   * the device's own: arenas above it are paged (arena-pages.ts); to try paging on any GPU (tests)
+   */
   readonly bindingBytes?: number;
   /**
    * a mixed-precision run's: the activations stored as float16 as in its step (TrainingStepOptions),
@@ -432,10 +432,10 @@ export function movingStatisticNames(graph: NetworkGraph): string[] {
 export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: ForwardOptions): ForwardPlan {
   const a = forwardAnalysis(graph, options);
   refuseF16Without(gpu, options.f16Activations, 'run the forward in fp32');
-  const limits = arenaLimits(gpu, options);
-  const laid = layOut(a, options.batch, false, limits, recordInference, options.f16Activations);
+  const binding = planBinding(gpu, options);
+  const laid = layOut(a, options.batch, false, arenaCaps(binding, options.maxArenaBytes), recordInference, options.f16Activations);
   const { t } = laid;
-  const arena = new Arena(gpu.device, laid.layout, laid.halfLayout, limits.binding, limits.pageBytes);
+  const arena = new Arena(gpu.device, laid.layout, laid.halfLayout, binding);
   const ctx = new KernelContext(gpu.device, arena, gpu.subgroupSize, gpu.pipelines);
   const dispatches = recordFor(ctx, laid, a, recordInference);
   const logits = t.values.get(graph.output)!;
@@ -478,5 +478,5 @@ export function planForward(gpu: EngineDevice, graph: NetworkGraph, options: For
 /** Dispatches, pipelines and arena of the inference plan, without a device. */
 export function countForward(graph: NetworkGraph, options: ForwardOptions): PlanCount {
   const a = forwardAnalysis(graph, options);
-  return countOf(layOut(a, options.batch, false, countedCaps(options), recordInference, options.f16Activations), a, recordInference);
+  return countOf(layOut(a, options.batch, false, arenaCaps(options.bindingBytes, options.maxArenaBytes), recordInference, options.f16Activations), a, recordInference);
 }

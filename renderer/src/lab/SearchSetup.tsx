@@ -94,7 +94,7 @@ export function SearchSetup({ project, form, onFormChange, busy, onStarted }: { 
             <select value={form.precision} onChange={(e) => onFormChange({ ...form, precision: e.target.value as LabForm['precision'] })} data-testid="lab-precision">
               <option value="fp32">fp32</option>
               <option value="mixed" disabled={mixedProblem !== null && form.precision !== 'mixed'}>
-                mixed (float16){mixedProblem ? ` · ${mixedProblem.replace(/ \(.*\)/, '')}` : ''}
+                mixed (float16){mixedProblem ? ` · ${mixedProblem.short}` : ''}
               </option>
             </select>
           </label>
@@ -102,7 +102,7 @@ export function SearchSetup({ project, form, onFormChange, busy, onStarted }: { 
       </details>
       {form.precision === 'mixed' && mixedProblem && (
         <p className="inline-warning small" data-testid="lab-precision-problem">
-          Precision mixed trains every candidate on the Effitune WebGPU engine in float16 activations, and {mixedProblem}: the search would be refused. Choose fp32 under More.
+          Precision mixed trains every candidate on the Effitune WebGPU engine in float16 activations, and {mixedProblem.why}: the search would be refused. Choose fp32 under More.
         </p>
       )}
       <div className="setup-actions">

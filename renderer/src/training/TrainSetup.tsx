@@ -235,7 +235,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
             <select className="select" value={form.precision} onChange={(e) => set('precision', e.target.value as TrainForm['precision'])} data-testid="train-precision">
               <option value="fp32">fp32</option>
               <option value="mixed" disabled={mixedProblem !== null && form.precision !== 'mixed'}>
-                mixed (float16 activations){mixedProblem ? ` · ${mixedProblem.replace(/ \(.*\)/, '')}` : ''}
+                mixed (float16 activations){mixedProblem ? ` · ${mixedProblem.short}` : ''}
               </option>
             </select>
           </label>
@@ -243,7 +243,7 @@ export function TrainSetup({ project, model, onModelChange, form, onFormChange, 
       </div>
       {mixedPrecisionApplies(form, mode, probe?.defaults.train ?? null) && form.precision === 'mixed' && mixedProblem && (
         <p className="inline-warning small" data-testid="precision-no-f16">
-          Mixed precision keeps activations in float16 on the Effitune WebGPU engine, and {mixedProblem}: the run would fail. Choose fp32.
+          Mixed precision keeps activations in float16 on the Effitune WebGPU engine, and {mixedProblem.why}: the run would fail. Choose fp32.
         </p>
       )}
       {softwareBackend && (

@@ -72,7 +72,7 @@ describe('arena pages on the GPU', () => {
     const x = pixelsOf(CASE, 4);
     const labels = Int32Array.from({ length: CASE.batch }, (_, i) => i % 3);
     const run = async (paged: boolean) => {
-      const plan = planTrainingStep(gpu, graph, paged ? { ...options, pageBytes } : options);
+      const plan = planTrainingStep(gpu, graph, paged ? { ...options, bindingBytes: pageBytes } : options);
       await plan.loadWeights(m);
       plan.setBatch(x, labels);
       plan.step(1e-3);
@@ -81,7 +81,7 @@ describe('arena pages on the GPU', () => {
       const weights = await engineWeights(plan);
       const paging = plan.arena.paging;
       // the forward plan a run validates on, over the stepped weights
-      const forward = planForward(gpu, graph, paged ? { batch: CASE.batch, pageBytes, f16Activations: f16 } : { batch: CASE.batch, f16Activations: f16 });
+      const forward = planForward(gpu, graph, paged ? { batch: CASE.batch, bindingBytes: pageBytes, f16Activations: f16 } : { batch: CASE.batch, f16Activations: f16 });
       forward.copyParamsFrom(plan);
       forward.setPixels(x);
       forward.run();
